@@ -1,0 +1,5 @@
+//! scimkit: an embeddable SCIM 2.0 service provider.
+#![forbid(unsafe_code)]
+
+pub mod protocol;
+pub mod schema;

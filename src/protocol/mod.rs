@@ -1,0 +1,1 @@
+//! The SCIM protocol layer: pure functions over SCIM JSON, no HTTP.

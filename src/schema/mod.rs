@@ -1,0 +1,1 @@
+//! SCIM schemas: core User, Group, EnterpriseUser, discovery documents, validation.
