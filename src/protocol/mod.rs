@@ -1,1 +1,2 @@
 //! The SCIM protocol layer: pure functions over SCIM JSON, no HTTP.
+pub mod path;

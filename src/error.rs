@@ -1,0 +1,111 @@
+//! The errors that cross module lines: [`ScimError`] (what a SCIM client sees) and
+//! [`StoreError`] (what a backend reports).
+
+use http::StatusCode;
+
+/// The `scimType` values of RFC 7644 §3.12 (plus `invalidCursor` from RFC 9865).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ScimType {
+    /// The filter syntax was invalid or an operator was used where it is not allowed.
+    InvalidFilter,
+    /// The query would return too many results.
+    TooMany,
+    /// A unique attribute value is already taken.
+    Uniqueness,
+    /// The request tried to change an immutable or read-only attribute.
+    Mutability,
+    /// The request body or a parameter could not be parsed.
+    InvalidSyntax,
+    /// A PATCH path was malformed or names an unknown attribute.
+    InvalidPath,
+    /// A PATCH path matched nothing it could act on.
+    NoTarget,
+    /// A value has the wrong type, shape or content.
+    InvalidValue,
+    /// The requested protocol version is not supported.
+    InvalidVers,
+    /// The request carried sensitive data where it is not allowed (e.g. in a URL).
+    Sensitive,
+    /// A pagination cursor was malformed, tampered with, or expired (RFC 9865).
+    InvalidCursor,
+}
+
+impl ScimType {
+    /// The wire spelling, e.g. `"invalidValue"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScimType::InvalidFilter => "invalidFilter",
+            ScimType::TooMany => "tooMany",
+            ScimType::Uniqueness => "uniqueness",
+            ScimType::Mutability => "mutability",
+            ScimType::InvalidSyntax => "invalidSyntax",
+            ScimType::InvalidPath => "invalidPath",
+            ScimType::NoTarget => "noTarget",
+            ScimType::InvalidValue => "invalidValue",
+            ScimType::InvalidVers => "invalidVers",
+            ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
+        }
+    }
+}
+
+/// A SCIM error response (RFC 7644 §3.12): an HTTP status, an optional `scimType`, and a
+/// `detail` a human can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status} {}: {detail}", scim_type.map(ScimType::as_str).unwrap_or("-"))]
+pub struct ScimError {
+    /// The HTTP status of the response.
+    pub status: StatusCode,
+    /// The `scimType`, for 400 and 409 errors where the RFC defines one.
+    pub scim_type: Option<ScimType>,
+    /// The human-readable explanation.
+    pub detail: String,
+}
+
+impl ScimError {
+    /// A 400 error with the given `scimType`.
+    pub fn bad_request(scim_type: ScimType, detail: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            scim_type: Some(scim_type),
+            detail: detail.into(),
+        }
+    }
+
+    /// An error with a status and no `scimType`.
+    pub fn status(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            scim_type: None,
+            detail: detail.into(),
+        }
+    }
+
+    /// 404 for a resource or route that does not exist.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::status(StatusCode::NOT_FOUND, detail)
+    }
+
+    /// 409 `uniqueness`.
+    pub fn uniqueness(detail: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::CONFLICT,
+            scim_type: Some(ScimType::Uniqueness),
+            detail: detail.into(),
+        }
+    }
+
+    /// The SCIM error document (RFC 7644 §3.12) for this error.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut doc = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": self.status.as_u16().to_string(),
+            "detail": self.detail,
+        });
+        if let (Some(scim_type), Some(obj)) = (self.scim_type, doc.as_object_mut()) {
+            obj.insert("scimType".into(), scim_type.as_str().into());
+        }
+        doc
+    }
+}
