@@ -109,3 +109,40 @@ impl ScimError {
         doc
     }
 }
+
+/// An attribute whose uniqueness a store enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UniqueAttribute {
+    /// A user's `userName`, among users that are not deleted, per directory.
+    UserName,
+    /// An organization's external id.
+    OrganizationExternalId,
+    /// A token's secret hash.
+    TokenHash,
+    /// An id that already exists.
+    Id,
+}
+
+/// What a storage backend reports.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The entity does not exist (or is in another directory).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A unique value is taken.
+    #[error("{0:?} is already taken")]
+    Conflict(UniqueAttribute),
+    /// Compare-and-swap failed: the stored version is not the one the write expected.
+    #[error("expected version {expected}, found {actual}")]
+    Precondition {
+        /// The version the writer read.
+        expected: u64,
+        /// The version stored now.
+        actual: u64,
+    },
+    /// The backend itself failed (I/O, corruption, ...).
+    #[error("storage backend failed: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}

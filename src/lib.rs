@@ -1,8 +1,16 @@
 //! scimkit: an embeddable SCIM 2.0 service provider.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod error;
+pub mod model;
 pub mod protocol;
 pub mod schema;
+pub mod store;
 
-pub use error::{ScimError, ScimType};
+pub use admin::Admin;
+pub use error::{ScimError, ScimType, StoreError};
+pub use model::{Directory, Group, Organization, User};
+pub mod service;
+
+pub use service::ScimService;

@@ -1,2 +1,4 @@
 //! The SCIM protocol layer: pure functions over SCIM JSON, no HTTP.
+pub mod document;
 pub mod path;
+pub mod resource;

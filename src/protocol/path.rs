@@ -95,12 +95,12 @@ impl AttrPath {
                 "names start with a letter and hold letters, digits, `_`, `-` or `$`",
             ));
         }
-        if let Some(sub) = sub_attribute {
-            if !is_attr_name(sub) {
-                return Err(invalid(
-                    "sub-attribute names start with a letter and hold letters, digits, `_`, `-` or `$`",
-                ));
-            }
+        if let Some(sub) = sub_attribute
+            && !is_attr_name(sub)
+        {
+            return Err(invalid(
+                "sub-attribute names start with a letter and hold letters, digits, `_`, `-` or `$`",
+            ));
         }
         Ok(Self {
             urn: urn.map(str::to_owned),

@@ -1,0 +1,266 @@
+//! Administration, in process: organizations, directories and the tokens that open them.
+//!
+//! ```
+//! # tokio_test_block_on(async {
+//! use std::sync::Arc;
+//! use scimkit::{Admin, store::MemoryStore};
+//!
+//! let store = Arc::new(MemoryStore::new());
+//! let admin = Admin::new(store.clone(), store.clone());
+//! let org = admin.create_organization(Some("acme".into()), vec!["acme.com".into()]).await?;
+//! let directory = admin.create_directory(&org.id, true).await?;
+//! let token = admin.issue_scim_token(&directory.id).await?;
+//! // Give `token.secret` to the customer's IdP, once; only its hash is stored.
+//! assert!(token.secret.starts_with("scimkit_bearer_"));
+//! # Ok::<_, scimkit::admin::AdminError>(()) });
+//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f) }
+//! ```
+
+use std::sync::Arc;
+
+use crate::error::{StoreError, UniqueAttribute};
+use crate::model::{
+    API_KEY_PREFIX, BEARER_TOKEN_PREFIX, Clock, Directory, DirectoryId, EntropyError, IdGenerator,
+    Organization, OrganizationId, RandomIds, SystemClock, TokenHash, TokenId, TokenRecord,
+    TokenScope, generate_secret,
+};
+use crate::store::{DirectoryStore, TokenStore};
+
+/// What can go wrong administering the directory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// The organization does not exist.
+    #[error("organization {0} not found")]
+    UnknownOrganization(OrganizationId),
+    /// The directory does not exist.
+    #[error("directory {0} not found")]
+    UnknownDirectory(DirectoryId),
+    /// Another organization has this external id.
+    #[error("another organization has external id `{0}`")]
+    ExternalIdTaken(String),
+    /// A domain is not a plain lower-case-able DNS name.
+    #[error("`{0}` is not a domain name (expected something like `example.com`)")]
+    InvalidDomain(String),
+    /// A token given to [`Admin::add_scim_token`] / [`Admin::add_api_key`] is too short
+    /// to be a secret.
+    #[error("a token must be at least {MIN_SECRET_LEN} characters long")]
+    WeakSecret,
+    /// A token with this secret exists already.
+    #[error("this token is already registered")]
+    TokenTaken,
+    /// No randomness for a new secret.
+    #[error(transparent)]
+    Entropy(#[from] EntropyError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Shortest secret accepted from the caller (issued secrets are far longer).
+pub const MIN_SECRET_LEN: usize = 16;
+
+/// A token as issued: the secret is shown this once and never stored.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// The stored record (id, scope, hash).
+    pub record: TokenRecord,
+    /// The secret to hand over.
+    pub secret: String,
+}
+
+/// In-process administration over the stores.
+#[derive(Clone)]
+pub struct Admin {
+    store: Arc<dyn DirectoryStore>,
+    tokens: Arc<dyn TokenStore>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin").finish_non_exhaustive()
+    }
+}
+
+fn normalise_domain(domain: &str) -> Result<String, AdminError> {
+    let d = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let valid = d.contains('.')
+        && d.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if valid {
+        Ok(d)
+    } else {
+        Err(AdminError::InvalidDomain(domain.to_owned()))
+    }
+}
+
+impl Admin {
+    /// Administration with the system clock and random ids.
+    pub fn new(store: Arc<dyn DirectoryStore>, tokens: Arc<dyn TokenStore>) -> Self {
+        Self {
+            store,
+            tokens,
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(RandomIds),
+        }
+    }
+
+    /// The same, with an injected clock and id source (for deterministic tests).
+    pub fn with_sources(mut self, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>) -> Self {
+        self.clock = clock;
+        self.ids = ids;
+        self
+    }
+
+    /// Creates an organization. Domains are lower-cased; none means any domain.
+    pub async fn create_organization(
+        &self,
+        external_id: Option<String>,
+        domains: Vec<String>,
+    ) -> Result<Organization, AdminError> {
+        let domains = domains
+            .iter()
+            .map(|d| normalise_domain(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        let org = Organization {
+            id: OrganizationId::from_uuid(self.ids.next_uuid()),
+            external_id: external_id.clone(),
+            domains,
+            created: self.clock.now(),
+        };
+        match self.store.insert_organization(org.clone()).await {
+            Ok(()) => Ok(org),
+            Err(StoreError::Conflict(UniqueAttribute::OrganizationExternalId)) => {
+                Err(AdminError::ExternalIdTaken(external_id.unwrap_or_default()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The organization with this external id, if any.
+    pub async fn organization_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<Organization>, AdminError> {
+        Ok(self.store.find_organization(external_id).await?)
+    }
+
+    /// Creates a directory for an organization; `primary` makes it the primary one (the
+    /// previous primary, if any, stops being primary in the same step).
+    pub async fn create_directory(
+        &self,
+        org: &OrganizationId,
+        primary: bool,
+    ) -> Result<Directory, AdminError> {
+        let directory = Directory {
+            id: DirectoryId::from_uuid(self.ids.next_uuid()),
+            organization_id: org.clone(),
+            primary,
+        };
+        match self.store.insert_directory(directory.clone()).await {
+            Ok(()) => Ok(directory),
+            Err(StoreError::NotFound(_)) => Err(AdminError::UnknownOrganization(org.clone())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Issues a new SCIM bearer token for a directory. Earlier tokens stay valid until
+    /// revoked, so a customer can rotate without downtime.
+    pub async fn issue_scim_token(
+        &self,
+        directory: &DirectoryId,
+    ) -> Result<IssuedToken, AdminError> {
+        self.require_directory(directory).await?;
+        let secret = generate_secret(BEARER_TOKEN_PREFIX)?;
+        self.register(TokenScope::Directory(directory.clone()), secret)
+            .await
+    }
+
+    /// Registers a caller-chosen secret as a SCIM bearer token for a directory (e.g. one
+    /// kept in the vendor's own configuration).
+    pub async fn add_scim_token(
+        &self,
+        directory: &DirectoryId,
+        secret: &str,
+    ) -> Result<IssuedToken, AdminError> {
+        self.require_directory(directory).await?;
+        self.register_chosen(TokenScope::Directory(directory.clone()), secret)
+            .await
+    }
+
+    /// Issues a management API key, for one organization or (`None`) for all.
+    pub async fn issue_api_key(
+        &self,
+        org: Option<&OrganizationId>,
+    ) -> Result<IssuedToken, AdminError> {
+        let scope = self.api_key_scope(org).await?;
+        let secret = generate_secret(API_KEY_PREFIX)?;
+        self.register(scope, secret).await
+    }
+
+    /// Registers a caller-chosen secret as a management API key.
+    pub async fn add_api_key(
+        &self,
+        org: Option<&OrganizationId>,
+        secret: &str,
+    ) -> Result<IssuedToken, AdminError> {
+        let scope = self.api_key_scope(org).await?;
+        self.register_chosen(scope, secret).await
+    }
+
+    /// Tokens with a scope (their records; secrets are never stored).
+    pub async fn list_tokens(&self, scope: &TokenScope) -> Result<Vec<TokenRecord>, AdminError> {
+        Ok(self.tokens.list_tokens(scope).await?)
+    }
+
+    /// Revokes a token; it stops working at once.
+    pub async fn revoke_token(&self, id: &TokenId) -> Result<(), AdminError> {
+        Ok(self.tokens.revoke_token(id).await?)
+    }
+
+    async fn require_directory(&self, directory: &DirectoryId) -> Result<(), AdminError> {
+        match self.store.get_directory(directory).await? {
+            Some(_) => Ok(()),
+            None => Err(AdminError::UnknownDirectory(directory.clone())),
+        }
+    }
+
+    async fn api_key_scope(&self, org: Option<&OrganizationId>) -> Result<TokenScope, AdminError> {
+        match org {
+            None => Ok(TokenScope::Global),
+            Some(org) => match self.store.get_organization(org).await? {
+                Some(_) => Ok(TokenScope::Organization(org.clone())),
+                None => Err(AdminError::UnknownOrganization(org.clone())),
+            },
+        }
+    }
+
+    async fn register_chosen(
+        &self,
+        scope: TokenScope,
+        secret: &str,
+    ) -> Result<IssuedToken, AdminError> {
+        if secret.chars().count() < MIN_SECRET_LEN || secret.chars().any(char::is_whitespace) {
+            return Err(AdminError::WeakSecret);
+        }
+        self.register(scope, secret.to_owned()).await
+    }
+
+    async fn register(&self, scope: TokenScope, secret: String) -> Result<IssuedToken, AdminError> {
+        let record = TokenRecord {
+            id: TokenId::from_uuid(self.ids.next_uuid()),
+            scope,
+            hash: TokenHash::of(&secret),
+            created: self.clock.now(),
+        };
+        match self.tokens.insert_token(record.clone()).await {
+            Ok(()) => Ok(IssuedToken { record, secret }),
+            Err(StoreError::Conflict(UniqueAttribute::TokenHash)) => Err(AdminError::TokenTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The per-directory change log: what happened, in order.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::entity::UserState;
+use super::id::{DirectoryId, UserId};
+
+/// What kind of change a [`Change`] records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ChangeKind {
+    /// A user was created.
+    #[serde(rename = "user.created")]
+    UserCreated,
+    /// A user's attributes changed.
+    #[serde(rename = "user.updated")]
+    UserUpdated,
+    /// A user was deleted or deactivated.
+    #[serde(rename = "user.deleted")]
+    UserDeleted,
+    /// A deleted or deactivated user came back.
+    #[serde(rename = "user.restored")]
+    UserRestored,
+    /// A group was created.
+    #[serde(rename = "group.created")]
+    GroupCreated,
+    /// A group's attributes changed.
+    #[serde(rename = "group.updated")]
+    GroupUpdated,
+    /// A group was deleted.
+    #[serde(rename = "group.deleted")]
+    GroupDeleted,
+    /// A user joined a group.
+    #[serde(rename = "group.member_added")]
+    GroupMemberAdded,
+    /// A user left a group.
+    #[serde(rename = "group.member_removed")]
+    GroupMemberRemoved,
+}
+
+impl ChangeKind {
+    /// The change a user write records, from the state before (None: it is new) to after.
+    pub fn for_user(before: Option<UserState>, after: UserState) -> Self {
+        match (before, after) {
+            (None, _) => ChangeKind::UserCreated,
+            (Some(UserState::Active), UserState::Deactivated | UserState::Deleted) => {
+                ChangeKind::UserDeleted
+            }
+            (Some(UserState::Deactivated | UserState::Deleted), UserState::Active) => {
+                ChangeKind::UserRestored
+            }
+            (Some(_), _) => ChangeKind::UserUpdated,
+        }
+    }
+
+    /// The change a group write records.
+    pub fn for_group(before_deleted: Option<bool>, after_deleted: bool) -> Self {
+        match (before_deleted, after_deleted) {
+            (None, _) => ChangeKind::GroupCreated,
+            (Some(false), true) => ChangeKind::GroupDeleted,
+            _ => ChangeKind::GroupUpdated,
+        }
+    }
+}
+
+/// One entry of a directory's change log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Position in the directory's log: starts at 1, strictly increasing, no gaps.
+    pub seq: u64,
+    /// The directory.
+    pub directory_id: DirectoryId,
+    /// What happened.
+    pub kind: ChangeKind,
+    /// The user or group changed (`scim_user_...` or `scim_group_...`).
+    pub resource_id: String,
+    /// For membership changes, the user who joined or left.
+    pub member_id: Option<UserId>,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}

@@ -1,0 +1,165 @@
+//! The stored entities: organizations, directories, users, groups and their metadata.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::id::{DirectoryId, GroupId, OrganizationId, UserId};
+
+/// A vendor's customer: owns email domains and at most one primary SCIM directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Organization {
+    /// `org_...`.
+    pub id: OrganizationId,
+    /// The vendor's own id for this customer; unique when set.
+    pub external_id: Option<String>,
+    /// Email domains the organization owns, lower-case. Empty means any domain.
+    pub domains: Vec<String>,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+}
+
+impl Organization {
+    /// Whether `email` may belong to a user of this organization: its domain is one of
+    /// [`Organization::domains`] exactly (no subdomains), or the organization has none.
+    pub fn allows_email(&self, email: &str) -> bool {
+        if self.domains.is_empty() {
+            return true;
+        }
+        match email.rsplit_once('@') {
+            Some((_, domain)) => {
+                let domain = domain.to_ascii_lowercase();
+                self.domains.contains(&domain)
+            }
+            None => false,
+        }
+    }
+}
+
+/// A SCIM directory: the endpoint one identity provider pushes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Directory {
+    /// `scim_directory_...`.
+    pub id: DirectoryId,
+    /// The organization it belongs to.
+    pub organization_id: OrganizationId,
+    /// Whether it is its organization's primary directory (at most one is).
+    pub primary: bool,
+}
+
+/// Version and timestamps of a user or group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// When the resource was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+    /// When it last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_modified: OffsetDateTime,
+    /// Incremented by every write; the ETag is `W/"{version}"`.
+    pub version: u64,
+}
+
+impl Meta {
+    /// Metadata of a resource created at `at`.
+    pub fn new(at: OffsetDateTime) -> Self {
+        Self {
+            created: at,
+            last_modified: at,
+            version: 1,
+        }
+    }
+
+    /// The weak entity tag of this version.
+    pub fn etag(&self) -> String {
+        format!("W/\"{}\"", self.version)
+    }
+}
+
+/// Where a user stands in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserState {
+    /// Provisioned and active.
+    Active,
+    /// `active` set to false by the IdP: deprovisioned, still visible over SCIM.
+    Deactivated,
+    /// Deleted by the IdP: deprovisioned, gone from SCIM, kept for the vendor.
+    Deleted,
+}
+
+/// A provisioned user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// `scim_user_...`.
+    pub id: UserId,
+    /// The directory it was provisioned into.
+    pub directory_id: DirectoryId,
+    /// The user's email: `userName` when it is an address, else the primary (or first)
+    /// `emails[].value`. Always present.
+    pub email: String,
+    /// Lifecycle state; anything but [`UserState::Active`] reads as deleted to the vendor.
+    pub state: UserState,
+    /// The SCIM resource as the IdP last sent it, normalised, without `id`, `meta` or
+    /// `groups`.
+    pub attributes: Value,
+    /// Version and timestamps.
+    pub meta: Meta,
+}
+
+impl User {
+    /// Whether the vendor should treat the user as deprovisioned.
+    pub fn deleted(&self) -> bool {
+        self.state != UserState::Active
+    }
+
+    /// The `userName` attribute (empty if the document lacks one).
+    pub fn user_name(&self) -> &str {
+        string_attribute(&self.attributes, "userName").unwrap_or("")
+    }
+
+    /// The `externalId` attribute.
+    pub fn external_id(&self) -> Option<&str> {
+        string_attribute(&self.attributes, "externalId")
+    }
+
+    /// Every `emails[].value`.
+    pub fn email_values(&self) -> impl Iterator<Item = &str> {
+        self.attributes
+            .get("emails")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("value").and_then(Value::as_str))
+    }
+}
+
+/// A provisioned group. Its members are a separate relation, not part of the document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    /// `scim_group_...`.
+    pub id: GroupId,
+    /// The directory it was provisioned into.
+    pub directory_id: DirectoryId,
+    /// `displayName`.
+    pub display_name: String,
+    /// Deleted by the IdP: gone from SCIM, kept for the vendor.
+    pub deleted: bool,
+    /// The SCIM resource as the IdP last sent it, normalised, without `id`, `meta` or
+    /// `members`.
+    pub attributes: Value,
+    /// Version and timestamps.
+    pub meta: Meta,
+}
+
+impl Group {
+    /// The `externalId` attribute.
+    pub fn external_id(&self) -> Option<&str> {
+        string_attribute(&self.attributes, "externalId")
+    }
+}
+
+fn string_attribute<'a>(doc: &'a Value, name: &str) -> Option<&'a str> {
+    doc.get(name).and_then(Value::as_str)
+}

@@ -1,0 +1,17 @@
+//! The data model: organizations, directories, users, groups, memberships, the change log
+//! and tokens, with their prefixed ids; plus the injected clock and id source.
+
+mod change;
+mod clock;
+mod entity;
+mod id;
+mod token;
+
+pub use change::{Change, ChangeKind};
+pub use clock::{Clock, IdGenerator, ManualClock, RandomIds, SequentialIds, SystemClock};
+pub use entity::{Directory, Group, Meta, Organization, User, UserState};
+pub use id::{DirectoryId, GroupId, IdParseError, OrganizationId, TokenId, UserId};
+pub use token::{
+    API_KEY_PREFIX, BEARER_TOKEN_PREFIX, EntropyError, TokenHash, TokenRecord, TokenScope,
+    generate_secret,
+};

@@ -1,0 +1,106 @@
+//! Bearer tokens and API keys: issued once as a secret, stored only as a SHA-256 hash.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::id::{DirectoryId, OrganizationId, TokenId, encode_base32};
+
+/// What a token grants.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenScope {
+    /// A SCIM bearer token: an IdP may provision this one directory.
+    Directory(DirectoryId),
+    /// An API key for the management API, limited to one organization.
+    Organization(OrganizationId),
+    /// An API key for the management API, for every organization.
+    Global,
+}
+
+/// The SHA-256 of a token secret: the only form in which a secret is stored.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TokenHash(pub [u8; 32]);
+
+impl TokenHash {
+    /// The hash of a presented secret.
+    pub fn of(secret: &str) -> Self {
+        Self(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// Equality that takes the same time wherever the hashes differ.
+    pub fn constant_time_eq(&self, other: &TokenHash) -> bool {
+        self.0
+            .iter()
+            .zip(other.0.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
+}
+
+impl std::fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenHash(..)")
+    }
+}
+
+/// A stored token: what it grants and the hash of its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// `token_...`: names the token for listing and revocation; not a secret.
+    pub id: TokenId,
+    /// What it grants.
+    pub scope: TokenScope,
+    /// SHA-256 of the secret.
+    pub hash: TokenHash,
+    /// When it was issued.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+}
+
+/// Prefix of issued SCIM bearer tokens (lets secret scanners recognise them).
+pub const BEARER_TOKEN_PREFIX: &str = "scimkit_bearer_";
+/// Prefix of issued API keys.
+pub const API_KEY_PREFIX: &str = "scimkit_api_key_";
+
+/// Why a secret could not be generated.
+#[derive(Debug, thiserror::Error)]
+#[error("the operating system's random source failed: {0}")]
+pub struct EntropyError(getrandom::Error);
+
+/// A new secret with 256 bits from the operating system's random source.
+pub fn generate_secret(prefix: &str) -> Result<String, EntropyError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(EntropyError)?;
+    let (high, low) = bytes.split_at(16);
+    let mut halves = [[0u8; 16]; 2];
+    halves[0].copy_from_slice(high);
+    halves[1].copy_from_slice(low);
+    Ok(format!(
+        "{prefix}{}{}",
+        encode_base32(halves[0]),
+        encode_base32(halves[1])
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn secrets_are_prefixed_distinct_and_long() {
+        let a = generate_secret(BEARER_TOKEN_PREFIX).unwrap();
+        let b = generate_secret(BEARER_TOKEN_PREFIX).unwrap();
+        assert!(a.starts_with(BEARER_TOKEN_PREFIX));
+        assert_eq!(a.len(), BEARER_TOKEN_PREFIX.len() + 52);
+        assert_ne!(a, b);
+    }
+
+    proptest! {
+        #[test]
+        fn hash_equality_matches_secret_equality(a in "[a-z0-9_]{1,40}", b in "[a-z0-9_]{1,40}") {
+            prop_assert_eq!(TokenHash::of(&a).constant_time_eq(&TokenHash::of(&b)), a == b);
+        }
+    }
+}

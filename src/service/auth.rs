@@ -1,0 +1,96 @@
+//! Bearer-token authentication. Every failure looks the same from outside, so a caller
+//! learns nothing about which directories or tokens exist.
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, HeaderValue};
+use http::{Request, StatusCode};
+
+use super::{Ctx, Inner, store_error};
+use crate::error::ScimError;
+use crate::model::{DirectoryId, TokenHash, TokenScope};
+use crate::protocol::resource::Locations;
+
+fn unauthorized() -> ScimError {
+    ScimError::status(
+        StatusCode::UNAUTHORIZED,
+        "authentication failed: send `Authorization: Bearer <token>` with a token issued for this directory",
+    )
+}
+
+/// The `WWW-Authenticate` challenge sent with every 401.
+pub fn challenge() -> HeaderValue {
+    HeaderValue::from_static("Bearer realm=\"SCIM\"")
+}
+
+/// Checks the bearer token against the directory named in the path and loads the
+/// directory and its organization.
+pub(super) async fn authenticate(
+    inner: &Inner,
+    request: &Request<Bytes>,
+    directory_segment: &str,
+) -> Result<Ctx, ScimError> {
+    let secret = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("Bearer").then(|| token.trim())
+        })
+        .filter(|t| !t.is_empty())
+        .ok_or_else(unauthorized)?;
+    let directory_id: DirectoryId = directory_segment.parse().map_err(|_| unauthorized())?;
+    let token = inner
+        .tokens
+        .find_token(&TokenHash::of(secret))
+        .await
+        .map_err(store_error)?
+        .ok_or_else(unauthorized)?;
+    if token.scope != TokenScope::Directory(directory_id.clone()) {
+        return Err(unauthorized());
+    }
+    let directory = inner
+        .store
+        .get_directory(&directory_id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(unauthorized)?;
+    let organization = inner
+        .store
+        .get_organization(&directory.organization_id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(unauthorized)?;
+    let origin = match &inner.config.public_url {
+        Some(url) => url.clone(),
+        None => request_origin(request),
+    };
+    Ok(Ctx {
+        locations: Locations {
+            base: format!("{origin}{}/{}", inner.config.prefix, directory.id),
+        },
+        directory,
+        organization,
+    })
+}
+
+/// `scheme://host` from an absolute request URI, else `http://` plus the `Host` header.
+fn request_origin(request: &Request<Bytes>) -> String {
+    let uri = request.uri();
+    if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
+        return format!("{scheme}://{authority}");
+    }
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && !h.contains('/'))
+        .unwrap_or("localhost");
+    let scheme = request
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https" || *p == "http")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}

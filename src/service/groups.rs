@@ -1,0 +1,247 @@
+//! `/Groups`: create, read, list, replace and delete groups. Members are a relation kept
+//! by the store, never a list rewritten inside the group document.
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use serde_json::Value;
+
+use super::http::{
+    Preconditions, Query, empty_response, json_body, json_response, resource_response,
+};
+use super::list::Paging;
+use super::{CAS_ATTEMPTS, Ctx, ScimService, store_error};
+use crate::error::{ScimError, ScimType, StoreError};
+use crate::model::{Group, GroupId, Meta, UserId, UserState};
+use crate::protocol::document::{self, WriteKind};
+use crate::protocol::resource;
+use crate::store::{DirectoryStoreExt, Keyset, MembershipEdit};
+
+fn not_found(id: &str) -> ScimError {
+    ScimError::not_found(format!("group `{id}` not found in this directory"))
+}
+
+async fn load(svc: &ScimService, ctx: &Ctx, id: &str) -> Result<Group, ScimError> {
+    let group_id: GroupId = id.parse().map_err(|_| not_found(id))?;
+    svc.inner
+        .store
+        .get_group(&ctx.directory.id, &group_id)
+        .await
+        .map_err(store_error)?
+        .filter(|g| !g.deleted)
+        .ok_or_else(|| not_found(id))
+}
+
+/// Whether the request asks to leave `members` out, so they need not be read.
+fn members_excluded(query: &Query) -> bool {
+    query.get("excludedAttributes").is_some_and(|list| {
+        list.split(',')
+            .any(|a| a.trim().eq_ignore_ascii_case("members"))
+    })
+}
+
+async fn render(
+    svc: &ScimService,
+    ctx: &Ctx,
+    group: &Group,
+    with_members: bool,
+) -> Result<Value, ScimError> {
+    let members = if with_members {
+        Some(
+            svc.inner
+                .store
+                .all_members(&ctx.directory.id, &group.id)
+                .await
+                .map_err(store_error)?,
+        )
+    } else {
+        None
+    };
+    Ok(resource::render_group(
+        group,
+        members.as_deref(),
+        &ctx.locations,
+    ))
+}
+
+/// The members a document lists, each checked to be a visible user of the directory.
+async fn checked_members(
+    svc: &ScimService,
+    ctx: &Ctx,
+    input: &Value,
+) -> Result<Vec<UserId>, ScimError> {
+    let members = resource::member_ids(input)?;
+    for member in &members {
+        let user = svc
+            .inner
+            .store
+            .get_user(&ctx.directory.id, member)
+            .await
+            .map_err(store_error)?;
+        if user.is_none_or(|u| u.state == UserState::Deleted) {
+            return Err(unknown_member(member));
+        }
+    }
+    Ok(members)
+}
+
+fn unknown_member(member: &UserId) -> ScimError {
+    ScimError::bad_request(
+        ScimType::InvalidValue,
+        format!("group member `{member}` is not a user of this directory"),
+    )
+}
+
+/// A member that vanished between the check and the write reads as a bad member.
+fn membership_error(error: StoreError) -> ScimError {
+    match error {
+        StoreError::NotFound(what) if what.starts_with("user ") => ScimError::bad_request(
+            ScimType::InvalidValue,
+            format!("group member {what} is not a user of this directory"),
+        ),
+        other => store_error(other),
+    }
+}
+
+pub(super) async fn create(
+    svc: &ScimService,
+    ctx: &Ctx,
+    request: &Request<Bytes>,
+) -> Result<Response<Bytes>, ScimError> {
+    let input = json_body(request.headers(), request.body())?;
+    let members = checked_members(svc, ctx, &input).await?;
+    let doc = document::group(input, WriteKind::Create)?;
+    let group = Group {
+        id: GroupId::from_uuid(svc.inner.ids.next_uuid()),
+        directory_id: ctx.directory.id.clone(),
+        display_name: resource::group_display_name(&doc)?,
+        deleted: false,
+        attributes: doc,
+        meta: Meta::new(svc.inner.clock.now()),
+    };
+    let stored = svc
+        .inner
+        .store
+        .insert_group(group, &members)
+        .await
+        .map_err(membership_error)?;
+    let body = render(svc, ctx, &stored, true).await?;
+    Ok(resource_response(StatusCode::CREATED, &body))
+}
+
+pub(super) async fn get(
+    svc: &ScimService,
+    ctx: &Ctx,
+    request: &Request<Bytes>,
+    id: &str,
+) -> Result<Response<Bytes>, ScimError> {
+    let group = load(svc, ctx, id).await?;
+    if Preconditions::from_headers(request.headers()).not_modified(&group.meta.etag()) {
+        return Ok(empty_response(StatusCode::NOT_MODIFIED));
+    }
+    let query = Query::parse(request.uri().query());
+    let body = render(svc, ctx, &group, !members_excluded(&query)).await?;
+    Ok(resource_response(StatusCode::OK, &body))
+}
+
+pub(super) async fn list(
+    svc: &ScimService,
+    ctx: &Ctx,
+    request: &Request<Bytes>,
+) -> Result<Response<Bytes>, ScimError> {
+    let query = Query::parse(request.uri().query());
+    let paging = Paging::from_query(&query, &svc.inner.config)?;
+    let with_members = !members_excluded(&query);
+    let mut visible = Vec::new();
+    let mut after: Option<GroupId> = None;
+    loop {
+        let page = svc
+            .inner
+            .store
+            .list_groups(
+                &ctx.directory.id,
+                Keyset {
+                    after: after.as_ref(),
+                    limit: 1000,
+                },
+            )
+            .await
+            .map_err(store_error)?;
+        after = page.last().map(|g| g.id.clone());
+        let done = page.len() < 1000;
+        visible.extend(page.into_iter().filter(|g| !g.deleted));
+        if done {
+            break;
+        }
+    }
+    let mut rendered = Vec::new();
+    for group in paging.window(&visible) {
+        rendered.push(render(svc, ctx, group, with_members).await?);
+    }
+    let body = resource::list_response(rendered, visible.len(), paging.start_index);
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+pub(super) async fn replace(
+    svc: &ScimService,
+    ctx: &Ctx,
+    request: &Request<Bytes>,
+    id: &str,
+) -> Result<Response<Bytes>, ScimError> {
+    let input = json_body(request.headers(), request.body())?;
+    let preconditions = Preconditions::from_headers(request.headers());
+    let members = checked_members(svc, ctx, &input).await?;
+    let mut edits = vec![MembershipEdit::RemoveAll];
+    edits.extend(members.into_iter().map(MembershipEdit::Add));
+    for _ in 0..CAS_ATTEMPTS {
+        let old = load(svc, ctx, id).await?;
+        preconditions.check_if_match(&old.meta.etag())?;
+        let doc = document::group(input.clone(), WriteKind::Replace(&old.attributes))?;
+        let version = old.meta.version;
+        let group = Group {
+            display_name: resource::group_display_name(&doc)?,
+            attributes: doc,
+            meta: Meta {
+                last_modified: svc.inner.clock.now(),
+                ..old.meta.clone()
+            },
+            ..old
+        };
+        match svc.inner.store.update_group(group, version, &edits).await {
+            Ok(stored) => {
+                let body = render(svc, ctx, &stored, true).await?;
+                return Ok(resource_response(StatusCode::OK, &body));
+            }
+            Err(StoreError::Precondition { .. }) if !preconditions.has_if_match() => {}
+            Err(e) => return Err(membership_error(e)),
+        }
+    }
+    Err(super::contended())
+}
+
+pub(super) async fn delete(
+    svc: &ScimService,
+    ctx: &Ctx,
+    request: &Request<Bytes>,
+    id: &str,
+) -> Result<Response<Bytes>, ScimError> {
+    let preconditions = Preconditions::from_headers(request.headers());
+    for _ in 0..CAS_ATTEMPTS {
+        let old = load(svc, ctx, id).await?;
+        preconditions.check_if_match(&old.meta.etag())?;
+        let version = old.meta.version;
+        let group = Group {
+            deleted: true,
+            meta: Meta {
+                last_modified: svc.inner.clock.now(),
+                ..old.meta.clone()
+            },
+            ..old
+        };
+        match svc.inner.store.update_group(group, version, &[]).await {
+            Ok(_) => return Ok(empty_response(StatusCode::NO_CONTENT)),
+            Err(StoreError::Precondition { .. }) if !preconditions.has_if_match() => {}
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(super::contended())
+}

@@ -1,0 +1,200 @@
+//! HTTP plumbing: reading requests (query, JSON body, preconditions) and writing SCIM
+//! responses. Everything HTTP-specific the handlers need, in one place.
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, ETAG, HeaderValue, LOCATION};
+use http::{HeaderMap, Response, StatusCode};
+use serde_json::Value;
+
+use crate::error::{ScimError, ScimType};
+
+/// The SCIM media type (RFC 7644 §8.1).
+pub const SCIM_JSON: &str = "application/scim+json";
+
+/// A JSON response with the SCIM media type.
+pub fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
+    // Serialising a `Value` cannot fail: its map keys are strings.
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = Response::new(Bytes::from(bytes));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    response
+}
+
+/// A resource response: JSON plus `ETag` (and `Location` on 201).
+pub fn resource_response(status: StatusCode, doc: &Value) -> Response<Bytes> {
+    let mut response = json_response(status, doc);
+    let meta = doc.get("meta");
+    let header = |key: &str| {
+        meta.and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .and_then(|v| HeaderValue::from_str(v).ok())
+    };
+    if let Some(etag) = header("version") {
+        response.headers_mut().insert(ETAG, etag);
+    }
+    if status == StatusCode::CREATED
+        && let Some(location) = header("location")
+    {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    response
+}
+
+/// A body-less response.
+pub fn empty_response(status: StatusCode) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = status;
+    response
+}
+
+/// The SCIM error document for `error`.
+pub fn error_response(error: &ScimError) -> Response<Bytes> {
+    json_response(error.status, &error.to_json())
+}
+
+/// Parses a JSON request body, refusing other media types and malformed JSON.
+pub fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ScimError> {
+    if let Some(content_type) = headers.get(CONTENT_TYPE) {
+        let media = content_type
+            .to_str()
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if media != SCIM_JSON && media != "application/json" {
+            return Err(ScimError::status(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("request bodies must be {SCIM_JSON} or application/json, not `{media}`"),
+            ));
+        }
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ScimError::bad_request(
+            ScimType::InvalidSyntax,
+            format!("the request body is not valid JSON: {e}"),
+        )
+    })
+}
+
+/// Query parameters, percent-decoded. Later duplicates of a key are ignored.
+#[derive(Debug, Default)]
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// Parses a URI's query string.
+    pub fn parse(query: Option<&str>) -> Self {
+        Self(
+            form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// A parameter by name, matched case-insensitively (SCIM parameter names are).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A non-negative integer parameter; negative values read as 0 (RFC 7644 §3.4.2.4).
+    pub fn integer(&self, name: &str) -> Result<Option<usize>, ScimError> {
+        match self.get(name) {
+            None | Some("") => Ok(None),
+            Some(text) => text
+                .trim()
+                .parse::<i64>()
+                .map(|n| Some(usize::try_from(n.max(0)).unwrap_or(usize::MAX)))
+                .map_err(|_| {
+                    ScimError::bad_request(
+                        ScimType::InvalidValue,
+                        format!("query parameter `{name}` must be an integer, got `{text}`"),
+                    )
+                }),
+        }
+    }
+}
+
+/// The `If-Match` / `If-None-Match` preconditions of a request (RFC 7232, RFC 7644 §3.14).
+#[derive(Debug, Default)]
+pub struct Preconditions {
+    if_match: Option<String>,
+    if_none_match: Option<String>,
+}
+
+impl Preconditions {
+    /// Reads the headers.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let read = |name| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Self {
+            if_match: read(http::header::IF_MATCH),
+            if_none_match: read(http::header::IF_NONE_MATCH),
+        }
+    }
+
+    /// Whether the request carries `If-Match` (the client wants no silent retry).
+    pub fn has_if_match(&self) -> bool {
+        self.if_match.is_some()
+    }
+
+    /// 412 unless `If-Match` is absent, `*`, or lists `etag`.
+    pub fn check_if_match(&self, etag: &str) -> Result<(), ScimError> {
+        match &self.if_match {
+            Some(tags) if !lists_etag(tags, etag) => Err(ScimError::status(
+                StatusCode::PRECONDITION_FAILED,
+                format!("the resource has changed: its version is now {etag}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether `If-None-Match` lists `etag` (a GET then answers 304).
+    pub fn not_modified(&self, etag: &str) -> bool {
+        self.if_none_match
+            .as_deref()
+            .is_some_and(|tags| lists_etag(tags, etag))
+    }
+}
+
+/// Weak comparison: `W/"3"` matches `"3"` and `W/"3"`.
+fn lists_etag(tags: &str, etag: &str) -> bool {
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let wanted = opaque(etag);
+    tags.split(',')
+        .any(|t| t.trim() == "*" || opaque(t) == wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_compare_weakly_and_star_matches_all() {
+        assert!(lists_etag("W/\"3\"", "W/\"3\""));
+        assert!(lists_etag("\"3\"", "W/\"3\""));
+        assert!(lists_etag("\"1\", W/\"3\"", "W/\"3\""));
+        assert!(lists_etag("*", "W/\"3\""));
+        assert!(!lists_etag("W/\"2\"", "W/\"3\""));
+    }
+
+    #[test]
+    fn query_decodes_and_clamps_negative_integers() {
+        let q = Query::parse(Some(
+            "filter=userName%20eq%20%22a%2Bb%40x.com%22&count=-5&startIndex=x",
+        ));
+        assert_eq!(q.get("FILTER"), Some("userName eq \"a+b@x.com\""));
+        assert_eq!(q.integer("count").unwrap(), Some(0));
+        assert!(q.integer("startIndex").is_err());
+    }
+}

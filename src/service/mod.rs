@@ -1,0 +1,327 @@
+//! [`ScimService`]: turns an `http::Request` into an `http::Response`, whatever server
+//! carries it.
+//!
+//! Every outcome is a response: `handle` never panics on input and never returns an
+//! error. Routing, content negotiation, authentication and error mapping live here; what
+//! a document means lives in [`crate::protocol`]; state lives behind [`crate::store`].
+
+mod auth;
+mod groups;
+mod http;
+mod list;
+mod users;
+
+use std::sync::Arc;
+
+use ::http::{Method, Request, Response, StatusCode};
+use bytes::Bytes;
+
+use crate::error::{ScimError, StoreError, UniqueAttribute};
+use crate::model::{Clock, Directory, IdGenerator, Organization, RandomIds, SystemClock};
+use crate::protocol::resource::Locations;
+use crate::store::{DirectoryStore, TokenStore};
+
+pub use self::http::SCIM_JSON;
+
+/// Default limit on request bodies: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default number of resources in a list response when the client sends no `count`.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// Default upper bound on `count`.
+pub const DEFAULT_MAX_PAGE_SIZE: usize = 1000;
+/// How often a write is retried when another writer changed the resource in between
+/// (only for requests without `If-Match`).
+const CAS_ATTEMPTS: usize = 16;
+
+/// Settings of a [`ScimService`]; see [`ScimServiceBuilder`].
+#[derive(Debug, Clone)]
+struct Config {
+    prefix: String,
+    public_url: Option<String>,
+    max_body_bytes: usize,
+    default_page_size: usize,
+    max_page_size: usize,
+    restore_deleted_on_create: bool,
+}
+
+/// A SCIM 2.0 service provider over a [`DirectoryStore`] and a [`TokenStore`]. Cheap to
+/// clone; clones share state.
+///
+/// ```
+/// use std::sync::Arc;
+/// use scimkit::{ScimService, store::MemoryStore};
+///
+/// let store = Arc::new(MemoryStore::new());
+/// let scim = ScimService::builder(store.clone(), store).prefix("/scim/v2").build();
+/// # let _ = scim;
+/// ```
+#[derive(Clone)]
+pub struct ScimService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn DirectoryStore>,
+    tokens: Arc<dyn TokenStore>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    config: Config,
+}
+
+impl std::fmt::Debug for ScimService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScimService")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`ScimService`].
+pub struct ScimServiceBuilder {
+    store: Arc<dyn DirectoryStore>,
+    tokens: Arc<dyn TokenStore>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    config: Config,
+}
+
+impl ScimServiceBuilder {
+    /// The path prefix the service is mounted under (default `/scim/v2`). Directories
+    /// live at `{prefix}/{directory_id}`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        let prefix = prefix.into();
+        self.config.prefix = prefix.trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// The public origin (e.g. `https://api.example.com`) used in `meta.location`,
+    /// `Location` and `$ref`. Without it, the request's `Host` header is used.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.config.public_url = Some(url.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// Largest accepted request body; larger ones get 413 (default 1 MiB).
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.config.max_body_bytes = limit;
+        self
+    }
+
+    /// Page size of list responses without `count` (default 100).
+    pub fn default_page_size(mut self, size: usize) -> Self {
+        self.config.default_page_size = size;
+        self
+    }
+
+    /// Upper bound on `count` (default 1000).
+    pub fn max_page_size(mut self, size: usize) -> Self {
+        self.config.max_page_size = size.max(1);
+        self
+    }
+
+    /// Whether a POST whose `userName` matches a deleted or deactivated user restores
+    /// that user under the same id (the default, `true`) or creates a fresh user.
+    pub fn restore_deleted_on_create(mut self, restore: bool) -> Self {
+        self.config.restore_deleted_on_create = restore;
+        self
+    }
+
+    /// The clock for timestamps (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The source of new ids (default: random UUID v7).
+    pub fn ids(mut self, ids: Arc<dyn IdGenerator>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    /// The service.
+    pub fn build(self) -> ScimService {
+        ScimService {
+            inner: Arc::new(Inner {
+                store: self.store,
+                tokens: self.tokens,
+                clock: self.clock,
+                ids: self.ids,
+                config: self.config,
+            }),
+        }
+    }
+}
+
+/// The directory a request is for, with its organization, after authentication.
+struct Ctx {
+    directory: Directory,
+    organization: Organization,
+    locations: Locations,
+}
+
+/// Which collection a route names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Collection {
+    Users,
+    Groups,
+}
+
+impl ScimService {
+    /// A builder over the given stores (often the same `Arc<MemoryStore>` twice).
+    pub fn builder(
+        store: Arc<dyn DirectoryStore>,
+        tokens: Arc<dyn TokenStore>,
+    ) -> ScimServiceBuilder {
+        ScimServiceBuilder {
+            store,
+            tokens,
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(RandomIds),
+            config: Config {
+                prefix: "/scim/v2".into(),
+                public_url: None,
+                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+                default_page_size: DEFAULT_PAGE_SIZE,
+                max_page_size: DEFAULT_MAX_PAGE_SIZE,
+                restore_deleted_on_create: true,
+            },
+        }
+    }
+
+    /// The path prefix the service answers under.
+    pub fn prefix(&self) -> &str {
+        &self.inner.config.prefix
+    }
+
+    /// The largest request body the service accepts. Adapters that stream a body stop
+    /// reading past it and answer [`ScimService::payload_too_large`].
+    pub fn max_body_bytes(&self) -> usize {
+        self.inner.config.max_body_bytes
+    }
+
+    /// The 413 response for a body over [`ScimService::max_body_bytes`].
+    pub fn payload_too_large(&self) -> Response<Bytes> {
+        http::error_response(&self.too_large())
+    }
+
+    fn too_large(&self) -> ScimError {
+        ScimError::status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is over the limit of {} bytes",
+                self.inner.config.max_body_bytes
+            ),
+        )
+    }
+
+    /// Answers one request. Never fails: every error is a SCIM error response.
+    pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
+        match self.route(request).await {
+            Ok(response) => response,
+            Err(error) => {
+                let mut response = http::error_response(&error);
+                if error.status == StatusCode::UNAUTHORIZED {
+                    response
+                        .headers_mut()
+                        .insert(::http::header::WWW_AUTHENTICATE, auth::challenge());
+                }
+                response
+            }
+        }
+    }
+
+    async fn route(&self, request: Request<Bytes>) -> Result<Response<Bytes>, ScimError> {
+        let config = &self.inner.config;
+        let path = request.uri().path();
+        let rest = path
+            .strip_prefix(config.prefix.as_str())
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+            .ok_or_else(|| ScimError::not_found(format!("no SCIM endpoint at `{path}`")))?;
+        let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        let directory_segment = segments.first().copied().unwrap_or("");
+        let ctx = auth::authenticate(&self.inner, &request, directory_segment).await?;
+        if request.body().len() > config.max_body_bytes {
+            return Err(self.too_large());
+        }
+        let collection = match segments.get(1) {
+            Some(s) if s.eq_ignore_ascii_case("Users") => Collection::Users,
+            Some(s) if s.eq_ignore_ascii_case("Groups") => Collection::Groups,
+            _ => {
+                return Err(ScimError::not_found(format!(
+                    "no SCIM endpoint at `{path}`"
+                )));
+            }
+        };
+        let method = request.method().clone();
+        match (collection, segments.get(2).copied(), segments.len(), method) {
+            (_, _, n, _) if n > 3 => Err(ScimError::not_found(format!(
+                "no SCIM endpoint at `{path}`"
+            ))),
+            (Collection::Users, None, _, Method::GET) => users::list(self, &ctx, &request).await,
+            (Collection::Users, None, _, Method::POST) => users::create(self, &ctx, &request).await,
+            (Collection::Users, Some(id), _, Method::GET) => {
+                users::get(self, &ctx, &request, id).await
+            }
+            (Collection::Users, Some(id), _, Method::PUT) => {
+                users::replace(self, &ctx, &request, id).await
+            }
+            (Collection::Users, Some(id), _, Method::DELETE) => {
+                users::delete(self, &ctx, &request, id).await
+            }
+            (Collection::Groups, None, _, Method::GET) => groups::list(self, &ctx, &request).await,
+            (Collection::Groups, None, _, Method::POST) => {
+                groups::create(self, &ctx, &request).await
+            }
+            (Collection::Groups, Some(id), _, Method::GET) => {
+                groups::get(self, &ctx, &request, id).await
+            }
+            (Collection::Groups, Some(id), _, Method::PUT) => {
+                groups::replace(self, &ctx, &request, id).await
+            }
+            (Collection::Groups, Some(id), _, Method::DELETE) => {
+                groups::delete(self, &ctx, &request, id).await
+            }
+            (_, id, _, method) => Err(ScimError::status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!(
+                    "{method} is not supported on {}",
+                    if id.is_some() {
+                        "a single resource"
+                    } else {
+                        "a collection"
+                    }
+                ),
+            )),
+        }
+    }
+}
+
+/// Maps a store failure to what the client sees. Backend failures become a 500 whose
+/// detail does not leak internals.
+fn store_error(error: StoreError) -> ScimError {
+    match error {
+        StoreError::NotFound(what) => ScimError::not_found(format!("{what} not found")),
+        StoreError::Conflict(UniqueAttribute::UserName) => {
+            ScimError::uniqueness("another active user of this directory has this userName")
+        }
+        StoreError::Conflict(attribute) => {
+            ScimError::uniqueness(format!("{attribute:?} is already taken"))
+        }
+        StoreError::Precondition { actual, .. } => ScimError::status(
+            StatusCode::PRECONDITION_FAILED,
+            format!("the resource has changed: its version is now W/\"{actual}\""),
+        ),
+        StoreError::Backend(_) => ScimError::status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the directory store failed; try again later",
+        ),
+    }
+}
+
+/// A write that kept losing compare-and-swap races to other writers.
+fn contended() -> ScimError {
+    ScimError::status(
+        StatusCode::CONFLICT,
+        "the resource is being changed by other requests; retry",
+    )
+}

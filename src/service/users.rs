@@ -1,0 +1,230 @@
+//! `/Users`: create, read, list, replace and delete users (RFC 7644 §3.3–3.6).
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use serde_json::Value;
+
+use super::http::{Preconditions, Query, empty_response, json_body, resource_response};
+use super::list::Paging;
+use super::{CAS_ATTEMPTS, Ctx, ScimService, store_error};
+use crate::error::ScimError;
+use crate::model::{Meta, User, UserId, UserState};
+use crate::protocol::document::{self, WriteKind};
+use crate::protocol::resource::{self, GroupRef};
+use crate::store::{DirectoryStoreExt, Keyset, UserKey};
+
+fn not_found(id: &str) -> ScimError {
+    ScimError::not_found(format!("user `{id}` not found in this directory"))
+}
+
+/// Loads a user the IdP can see (not deleted).
+async fn load(svc: &ScimService, ctx: &Ctx, id: &str) -> Result<User, ScimError> {
+    let user_id: UserId = id.parse().map_err(|_| not_found(id))?;
+    svc.inner
+        .store
+        .get_user(&ctx.directory.id, &user_id)
+        .await
+        .map_err(store_error)?
+        .filter(|u| u.state != UserState::Deleted)
+        .ok_or_else(|| not_found(id))
+}
+
+/// The user as a SCIM resource, with its groups.
+async fn render(svc: &ScimService, ctx: &Ctx, user: &User) -> Result<Value, ScimError> {
+    let store = &svc.inner.store;
+    let mut groups = Vec::new();
+    for group_id in store
+        .all_groups_of_user(&ctx.directory.id, &user.id)
+        .await
+        .map_err(store_error)?
+    {
+        if let Some(group) = store
+            .get_group(&ctx.directory.id, &group_id)
+            .await
+            .map_err(store_error)?
+            .filter(|g| !g.deleted)
+        {
+            groups.push(GroupRef {
+                id: group.id,
+                display: group.display_name,
+            });
+        }
+    }
+    Ok(resource::render_user(user, &groups, &ctx.locations))
+}
+
+pub(super) async fn create(
+    svc: &ScimService,
+    ctx: &Ctx,
+    request: &Request<Bytes>,
+) -> Result<Response<Bytes>, ScimError> {
+    let input = json_body(request.headers(), request.body())?;
+    let doc = document::user(input, WriteKind::Create)?;
+    let email = resource::user_email(&doc, &ctx.organization)?;
+    let state = resource::requested_state(&doc);
+    let now = svc.inner.clock.now();
+    let store = &svc.inner.store;
+
+    if svc.inner.config.restore_deleted_on_create {
+        let user_name = doc.get("userName").and_then(Value::as_str).unwrap_or("");
+        let same_name = store
+            .find_users(&ctx.directory.id, &UserKey::UserName(user_name.to_owned()))
+            .await
+            .map_err(store_error)?;
+        let restorable = same_name
+            .iter()
+            .all(|u| u.state != UserState::Active)
+            .then(|| {
+                same_name
+                    .into_iter()
+                    .max_by(|a, b| a.meta.last_modified.cmp(&b.meta.last_modified))
+            })
+            .flatten();
+        if let Some(old) = restorable {
+            let version = old.meta.version;
+            let user = User {
+                email,
+                state,
+                attributes: doc,
+                meta: Meta {
+                    last_modified: now,
+                    ..old.meta
+                },
+                ..old
+            };
+            let stored = store
+                .update_user(user, version)
+                .await
+                .map_err(store_error)?;
+            let body = render(svc, ctx, &stored).await?;
+            return Ok(resource_response(StatusCode::CREATED, &body));
+        }
+    }
+
+    let user = User {
+        id: UserId::from_uuid(svc.inner.ids.next_uuid()),
+        directory_id: ctx.directory.id.clone(),
+        email,
+        state,
+        attributes: doc,
+        meta: Meta::new(now),
+    };
+    let stored = store.insert_user(user).await.map_err(store_error)?;
+    let body = render(svc, ctx, &stored).await?;
+    Ok(resource_response(StatusCode::CREATED, &body))
+}
+
+pub(super) async fn get(
+    svc: &ScimService,
+    ctx: &Ctx,
+    request: &Request<Bytes>,
+    id: &str,
+) -> Result<Response<Bytes>, ScimError> {
+    let user = load(svc, ctx, id).await?;
+    if Preconditions::from_headers(request.headers()).not_modified(&user.meta.etag()) {
+        return Ok(empty_response(StatusCode::NOT_MODIFIED));
+    }
+    let body = render(svc, ctx, &user).await?;
+    Ok(resource_response(StatusCode::OK, &body))
+}
+
+pub(super) async fn list(
+    svc: &ScimService,
+    ctx: &Ctx,
+    request: &Request<Bytes>,
+) -> Result<Response<Bytes>, ScimError> {
+    let query = Query::parse(request.uri().query());
+    let paging = Paging::from_query(&query, &svc.inner.config)?;
+    let store = &svc.inner.store;
+    let mut visible = Vec::new();
+    let mut after: Option<UserId> = None;
+    loop {
+        let page = store
+            .list_users(
+                &ctx.directory.id,
+                None,
+                Keyset {
+                    after: after.as_ref(),
+                    limit: 1000,
+                },
+            )
+            .await
+            .map_err(store_error)?;
+        after = page.last().map(|u| u.id.clone());
+        let done = page.len() < 1000;
+        visible.extend(page.into_iter().filter(|u| u.state != UserState::Deleted));
+        if done {
+            break;
+        }
+    }
+    let mut rendered = Vec::new();
+    for user in paging.window(&visible) {
+        rendered.push(render(svc, ctx, user).await?);
+    }
+    let body = resource::list_response(rendered, visible.len(), paging.start_index);
+    Ok(super::http::json_response(StatusCode::OK, &body))
+}
+
+pub(super) async fn replace(
+    svc: &ScimService,
+    ctx: &Ctx,
+    request: &Request<Bytes>,
+    id: &str,
+) -> Result<Response<Bytes>, ScimError> {
+    let input = json_body(request.headers(), request.body())?;
+    let preconditions = Preconditions::from_headers(request.headers());
+    for _ in 0..CAS_ATTEMPTS {
+        let old = load(svc, ctx, id).await?;
+        preconditions.check_if_match(&old.meta.etag())?;
+        let doc = document::user(input.clone(), WriteKind::Replace(&old.attributes))?;
+        let email = resource::user_email(&doc, &ctx.organization)?;
+        let version = old.meta.version;
+        let user = User {
+            email,
+            state: resource::requested_state(&doc),
+            attributes: doc,
+            meta: Meta {
+                last_modified: svc.inner.clock.now(),
+                ..old.meta.clone()
+            },
+            ..old
+        };
+        match svc.inner.store.update_user(user, version).await {
+            Ok(stored) => {
+                let body = render(svc, ctx, &stored).await?;
+                return Ok(resource_response(StatusCode::OK, &body));
+            }
+            Err(crate::StoreError::Precondition { .. }) if !preconditions.has_if_match() => {}
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(super::contended())
+}
+
+pub(super) async fn delete(
+    svc: &ScimService,
+    ctx: &Ctx,
+    request: &Request<Bytes>,
+    id: &str,
+) -> Result<Response<Bytes>, ScimError> {
+    let preconditions = Preconditions::from_headers(request.headers());
+    for _ in 0..CAS_ATTEMPTS {
+        let old = load(svc, ctx, id).await?;
+        preconditions.check_if_match(&old.meta.etag())?;
+        let version = old.meta.version;
+        let user = User {
+            state: UserState::Deleted,
+            meta: Meta {
+                last_modified: svc.inner.clock.now(),
+                ..old.meta.clone()
+            },
+            ..old
+        };
+        match svc.inner.store.update_user(user, version).await {
+            Ok(_) => return Ok(empty_response(StatusCode::NO_CONTENT)),
+            Err(crate::StoreError::Precondition { .. }) if !preconditions.has_if_match() => {}
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(super::contended())
+}
