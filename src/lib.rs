@@ -6,6 +6,7 @@ pub mod error;
 pub mod model;
 pub mod protocol;
 pub mod schema;
+pub mod seal;
 pub mod store;
 
 pub use admin::Admin;

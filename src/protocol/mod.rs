@@ -1,4 +1,5 @@
 //! The SCIM protocol layer: pure functions over SCIM JSON, no HTTP.
+pub mod cursor;
 pub mod document;
 pub mod path;
 pub mod resource;
