@@ -1,5 +1,6 @@
 //! The SCIM protocol layer: pure functions over SCIM JSON, no HTTP.
 pub mod cursor;
 pub mod document;
+pub mod filter;
 pub mod path;
 pub mod resource;

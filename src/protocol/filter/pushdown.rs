@@ -1,0 +1,108 @@
+//! Finds the part of a filter a store index can answer: an equality on an indexed
+//! attribute, alone or as one conjunct of an `and` chain.
+
+use super::ast::{CompValue, CompareOp, Filter};
+use crate::protocol::path::AttrPath;
+
+/// Which resource type a filter selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexedResource {
+    /// Users.
+    User,
+    /// Groups.
+    Group,
+}
+
+/// An attribute a store indexes for equality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexedAttribute {
+    /// `id`.
+    Id,
+    /// A user's `userName`.
+    UserName,
+    /// `externalId`.
+    ExternalId,
+    /// Any of a user's `emails[].value`.
+    EmailValue,
+    /// A group's `displayName`.
+    DisplayName,
+}
+
+/// An equality the store can look up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedEq {
+    /// The indexed attribute.
+    pub attribute: IndexedAttribute,
+    /// The value it must equal.
+    pub value: String,
+}
+
+fn indexed_attribute(path: &AttrPath, resource: IndexedResource) -> Option<IndexedAttribute> {
+    let core = match resource {
+        IndexedResource::User => "urn:ietf:params:scim:schemas:core:2.0:User",
+        IndexedResource::Group => "urn:ietf:params:scim:schemas:core:2.0:Group",
+    };
+    if path
+        .urn
+        .as_deref()
+        .is_some_and(|urn| !urn.eq_ignore_ascii_case(core))
+    {
+        return None;
+    }
+    let attr = path.attribute.to_ascii_lowercase();
+    let sub = path.sub_attribute.as_deref().map(str::to_ascii_lowercase);
+    Some(match (resource, attr.as_str(), sub.as_deref()) {
+        (_, "id", None) => IndexedAttribute::Id,
+        (_, "externalid", None) => IndexedAttribute::ExternalId,
+        (IndexedResource::User, "username", None) => IndexedAttribute::UserName,
+        (IndexedResource::User, "emails", None | Some("value")) => IndexedAttribute::EmailValue,
+        (IndexedResource::Group, "displayname", None) => IndexedAttribute::DisplayName,
+        _ => return None,
+    })
+}
+
+/// An indexed equality that every resource matching `filter` satisfies, if there is one.
+///
+/// The caller fetches the candidates from the index and still evaluates the whole filter
+/// on them: the result is a superset of the matches, never a subset.
+pub fn indexed_equality(filter: &Filter, resource: IndexedResource) -> Option<IndexedEq> {
+    match filter {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::String(value),
+        } => indexed_attribute(path, resource).map(|attribute| IndexedEq {
+            attribute,
+            value: value.clone(),
+        }),
+        Filter::And(a, b) => {
+            indexed_equality(a, resource).or_else(|| indexed_equality(b, resource))
+        }
+        // `emails[value eq "x"]` (any other conjuncts inside still hold for that element).
+        Filter::ValuePath { path, filter }
+            if resource == IndexedResource::User
+                && path.urn.is_none()
+                && path.attribute.eq_ignore_ascii_case("emails") =>
+        {
+            value_eq(filter).map(|value| IndexedEq {
+                attribute: IndexedAttribute::EmailValue,
+                value,
+            })
+        }
+        _ => None,
+    }
+}
+
+fn value_eq(filter: &Filter) -> Option<String> {
+    match filter {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::String(value),
+        } if path.sub_attribute.is_none() && path.attribute.eq_ignore_ascii_case("value") => {
+            Some(value.clone())
+        }
+        Filter::And(a, b) => value_eq(a).or_else(|| value_eq(b)),
+        _ => None,
+    }
+}

@@ -1,0 +1,422 @@
+//! RFC 7644 §3.4.2.2, example by example, plus the grammar's corners and limits.
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::protocol::path::AttrPath;
+
+fn bjensen() -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "id": "2819c223-7f76-453a-919d-413861904646",
+        "externalId": "bjensen",
+        "userName": "bjensen@example.com",
+        "name": {"familyName": "O'Malley", "givenName": "Barbara"},
+        "title": "Tour Guide",
+        "userType": "Employee",
+        "active": true,
+        "loginCount": 42,
+        "emails": [
+            {"value": "bjensen@example.com", "type": "work", "primary": true},
+            {"value": "babs@jensen.org", "type": "home"}
+        ],
+        "ims": [{"value": "babs@foo.com", "type": "xmpp"}],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Tour Operations"},
+        "meta": {"resourceType": "User", "lastModified": "2011-05-13T04:42:34Z"}
+    })
+}
+
+fn matches(filter: &str, resource: &Value) -> bool {
+    parse_filter(filter)
+        .unwrap_or_else(|e| panic!("{filter}: {e}"))
+        .matches(resource, &DefaultCaseRules)
+}
+
+#[test]
+fn the_rfc_examples_parse_and_match_as_the_rfc_describes() {
+    let user = bjensen();
+    let cases = [
+        (r#"userName Eq "bjensen@example.com""#, true),
+        (r#"name.familyName co "O'Malley""#, true),
+        (r#"userName sw "J""#, false),
+        (r#"userName sw "B""#, true),
+        (
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "b""#,
+            true,
+        ),
+        ("title pr", true),
+        ("nickName pr", false),
+        (r#"meta.lastModified gt "2011-05-13T04:42:34Z""#, false),
+        (r#"meta.lastModified ge "2011-05-13T04:42:34Z""#, true),
+        (r#"meta.lastModified lt "2011-05-13T04:42:35Z""#, true),
+        (r#"meta.lastModified le "2011-05-13T06:42:34+02:00""#, true),
+        (r#"title pr and userType eq "Employee""#, true),
+        (r#"title pr or userType eq "Intern""#, true),
+        (
+            r#"schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User""#,
+            true,
+        ),
+        (
+            r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#,
+            true,
+        ),
+        (
+            r#"userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")"#,
+            false,
+        ),
+        (
+            r#"userType eq "Employee" and (emails.type eq "work")"#,
+            true,
+        ),
+        (
+            r#"userType eq "Employee" and emails[type eq "work" and value co "@example.com"]"#,
+            true,
+        ),
+        (
+            r#"emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]"#,
+            true,
+        ),
+        (
+            r#"emails[type eq "home" and value co "@example.com"]"#,
+            false,
+        ),
+        (
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "tour operations""#,
+            true,
+        ),
+        ("loginCount gt 41", true),
+        ("loginCount le 41.5", false),
+        ("active eq true", true),
+        ("active ne true", false),
+        ("nickName eq null", true),
+        (r#"nickName ne "x""#, true),
+        (r#"unknownAttribute eq "x""#, false),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(matches(filter, &user), expected, "{filter}");
+    }
+}
+
+#[test]
+fn case_exact_attributes_compare_exactly() {
+    let user = bjensen();
+    assert!(!matches(r#"externalId eq "BJENSEN""#, &user));
+    assert!(matches(r#"externalId eq "bjensen""#, &user));
+    assert!(matches(r#"USERNAME eq "BJENSEN@EXAMPLE.COM""#, &user));
+}
+
+#[test]
+fn errors_say_what_is_wrong_and_where() {
+    let cases = [
+        ("userName", 8, "expected an operator"),
+        (r#"userName equals "x""#, 9, "`equals` is not an operator"),
+        ("userName eq", 11, "expected a value"),
+        (r#"userName eq "x" and"#, 19, "expected an attribute name"),
+        (r#"(userName eq "x""#, 16, "expected `)`"),
+        (r#"userName eq "x"#, 12, "never closed"),
+        (r#"emails[type eq "work"]] "#, 22, "expected `and`, `or`"),
+        (r#"emails[type eq "a" and x[y eq "b"]]"#, 24, "cannot nest"),
+        ("active gt true", 10, "compares strings, numbers and dates"),
+        ("userName co 5", 12, "needs a string"),
+        (r#"userName eq "x" # "#, 16, "unexpected character `#`"),
+        ("", 0, "empty"),
+    ];
+    for (filter, position, message) in cases {
+        let error = parse_filter(filter).unwrap_err();
+        assert_eq!(error.position, position, "{filter}: {error}");
+        assert!(error.message.contains(message), "{filter}: {error}");
+        let scim: crate::ScimError = error.into();
+        assert_eq!(scim.scim_type, Some(crate::ScimType::InvalidFilter));
+    }
+}
+
+#[test]
+fn nesting_and_length_are_bounded() {
+    let deep = format!("{}userName pr{}", "(".repeat(100_000), ")".repeat(100_000));
+    assert!(parse_filter(&deep).is_err());
+    let nested = format!(
+        "{}userName pr{}",
+        "not (".repeat(MAX_DEPTH + 1),
+        ")".repeat(MAX_DEPTH + 1)
+    );
+    assert!(
+        parse_filter(&nested)
+            .unwrap_err()
+            .message
+            .contains("deeper")
+    );
+    let shallow = format!(
+        "{}userName pr{}",
+        "(".repeat(MAX_DEPTH - 1),
+        ")".repeat(MAX_DEPTH - 1)
+    );
+    assert!(parse_filter(&shallow).is_ok());
+    let long_chain = vec!["userName pr"; 500].join(" and ");
+    assert!(long_chain.len() < MAX_FILTER_LEN);
+    assert!(
+        parse_filter(&long_chain)
+            .unwrap()
+            .matches(&bjensen(), &DefaultCaseRules)
+    );
+}
+
+#[test]
+fn pushdown_finds_indexed_equality_only_where_it_is_sound() {
+    let user = IndexedResource::User;
+    let find = |f: &str, r| indexed_equality(&parse_filter(f).unwrap(), r);
+    assert_eq!(
+        find(r#"userName eq "Ann""#, user),
+        Some(IndexedEq {
+            attribute: IndexedAttribute::UserName,
+            value: "Ann".into()
+        })
+    );
+    assert_eq!(
+        find(
+            r#"title pr and (active eq true and externalId eq "e1")"#,
+            user
+        )
+        .map(|e| e.attribute),
+        Some(IndexedAttribute::ExternalId)
+    );
+    assert_eq!(
+        find(r#"emails[type eq "work" and value eq "a@x.com"]"#, user).map(|e| e.attribute),
+        Some(IndexedAttribute::EmailValue)
+    );
+    assert_eq!(
+        find(r#"emails.value eq "a@x.com""#, user).map(|e| e.attribute),
+        Some(IndexedAttribute::EmailValue)
+    );
+    assert_eq!(
+        find(r#"displayName eq "Sales""#, IndexedResource::Group).map(|e| e.attribute),
+        Some(IndexedAttribute::DisplayName)
+    );
+    for unsound in [
+        r#"userName eq "a" or title pr"#,
+        r#"not (userName eq "a")"#,
+        r#"userName ne "a""#,
+        r#"userName co "a""#,
+        r#"displayName eq "Sales""#,
+        r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:userName eq "a""#,
+    ] {
+        assert_eq!(find(unsound, user), None, "{unsound}");
+    }
+}
+
+#[test]
+fn sorting_is_stable_typed_and_puts_missing_values_last() {
+    let mut resources = vec![
+        json!({"id": "1", "userName": "bob", "n": 10}),
+        json!({"id": "2"}),
+        json!({"id": "3", "userName": "Ann", "n": 9}),
+        json!({"id": "4", "userName": "ann", "n": 100}),
+    ];
+    let ids = |r: &[Value]| {
+        r.iter()
+            .map(|v| v["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    sort_resources(
+        &mut resources,
+        &AttrPath::new("userName"),
+        SortOrder::Ascending,
+        &DefaultCaseRules,
+    );
+    assert_eq!(ids(&resources), ["3", "4", "1", "2"]);
+    sort_resources(
+        &mut resources,
+        &AttrPath::new("userName"),
+        SortOrder::Descending,
+        &DefaultCaseRules,
+    );
+    assert_eq!(ids(&resources), ["1", "3", "4", "2"]);
+    sort_resources(
+        &mut resources,
+        &AttrPath::new("n"),
+        SortOrder::Ascending,
+        &DefaultCaseRules,
+    );
+    assert_eq!(ids(&resources), ["3", "1", "4", "2"]);
+    let mut by_email = vec![
+        json!({"id": "a", "emails": [{"value": "z@x.com"}, {"value": "b@x.com", "primary": true}]}),
+        json!({"id": "b", "emails": [{"value": "c@x.com"}]}),
+    ];
+    sort_resources(
+        &mut by_email,
+        &AttrPath::new("emails"),
+        SortOrder::Ascending,
+        &DefaultCaseRules,
+    );
+    assert_eq!(ids(&by_email), ["a", "b"], "the primary email is the key");
+    assert!(SortOrder::parse("DESCENDING").is_ok());
+    assert!(SortOrder::parse("down").is_err());
+}
+
+fn path_strategy() -> impl Strategy<Value = AttrPath> {
+    (
+        prop::option::of(Just(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".to_owned(),
+        )),
+        "[a-zA-Z][a-zA-Z0-9_]{0,6}",
+        prop::option::of("[a-zA-Z][a-zA-Z0-9]{0,5}"),
+    )
+        .prop_map(|(urn, attribute, sub_attribute)| AttrPath {
+            urn,
+            attribute,
+            sub_attribute,
+        })
+        .prop_filter("keywords are not attribute names", |p| {
+            !["and", "or", "not", "pr", "true", "false", "null"]
+                .iter()
+                .any(|k| {
+                    p.attribute.eq_ignore_ascii_case(k)
+                        && p.urn.is_none()
+                        && p.sub_attribute.is_none()
+                })
+        })
+}
+
+fn value_strategy() -> impl Strategy<Value = CompValue> {
+    prop_oneof![
+        ".{0,8}".prop_map(CompValue::String),
+        any::<i32>().prop_map(|n| CompValue::Number(n.into())),
+        any::<bool>().prop_map(CompValue::Bool),
+        Just(CompValue::Null),
+    ]
+}
+
+fn compare_strategy() -> impl Strategy<Value = Filter> {
+    let ops = prop_oneof![
+        Just(CompareOp::Eq),
+        Just(CompareOp::Ne),
+        Just(CompareOp::Co),
+        Just(CompareOp::Sw),
+        Just(CompareOp::Ew),
+        Just(CompareOp::Gt),
+        Just(CompareOp::Ge),
+        Just(CompareOp::Lt),
+        Just(CompareOp::Le),
+    ];
+    (path_strategy(), ops, value_strategy()).prop_map(|(path, op, value)| {
+        // Keep to comparisons the grammar allows.
+        let value = match (op, value) {
+            (CompareOp::Co | CompareOp::Sw | CompareOp::Ew, v)
+                if !matches!(v, CompValue::String(_)) =>
+            {
+                CompValue::String("x".into())
+            }
+            (op, CompValue::Bool(_) | CompValue::Null) if op.is_ordering() => {
+                CompValue::Number(1.into())
+            }
+            (_, v) => v,
+        };
+        Filter::Compare { path, op, value }
+    })
+}
+
+fn filter_strategy() -> impl Strategy<Value = Filter> {
+    let leaf = prop_oneof![
+        compare_strategy(),
+        path_strategy().prop_map(Filter::Present)
+    ];
+    leaf.prop_recursive(4, 24, 2, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Filter::And(Box::new(a), Box::new(b))),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Filter::Or(Box::new(a), Box::new(b))),
+            inner.clone().prop_map(|f| Filter::Not(Box::new(f))),
+        ]
+    })
+}
+
+fn value_path_strategy() -> impl Strategy<Value = Filter> {
+    (path_strategy(), compare_strategy()).prop_map(|(mut path, filter)| {
+        path.sub_attribute = None;
+        let filter = match filter {
+            Filter::Compare {
+                mut path,
+                op,
+                value,
+            } => {
+                path.urn = None;
+                path.sub_attribute = None;
+                Filter::Compare { path, op, value }
+            }
+            other => other,
+        };
+        Filter::ValuePath {
+            path,
+            filter: Box::new(filter),
+        }
+    })
+}
+
+/// A reference evaluator for top-level string equality/presence, written the plain way.
+fn reference(filter: &Filter, resource: &Value) -> Option<bool> {
+    match filter {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::String(v),
+        } if path.urn.is_none() && path.sub_attribute.is_none() => Some(
+            resource
+                .get(&path.attribute)
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.to_lowercase() == v.to_lowercase()),
+        ),
+        Filter::Present(path) if path.urn.is_none() && path.sub_attribute.is_none() => Some(
+            resource
+                .get(&path.attribute)
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty()),
+        ),
+        Filter::And(a, b) => Some(reference(a, resource)? && reference(b, resource)?),
+        Filter::Or(a, b) => Some(reference(a, resource)? || reference(b, resource)?),
+        Filter::Not(a) => Some(!reference(a, resource)?),
+        _ => None,
+    }
+}
+
+proptest! {
+    #[test]
+    fn printing_then_parsing_gives_the_same_filter(filter in prop_oneof![filter_strategy(), value_path_strategy()]) {
+        let printed = filter.to_string();
+        let parsed = parse_filter(&printed).map_err(|e| TestCaseError::fail(format!("{printed}: {e}")))?;
+        prop_assert_eq!(parsed, filter, "{}", printed);
+    }
+
+    #[test]
+    fn parsing_arbitrary_text_never_panics(text in ".{0,64}") {
+        let _ = parse_filter(&text);
+    }
+
+    #[test]
+    fn parsing_filter_like_text_never_panics(text in r#"[a-z\.\[\]\(\)" :0-9]{0,64}"#) {
+        if let Ok(filter) = parse_filter(&text) {
+            let _ = filter.matches(&bjensen(), &DefaultCaseRules);
+        }
+    }
+
+    #[test]
+    fn evaluation_agrees_with_a_reference(
+        filter in filter_strategy(),
+        values in prop::collection::hash_map("[a-c]", "[a-cA-C]{0,2}", 0..3),
+    ) {
+        let resource = Value::Object(values.into_iter().map(|(k, v)| (k, Value::String(v))).collect());
+        let names_only = |f: &Filter| -> bool {
+            fn small(f: &Filter) -> bool {
+                match f {
+                    Filter::Compare { path, .. } | Filter::Present(path) => path.attribute.len() == 1,
+                    Filter::And(a, b) | Filter::Or(a, b) => small(a) && small(b),
+                    Filter::Not(a) => small(a),
+                    Filter::ValuePath { .. } => false,
+                }
+            }
+            small(f)
+        };
+        if let (true, Some(expected)) = (names_only(&filter), reference(&filter, &resource)) {
+            prop_assert_eq!(filter.matches(&resource, &DefaultCaseRules), expected, "{}", filter);
+        }
+    }
+}
