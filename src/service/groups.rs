@@ -8,13 +8,14 @@ use serde_json::Value;
 use super::http::{
     Preconditions, Query, empty_response, json_body, json_response, resource_response,
 };
-use super::list::Paging;
+use super::list::ListQuery;
 use super::{CAS_ATTEMPTS, Ctx, ScimService, store_error};
 use crate::error::{ScimError, ScimType, StoreError};
 use crate::model::{Group, GroupId, Meta, UserId, UserState};
 use crate::protocol::document::{self, WriteKind};
+use crate::protocol::filter::{IndexedAttribute, IndexedEq, IndexedResource, indexed_equality};
 use crate::protocol::resource;
-use crate::store::{DirectoryStoreExt, Keyset, MembershipEdit};
+use crate::store::{DirectoryStoreExt, GroupKey, MembershipEdit};
 
 fn not_found(id: &str) -> ScimError {
     ScimError::not_found(format!("group `{id}` not found in this directory"))
@@ -32,7 +33,7 @@ async fn load(svc: &ScimService, ctx: &Ctx, id: &str) -> Result<Group, ScimError
 }
 
 /// Whether the request asks to leave `members` out, so they need not be read.
-fn members_excluded(query: &Query) -> bool {
+pub(super) fn members_excluded(query: &Query) -> bool {
     query.get("excludedAttributes").is_some_and(|list| {
         list.split(',')
             .any(|a| a.trim().eq_ignore_ascii_case("members"))
@@ -143,42 +144,75 @@ pub(super) async fn get(
     Ok(resource_response(StatusCode::OK, &body))
 }
 
-pub(super) async fn list(
+async fn candidates(
     svc: &ScimService,
     ctx: &Ctx,
-    request: &Request<Bytes>,
-) -> Result<Response<Bytes>, ScimError> {
-    let query = Query::parse(request.uri().query());
-    let paging = Paging::from_query(&query, &svc.inner.config)?;
-    let with_members = !members_excluded(&query);
-    let mut visible = Vec::new();
-    let mut after: Option<GroupId> = None;
-    loop {
-        let page = svc
-            .inner
-            .store
-            .list_groups(
-                &ctx.directory.id,
-                Keyset {
-                    after: after.as_ref(),
-                    limit: 1000,
-                },
-            )
+    query: &ListQuery,
+) -> Result<Vec<Group>, ScimError> {
+    let store = &svc.inner.store;
+    let dir = &ctx.directory.id;
+    let indexed = query
+        .filter
+        .as_ref()
+        .and_then(|f| indexed_equality(f, IndexedResource::Group));
+    let groups = match indexed {
+        Some(IndexedEq {
+            attribute: IndexedAttribute::Id,
+            value,
+        }) => match value.parse::<GroupId>() {
+            Ok(id) => store
+                .get_group(dir, &id)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .collect(),
+            Err(_) => Vec::new(),
+        },
+        Some(IndexedEq {
+            attribute: IndexedAttribute::DisplayName,
+            value,
+        }) => store
+            .find_groups(dir, &GroupKey::DisplayName(value))
             .await
-            .map_err(store_error)?;
-        after = page.last().map(|g| g.id.clone());
-        let done = page.len() < 1000;
-        visible.extend(page.into_iter().filter(|g| !g.deleted));
-        if done {
-            break;
-        }
+            .map_err(store_error)?,
+        Some(IndexedEq {
+            attribute: IndexedAttribute::ExternalId,
+            value,
+        }) => store
+            .find_groups(dir, &GroupKey::ExternalId(value))
+            .await
+            .map_err(store_error)?,
+        _ => store.all_groups(dir).await.map_err(store_error)?,
+    };
+    Ok(groups.into_iter().filter(|g| !g.deleted).collect())
+}
+
+/// GET /Groups and POST /Groups/.search.
+pub(super) async fn search(
+    svc: &ScimService,
+    ctx: &Ctx,
+    query: &ListQuery,
+    with_members: bool,
+) -> Result<Response<Bytes>, ScimError> {
+    let groups = candidates(svc, ctx, query).await?;
+    // Filters on `members` need them in the view; otherwise the view skips reading them.
+    let filter_reads_members = query.filter.as_ref().is_some_and(|f| f.mentions("members"));
+    let mut with_views = Vec::with_capacity(groups.len());
+    for group in groups {
+        let view = if query.needs_view() {
+            Some(render(svc, ctx, &group, filter_reads_members).await?)
+        } else {
+            None
+        };
+        with_views.push((group.id.to_string(), view, group));
     }
-    let mut rendered = Vec::new();
-    for group in paging.window(&visible) {
+    let scope = format!("{}/Groups", ctx.directory.id);
+    let (page, envelope) = query.run(with_views, &scope, &svc.inner.cursors)?;
+    let mut rendered = Vec::with_capacity(page.len());
+    for group in &page {
         rendered.push(render(svc, ctx, group, with_members).await?);
     }
-    let body = resource::list_response(rendered, visible.len(), paging.start_index);
-    Ok(json_response(StatusCode::OK, &body))
+    Ok(json_response(StatusCode::OK, &envelope.respond(rendered)))
 }
 
 pub(super) async fn replace(

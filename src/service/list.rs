@@ -1,29 +1,250 @@
-//! List requests (RFC 7644 §3.4.2): paging parameters.
+//! List requests (RFC 7644 §3.4.2, RFC 9865): the query, and running it over candidates.
+
+use serde_json::Value;
 
 use super::Config;
 use super::http::Query;
-use crate::error::ScimError;
+use crate::error::{ScimError, ScimType};
+use crate::protocol::cursor::{CursorCodec, CursorPosition, QueryFingerprint};
+use crate::protocol::filter::{
+    DefaultCaseRules, Filter, SortOrder, compare_resources, parse_filter,
+};
+use crate::protocol::path::AttrPath;
+use crate::protocol::resource::list_response;
 
-/// `startIndex` (1-based) and `count` of a list request, clamped to the service's limits.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Paging {
-    pub start_index: usize,
-    pub count: usize,
+/// How the client pages.
+#[derive(Debug, Clone)]
+pub(super) enum Paging {
+    /// `startIndex` (1-based) and `count`.
+    Index { start_index: usize, count: usize },
+    /// RFC 9865: `cursor` (`None` for the first page) and `count`.
+    Cursor {
+        cursor: Option<String>,
+        count: usize,
+    },
 }
 
-impl Paging {
-    pub fn from_query(query: &Query, config: &Config) -> Result<Self, ScimError> {
+/// A parsed list or search request.
+#[derive(Debug, Clone)]
+pub(super) struct ListQuery {
+    pub filter: Option<Filter>,
+    filter_text: String,
+    sort: Option<(AttrPath, SortOrder)>,
+    pub paging: Paging,
+}
+
+fn invalid_value(detail: String) -> ScimError {
+    ScimError::bad_request(ScimType::InvalidValue, detail)
+}
+
+/// The request's parameters, whether from a query string or a SearchRequest body.
+pub(super) struct ListParams<'a> {
+    pub filter: Option<&'a str>,
+    pub sort_by: Option<&'a str>,
+    pub sort_order: Option<&'a str>,
+    pub start_index: Option<usize>,
+    pub count: Option<usize>,
+    pub cursor: Option<&'a str>,
+}
+
+impl<'a> ListParams<'a> {
+    pub fn from_query(query: &'a Query) -> Result<Self, ScimError> {
         Ok(Self {
-            start_index: query.integer("startIndex")?.unwrap_or(1).max(1),
-            count: query
-                .integer("count")?
-                .unwrap_or(config.default_page_size)
-                .min(config.max_page_size),
+            filter: query.get("filter"),
+            sort_by: query.get("sortBy"),
+            sort_order: query.get("sortOrder"),
+            start_index: query.integer("startIndex")?,
+            count: query.integer("count")?,
+            cursor: query.get("cursor"),
         })
     }
 
-    /// The items of `matches` on this page.
-    pub fn window<T>(self, matches: &[T]) -> impl Iterator<Item = &T> {
-        matches.iter().skip(self.start_index - 1).take(self.count)
+    /// A SearchRequest body (RFC 7644 §3.4.3).
+    pub fn from_search(body: &'a Value) -> Result<Self, ScimError> {
+        let text = |name: &str| -> Result<Option<&'a str>, ScimError> {
+            match body.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.as_str())),
+                Some(_) => Err(invalid_value(format!("`{name}` must be a string"))),
+            }
+        };
+        let integer = |name: &str| -> Result<Option<usize>, ScimError> {
+            match body.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => match n.as_i64() {
+                    Some(n) => Ok(Some(usize::try_from(n.max(0)).unwrap_or(usize::MAX))),
+                    None => Err(invalid_value(format!("`{name}` must be an integer"))),
+                },
+                Some(_) => Err(invalid_value(format!("`{name}` must be an integer"))),
+            }
+        };
+        Ok(Self {
+            filter: text("filter")?,
+            sort_by: text("sortBy")?,
+            sort_order: text("sortOrder")?,
+            start_index: integer("startIndex")?,
+            count: integer("count")?,
+            cursor: text("cursor")?,
+        })
+    }
+}
+
+impl ListQuery {
+    pub fn parse(params: &ListParams<'_>, config: &Config) -> Result<Self, ScimError> {
+        let filter = params.filter.map(parse_filter).transpose()?;
+        let sort = match params.sort_by {
+            Some(by) => {
+                let path =
+                    AttrPath::parse(by).map_err(|e| invalid_value(format!("sortBy: {e}")))?;
+                let order = params
+                    .sort_order
+                    .map(SortOrder::parse)
+                    .transpose()?
+                    .unwrap_or_default();
+                Some((path, order))
+            }
+            None => None,
+        };
+        let count = params
+            .count
+            .unwrap_or(config.default_page_size)
+            .min(config.max_page_size);
+        let paging = match (params.cursor, params.start_index) {
+            (Some(_), Some(_)) => {
+                return Err(invalid_value(
+                    "use either `cursor` or `startIndex` paging, not both".into(),
+                ));
+            }
+            (Some(cursor), None) => Paging::Cursor {
+                cursor: Some(cursor).filter(|c| !c.is_empty()).map(str::to_owned),
+                count,
+            },
+            (None, start_index) => Paging::Index {
+                start_index: start_index.unwrap_or(1).max(1),
+                count,
+            },
+        };
+        Ok(Self {
+            filter,
+            filter_text: params.filter.unwrap_or("").to_owned(),
+            sort,
+            paging,
+        })
+    }
+
+    /// Whether candidates need their SCIM view to be selected and ordered.
+    pub fn needs_view(&self) -> bool {
+        self.filter.is_some() || self.sort.is_some()
+    }
+
+    fn fingerprint(&self, scope: &str) -> QueryFingerprint {
+        let (sort_by, order) = match &self.sort {
+            Some((path, order)) => (path.to_string(), format!("{order:?}")),
+            None => (String::new(), String::new()),
+        };
+        QueryFingerprint::of(&[scope, &self.filter_text, &sort_by, &order])
+    }
+
+    /// Selects, orders and pages `candidates` (in id order, each with its id and, when
+    /// [`ListQuery::needs_view`], its SCIM view), returning the page and the envelope.
+    pub fn run<T>(
+        &self,
+        candidates: Vec<(String, Option<Value>, T)>,
+        scope: &str,
+        cursors: &CursorCodec,
+    ) -> Result<(Vec<T>, Page), ScimError> {
+        let mut matches: Vec<(String, Option<Value>, T)> = match &self.filter {
+            Some(filter) => candidates
+                .into_iter()
+                .filter(|(_, view, _)| {
+                    view.as_ref()
+                        .is_some_and(|v| filter.matches(v, &DefaultCaseRules))
+                })
+                .collect(),
+            None => candidates,
+        };
+        if let Some((by, order)) = &self.sort {
+            let null = Value::Null;
+            matches.sort_by(|a, b| {
+                let (x, y) = (a.1.as_ref().unwrap_or(&null), b.1.as_ref().unwrap_or(&null));
+                compare_resources(x, y, by, *order, &DefaultCaseRules)
+            });
+        }
+        let total = matches.len();
+        match &self.paging {
+            Paging::Index { start_index, count } => {
+                let items = matches
+                    .into_iter()
+                    .skip(start_index - 1)
+                    .take(*count)
+                    .map(|(_, _, t)| t)
+                    .collect();
+                Ok((
+                    items,
+                    Page {
+                        total,
+                        start_index: Some(*start_index),
+                        next_cursor: None,
+                    },
+                ))
+            }
+            Paging::Cursor { cursor, count } => {
+                let fingerprint = self.fingerprint(scope);
+                let skip = match cursor
+                    .as_deref()
+                    .map(|c| cursors.decode(fingerprint, c))
+                    .transpose()?
+                {
+                    None => 0,
+                    Some(CursorPosition::Offset(n)) => n,
+                    Some(CursorPosition::AfterId(after)) => {
+                        matches.iter().take_while(|(id, _, _)| *id <= after).count()
+                    }
+                };
+                let rest = total.saturating_sub(skip);
+                let page: Vec<(String, Option<Value>, T)> =
+                    matches.into_iter().skip(skip).take(*count).collect();
+                let next_cursor = (rest > page.len() && *count > 0).then(|| {
+                    let position = match (&self.sort, page.last()) {
+                        (None, Some((id, _, _))) => CursorPosition::AfterId(id.clone()),
+                        _ => CursorPosition::Offset(skip + page.len()),
+                    };
+                    cursors.encode(fingerprint, &position)
+                });
+                let items = page.into_iter().map(|(_, _, t)| t).collect();
+                Ok((
+                    items,
+                    Page {
+                        total,
+                        start_index: None,
+                        next_cursor,
+                    },
+                ))
+            }
+        }
+    }
+}
+
+/// The envelope of a page of results.
+#[derive(Debug, Clone)]
+pub(super) struct Page {
+    pub total: usize,
+    pub start_index: Option<usize>,
+    pub next_cursor: Option<String>,
+}
+
+impl Page {
+    /// The ListResponse holding `resources`.
+    pub fn respond(self, resources: Vec<Value>) -> Value {
+        let mut body = list_response(resources, self.total, self.start_index.unwrap_or(1));
+        if let Some(object) = body.as_object_mut() {
+            if self.start_index.is_none() {
+                object.remove("startIndex");
+            }
+            if let Some(cursor) = self.next_cursor {
+                object.insert("nextCursor".into(), cursor.into());
+            }
+        }
+        body
     }
 }

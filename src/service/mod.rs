@@ -11,6 +11,8 @@ mod http;
 mod list;
 mod users;
 
+use list::{ListParams, ListQuery};
+
 use std::sync::Arc;
 
 use ::http::{Method, Request, Response, StatusCode};
@@ -18,7 +20,9 @@ use bytes::Bytes;
 
 use crate::error::{ScimError, StoreError, UniqueAttribute};
 use crate::model::{Clock, Directory, IdGenerator, Organization, RandomIds, SystemClock};
+use crate::protocol::cursor::CursorCodec;
 use crate::protocol::resource::Locations;
+use crate::seal::Sealer;
 use crate::store::{DirectoryStore, TokenStore};
 
 pub use self::http::SCIM_JSON;
@@ -62,6 +66,7 @@ pub struct ScimService {
 
 struct Inner {
     store: Arc<dyn DirectoryStore>,
+    cursors: CursorCodec,
     tokens: Arc<dyn TokenStore>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
@@ -79,6 +84,7 @@ impl std::fmt::Debug for ScimService {
 /// Builds a [`ScimService`].
 pub struct ScimServiceBuilder {
     store: Arc<dyn DirectoryStore>,
+    cursor_key: Option<[u8; 32]>,
     tokens: Arc<dyn TokenStore>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
@@ -138,10 +144,23 @@ impl ScimServiceBuilder {
         self
     }
 
+    /// The key that makes pagination cursors tamper-evident. Without it a random key is
+    /// drawn, and cursors stop working when the process restarts; set one (kept secret,
+    /// shared by every replica) for cursors that survive restarts and load balancers.
+    pub fn cursor_key(mut self, key: [u8; 32]) -> Self {
+        self.cursor_key = Some(key);
+        self
+    }
+
     /// The service.
     pub fn build(self) -> ScimService {
+        let sealer = match self.cursor_key {
+            Some(key) => Sealer::new(key),
+            None => Sealer::random().unwrap_or_else(|| Sealer::new(fallback_key())),
+        };
         ScimService {
             inner: Arc::new(Inner {
+                cursors: CursorCodec::new(sealer),
                 store: self.store,
                 tokens: self.tokens,
                 clock: self.clock,
@@ -159,6 +178,9 @@ struct Ctx {
     locations: Locations,
 }
 
+/// The path segment of a search request (RFC 7644 §3.4.3).
+const SEARCH: &str = ".search";
+
 /// Which collection a route names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Collection {
@@ -174,6 +196,7 @@ impl ScimService {
     ) -> ScimServiceBuilder {
         ScimServiceBuilder {
             store,
+            cursor_key: None,
             tokens,
             clock: Arc::new(SystemClock),
             ids: Arc::new(RandomIds),
@@ -257,7 +280,16 @@ impl ScimService {
             (_, _, n, _) if n > 3 => Err(ScimError::not_found(format!(
                 "no SCIM endpoint at `{path}`"
             ))),
-            (Collection::Users, None, _, Method::GET) => users::list(self, &ctx, &request).await,
+            (Collection::Users, None, _, Method::GET) => {
+                let query = self::http::Query::parse(request.uri().query());
+                let list = ListQuery::parse(&ListParams::from_query(&query)?, config)?;
+                users::search(self, &ctx, &list).await
+            }
+            (Collection::Users, Some(SEARCH), _, Method::POST) => {
+                let body = self::http::json_body(request.headers(), request.body())?;
+                let list = ListQuery::parse(&ListParams::from_search(&body)?, config)?;
+                users::search(self, &ctx, &list).await
+            }
             (Collection::Users, None, _, Method::POST) => users::create(self, &ctx, &request).await,
             (Collection::Users, Some(id), _, Method::GET) => {
                 users::get(self, &ctx, &request, id).await
@@ -268,7 +300,25 @@ impl ScimService {
             (Collection::Users, Some(id), _, Method::DELETE) => {
                 users::delete(self, &ctx, &request, id).await
             }
-            (Collection::Groups, None, _, Method::GET) => groups::list(self, &ctx, &request).await,
+            (Collection::Groups, None, _, Method::GET) => {
+                let query = self::http::Query::parse(request.uri().query());
+                let list = ListQuery::parse(&ListParams::from_query(&query)?, config)?;
+                groups::search(self, &ctx, &list, !groups::members_excluded(&query)).await
+            }
+            (Collection::Groups, Some(SEARCH), _, Method::POST) => {
+                let body = self::http::json_body(request.headers(), request.body())?;
+                let list = ListQuery::parse(&ListParams::from_search(&body)?, config)?;
+                let excluded = body
+                    .get("excludedAttributes")
+                    .and_then(|v| v.as_array())
+                    .is_some_and(|a| {
+                        a.iter().any(|v| {
+                            v.as_str()
+                                .is_some_and(|s| s.eq_ignore_ascii_case("members"))
+                        })
+                    });
+                groups::search(self, &ctx, &list, !excluded).await
+            }
             (Collection::Groups, None, _, Method::POST) => {
                 groups::create(self, &ctx, &request).await
             }
@@ -324,4 +374,18 @@ fn contended() -> ScimError {
         StatusCode::CONFLICT,
         "the resource is being changed by other requests; retry",
     )
+}
+
+/// A key for cursors when the operating system gives no randomness: unpredictable enough
+/// from outside (time and addresses), never a constant.
+fn fallback_key() -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let marker = 0u8;
+    let seed = format!(
+        "{:?}{:p}{}",
+        std::time::SystemTime::now(),
+        &marker,
+        std::process::id()
+    );
+    Sha256::digest(seed.as_bytes()).into()
 }

@@ -4,14 +4,15 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use serde_json::Value;
 
-use super::http::{Preconditions, Query, empty_response, json_body, resource_response};
-use super::list::Paging;
+use super::http::{Preconditions, empty_response, json_body, json_response, resource_response};
+use super::list::ListQuery;
 use super::{CAS_ATTEMPTS, Ctx, ScimService, store_error};
 use crate::error::ScimError;
 use crate::model::{Meta, User, UserId, UserState};
 use crate::protocol::document::{self, WriteKind};
+use crate::protocol::filter::{IndexedAttribute, IndexedEq, IndexedResource, indexed_equality};
 use crate::protocol::resource::{self, GroupRef};
-use crate::store::{DirectoryStoreExt, Keyset, UserKey};
+use crate::store::{DirectoryStoreExt, UserKey};
 
 fn not_found(id: &str) -> ScimError {
     ScimError::not_found(format!("user `{id}` not found in this directory"))
@@ -128,41 +129,84 @@ pub(super) async fn get(
     Ok(resource_response(StatusCode::OK, &body))
 }
 
-pub(super) async fn list(
+/// Users matching the query's indexed equality, if it has one, else all; never deleted
+/// ones.
+async fn candidates(
     svc: &ScimService,
     ctx: &Ctx,
-    request: &Request<Bytes>,
-) -> Result<Response<Bytes>, ScimError> {
-    let query = Query::parse(request.uri().query());
-    let paging = Paging::from_query(&query, &svc.inner.config)?;
+    query: &ListQuery,
+) -> Result<Vec<User>, ScimError> {
     let store = &svc.inner.store;
-    let mut visible = Vec::new();
-    let mut after: Option<UserId> = None;
-    loop {
-        let page = store
-            .list_users(
-                &ctx.directory.id,
-                None,
-                Keyset {
-                    after: after.as_ref(),
-                    limit: 1000,
-                },
-            )
+    let dir = &ctx.directory.id;
+    let indexed = query
+        .filter
+        .as_ref()
+        .and_then(|f| indexed_equality(f, IndexedResource::User));
+    let users = match indexed {
+        Some(IndexedEq {
+            attribute: IndexedAttribute::Id,
+            value,
+        }) => match value.parse::<UserId>() {
+            Ok(id) => store
+                .get_user(dir, &id)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .collect(),
+            Err(_) => Vec::new(),
+        },
+        Some(IndexedEq {
+            attribute: IndexedAttribute::UserName,
+            value,
+        }) => store
+            .find_users(dir, &UserKey::UserName(value))
             .await
-            .map_err(store_error)?;
-        after = page.last().map(|u| u.id.clone());
-        let done = page.len() < 1000;
-        visible.extend(page.into_iter().filter(|u| u.state != UserState::Deleted));
-        if done {
-            break;
-        }
-    }
-    let mut rendered = Vec::new();
-    for user in paging.window(&visible) {
+            .map_err(store_error)?,
+        Some(IndexedEq {
+            attribute: IndexedAttribute::ExternalId,
+            value,
+        }) => store
+            .find_users(dir, &UserKey::ExternalId(value))
+            .await
+            .map_err(store_error)?,
+        Some(IndexedEq {
+            attribute: IndexedAttribute::EmailValue,
+            value,
+        }) => store
+            .find_users(dir, &UserKey::Email(value))
+            .await
+            .map_err(store_error)?,
+        _ => store.all_users(dir).await.map_err(store_error)?,
+    };
+    Ok(users
+        .into_iter()
+        .filter(|u| u.state != UserState::Deleted)
+        .collect())
+}
+
+/// GET /Users and POST /Users/.search.
+pub(super) async fn search(
+    svc: &ScimService,
+    ctx: &Ctx,
+    query: &ListQuery,
+) -> Result<Response<Bytes>, ScimError> {
+    let users = candidates(svc, ctx, query).await?;
+    let with_views = users
+        .into_iter()
+        .map(|u| {
+            let view = query
+                .needs_view()
+                .then(|| resource::render_user(&u, &[], &ctx.locations));
+            (u.id.to_string(), view, u)
+        })
+        .collect();
+    let scope = format!("{}/Users", ctx.directory.id);
+    let (page, envelope) = query.run(with_views, &scope, &svc.inner.cursors)?;
+    let mut rendered = Vec::with_capacity(page.len());
+    for user in &page {
         rendered.push(render(svc, ctx, user).await?);
     }
-    let body = resource::list_response(rendered, visible.len(), paging.start_index);
-    Ok(super::http::json_response(StatusCode::OK, &body))
+    Ok(json_response(StatusCode::OK, &envelope.respond(rendered)))
 }
 
 pub(super) async fn replace(

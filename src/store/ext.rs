@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{DirectoryStore, Keyset, StoreError};
-use crate::model::{DirectoryId, GroupId, UserId};
+use crate::model::{DirectoryId, Group, GroupId, User, UserId};
 
 /// Page size for the whole-collection walks below.
 const WALK_PAGE: usize = 1000;
@@ -25,6 +25,51 @@ pub trait DirectoryStoreExt: DirectoryStore {
                     group,
                     Keyset {
                         after: out.last(),
+                        limit: WALK_PAGE,
+                    },
+                )
+                .await?;
+            let done = page.len() < WALK_PAGE;
+            out.extend(page);
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Every user of a directory, whatever its state, in id order.
+    async fn all_users(&self, dir: &DirectoryId) -> Result<Vec<User>, StoreError> {
+        let mut out: Vec<User> = Vec::new();
+        loop {
+            let after = out.last().map(|u| u.id.clone());
+            let page = self
+                .list_users(
+                    dir,
+                    None,
+                    Keyset {
+                        after: after.as_ref(),
+                        limit: WALK_PAGE,
+                    },
+                )
+                .await?;
+            let done = page.len() < WALK_PAGE;
+            out.extend(page);
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Every group of a directory, deleted or not, in id order.
+    async fn all_groups(&self, dir: &DirectoryId) -> Result<Vec<Group>, StoreError> {
+        let mut out: Vec<Group> = Vec::new();
+        loop {
+            let after = out.last().map(|g| g.id.clone());
+            let page = self
+                .list_groups(
+                    dir,
+                    Keyset {
+                        after: after.as_ref(),
                         limit: WALK_PAGE,
                     },
                 )

@@ -22,7 +22,7 @@ pub use ast::{CompValue, CompareOp, Filter};
 pub use eval::DefaultCaseRules;
 pub use parser::{MAX_DEPTH, MAX_FILTER_LEN, parse_filter};
 pub use pushdown::{IndexedAttribute, IndexedEq, IndexedResource, indexed_equality};
-pub use sort::{SortOrder, sort_resources};
+pub use sort::{SortOrder, compare_resources, sort_resources};
 
 use crate::error::{ScimError, ScimType};
 use crate::protocol::path::CaseExactness;
@@ -63,6 +63,20 @@ impl Filter {
     /// ```
     pub fn matches(&self, resource: &serde_json::Value, rules: &dyn CaseExactness) -> bool {
         eval::matches(self, resource, rules, None)
+    }
+}
+
+impl Filter {
+    /// Whether any comparison in the filter is on `attribute` (a top-level name, matched
+    /// case-insensitively): lets a caller skip loading attributes no filter reads.
+    pub fn mentions(&self, attribute: &str) -> bool {
+        match self {
+            Filter::Compare { path, .. }
+            | Filter::Present(path)
+            | Filter::ValuePath { path, .. } => path.attribute.eq_ignore_ascii_case(attribute),
+            Filter::And(a, b) | Filter::Or(a, b) => a.mentions(attribute) || b.mentions(attribute),
+            Filter::Not(inner) => inner.mentions(attribute),
+        }
     }
 }
 

@@ -61,18 +61,18 @@ fn compare_keys(a: &Value, b: &Value, case_exact: bool) -> Ordering {
     }
 }
 
-/// Sorts resources by an attribute, stably; resources without a value sort last in either
-/// order.
-pub fn sort_resources(
-    resources: &mut [Value],
+/// How two resources order under `sortBy`/`sortOrder`: resources without a value come
+/// last in either order.
+pub fn compare_resources(
+    a: &Value,
+    b: &Value,
     by: &AttrPath,
     order: SortOrder,
     rules: &dyn CaseExactness,
-) {
-    let case_exact = rules.case_exact(by);
-    resources.sort_by(|a, b| match (sort_key(a, by), sort_key(b, by)) {
+) -> Ordering {
+    match (sort_key(a, by), sort_key(b, by)) {
         (Some(x), Some(y)) => {
-            let ordering = compare_keys(x, y, case_exact);
+            let ordering = compare_keys(x, y, rules.case_exact(by));
             match order {
                 SortOrder::Ascending => ordering,
                 SortOrder::Descending => ordering.reverse(),
@@ -81,5 +81,15 @@ pub fn sort_resources(
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
-    });
+    }
+}
+
+/// Sorts resources by an attribute, stably (see [`compare_resources`]).
+pub fn sort_resources(
+    resources: &mut [Value],
+    by: &AttrPath,
+    order: SortOrder,
+    rules: &dyn CaseExactness,
+) {
+    resources.sort_by(|a, b| compare_resources(a, b, by, order, rules));
 }
