@@ -3,4 +3,5 @@ pub mod cursor;
 pub mod document;
 pub mod filter;
 pub mod path;
+pub mod projection;
 pub mod resource;

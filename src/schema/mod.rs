@@ -1,1 +1,163 @@
-//! SCIM schemas: core User, Group, EnterpriseUser, discovery documents, validation.
+//! SCIM schemas: the core User and Group schemas and the enterprise User extension, the
+//! discovery documents built from them, and attribute lookup by path.
+
+mod core;
+mod definition;
+pub mod discovery;
+
+pub use core::{
+    ENTERPRISE_USER, GROUP, USER, all_schemas, common_attributes, enterprise_user_schema,
+    group_schema, user_schema,
+};
+pub use definition::{AttributeDef, AttributeType, Mutability, Returned, Schema, Uniqueness};
+
+use crate::protocol::path::{AttrPath, CaseExactness};
+
+/// A resource type scimkit serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResourceKind {
+    /// `/Users`.
+    User,
+    /// `/Groups`.
+    Group,
+}
+
+impl ResourceKind {
+    /// The core schema.
+    pub fn schema(self) -> &'static Schema {
+        match self {
+            ResourceKind::User => user_schema(),
+            ResourceKind::Group => group_schema(),
+        }
+    }
+
+    /// The extensions a resource of this type may carry.
+    pub fn extensions(self) -> &'static [&'static Schema] {
+        static USER_EXTENSIONS: std::sync::LazyLock<[&'static Schema; 1]> =
+            std::sync::LazyLock::new(|| [enterprise_user_schema()]);
+        match self {
+            ResourceKind::User => &*USER_EXTENSIONS,
+            ResourceKind::Group => &[],
+        }
+    }
+
+    /// The extension with this URN (case-insensitively), if the type allows it.
+    pub fn extension(self, urn: &str) -> Option<&'static Schema> {
+        self.extensions()
+            .iter()
+            .copied()
+            .find(|s| s.id.eq_ignore_ascii_case(urn))
+    }
+
+    /// The definition of the attribute a path names (its sub-attribute's, when it has
+    /// one): core, common or extension attributes, case-insensitively.
+    pub fn attribute(self, path: &AttrPath) -> Option<&'static AttributeDef> {
+        let top = match &path.urn {
+            Some(urn) if urn.eq_ignore_ascii_case(self.schema().id) => {
+                self.find_core(&path.attribute)
+            }
+            Some(urn) => self.extension(urn)?.attribute(&path.attribute),
+            None => self.find_core(&path.attribute),
+        }?;
+        match &path.sub_attribute {
+            Some(sub) => top.sub_attribute(sub),
+            None => Some(top),
+        }
+    }
+
+    fn find_core(self, name: &str) -> Option<&'static AttributeDef> {
+        self.schema().attribute(name).or_else(|| {
+            common_attributes()
+                .iter()
+                .find(|a| a.name.eq_ignore_ascii_case(name))
+        })
+    }
+}
+
+/// `caseExact` from the schema; a sub-attribute of a multi-valued complex attribute named
+/// without its sub-attribute (`emails co "x"`) compares by its `value`.
+impl CaseExactness for ResourceKind {
+    fn case_exact(&self, path: &AttrPath) -> bool {
+        match self.attribute(path) {
+            Some(def) if def.kind == AttributeType::Complex => {
+                def.sub_attribute("value").is_some_and(|v| v.case_exact)
+            }
+            Some(def) => def.case_exact,
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    #[test]
+    fn user_name_is_required_unique_and_not_case_exact() {
+        let doc = user_schema().to_json("https://x/scim/v2/d");
+        let user_name = doc["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "userName")
+            .unwrap();
+        assert_eq!(user_name["required"], true);
+        assert_eq!(user_name["uniqueness"], "server");
+        assert_eq!(user_name["caseExact"], false);
+        assert_eq!(
+            doc["meta"]["location"],
+            "https://x/scim/v2/d/Schemas/urn:ietf:params:scim:schemas:core:2.0:User"
+        );
+    }
+
+    #[test]
+    fn attributes_resolve_by_any_spelling_and_qualification() {
+        let user = ResourceKind::User;
+        let find = |p: &str| user.attribute(&AttrPath::parse(p).unwrap()).map(|d| d.name);
+        assert_eq!(find("USERNAME"), Some("userName"));
+        assert_eq!(find("name.GIVENNAME"), Some("givenName"));
+        assert_eq!(
+            find("urn:ietf:params:scim:schemas:core:2.0:User:emails.value"),
+            Some("value")
+        );
+        assert_eq!(
+            find("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"),
+            Some("value")
+        );
+        assert_eq!(find("externalId"), Some("externalId"));
+        assert_eq!(find("members"), None);
+        assert!(
+            ResourceKind::Group
+                .attribute(&AttrPath::parse("members.value").unwrap())
+                .is_some()
+        );
+        assert!(user.case_exact(&AttrPath::parse("id").unwrap()));
+        assert!(!user.case_exact(&AttrPath::parse("emails").unwrap()));
+        assert!(ResourceKind::Group.case_exact(&AttrPath::parse("members").unwrap()));
+    }
+
+    #[test]
+    fn every_schema_document_describes_every_attribute_fully() {
+        fn check(attribute: &Value) {
+            for key in [
+                "name",
+                "type",
+                "multiValued",
+                "required",
+                "mutability",
+                "returned",
+            ] {
+                assert!(attribute.get(key).is_some(), "{key} missing in {attribute}");
+            }
+            for sub in attribute["subAttributes"].as_array().into_iter().flatten() {
+                check(sub);
+            }
+        }
+        for schema in all_schemas() {
+            for attribute in schema.to_json("b")["attributes"].as_array().unwrap() {
+                check(attribute);
+            }
+        }
+    }
+}

@@ -6,7 +6,7 @@ use http::{Request, Response, StatusCode};
 use serde_json::Value;
 
 use super::http::{
-    Preconditions, Query, empty_response, json_body, json_response, resource_response,
+    Preconditions, empty_response, json_body, json_response, projection_of, resource_response,
 };
 use super::list::ListQuery;
 use super::{CAS_ATTEMPTS, Ctx, ScimService, store_error};
@@ -14,7 +14,9 @@ use crate::error::{ScimError, ScimType, StoreError};
 use crate::model::{Group, GroupId, Meta, UserId, UserState};
 use crate::protocol::document::{self, WriteKind};
 use crate::protocol::filter::{IndexedAttribute, IndexedEq, IndexedResource, indexed_equality};
+use crate::protocol::projection::Projection;
 use crate::protocol::resource;
+use crate::schema::ResourceKind;
 use crate::store::{DirectoryStoreExt, GroupKey, MembershipEdit};
 
 fn not_found(id: &str) -> ScimError {
@@ -32,21 +34,13 @@ async fn load(svc: &ScimService, ctx: &Ctx, id: &str) -> Result<Group, ScimError
         .ok_or_else(|| not_found(id))
 }
 
-/// Whether the request asks to leave `members` out, so they need not be read.
-pub(super) fn members_excluded(query: &Query) -> bool {
-    query.get("excludedAttributes").is_some_and(|list| {
-        list.split(',')
-            .any(|a| a.trim().eq_ignore_ascii_case("members"))
-    })
-}
-
 async fn render(
     svc: &ScimService,
     ctx: &Ctx,
     group: &Group,
-    with_members: bool,
+    projection: &Projection,
 ) -> Result<Value, ScimError> {
-    let members = if with_members {
+    let members = if projection.includes("members") {
         Some(
             svc.inner
                 .store
@@ -108,6 +102,7 @@ pub(super) async fn create(
     ctx: &Ctx,
     request: &Request<Bytes>,
 ) -> Result<Response<Bytes>, ScimError> {
+    let projection = projection_of(request)?;
     let input = json_body(request.headers(), request.body())?;
     let members = checked_members(svc, ctx, &input).await?;
     let doc = document::group(input, WriteKind::Create)?;
@@ -125,7 +120,7 @@ pub(super) async fn create(
         .insert_group(group, &members)
         .await
         .map_err(membership_error)?;
-    let body = render(svc, ctx, &stored, true).await?;
+    let body = render(svc, ctx, &stored, &projection).await?;
     Ok(resource_response(StatusCode::CREATED, &body))
 }
 
@@ -135,12 +130,12 @@ pub(super) async fn get(
     request: &Request<Bytes>,
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
+    let projection = projection_of(request)?;
     let group = load(svc, ctx, id).await?;
     if Preconditions::from_headers(request.headers()).not_modified(&group.meta.etag()) {
         return Ok(empty_response(StatusCode::NOT_MODIFIED));
     }
-    let query = Query::parse(request.uri().query());
-    let body = render(svc, ctx, &group, !members_excluded(&query)).await?;
+    let body = render(svc, ctx, &group, &projection).await?;
     Ok(resource_response(StatusCode::OK, &body))
 }
 
@@ -192,25 +187,34 @@ pub(super) async fn search(
     svc: &ScimService,
     ctx: &Ctx,
     query: &ListQuery,
-    with_members: bool,
+    projection: &Projection,
 ) -> Result<Response<Bytes>, ScimError> {
     let groups = candidates(svc, ctx, query).await?;
     // Filters on `members` need them in the view; otherwise the view skips reading them.
     let filter_reads_members = query.filter.as_ref().is_some_and(|f| f.mentions("members"));
+    let view_projection = if filter_reads_members {
+        Projection::default()
+    } else {
+        Projection {
+            attributes: Vec::new(),
+            excluded: vec!["members".into()],
+        }
+    };
     let mut with_views = Vec::with_capacity(groups.len());
     for group in groups {
         let view = if query.needs_view() {
-            Some(render(svc, ctx, &group, filter_reads_members).await?)
+            Some(render(svc, ctx, &group, &view_projection).await?)
         } else {
             None
         };
         with_views.push((group.id.to_string(), view, group));
     }
     let scope = format!("{}/Groups", ctx.directory.id);
-    let (page, envelope) = query.run(with_views, &scope, &svc.inner.cursors)?;
+    let (page, envelope) =
+        query.run(with_views, ResourceKind::Group, &scope, &svc.inner.cursors)?;
     let mut rendered = Vec::with_capacity(page.len());
     for group in &page {
-        rendered.push(render(svc, ctx, group, with_members).await?);
+        rendered.push(render(svc, ctx, group, projection).await?);
     }
     Ok(json_response(StatusCode::OK, &envelope.respond(rendered)))
 }
@@ -221,6 +225,7 @@ pub(super) async fn replace(
     request: &Request<Bytes>,
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
+    let projection = projection_of(request)?;
     let input = json_body(request.headers(), request.body())?;
     let preconditions = Preconditions::from_headers(request.headers());
     let members = checked_members(svc, ctx, &input).await?;
@@ -242,7 +247,7 @@ pub(super) async fn replace(
         };
         match svc.inner.store.update_group(group, version, &edits).await {
             Ok(stored) => {
-                let body = render(svc, ctx, &stored, true).await?;
+                let body = render(svc, ctx, &stored, &projection).await?;
                 return Ok(resource_response(StatusCode::OK, &body));
             }
             Err(StoreError::Precondition { .. }) if !preconditions.has_if_match() => {}

@@ -7,6 +7,7 @@ use http::{HeaderMap, Response, StatusCode};
 use serde_json::Value;
 
 use crate::error::{ScimError, ScimType};
+use crate::protocol::projection::Projection;
 
 /// The SCIM media type (RFC 7644 §8.1).
 pub const SCIM_JSON: &str = "application/scim+json";
@@ -79,6 +80,12 @@ pub fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ScimError> {
             format!("the request body is not valid JSON: {e}"),
         )
     })
+}
+
+/// The `attributes` / `excludedAttributes` of a request's query string.
+pub fn projection_of<B>(request: &http::Request<B>) -> Result<Projection, ScimError> {
+    let query = Query::parse(request.uri().query());
+    Projection::from_params(query.get("attributes"), query.get("excludedAttributes"))
 }
 
 /// Query parameters, percent-decoded. Later duplicates of a key are ignored.

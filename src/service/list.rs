@@ -6,11 +6,10 @@ use super::Config;
 use super::http::Query;
 use crate::error::{ScimError, ScimType};
 use crate::protocol::cursor::{CursorCodec, CursorPosition, QueryFingerprint};
-use crate::protocol::filter::{
-    DefaultCaseRules, Filter, SortOrder, compare_resources, parse_filter,
-};
+use crate::protocol::filter::{Filter, SortOrder, compare_resources, parse_filter};
 use crate::protocol::path::AttrPath;
 use crate::protocol::resource::list_response;
+use crate::schema::ResourceKind;
 
 /// How the client pages.
 #[derive(Debug, Clone)]
@@ -150,16 +149,14 @@ impl ListQuery {
     pub fn run<T>(
         &self,
         candidates: Vec<(String, Option<Value>, T)>,
+        kind: ResourceKind,
         scope: &str,
         cursors: &CursorCodec,
     ) -> Result<(Vec<T>, Page), ScimError> {
         let mut matches: Vec<(String, Option<Value>, T)> = match &self.filter {
             Some(filter) => candidates
                 .into_iter()
-                .filter(|(_, view, _)| {
-                    view.as_ref()
-                        .is_some_and(|v| filter.matches(v, &DefaultCaseRules))
-                })
+                .filter(|(_, view, _)| view.as_ref().is_some_and(|v| filter.matches(v, &kind)))
                 .collect(),
             None => candidates,
         };
@@ -167,7 +164,7 @@ impl ListQuery {
             let null = Value::Null;
             matches.sort_by(|a, b| {
                 let (x, y) = (a.1.as_ref().unwrap_or(&null), b.1.as_ref().unwrap_or(&null));
-                compare_resources(x, y, by, *order, &DefaultCaseRules)
+                compare_resources(x, y, by, *order, &kind)
             });
         }
         let total = matches.len();

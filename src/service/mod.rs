@@ -6,6 +6,7 @@
 //! a document means lives in [`crate::protocol`]; state lives behind [`crate::store`].
 
 mod auth;
+mod discovery;
 mod groups;
 mod http;
 mod list;
@@ -21,6 +22,7 @@ use bytes::Bytes;
 use crate::error::{ScimError, StoreError, UniqueAttribute};
 use crate::model::{Clock, Directory, IdGenerator, Organization, RandomIds, SystemClock};
 use crate::protocol::cursor::CursorCodec;
+use crate::protocol::projection::Projection;
 use crate::protocol::resource::Locations;
 use crate::seal::Sealer;
 use crate::store::{DirectoryStore, TokenStore};
@@ -266,14 +268,21 @@ impl ScimService {
         if request.body().len() > config.max_body_bytes {
             return Err(self.too_large());
         }
-        let collection = match segments.get(1) {
-            Some(s) if s.eq_ignore_ascii_case("Users") => Collection::Users,
-            Some(s) if s.eq_ignore_ascii_case("Groups") => Collection::Groups,
-            _ => {
-                return Err(ScimError::not_found(format!(
-                    "no SCIM endpoint at `{path}`"
-                )));
+        let endpoint = segments.get(1).copied().unwrap_or("");
+        if segments.len() <= 3 {
+            let item = segments.get(2).copied();
+            if let Some(answer) = discovery::answer(self, &ctx, request.method(), endpoint, item) {
+                return answer;
             }
+        }
+        let collection = if endpoint.eq_ignore_ascii_case("Users") {
+            Collection::Users
+        } else if endpoint.eq_ignore_ascii_case("Groups") {
+            Collection::Groups
+        } else {
+            return Err(ScimError::not_found(format!(
+                "no SCIM endpoint at `{path}`"
+            )));
         };
         let method = request.method().clone();
         match (collection, segments.get(2).copied(), segments.len(), method) {
@@ -283,12 +292,12 @@ impl ScimService {
             (Collection::Users, None, _, Method::GET) => {
                 let query = self::http::Query::parse(request.uri().query());
                 let list = ListQuery::parse(&ListParams::from_query(&query)?, config)?;
-                users::search(self, &ctx, &list).await
+                users::search(self, &ctx, &list, &self::http::projection_of(&request)?).await
             }
             (Collection::Users, Some(SEARCH), _, Method::POST) => {
                 let body = self::http::json_body(request.headers(), request.body())?;
                 let list = ListQuery::parse(&ListParams::from_search(&body)?, config)?;
-                users::search(self, &ctx, &list).await
+                users::search(self, &ctx, &list, &Projection::from_search(&body)?).await
             }
             (Collection::Users, None, _, Method::POST) => users::create(self, &ctx, &request).await,
             (Collection::Users, Some(id), _, Method::GET) => {
@@ -303,21 +312,12 @@ impl ScimService {
             (Collection::Groups, None, _, Method::GET) => {
                 let query = self::http::Query::parse(request.uri().query());
                 let list = ListQuery::parse(&ListParams::from_query(&query)?, config)?;
-                groups::search(self, &ctx, &list, !groups::members_excluded(&query)).await
+                groups::search(self, &ctx, &list, &self::http::projection_of(&request)?).await
             }
             (Collection::Groups, Some(SEARCH), _, Method::POST) => {
                 let body = self::http::json_body(request.headers(), request.body())?;
                 let list = ListQuery::parse(&ListParams::from_search(&body)?, config)?;
-                let excluded = body
-                    .get("excludedAttributes")
-                    .and_then(|v| v.as_array())
-                    .is_some_and(|a| {
-                        a.iter().any(|v| {
-                            v.as_str()
-                                .is_some_and(|s| s.eq_ignore_ascii_case("members"))
-                        })
-                    });
-                groups::search(self, &ctx, &list, !excluded).await
+                groups::search(self, &ctx, &list, &Projection::from_search(&body)?).await
             }
             (Collection::Groups, None, _, Method::POST) => {
                 groups::create(self, &ctx, &request).await

@@ -4,14 +4,18 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use serde_json::Value;
 
-use super::http::{Preconditions, empty_response, json_body, json_response, resource_response};
+use super::http::{
+    Preconditions, empty_response, json_body, json_response, projection_of, resource_response,
+};
 use super::list::ListQuery;
 use super::{CAS_ATTEMPTS, Ctx, ScimService, store_error};
 use crate::error::ScimError;
 use crate::model::{Meta, User, UserId, UserState};
 use crate::protocol::document::{self, WriteKind};
 use crate::protocol::filter::{IndexedAttribute, IndexedEq, IndexedResource, indexed_equality};
+use crate::protocol::projection::Projection;
 use crate::protocol::resource::{self, GroupRef};
+use crate::schema::ResourceKind;
 use crate::store::{DirectoryStoreExt, UserKey};
 
 fn not_found(id: &str) -> ScimError {
@@ -30,15 +34,24 @@ async fn load(svc: &ScimService, ctx: &Ctx, id: &str) -> Result<User, ScimError>
         .ok_or_else(|| not_found(id))
 }
 
-/// The user as a SCIM resource, with its groups.
-async fn render(svc: &ScimService, ctx: &Ctx, user: &User) -> Result<Value, ScimError> {
+/// The user as a SCIM resource, with its groups (unless the projection leaves them out).
+async fn render(
+    svc: &ScimService,
+    ctx: &Ctx,
+    user: &User,
+    projection: &Projection,
+) -> Result<Value, ScimError> {
     let store = &svc.inner.store;
     let mut groups = Vec::new();
-    for group_id in store
-        .all_groups_of_user(&ctx.directory.id, &user.id)
-        .await
-        .map_err(store_error)?
-    {
+    let group_ids = if projection.includes("groups") {
+        store
+            .all_groups_of_user(&ctx.directory.id, &user.id)
+            .await
+            .map_err(store_error)?
+    } else {
+        Vec::new()
+    };
+    for group_id in group_ids {
         if let Some(group) = store
             .get_group(&ctx.directory.id, &group_id)
             .await
@@ -51,7 +64,8 @@ async fn render(svc: &ScimService, ctx: &Ctx, user: &User) -> Result<Value, Scim
             });
         }
     }
-    Ok(resource::render_user(user, &groups, &ctx.locations))
+    let doc = resource::render_user(user, &groups, &ctx.locations);
+    Ok(projection.apply(doc, ResourceKind::User))
 }
 
 pub(super) async fn create(
@@ -59,6 +73,7 @@ pub(super) async fn create(
     ctx: &Ctx,
     request: &Request<Bytes>,
 ) -> Result<Response<Bytes>, ScimError> {
+    let projection = projection_of(request)?;
     let input = json_body(request.headers(), request.body())?;
     let doc = document::user(input, WriteKind::Create)?;
     let email = resource::user_email(&doc, &ctx.organization)?;
@@ -97,7 +112,7 @@ pub(super) async fn create(
                 .update_user(user, version)
                 .await
                 .map_err(store_error)?;
-            let body = render(svc, ctx, &stored).await?;
+            let body = render(svc, ctx, &stored, &projection).await?;
             return Ok(resource_response(StatusCode::CREATED, &body));
         }
     }
@@ -111,7 +126,7 @@ pub(super) async fn create(
         meta: Meta::new(now),
     };
     let stored = store.insert_user(user).await.map_err(store_error)?;
-    let body = render(svc, ctx, &stored).await?;
+    let body = render(svc, ctx, &stored, &projection).await?;
     Ok(resource_response(StatusCode::CREATED, &body))
 }
 
@@ -121,11 +136,12 @@ pub(super) async fn get(
     request: &Request<Bytes>,
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
+    let projection = projection_of(request)?;
     let user = load(svc, ctx, id).await?;
     if Preconditions::from_headers(request.headers()).not_modified(&user.meta.etag()) {
         return Ok(empty_response(StatusCode::NOT_MODIFIED));
     }
-    let body = render(svc, ctx, &user).await?;
+    let body = render(svc, ctx, &user, &projection).await?;
     Ok(resource_response(StatusCode::OK, &body))
 }
 
@@ -189,6 +205,7 @@ pub(super) async fn search(
     svc: &ScimService,
     ctx: &Ctx,
     query: &ListQuery,
+    projection: &Projection,
 ) -> Result<Response<Bytes>, ScimError> {
     let users = candidates(svc, ctx, query).await?;
     let with_views = users
@@ -201,10 +218,10 @@ pub(super) async fn search(
         })
         .collect();
     let scope = format!("{}/Users", ctx.directory.id);
-    let (page, envelope) = query.run(with_views, &scope, &svc.inner.cursors)?;
+    let (page, envelope) = query.run(with_views, ResourceKind::User, &scope, &svc.inner.cursors)?;
     let mut rendered = Vec::with_capacity(page.len());
     for user in &page {
-        rendered.push(render(svc, ctx, user).await?);
+        rendered.push(render(svc, ctx, user, projection).await?);
     }
     Ok(json_response(StatusCode::OK, &envelope.respond(rendered)))
 }
@@ -215,6 +232,7 @@ pub(super) async fn replace(
     request: &Request<Bytes>,
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
+    let projection = projection_of(request)?;
     let input = json_body(request.headers(), request.body())?;
     let preconditions = Preconditions::from_headers(request.headers());
     for _ in 0..CAS_ATTEMPTS {
@@ -235,7 +253,7 @@ pub(super) async fn replace(
         };
         match svc.inner.store.update_user(user, version).await {
             Ok(stored) => {
-                let body = render(svc, ctx, &stored).await?;
+                let body = render(svc, ctx, &stored, &projection).await?;
                 return Ok(resource_response(StatusCode::OK, &body));
             }
             Err(crate::StoreError::Precondition { .. }) if !preconditions.has_if_match() => {}

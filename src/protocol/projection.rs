@@ -1,0 +1,349 @@
+//! `attributes` and `excludedAttributes` (RFC 7644 §3.4.2.5), honouring each attribute's
+//! `returned` characteristic (RFC 7643 §7): `id` and `schemas` always come back,
+//! `password` never, and `returned: request` attributes only when asked for.
+
+use serde_json::{Map, Value};
+
+use crate::error::{ScimError, ScimType};
+use crate::protocol::path::AttrPath;
+use crate::schema::{ResourceKind, Returned};
+
+/// Which attributes a response carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Projection {
+    /// When non-empty, only these (plus the always-returned ones).
+    pub attributes: Vec<String>,
+    /// These are left out (unless always returned).
+    pub excluded: Vec<String>,
+}
+
+fn split(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl Projection {
+    /// From the comma-separated query parameters.
+    pub fn from_params(
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Self, ScimError> {
+        let projection = Self {
+            attributes: attributes.map(split).unwrap_or_default(),
+            excluded: excluded.map(split).unwrap_or_default(),
+        };
+        for name in projection.attributes.iter().chain(&projection.excluded) {
+            if !name.to_ascii_lowercase().starts_with("urn:") {
+                AttrPath::parse(name).map_err(|e| {
+                    ScimError::bad_request(ScimType::InvalidValue, format!("attributes: {e}"))
+                })?;
+            }
+        }
+        Ok(projection)
+    }
+
+    /// From a SearchRequest's `attributes` / `excludedAttributes` arrays.
+    pub fn from_search(body: &Value) -> Result<Self, ScimError> {
+        let list = |name: &str| -> Result<Vec<String>, ScimError> {
+            match body.get(name) {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|i| {
+                        i.as_str().map(str::to_owned).ok_or_else(|| {
+                            ScimError::bad_request(
+                                ScimType::InvalidValue,
+                                format!("`{name}` must be an array of strings"),
+                            )
+                        })
+                    })
+                    .collect(),
+                Some(Value::String(s)) => Ok(split(s)),
+                Some(_) => Err(ScimError::bad_request(
+                    ScimType::InvalidValue,
+                    format!("`{name}` must be an array of strings"),
+                )),
+            }
+        };
+        Ok(Self {
+            attributes: list("attributes")?,
+            excluded: list("excludedAttributes")?,
+        })
+    }
+
+    /// Whether a top-level attribute appears in the output, so a caller can skip loading
+    /// it (`excludedAttributes=members`).
+    pub fn includes(&self, name: &str) -> bool {
+        let names = |list: &[String]| list.iter().any(|a| top_level(a).eq_ignore_ascii_case(name));
+        if names(&self.excluded) {
+            return false;
+        }
+        self.attributes.is_empty() || names(&self.attributes)
+    }
+
+    /// The resource reduced to what the request asked for.
+    pub fn apply(&self, resource: Value, kind: ResourceKind) -> Value {
+        let Value::Object(doc) = resource else {
+            return resource;
+        };
+        let mut out = Map::new();
+        for (key, value) in doc {
+            if let Some(value) = self.keep(kind, &key, value) {
+                out.insert(key, value);
+            }
+        }
+        Value::Object(out)
+    }
+
+    fn keep(&self, kind: ResourceKind, key: &str, value: Value) -> Option<Value> {
+        if key.eq_ignore_ascii_case("id") || key.eq_ignore_ascii_case("schemas") {
+            return Some(value);
+        }
+        if let Some(extension) = kind.extension(key) {
+            // An extension object: select within it by its own attribute names.
+            let Value::Object(inner) = value else {
+                return Some(value);
+            };
+            let mut kept = Map::new();
+            for (name, v) in inner {
+                let qualified = format!("{}:{name}", extension.id);
+                let whole_requested = self
+                    .attributes
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(extension.id));
+                let whole_excluded = self
+                    .excluded
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(extension.id));
+                if whole_excluded {
+                    continue;
+                }
+                let sub = Self {
+                    attributes: if whole_requested {
+                        Vec::new()
+                    } else {
+                        self.attributes.clone()
+                    },
+                    excluded: self.excluded.clone(),
+                };
+                if let Some(v) = sub.select(kind, &qualified, &name, v) {
+                    kept.insert(name, v);
+                }
+            }
+            return (!kept.is_empty()).then_some(Value::Object(kept));
+        }
+        self.select(kind, key, key, value)
+    }
+
+    /// Applies the lists to one attribute; `qualified` is how requests may name it.
+    fn select(
+        &self,
+        kind: ResourceKind,
+        qualified: &str,
+        name: &str,
+        value: Value,
+    ) -> Option<Value> {
+        let path = AttrPath::parse(qualified).ok()?;
+        let returned = kind
+            .attribute(&path)
+            .map(|d| d.returned)
+            .unwrap_or(Returned::Default);
+        match returned {
+            Returned::Never => return None,
+            Returned::Always => return Some(value),
+            _ => {}
+        }
+        let matching = |list: &[String]| -> Vec<AttrPath> {
+            list.iter()
+                .filter_map(|a| AttrPath::parse(a).ok())
+                .filter(|a| same_attribute(a, &path, name))
+                .collect()
+        };
+        let excluded = matching(&self.excluded);
+        if excluded.iter().any(|e| e.sub_attribute.is_none()) {
+            return None;
+        }
+        let value = if self.attributes.is_empty() {
+            if returned == Returned::Request {
+                return None;
+            }
+            value
+        } else {
+            let requested = matching(&self.attributes);
+            if requested.is_empty() {
+                return None;
+            }
+            if requested.iter().any(|r| r.sub_attribute.is_none()) {
+                value
+            } else {
+                let subs: Vec<&str> = requested
+                    .iter()
+                    .filter_map(|r| r.sub_attribute.as_deref())
+                    .collect();
+                retain_subs(value, |sub| {
+                    subs.iter().any(|s| s.eq_ignore_ascii_case(sub))
+                })?
+            }
+        };
+        let excluded_subs: Vec<&str> = excluded
+            .iter()
+            .filter_map(|e| e.sub_attribute.as_deref())
+            .collect();
+        if excluded_subs.is_empty() {
+            Some(value)
+        } else {
+            retain_subs(value, |sub| {
+                !excluded_subs.iter().any(|s| s.eq_ignore_ascii_case(sub))
+            })
+        }
+    }
+}
+
+/// The top-level attribute name of a requested path (`name.givenName` → `name`).
+fn top_level(requested: &str) -> &str {
+    let tail = requested.rsplit(':').next().unwrap_or(requested);
+    tail.split('.').next().unwrap_or(tail)
+}
+
+/// Whether a requested path names the attribute `path` (same attribute; URN optional
+/// for core attributes).
+fn same_attribute(requested: &AttrPath, path: &AttrPath, name: &str) -> bool {
+    let urn_ok = match (&requested.urn, &path.urn) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        (Some(a), None) => a
+            .to_ascii_lowercase()
+            .starts_with("urn:ietf:params:scim:schemas:core:"),
+        (None, _) => path.urn.is_none(),
+    };
+    urn_ok && requested.attribute.eq_ignore_ascii_case(name)
+}
+
+/// Keeps only the sub-attributes `keep` accepts, in an object or each array element.
+fn retain_subs(value: Value, keep: impl Fn(&str) -> bool) -> Option<Value> {
+    let reduce = |object: Map<String, Value>| -> Map<String, Value> {
+        object.into_iter().filter(|(k, _)| keep(k)).collect()
+    };
+    match value {
+        Value::Object(o) => {
+            let reduced = reduce(o);
+            (!reduced.is_empty()).then_some(Value::Object(reduced))
+        }
+        Value::Array(items) => {
+            let reduced: Vec<Value> = items
+                .into_iter()
+                .filter_map(|item| match item {
+                    Value::Object(o) => {
+                        Some(reduce(o)).filter(|o| !o.is_empty()).map(Value::Object)
+                    }
+                    other => Some(other),
+                })
+                .collect();
+            (!reduced.is_empty()).then_some(Value::Array(reduced))
+        }
+        other => Some(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user() -> Value {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "id": "scim_user_1",
+            "userName": "ann@acme.com",
+            "name": {"givenName": "Ann", "familyName": "Lee"},
+            "emails": [{"value": "ann@acme.com", "type": "work"}],
+            "password": "hunter2",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Sales", "employeeNumber": "7"},
+            "meta": {"resourceType": "User"}
+        })
+    }
+
+    fn project(attributes: Option<&str>, excluded: Option<&str>) -> Value {
+        Projection::from_params(attributes, excluded)
+            .unwrap()
+            .apply(user(), ResourceKind::User)
+    }
+
+    #[test]
+    fn default_keeps_everything_but_never_returned_attributes() {
+        let out = project(None, None);
+        assert!(out.get("password").is_none());
+        assert_eq!(out["name"]["givenName"], "Ann");
+        assert_eq!(out["meta"]["resourceType"], "User");
+    }
+
+    #[test]
+    fn attributes_select_with_id_and_schemas_always_kept() {
+        let out = project(Some("userName,name.givenName,emails.value"), None);
+        assert_eq!(
+            out,
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+                "id": "scim_user_1",
+                "userName": "ann@acme.com",
+                "name": {"givenName": "Ann"},
+                "emails": [{"value": "ann@acme.com"}]
+            })
+        );
+    }
+
+    #[test]
+    fn urn_qualified_names_and_whole_extensions_work() {
+        let out = project(
+            Some(
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department,urn:ietf:params:scim:schemas:core:2.0:User:userName",
+            ),
+            None,
+        );
+        assert_eq!(
+            out["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            json!({"department": "Sales"})
+        );
+        assert_eq!(out["userName"], "ann@acme.com");
+        let whole = project(
+            Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"),
+            None,
+        );
+        assert_eq!(
+            whole["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["employeeNumber"],
+            "7"
+        );
+        assert!(whole.get("userName").is_none());
+    }
+
+    #[test]
+    fn excluded_attributes_are_removed_but_never_id() {
+        let out = project(
+            None,
+            Some(
+                "emails,name.familyName,id,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            ),
+        );
+        assert!(out.get("emails").is_none());
+        assert_eq!(out["name"], json!({"givenName": "Ann"}));
+        assert_eq!(out["id"], "scim_user_1");
+        assert_eq!(
+            out["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            json!({"employeeNumber": "7"})
+        );
+    }
+
+    #[test]
+    fn names_are_case_insensitive_and_include_tells_callers_what_to_load() {
+        let out = project(Some("USERNAME"), None);
+        assert_eq!(out["userName"], "ann@acme.com");
+        let p = Projection::from_params(None, Some("members")).unwrap();
+        assert!(!p.includes("members"));
+        assert!(p.includes("displayName"));
+        let p = Projection::from_params(Some("displayName"), None).unwrap();
+        assert!(!p.includes("members"));
+        assert!(Projection::from_params(Some("bad name"), None).is_err());
+    }
+}

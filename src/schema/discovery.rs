@@ -1,0 +1,105 @@
+//! The discovery endpoints' documents (RFC 7644 §4): `/ServiceProviderConfig`,
+//! `/ResourceTypes` and `/Schemas`, true to what the service implements.
+
+use serde_json::{Value, json};
+
+use super::core::{ENTERPRISE_USER, GROUP, USER, all_schemas};
+use crate::protocol::resource::list_response;
+
+/// What the service supports, as `/ServiceProviderConfig` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// PATCH is supported.
+    pub patch: bool,
+    /// Most results a list returns (`count` is capped here).
+    pub max_results: usize,
+    /// Page size when the client sends no `count`.
+    pub default_page_size: usize,
+}
+
+/// The `/ServiceProviderConfig` document.
+pub fn service_provider_config(base: &str, capabilities: &Capabilities) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "documentationUri": "https://docs.rs/scimkit",
+        "patch": {"supported": capabilities.patch},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": capabilities.max_results},
+        "changePassword": {"supported": false},
+        "sort": {"supported": true},
+        "etag": {"supported": true},
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": capabilities.default_page_size,
+            "maxPageSize": capabilities.max_results,
+        },
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "Authentication with the bearer token issued for this directory",
+            "primary": true,
+        }],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{base}/ServiceProviderConfig"),
+        },
+    })
+}
+
+/// The resource types: User (with the enterprise extension) and Group.
+fn resource_types(base: &str) -> [Value; 2] {
+    let resource_type = |name: &str, endpoint: &str, schema: &str, extensions: Value| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "id": name,
+            "name": name,
+            "endpoint": endpoint,
+            "description": name,
+            "schema": schema,
+            "schemaExtensions": extensions,
+            "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/{name}")},
+        })
+    };
+    [
+        resource_type(
+            "User",
+            "/Users",
+            USER,
+            json!([{"schema": ENTERPRISE_USER, "required": false}]),
+        ),
+        resource_type("Group", "/Groups", GROUP, json!([])),
+    ]
+}
+
+/// `/ResourceTypes`.
+pub fn resource_type_list(base: &str) -> Value {
+    let all = resource_types(base).to_vec();
+    let total = all.len();
+    list_response(all, total, 1)
+}
+
+/// `/ResourceTypes/{name}`, matched case-insensitively.
+pub fn resource_type(base: &str, name: &str) -> Option<Value> {
+    resource_types(base).into_iter().find(|t| {
+        t["id"]
+            .as_str()
+            .is_some_and(|id| id.eq_ignore_ascii_case(name))
+    })
+}
+
+/// `/Schemas`.
+pub fn schema_list(base: &str) -> Value {
+    let all: Vec<Value> = all_schemas().iter().map(|s| s.to_json(base)).collect();
+    let total = all.len();
+    list_response(all, total, 1)
+}
+
+/// `/Schemas/{urn}`, matched case-insensitively.
+pub fn schema(base: &str, urn: &str) -> Option<Value> {
+    all_schemas()
+        .iter()
+        .find(|s| s.id.eq_ignore_ascii_case(urn))
+        .map(|s| s.to_json(base))
+}

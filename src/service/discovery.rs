@@ -1,0 +1,58 @@
+//! `/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas` (RFC 7644 §4).
+
+use bytes::Bytes;
+use http::{Method, Response, StatusCode};
+
+use super::http::json_response;
+use super::{Ctx, ScimService};
+use crate::error::ScimError;
+use crate::schema::discovery::{self, Capabilities};
+
+/// Answers a discovery request, or `None` if the path names no discovery endpoint.
+pub(super) fn answer(
+    svc: &ScimService,
+    ctx: &Ctx,
+    method: &Method,
+    endpoint: &str,
+    item: Option<&str>,
+) -> Option<Result<Response<Bytes>, ScimError>> {
+    let base = &ctx.locations.base;
+    let document = if endpoint.eq_ignore_ascii_case("ServiceProviderConfig") {
+        item.is_none().then(|| {
+            let config = &svc.inner.config;
+            Some(discovery::service_provider_config(
+                base,
+                &Capabilities {
+                    patch: false,
+                    max_results: config.max_page_size,
+                    default_page_size: config.default_page_size,
+                },
+            ))
+        })?
+    } else if endpoint.eq_ignore_ascii_case("Schemas") {
+        match item {
+            None => Some(discovery::schema_list(base)),
+            Some(urn) => discovery::schema(base, urn),
+        }
+    } else if endpoint.eq_ignore_ascii_case("ResourceTypes") {
+        match item {
+            None => Some(discovery::resource_type_list(base)),
+            Some(name) => discovery::resource_type(base, name),
+        }
+    } else {
+        return None;
+    };
+    if method != Method::GET {
+        return Some(Err(ScimError::status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("/{endpoint} is read-only: use GET"),
+        )));
+    }
+    Some(match document {
+        Some(doc) => Ok(json_response(StatusCode::OK, &doc)),
+        None => Err(ScimError::not_found(format!(
+            "no {endpoint} entry named `{}`",
+            item.unwrap_or("")
+        ))),
+    })
+}
