@@ -4,6 +4,8 @@
 use serde_json::{Map, Value};
 
 use crate::error::{ScimError, ScimType};
+use crate::protocol::quirks;
+use crate::schema::ResourceKind;
 
 /// What kind of write a document arrives with.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +41,7 @@ fn strip_server_owned(doc: &mut Map<String, Value>) {
 /// present, a boolean `active`.
 pub fn user(input: Value, _kind: WriteKind<'_>) -> Result<Value, ScimError> {
     let mut doc = object(input, "User")?;
+    quirks::normalise_document(ResourceKind::User, &mut doc);
     strip_server_owned(&mut doc);
     match doc.get("userName") {
         Some(Value::String(name)) if !name.trim().is_empty() => {}
@@ -64,6 +67,7 @@ pub fn user(input: Value, _kind: WriteKind<'_>) -> Result<Value, ScimError> {
 /// A Group document as stored (without `members`, which are a separate relation).
 pub fn group(input: Value, _kind: WriteKind<'_>) -> Result<Value, ScimError> {
     let mut doc = object(input, "Group")?;
+    quirks::normalise_document(ResourceKind::Group, &mut doc);
     strip_server_owned(&mut doc);
     doc.remove("members");
     Ok(Value::Object(doc))

@@ -2,6 +2,8 @@
 pub mod cursor;
 pub mod document;
 pub mod filter;
+pub mod patch;
 pub mod path;
 pub mod projection;
+pub mod quirks;
 pub mod resource;

@@ -165,10 +165,11 @@ fn with_identity(attributes: &Value, schema: &str, id: &str) -> Map<String, Valu
 /// A user as a SCIM resource.
 pub fn render_user(user: &User, groups: &[GroupRef], at: &Locations) -> Value {
     let mut doc = with_identity(&user.attributes, USER_SCHEMA, user.id.as_str());
-    doc.insert(
-        "active".into(),
-        Value::Bool(user.state == UserState::Active),
-    );
+    // `active` is shown as the IdP left it (a removed `active` stays absent), except that a
+    // deprovisioned user always reads `active: false`.
+    if user.state != UserState::Active {
+        doc.insert("active".into(), Value::Bool(false));
+    }
     if !groups.is_empty() {
         let groups = groups
             .iter()

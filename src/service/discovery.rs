@@ -23,7 +23,7 @@ pub(super) fn answer(
             Some(discovery::service_provider_config(
                 base,
                 &Capabilities {
-                    patch: false,
+                    patch: true,
                     max_results: config.max_page_size,
                     default_page_size: config.default_page_size,
                 },

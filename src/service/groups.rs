@@ -23,7 +23,7 @@ fn not_found(id: &str) -> ScimError {
     ScimError::not_found(format!("group `{id}` not found in this directory"))
 }
 
-async fn load(svc: &ScimService, ctx: &Ctx, id: &str) -> Result<Group, ScimError> {
+pub(super) async fn load(svc: &ScimService, ctx: &Ctx, id: &str) -> Result<Group, ScimError> {
     let group_id: GroupId = id.parse().map_err(|_| not_found(id))?;
     svc.inner
         .store
@@ -34,7 +34,7 @@ async fn load(svc: &ScimService, ctx: &Ctx, id: &str) -> Result<Group, ScimError
         .ok_or_else(|| not_found(id))
 }
 
-async fn render(
+pub(super) async fn render(
     svc: &ScimService,
     ctx: &Ctx,
     group: &Group,
@@ -79,7 +79,7 @@ async fn checked_members(
     Ok(members)
 }
 
-fn unknown_member(member: &UserId) -> ScimError {
+pub(super) fn unknown_member(member: &UserId) -> ScimError {
     ScimError::bad_request(
         ScimType::InvalidValue,
         format!("group member `{member}` is not a user of this directory"),
@@ -87,7 +87,7 @@ fn unknown_member(member: &UserId) -> ScimError {
 }
 
 /// A member that vanished between the check and the write reads as a bad member.
-fn membership_error(error: StoreError) -> ScimError {
+pub(super) fn membership_error(error: StoreError) -> ScimError {
     match error {
         StoreError::NotFound(what) if what.starts_with("user ") => ScimError::bad_request(
             ScimType::InvalidValue,

@@ -10,6 +10,8 @@ mod discovery;
 mod groups;
 mod http;
 mod list;
+mod patch;
+mod search;
 mod users;
 
 use list::{ListParams, ListQuery};
@@ -48,6 +50,7 @@ struct Config {
     default_page_size: usize,
     max_page_size: usize,
     restore_deleted_on_create: bool,
+    patch_returns_content: bool,
 }
 
 /// A SCIM 2.0 service provider over a [`DirectoryStore`] and a [`TokenStore`]. Cheap to
@@ -134,6 +137,13 @@ impl ScimServiceBuilder {
         self
     }
 
+    /// Whether PATCH answers 200 with the resource (the default, `true`) or 204 with no
+    /// body (saves rendering for IdPs that ignore it).
+    pub fn patch_returns_content(mut self, returns_content: bool) -> Self {
+        self.config.patch_returns_content = returns_content;
+        self
+    }
+
     /// The clock for timestamps (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -209,6 +219,7 @@ impl ScimService {
                 default_page_size: DEFAULT_PAGE_SIZE,
                 max_page_size: DEFAULT_MAX_PAGE_SIZE,
                 restore_deleted_on_create: true,
+                patch_returns_content: true,
             },
         }
     }
@@ -275,6 +286,17 @@ impl ScimService {
                 return answer;
             }
         }
+        if endpoint == SEARCH && segments.len() == 2 {
+            if request.method() != Method::POST {
+                return Err(ScimError::status(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "/.search takes a POST with a SearchRequest body",
+                ));
+            }
+            let body = self::http::json_body(request.headers(), request.body())?;
+            let list = ListQuery::parse(&ListParams::from_search(&body)?, config)?;
+            return search::search_all(self, &ctx, &list, &Projection::from_search(&body)?).await;
+        }
         let collection = if endpoint.eq_ignore_ascii_case("Users") {
             Collection::Users
         } else if endpoint.eq_ignore_ascii_case("Groups") {
@@ -305,6 +327,12 @@ impl ScimService {
             }
             (Collection::Users, Some(id), _, Method::PUT) => {
                 users::replace(self, &ctx, &request, id).await
+            }
+            (Collection::Users, Some(id), _, Method::PATCH) => {
+                patch::user(self, &ctx, &request, id).await
+            }
+            (Collection::Groups, Some(id), _, Method::PATCH) => {
+                patch::group(self, &ctx, &request, id).await
             }
             (Collection::Users, Some(id), _, Method::DELETE) => {
                 users::delete(self, &ctx, &request, id).await

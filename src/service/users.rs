@@ -23,7 +23,7 @@ fn not_found(id: &str) -> ScimError {
 }
 
 /// Loads a user the IdP can see (not deleted).
-async fn load(svc: &ScimService, ctx: &Ctx, id: &str) -> Result<User, ScimError> {
+pub(super) async fn load(svc: &ScimService, ctx: &Ctx, id: &str) -> Result<User, ScimError> {
     let user_id: UserId = id.parse().map_err(|_| not_found(id))?;
     svc.inner
         .store
@@ -35,7 +35,7 @@ async fn load(svc: &ScimService, ctx: &Ctx, id: &str) -> Result<User, ScimError>
 }
 
 /// The user as a SCIM resource, with its groups (unless the projection leaves them out).
-async fn render(
+pub(super) async fn render(
     svc: &ScimService,
     ctx: &Ctx,
     user: &User,

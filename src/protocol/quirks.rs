@@ -1,0 +1,435 @@
+//! Identity-provider quirks, normalised in one place before the PATCH engine and before a
+//! POST/PUT body is checked. One entry per quirk, naming the IdP that sends it.
+//!
+//! | quirk | sent by | what scimkit does |
+//! |---|---|---|
+//! | `capitalised-op-names` | Microsoft Entra ID | `"Replace"`, `"Add"` read as `replace`, `add` |
+//! | `url-encoded-paths` | Microsoft Entra ID | `members[value eq %22id%22]` is percent-decoded |
+//! | `empty-user-name` | Microsoft Entra ID | an operation setting `userName` to `""` is dropped |
+//! | `string-booleans` | Microsoft Entra ID | `"True"`, `"False"`, `"false"` become booleans for boolean attributes (`active`, `primary`), on PATCH, POST and PUT |
+//! | `manager-shapes` | Entra, Okta, OneLogin | enterprise `manager` as a bare id string or `[{"value": ..}]` becomes `{"value": ..}` |
+//! | `flattened-extension-keys` | Entra, Okta | a top-level `"urn:...:enterprise:2.0:User:department"` key moves into the extension object |
+//! | `scim-1.1-urns` | OneLogin | `urn:scim:schemas:core:1.0` and `urn:scim:schemas:extension:enterprise:1.0` read as their 2.0 schemas |
+//! | `single-object-multi-valued` | OneLogin | `"emails": {..}` (one object for a multi-valued attribute) becomes a one-element array |
+//! | `members-null-ref` | Okta | `"$ref": null` on group members is dropped |
+//!
+//! Handled by the engine itself rather than by rewriting, and tested with each IdP's
+//! payload: path-less replace whose keys are dotted paths or extension URNs (Entra,
+//! Okta); member removal as `path: "members"` plus the members to remove (Entra) or as
+//! `members[value eq "id"]`; filtered paths whose element does not exist yet, created
+//! (Entra); Okta's path-less `{"active": false}`; a group rename carrying `id` (Okta).
+
+use serde_json::{Map, Value};
+
+use crate::schema::{AttributeType, ENTERPRISE_USER, GROUP, ResourceKind, USER};
+
+/// A quirk: what it is called, who sends it, and its normaliser.
+pub struct Quirk<F> {
+    /// Short name.
+    pub name: &'static str,
+    /// The identity provider(s) that send it.
+    pub sent_by: &'static str,
+    /// The normaliser.
+    pub normalise: F,
+}
+
+/// A normaliser of PatchOp request bodies.
+pub type PatchNormaliser = fn(&mut Value);
+/// A normaliser of whole User or Group documents.
+pub type DocumentNormaliser = fn(ResourceKind, &mut Map<String, Value>);
+
+/// Quirks of PatchOp requests, applied to the request body.
+pub static PATCH_QUIRKS: &[Quirk<PatchNormaliser>] = &[
+    Quirk {
+        name: "capitalised-op-names",
+        sent_by: "Microsoft Entra ID",
+        normalise: lower_case_op_names,
+    },
+    Quirk {
+        name: "url-encoded-paths",
+        sent_by: "Microsoft Entra ID",
+        normalise: decode_paths,
+    },
+    Quirk {
+        name: "empty-user-name",
+        sent_by: "Microsoft Entra ID",
+        normalise: drop_empty_user_name,
+    },
+];
+
+/// Quirks of whole documents, applied to POST/PUT bodies and to PATCH results.
+pub static DOCUMENT_QUIRKS: &[Quirk<DocumentNormaliser>] = &[
+    Quirk {
+        name: "scim-1.1-urns",
+        sent_by: "OneLogin",
+        normalise: upgrade_scim_1_urns,
+    },
+    Quirk {
+        name: "flattened-extension-keys",
+        sent_by: "Microsoft Entra ID, Okta",
+        normalise: nest_extension_keys,
+    },
+    Quirk {
+        name: "single-object-multi-valued",
+        sent_by: "OneLogin",
+        normalise: wrap_single_objects,
+    },
+    Quirk {
+        name: "string-booleans",
+        sent_by: "Microsoft Entra ID",
+        normalise: parse_string_booleans,
+    },
+    Quirk {
+        name: "manager-shapes",
+        sent_by: "Microsoft Entra ID, Okta, OneLogin",
+        normalise: normalise_manager,
+    },
+    Quirk {
+        name: "members-null-ref",
+        sent_by: "Okta",
+        normalise: drop_null_member_refs,
+    },
+];
+
+/// Applies every PATCH quirk to a request body.
+pub fn normalise_patch(body: &mut Value) {
+    for quirk in PATCH_QUIRKS {
+        (quirk.normalise)(body);
+    }
+}
+
+/// Applies every document quirk.
+pub fn normalise_document(kind: ResourceKind, doc: &mut Map<String, Value>) {
+    for quirk in DOCUMENT_QUIRKS {
+        (quirk.normalise)(kind, doc);
+    }
+}
+
+fn operations(body: &mut Value) -> impl Iterator<Item = &mut Map<String, Value>> {
+    body.as_object_mut()
+        .and_then(|o| {
+            o.iter_mut()
+                .find(|(k, _)| k.eq_ignore_ascii_case("operations"))
+                .map(|(_, v)| v)
+        })
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object_mut)
+}
+
+fn lower_case_op_names(body: &mut Value) {
+    for op in operations(body) {
+        if let Some(Value::String(name)) = op.get_mut("op") {
+            *name = name.to_ascii_lowercase();
+        }
+    }
+}
+
+fn decode_paths(body: &mut Value) {
+    for op in operations(body) {
+        if let Some(Value::String(path)) = op.get_mut("path")
+            && has_percent_escape(path)
+        {
+            let decoded: String =
+                form_urlencoded::parse(format!("p={}", path.replace('+', "%2B")).as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+            if !decoded.is_empty() {
+                *path = decoded;
+            }
+        }
+    }
+}
+
+fn has_percent_escape(text: &str) -> bool {
+    text.as_bytes()
+        .windows(3)
+        .any(|w| w.first() == Some(&b'%') && w.iter().skip(1).all(u8::is_ascii_hexdigit))
+}
+
+fn drop_empty_user_name(body: &mut Value) {
+    let is_empty_string = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .is_some_and(|s| s.trim().is_empty())
+    };
+    if let Some(ops) = body
+        .as_object_mut()
+        .and_then(|o| {
+            o.iter_mut()
+                .find(|(k, _)| k.eq_ignore_ascii_case("operations"))
+                .map(|(_, v)| v)
+        })
+        .and_then(Value::as_array_mut)
+    {
+        ops.retain(|op| {
+            let path_is_user_name = op
+                .get("path")
+                .and_then(Value::as_str)
+                .is_some_and(|p| p.eq_ignore_ascii_case("userName"));
+            !(path_is_user_name && is_empty_string(op.get("value")))
+        });
+        for op in ops.iter_mut() {
+            if let Some(Value::Object(values)) = op.get_mut("value") {
+                values.retain(|k, v| {
+                    !(k.eq_ignore_ascii_case("userName") && is_empty_string(Some(v)))
+                });
+            }
+        }
+    }
+}
+
+const SCIM_1_CORE: &str = "urn:scim:schemas:core:1.0";
+const SCIM_1_ENTERPRISE: &str = "urn:scim:schemas:extension:enterprise:1.0";
+
+fn upgrade_scim_1_urns(kind: ResourceKind, doc: &mut Map<String, Value>) {
+    let core = match kind {
+        ResourceKind::User => USER,
+        ResourceKind::Group => GROUP,
+    };
+    if let Some(Value::Array(schemas)) = doc.get_mut("schemas") {
+        for schema in schemas.iter_mut() {
+            if let Value::String(s) = schema {
+                if s.eq_ignore_ascii_case(SCIM_1_CORE) {
+                    *s = core.to_owned();
+                } else if s.eq_ignore_ascii_case(SCIM_1_ENTERPRISE) {
+                    *s = ENTERPRISE_USER.to_owned();
+                }
+            }
+        }
+    }
+    if let Some(key) = doc
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(SCIM_1_ENTERPRISE))
+        .cloned()
+        && let Some(value) = doc.remove(&key)
+    {
+        doc.insert(ENTERPRISE_USER.to_owned(), value);
+    }
+}
+
+fn nest_extension_keys(kind: ResourceKind, doc: &mut Map<String, Value>) {
+    for extension in kind.extensions() {
+        let prefix = format!("{}:", extension.id).to_ascii_lowercase();
+        let flattened: Vec<String> = doc
+            .keys()
+            .filter(|k| k.to_ascii_lowercase().starts_with(&prefix) && k.len() > prefix.len())
+            .cloned()
+            .collect();
+        for key in flattened {
+            let Some(value) = doc.remove(&key) else {
+                continue;
+            };
+            let name = key.get(prefix.len()..).unwrap_or("").to_owned();
+            let target = doc
+                .entry(extension.id.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(target) = target.as_object_mut() {
+                target.insert(name, value);
+            }
+        }
+    }
+}
+
+fn wrap_single_objects(kind: ResourceKind, doc: &mut Map<String, Value>) {
+    for def in kind.schema().attributes.iter().filter(|d| d.multi_valued) {
+        if let Some(key) = doc
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(def.name))
+            .cloned()
+            && let Some(value) = doc.get_mut(&key)
+            && value.is_object()
+        {
+            *value = Value::Array(vec![value.take()]);
+        }
+    }
+}
+
+fn string_to_bool(value: &mut Value) {
+    if let Value::String(s) = value {
+        if s.eq_ignore_ascii_case("true") {
+            *value = Value::Bool(true);
+        } else if s.eq_ignore_ascii_case("false") {
+            *value = Value::Bool(false);
+        }
+    }
+}
+
+fn parse_string_booleans(kind: ResourceKind, doc: &mut Map<String, Value>) {
+    for def in &kind.schema().attributes {
+        let Some(key) = doc
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(def.name))
+            .cloned()
+        else {
+            continue;
+        };
+        let Some(value) = doc.get_mut(&key) else {
+            continue;
+        };
+        if def.kind == AttributeType::Boolean {
+            string_to_bool(value);
+        }
+        let boolean_subs: Vec<&str> = def
+            .sub_attributes
+            .iter()
+            .filter(|s| s.kind == AttributeType::Boolean)
+            .map(|s| s.name)
+            .collect();
+        if boolean_subs.is_empty() {
+            continue;
+        }
+        let elements: Vec<&mut Value> = match value {
+            Value::Array(items) => items.iter_mut().collect(),
+            other => vec![other],
+        };
+        for element in elements {
+            if let Some(object) = element.as_object_mut() {
+                for (k, v) in object.iter_mut() {
+                    if boolean_subs.iter().any(|s| k.eq_ignore_ascii_case(s)) {
+                        string_to_bool(v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn normalise_manager(kind: ResourceKind, doc: &mut Map<String, Value>) {
+    if kind != ResourceKind::User {
+        return;
+    }
+    let Some(Value::Object(extension)) = doc.get_mut(ENTERPRISE_USER) else {
+        return;
+    };
+    let Some(key) = extension
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case("manager"))
+        .cloned()
+    else {
+        return;
+    };
+    let Some(manager) = extension.get_mut(&key) else {
+        return;
+    };
+    let normalised = match manager.take() {
+        Value::String(id) if id.is_empty() => None,
+        Value::String(id) => Some(serde_json::json!({ "value": id })),
+        Value::Array(mut items) => items.drain(..).next().and_then(|first| match first {
+            Value::String(id) => Some(serde_json::json!({ "value": id })),
+            Value::Object(o) => Some(Value::Object(o)),
+            _ => None,
+        }),
+        Value::Null => None,
+        other => Some(other),
+    };
+    match normalised {
+        Some(value) => *manager = value,
+        None => {
+            extension.remove(&key);
+        }
+    }
+}
+
+fn drop_null_member_refs(kind: ResourceKind, doc: &mut Map<String, Value>) {
+    if kind != ResourceKind::Group {
+        return;
+    }
+    if let Some(Value::Array(members)) = doc.get_mut("members") {
+        for member in members.iter_mut().filter_map(Value::as_object_mut) {
+            member.retain(|k, v| !(k == "$ref" && v.is_null()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn document(kind: ResourceKind, doc: Value) -> Value {
+        let Value::Object(mut map) = doc else {
+            panic!("object")
+        };
+        normalise_document(kind, &mut map);
+        Value::Object(map)
+    }
+
+    #[test]
+    fn string_booleans_become_booleans_only_where_the_schema_says_boolean() {
+        // Entra ID sends `"active": "False"` (its known-issues page on SCIM compliance).
+        let out = document(
+            ResourceKind::User,
+            json!({
+                "active": "False", "title": "true", "emails": [{"value": "a@x.com", "primary": "True"}]
+            }),
+        );
+        assert_eq!(out["active"], false);
+        assert_eq!(out["title"], "true");
+        assert_eq!(out["emails"][0]["primary"], true);
+    }
+
+    #[test]
+    fn manager_shapes_become_an_object() {
+        let ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        for manager in [
+            json!("mgr-1"),
+            json!([{"value": "mgr-1"}]),
+            json!({"value": "mgr-1"}),
+        ] {
+            let out = document(ResourceKind::User, json!({ ext: {"manager": manager} }));
+            assert_eq!(out[ext]["manager"], json!({"value": "mgr-1"}));
+        }
+        let out = document(ResourceKind::User, json!({ ext: {"manager": ""} }));
+        assert!(out[ext].get("manager").is_none());
+    }
+
+    #[test]
+    fn onelogin_scim_1_documents_read_as_scim_2() {
+        // OneLogin's SCIM 1.1 connector shape: 1.0 URNs and a single emails object.
+        let out = document(
+            ResourceKind::User,
+            json!({
+                "schemas": ["urn:scim:schemas:core:1.0", "urn:scim:schemas:extension:enterprise:1.0"],
+                "userName": "a@x.com",
+                "emails": {"value": "a@x.com", "primary": true},
+                "urn:scim:schemas:extension:enterprise:1.0": {"department": "R&D"}
+            }),
+        );
+        assert_eq!(out["schemas"], json!([USER, ENTERPRISE_USER]));
+        assert_eq!(
+            out["emails"],
+            json!([{"value": "a@x.com", "primary": true}])
+        );
+        assert_eq!(out[ENTERPRISE_USER]["department"], "R&D");
+    }
+
+    #[test]
+    fn flattened_extension_keys_are_nested() {
+        let out = document(
+            ResourceKind::User,
+            json!({
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Sales"
+            }),
+        );
+        assert_eq!(out[ENTERPRISE_USER]["department"], "Sales");
+    }
+
+    #[test]
+    fn patch_requests_are_normalised() {
+        let mut body = json!({"Operations": [
+            {"op": "Replace", "path": "userName", "value": ""},
+            {"op": "Remove", "path": "members[value eq %22abc%22]"},
+            {"op": "Add", "value": {"userName": "", "title": "x"}}
+        ]});
+        normalise_patch(&mut body);
+        assert_eq!(
+            body,
+            json!({"Operations": [
+                {"op": "remove", "path": "members[value eq \"abc\"]"},
+                {"op": "add", "value": {"title": "x"}}
+            ]})
+        );
+    }
+}

@@ -1,0 +1,262 @@
+//! PATCH on Users and Groups (RFC 7644 §3.5.2). Users: compare-and-swap of the whole
+//! document. Groups: member operations become atomic membership edits, so parallel
+//! PATCHes from an IdP never conflict or lose a member.
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use serde_json::{Value, json};
+
+use super::http::{Preconditions, empty_response, json_body, projection_of, resource_response};
+use super::{CAS_ATTEMPTS, Ctx, ScimService, contended, groups, store_error, users};
+use crate::error::{ScimError, ScimType, StoreError};
+use crate::model::{Group, Meta, User, UserId, UserState};
+use crate::protocol::document::{self, WriteKind};
+use crate::protocol::patch::{OpKind, PatchOp, PatchPath, apply_operations, parse_request};
+use crate::protocol::{quirks, resource};
+use crate::schema::ResourceKind;
+use crate::store::{DirectoryStoreExt, MembershipEdit};
+
+fn parse(request: &Request<Bytes>, kind: ResourceKind) -> Result<Vec<PatchOp>, ScimError> {
+    let mut body = json_body(request.headers(), request.body())?;
+    quirks::normalise_patch(&mut body);
+    Ok(parse_request(&body, kind)?)
+}
+
+fn respond(svc: &ScimService, body: Value) -> Response<Bytes> {
+    let mut response = resource_response(StatusCode::OK, &body);
+    if !svc.inner.config.patch_returns_content {
+        let headers = response.headers().clone();
+        response = empty_response(StatusCode::NO_CONTENT);
+        if let Some(etag) = headers.get(http::header::ETAG) {
+            response
+                .headers_mut()
+                .insert(http::header::ETAG, etag.clone());
+        }
+    }
+    response
+}
+
+pub(super) async fn user(
+    svc: &ScimService,
+    ctx: &Ctx,
+    request: &Request<Bytes>,
+    id: &str,
+) -> Result<Response<Bytes>, ScimError> {
+    let projection = projection_of(request)?;
+    let operations = parse(request, ResourceKind::User)?;
+    let preconditions = Preconditions::from_headers(request.headers());
+    for _ in 0..CAS_ATTEMPTS {
+        let old = users::load(svc, ctx, id).await?;
+        preconditions.check_if_match(&old.meta.etag())?;
+        let patched = apply_operations(&old.attributes, &operations, ResourceKind::User)?;
+        let doc = document::user(patched, WriteKind::Replace(&old.attributes))?;
+        let version = old.meta.version;
+        let user = User {
+            email: resource::user_email(&doc, &ctx.organization)?,
+            state: resource::requested_state(&doc),
+            attributes: doc,
+            meta: Meta {
+                last_modified: svc.inner.clock.now(),
+                ..old.meta.clone()
+            },
+            ..old
+        };
+        match svc.inner.store.update_user(user, version).await {
+            Ok(stored) => {
+                return Ok(respond(
+                    svc,
+                    users::render(svc, ctx, &stored, &projection).await?,
+                ));
+            }
+            Err(StoreError::Precondition { .. }) if !preconditions.has_if_match() => {}
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(contended())
+}
+
+fn targets_members(path: &Option<PatchPath>) -> bool {
+    matches!(path, Some(PatchPath::Attribute { path, .. }) if path.urn.is_none() && path.attribute.eq_ignore_ascii_case("members"))
+}
+
+/// Member ids listed in a `members` value (`[{"value": id}, ...]` or one object).
+fn listed_members(value: Option<&Value>) -> Result<Vec<UserId>, ScimError> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items.iter().map(resource::member_id).collect(),
+        Some(one) => Ok(vec![resource::member_id(one)?]),
+    }
+}
+
+/// Splits a group PATCH into membership edits and the operations on other attributes.
+async fn split_group_operations(
+    svc: &ScimService,
+    ctx: &Ctx,
+    group: &Group,
+    operations: Vec<PatchOp>,
+) -> Result<(Vec<MembershipEdit>, Vec<PatchOp>), ScimError> {
+    let mut edits = Vec::new();
+    let mut rest = Vec::new();
+    for op in operations {
+        if targets_members(&op.path) {
+            let Some(PatchPath::Attribute {
+                filter,
+                sub_attribute,
+                path,
+            }) = &op.path
+            else {
+                continue;
+            };
+            if path.sub_attribute.is_some() || sub_attribute.is_some() {
+                return Err(ScimError::bad_request(
+                    ScimType::InvalidPath,
+                    "group members are changed whole: use `members` or `members[value eq \"id\"]`",
+                ));
+            }
+            match (op.op, filter) {
+                (OpKind::Add, None) => edits.extend(
+                    listed_members(op.value.as_ref())?
+                        .into_iter()
+                        .map(MembershipEdit::Add),
+                ),
+                (OpKind::Replace, None) => {
+                    edits.push(MembershipEdit::RemoveAll);
+                    edits.extend(
+                        listed_members(op.value.as_ref())?
+                            .into_iter()
+                            .map(MembershipEdit::Add),
+                    );
+                }
+                (OpKind::Remove, None) => match op.value.as_ref() {
+                    None | Some(Value::Null) => edits.push(MembershipEdit::RemoveAll),
+                    listed => edits.extend(
+                        listed_members(listed)?
+                            .into_iter()
+                            .map(MembershipEdit::Remove),
+                    ),
+                },
+                (OpKind::Remove, Some(filter)) => {
+                    let members = svc
+                        .inner
+                        .store
+                        .all_members(&ctx.directory.id, &group.id)
+                        .await
+                        .map_err(store_error)?;
+                    edits.extend(
+                        members
+                            .into_iter()
+                            .filter(|m| {
+                                filter.matches(
+                                    &json!({"value": m.as_str(), "type": "User"}),
+                                    &ResourceKind::Group,
+                                )
+                            })
+                            .map(MembershipEdit::Remove),
+                    );
+                }
+                (_, Some(_)) => {
+                    return Err(ScimError::bad_request(
+                        ScimType::InvalidPath,
+                        "a member filter selects members to remove; add or replace members with `path: \"members\"`",
+                    ));
+                }
+            }
+            continue;
+        }
+        // A path-less value may carry `members` beside other attributes.
+        if let (None, Some(Value::Object(values))) = (&op.path, &op.value)
+            && let Some(key) = values
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case("members"))
+                .cloned()
+        {
+            let mut values = values.clone();
+            let listed = listed_members(values.remove(&key).as_ref())?;
+            if op.op == OpKind::Replace {
+                edits.push(MembershipEdit::RemoveAll);
+            }
+            edits.extend(listed.into_iter().map(MembershipEdit::Add));
+            if !values.is_empty() {
+                rest.push(PatchOp {
+                    value: Some(Value::Object(values)),
+                    ..op
+                });
+            }
+            continue;
+        }
+        rest.push(op);
+    }
+    Ok((edits, rest))
+}
+
+/// Refuses edits that add users who are not visible users of the directory.
+async fn check_added_members(
+    svc: &ScimService,
+    ctx: &Ctx,
+    edits: &[MembershipEdit],
+) -> Result<(), ScimError> {
+    for edit in edits {
+        if let MembershipEdit::Add(user) = edit {
+            let found = svc
+                .inner
+                .store
+                .get_user(&ctx.directory.id, user)
+                .await
+                .map_err(store_error)?;
+            if found.is_none_or(|u| u.state == UserState::Deleted) {
+                return Err(groups::unknown_member(user));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn group(
+    svc: &ScimService,
+    ctx: &Ctx,
+    request: &Request<Bytes>,
+    id: &str,
+) -> Result<Response<Bytes>, ScimError> {
+    let projection = projection_of(request)?;
+    let operations = parse(request, ResourceKind::Group)?;
+    let preconditions = Preconditions::from_headers(request.headers());
+    for _ in 0..CAS_ATTEMPTS {
+        let old = groups::load(svc, ctx, id).await?;
+        preconditions.check_if_match(&old.meta.etag())?;
+        let (edits, rest) = split_group_operations(svc, ctx, &old, operations.clone()).await?;
+        check_added_members(svc, ctx, &edits).await?;
+        let now = svc.inner.clock.now();
+        let written = if rest.is_empty() && !preconditions.has_if_match() {
+            // Membership alone: no version check, so concurrent PATCHes all land.
+            svc.inner
+                .store
+                .edit_members(&ctx.directory.id, &old.id, &edits, now)
+                .await
+        } else {
+            let patched = apply_operations(&old.attributes, &rest, ResourceKind::Group)?;
+            let doc = document::group(patched, WriteKind::Replace(&old.attributes))?;
+            let version = old.meta.version;
+            let group = Group {
+                display_name: resource::group_display_name(&doc)?,
+                attributes: doc,
+                meta: Meta {
+                    last_modified: now,
+                    ..old.meta.clone()
+                },
+                ..old
+            };
+            svc.inner.store.update_group(group, version, &edits).await
+        };
+        match written {
+            Ok(stored) => {
+                return Ok(respond(
+                    svc,
+                    groups::render(svc, ctx, &stored, &projection).await?,
+                ));
+            }
+            Err(StoreError::Precondition { .. }) if !preconditions.has_if_match() => {}
+            Err(e) => return Err(groups::membership_error(e)),
+        }
+    }
+    Err(contended())
+}

@@ -1,0 +1,300 @@
+//! Microsoft Entra ID's provisioning sequence, as its "Tutorial: Develop and plan
+//! provisioning for a SCIM endpoint in Microsoft Entra ID" shows the requests.
+
+mod common;
+
+use common::Fixture;
+use http::StatusCode;
+use scimkit::store::DirectoryStore;
+use serde_json::json;
+
+fn encoded(filter: &str) -> String {
+    form_urlencoded::byte_serialize(filter.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn entra_user_lifecycle() {
+    let fx = Fixture::new(&["testuser.com"]).await;
+    // 1. Entra looks the user up before creating it.
+    let lookup = fx
+        .request(
+            "GET",
+            &format!(
+                "/Users?filter={}",
+                encoded("userName eq \"Test_User_dfeef4c5-5681-4387-b016-bdf221e82081\"")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(lookup.body["totalResults"], 0);
+    // 2. Create (the tutorial's request, with an email in the organization's domain).
+    let created = fx
+        .request("POST", "/Users", Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+            "userName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1",
+            "active": true,
+            "emails": [{"primary": true, "type": "work", "value": "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com"}],
+            "meta": {"resourceType": "User"},
+            "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
+            "roles": []
+        })))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.id();
+    // 3. Update with capitalised ops and a filtered path (tutorial "Update User [Multi-valued properties]").
+    let patched = fx
+        .request("PATCH", &format!("/Users/{id}"), Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "updatedEmail@testuser.com"},
+                {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"}
+            ]
+        })))
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(
+        patched.body["emails"][0]["value"],
+        "updatedEmail@testuser.com"
+    );
+    assert_eq!(patched.body["name"]["familyName"], "updatedFamilyName");
+    // 4. Update a single-valued property, then add the enterprise manager.
+    let patched = fx
+        .request("PATCH", &format!("/Users/{id}"), Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "Replace", "path": "userName", "value": "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"},
+                {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "f2e5fe5a-1c7d-4a4b-9a2b-6b1dd1b3d4e5"}
+            ]
+        })))
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(
+        patched.body["userName"],
+        "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"
+    );
+    assert_eq!(
+        patched.body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"],
+        json!({"value": "f2e5fe5a-1c7d-4a4b-9a2b-6b1dd1b3d4e5"})
+    );
+    // 5. Disable (Entra sends the boolean as the string "False").
+    let disabled = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Replace", "path": "active", "value": "False"}]
+            })),
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.body);
+    assert_eq!(disabled.body["active"], false);
+    let stored = fx
+        .store
+        .get_user(&fx.directory, &id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.deleted(), "deactivation deprovisions");
+    // 6. Enable again.
+    let enabled = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Replace", "path": "active", "value": "True"}]
+            })),
+        )
+        .await;
+    assert_eq!(enabled.body["active"], true);
+    // 7. Delete; a second delete and a get are 404.
+    assert_eq!(
+        fx.request("DELETE", &format!("/Users/{id}"), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        fx.request("GET", &format!("/Users/{id}"), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn entra_group_lifecycle() {
+    let fx = Fixture::new(&[]).await;
+    let ann = fx.create_user("ann@acme.com").await;
+    let bob = fx.create_user("bob@acme.com").await;
+    let created = fx
+        .request("POST", "/Groups", Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group", "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+            "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+            "displayName": "displayName",
+            "meta": {"resourceType": "Group"}
+        })))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["members"], json!([]));
+    let id = created.id();
+    let lookup = fx
+        .request(
+            "GET",
+            &format!(
+                "/Groups?excludedAttributes=members&filter={}",
+                encoded("displayName eq \"displayName\"")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(lookup.body["totalResults"], 1);
+    // Add members (tutorial "Update Group [Add Members]").
+    let reply = fx
+        .request("PATCH", &format!("/Groups/{id}"), Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Add", "path": "members", "value": [{"$ref": null, "value": ann}, {"$ref": null, "value": bob}]}]
+        })))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["members"].as_array().unwrap().len(), 2);
+    // Remove members (tutorial "Update Group [Remove Members]"): path members + value list.
+    let reply = fx
+        .request("PATCH", &format!("/Groups/{id}"), Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Remove", "path": "members", "value": [{"$ref": null, "value": ann}]}]
+        })))
+        .await;
+    assert_eq!(
+        reply.body["members"],
+        json!([{"value": bob, "$ref": format!("https://scim.example.com{}/Users/{bob}", fx.base), "type": "User"}])
+    );
+    // Rename (tutorial "Update Group [Non-member attributes]").
+    let reply = fx
+        .request("PATCH", &format!("/Groups/{id}"), Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Replace", "path": "displayName", "value": "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"}]
+        })))
+        .await;
+    assert_eq!(
+        reply.body["displayName"],
+        "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"
+    );
+    assert_eq!(
+        reply.body["members"].as_array().unwrap().len(),
+        1,
+        "renaming keeps members"
+    );
+    // A member that is not a user of this directory is refused and nothing changes.
+    let reply = fx
+        .request("PATCH", &format!("/Groups/{id}"), Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "Replace", "path": "displayName", "value": "x"},
+                {"op": "Add", "path": "members", "value": [{"value": "scim_user_00000000000000000000000077"}]}
+            ]
+        })))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.scim_type(), Some("invalidValue"));
+    let got = fx.request("GET", &format!("/Groups/{id}"), None).await;
+    assert_eq!(
+        got.body["displayName"],
+        "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"
+    );
+    assert_eq!(
+        fx.request("DELETE", &format!("/Groups/{id}"), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        fx.request("GET", &format!("/Users/{ann}"), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn parallel_member_patches_never_lose_a_member() {
+    let fx = std::sync::Arc::new(Fixture::new(&[]).await);
+    let group = fx
+        .request("POST", "/Groups", Some(json!({"displayName": "Everyone"})))
+        .await
+        .id();
+    let mut users = Vec::new();
+    for i in 0..64 {
+        users.push(fx.create_user(&format!("u{i}@acme.com")).await);
+    }
+    let mut tasks = Vec::new();
+    for user in users.clone() {
+        let fx = fx.clone();
+        let group = group.clone();
+        tasks.push(tokio::spawn(async move {
+            fx.request(
+                "PATCH",
+                &format!("/Groups/{group}"),
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "Add", "path": "members", "value": [{"value": user}]}]
+                })),
+            )
+            .await
+            .status
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), StatusCode::OK);
+    }
+    let got = fx.request("GET", &format!("/Groups/{group}"), None).await;
+    let mut members: Vec<String> = got.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap().to_owned())
+        .collect();
+    members.sort();
+    users.sort();
+    assert_eq!(members, users);
+    let changes = fx.store.list_changes(&fx.directory, 0, 1000).await.unwrap();
+    let added = changes
+        .iter()
+        .filter(|c| c.kind == scimkit::model::ChangeKind::GroupMemberAdded)
+        .count();
+    assert_eq!(added, 64);
+}
+
+#[tokio::test]
+async fn patch_honours_if_match_and_can_answer_204() {
+    let fx = Fixture::with(&[], |b| b.patch_returns_content(false)).await;
+    let id = fx.create_user("ann@acme.com").await;
+    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "title", "value": "CTO"}]});
+    let stale = fx
+        .request_with(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(body.clone()),
+            &[("if-match", "W/\"9\"")],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    let ok = fx
+        .request_with(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(body),
+            &[("if-match", "W/\"1\"")],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::NO_CONTENT);
+    assert_eq!(ok.headers["etag"], "W/\"2\"");
+    assert_eq!(
+        fx.request("GET", &format!("/Users/{id}"), None).await.body["title"],
+        "CTO"
+    );
+}

@@ -1,0 +1,220 @@
+//! Okta's provisioning sequence, as its "SCIM 2.0 protocol reference" shows the requests.
+
+mod common;
+
+use common::Fixture;
+use http::StatusCode;
+use serde_json::json;
+
+fn encoded(filter: &str) -> String {
+    form_urlencoded::byte_serialize(filter.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn okta_user_lifecycle() {
+    let fx = Fixture::new(&["example.com"]).await;
+    let lookup = fx
+        .request(
+            "GET",
+            &format!(
+                "/Users?filter={}&startIndex=1&count=100",
+                encoded("userName eq \"test.user@example.com\"")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(lookup.body["totalResults"], 0);
+    let created = fx
+        .request(
+            "POST",
+            "/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "test.user@example.com",
+                "name": {"givenName": "Test", "familyName": "User"},
+                "emails": [{"primary": true, "value": "test.user@example.com", "type": "work"}],
+                "displayName": "Test User",
+                "locale": "en-US",
+                "externalId": "00ujl29u0le5T6Aj10h7",
+                "groups": [],
+                "password": "1mz050nq",
+                "active": true
+            })),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.id();
+    assert!(created.body.get("password").is_none());
+    // Okta updates with PUT of the whole user.
+    let replaced = fx
+        .request("PUT", &format!("/Users/{id}"), Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "id": id,
+            "userName": "test.user@example.com",
+            "name": {"givenName": "Another", "familyName": "User"},
+            "emails": [{"primary": true, "value": "test.user@example.com", "type": "work"}],
+            "displayName": "Another User",
+            "active": true,
+            "groups": [],
+            "meta": {"resourceType": "User", "created": "not-a-date", "lastModified": "2019-04-11 18:31"}
+        })))
+        .await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    assert_eq!(replaced.body["name"]["givenName"], "Another");
+    assert_eq!(
+        replaced.body["meta"]["created"], created.body["meta"]["created"],
+        "read-only meta is ignored"
+    );
+    // Deactivate with a path-less replace.
+    let deactivated = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "value": {"active": false}}]
+            })),
+        )
+        .await;
+    assert_eq!(deactivated.status, StatusCode::OK);
+    assert_eq!(deactivated.body["active"], false);
+    // Still visible, and findable by Okta's lookup.
+    let lookup = fx
+        .request(
+            "GET",
+            &format!(
+                "/Users?filter={}",
+                encoded("userName eq \"test.user@example.com\"")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(lookup.body["Resources"][0]["active"], false);
+    let reactivated = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "value": {"active": true}}]
+            })),
+        )
+        .await;
+    assert_eq!(reactivated.body["active"], true);
+}
+
+#[tokio::test]
+async fn okta_group_push() {
+    let fx = Fixture::new(&[]).await;
+    let ann = fx.create_user("ann@acme.com").await;
+    let bob = fx.create_user("bob@acme.com").await;
+    let cat = fx.create_user("cat@acme.com").await;
+    let created = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Test SCIMv2",
+                "members": [{"value": ann, "display": "ann@acme.com"}]
+            })),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.id();
+    // Rename: Okta puts the group's `id` in the value.
+    let renamed = fx
+        .request("PATCH", &format!("/Groups/{id}"), Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"id": id, "displayName": "Test SCIMv2 renamed"}}]
+        })))
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    assert_eq!(renamed.body["displayName"], "Test SCIMv2 renamed");
+    assert_eq!(renamed.body["id"], id.as_str());
+    // Remove one member by filter and add another, in one request.
+    let reply = fx
+        .request("PATCH", &format!("/Groups/{id}"), Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "remove", "path": format!("members[value eq \"{ann}\"]")},
+                {"op": "add", "path": "members", "value": [{"value": bob, "display": "bob@acme.com"}]}
+            ]
+        })))
+        .await;
+    let values = |body: &serde_json::Value| -> Vec<String> {
+        let mut v: Vec<String> = body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["value"].as_str().unwrap().to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(values(&reply.body), vec![bob.clone()]);
+    // Replace all members.
+    let reply = fx
+        .request("PATCH", &format!("/Groups/{id}"), Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "members", "value": [{"value": ann}, {"value": cat}]}]
+        })))
+        .await;
+    let mut expected = vec![ann.clone(), cat.clone()];
+    expected.sort();
+    assert_eq!(values(&reply.body), expected);
+    // Adding an existing member and removing a non-member change nothing.
+    let reply = fx
+        .request(
+            "PATCH",
+            &format!("/Groups/{id}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [
+                    {"op": "add", "path": "members", "value": [{"value": ann}]},
+                    {"op": "remove", "path": format!("members[value eq \"{bob}\"]")}
+                ]
+            })),
+        )
+        .await;
+    assert_eq!(values(&reply.body), expected);
+    assert_eq!(
+        fx.request("DELETE", &format!("/Groups/{id}"), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[tokio::test]
+async fn no_patch_body_produces_a_server_error() {
+    let fx = Fixture::new(&[]).await;
+    let id = fx.create_user("ann@acme.com").await;
+    let group = fx
+        .request("POST", "/Groups", Some(json!({"displayName": "G"})))
+        .await
+        .id();
+    let bodies = [
+        json!(null),
+        json!([]),
+        json!({}),
+        json!({"Operations": "x"}),
+        json!({"Operations": [null]}),
+        json!({"Operations": [{"op": "add", "path": "members", "value": "scim_user_x"}]}),
+        json!({"Operations": [{"op": "replace", "path": "userName", "value": 5}]}),
+        json!({"Operations": [{"op": "replace", "path": "emails", "value": []}]}),
+        json!({"Operations": [{"op": "add", "path": "members[value eq \"x\"]", "value": [{"value": "y"}]}]}),
+        json!({"Operations": [{"op": "replace", "value": {"members": [{"value": 1}]}}]}),
+        json!({"Operations": [{"op": "remove", "path": "displayName"}]}),
+    ];
+    for body in bodies {
+        for path in [format!("/Users/{id}"), format!("/Groups/{group}")] {
+            let reply = fx.request("PATCH", &path, Some(body.clone())).await;
+            assert!(
+                reply.status.is_client_error() || reply.status.is_success(),
+                "{path} {body}: {}",
+                reply.status
+            );
+        }
+    }
+}
