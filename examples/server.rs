@@ -18,7 +18,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use scimkit::admin::{Admin, IssuedToken};
 use scimkit::store::MemoryStore;
-use scimkit::{Directory, ScimService};
+use scimkit::sync::ChangeNotifier;
+use scimkit::{Directory, DirectorySync, ManagementService, ScimService};
 use tokio::net::TcpListener;
 
 const USAGE: &str = "usage: server [--listen ADDR] [--bearer-token T] [--api-key K] \
@@ -94,11 +95,15 @@ async fn set_up(admin: &Admin, args: &Args) -> Result<Setup, scimkit::admin::Adm
     })
 }
 
+/// Routes by prefix: SCIM for identity providers, management for the vendor's own code.
 async fn serve(
     scim: ScimService,
+    management: ManagementService,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
-    if !request.uri().path().starts_with(scim.prefix()) {
+    let path = request.uri().path();
+    let for_scim = path.starts_with(scim.prefix());
+    if !for_scim && !path.starts_with(management.prefix()) {
         let mut response = hyper::Response::new(Full::new(Bytes::from_static(b"not found\n")));
         *response.status_mut() = hyper::StatusCode::NOT_FOUND;
         return response;
@@ -106,8 +111,12 @@ async fn serve(
     let (parts, body) = request.into_parts();
     let response = match Limited::new(body, scim.max_body_bytes()).collect().await {
         Ok(collected) => {
-            scim.handle(hyper::Request::from_parts(parts, collected.to_bytes()))
-                .await
+            let request = hyper::Request::from_parts(parts, collected.to_bytes());
+            if for_scim {
+                scim.handle(request).await
+            } else {
+                management.handle(request).await
+            }
         }
         Err(_) => scim.payload_too_large(),
     };
@@ -147,13 +156,16 @@ async fn main() -> ExitCode {
         }
     };
     let local = listener.local_addr().unwrap_or(args.listen);
-    let scim = ScimService::builder(store.clone(), store).build();
-    println!(
-        "SCIM base URL: http://{local}{}/{}",
-        scim.prefix(),
-        setup.directory.id
-    );
+    let notifier = ChangeNotifier::new();
+    let scim = ScimService::builder(store.clone(), store.clone())
+        .change_notifier(notifier.clone())
+        .build();
+    let sync = DirectorySync::new(store.clone()).with_notifier(notifier);
+    let management = ManagementService::new(sync, store.clone(), store);
+    let directory = &setup.directory.id;
+    println!("SCIM base URL: http://{local}{}/{directory}", scim.prefix());
     println!("SCIM bearer token: {}", setup.bearer.secret);
+    println!("Management base URL: http://{local}{}", management.prefix());
     println!("API key: {}", setup.api_key.secret);
     loop {
         let (stream, _) = match listener.accept().await {
@@ -163,11 +175,11 @@ async fn main() -> ExitCode {
                 continue;
             }
         };
-        let scim = scim.clone();
+        let (scim, management) = (scim.clone(), management.clone());
         tokio::spawn(async move {
             let service = service_fn(move |request| {
-                let scim = scim.clone();
-                async move { Ok::<_, std::convert::Infallible>(serve(scim, request).await) }
+                let (scim, management) = (scim.clone(), management.clone());
+                async move { Ok::<_, std::convert::Infallible>(serve(scim, management, request).await) }
             });
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)

@@ -25,7 +25,7 @@ use crate::model::{
     Organization, OrganizationId, RandomIds, SystemClock, TokenHash, TokenId, TokenRecord,
     TokenScope, generate_secret,
 };
-use crate::store::{DirectoryStore, TokenStore};
+use crate::store::{DirectoryStore, Keyset, TokenStore};
 
 /// What can go wrong administering the directory.
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +147,98 @@ impl Admin {
         external_id: &str,
     ) -> Result<Option<Organization>, AdminError> {
         Ok(self.store.find_organization(external_id).await?)
+    }
+
+    /// Organizations in id order, after `after`, at most `limit`.
+    pub async fn list_organizations(
+        &self,
+        after: Option<&OrganizationId>,
+        limit: usize,
+    ) -> Result<Vec<Organization>, AdminError> {
+        Ok(self
+            .store
+            .list_organizations(Keyset { after, limit })
+            .await?)
+    }
+
+    /// Changes an organization's external id and domains.
+    pub async fn update_organization(
+        &self,
+        org: &OrganizationId,
+        external_id: Option<String>,
+        domains: Vec<String>,
+    ) -> Result<Organization, AdminError> {
+        let domains = domains
+            .iter()
+            .map(|d| normalise_domain(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        let current = self
+            .store
+            .get_organization(org)
+            .await?
+            .ok_or_else(|| AdminError::UnknownOrganization(org.clone()))?;
+        let updated = Organization {
+            external_id: external_id.clone(),
+            domains,
+            ..current
+        };
+        match self.store.update_organization(updated.clone()).await {
+            Ok(()) => Ok(updated),
+            Err(StoreError::Conflict(UniqueAttribute::OrganizationExternalId)) => {
+                Err(AdminError::ExternalIdTaken(external_id.unwrap_or_default()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The directories of an organization.
+    pub async fn list_directories(
+        &self,
+        org: &OrganizationId,
+    ) -> Result<Vec<Directory>, AdminError> {
+        Ok(self.store.list_directories(org).await?)
+    }
+
+    /// The organization's primary directory, if it has one.
+    pub async fn primary_directory(
+        &self,
+        org: &OrganizationId,
+    ) -> Result<Option<Directory>, AdminError> {
+        Ok(self
+            .store
+            .list_directories(org)
+            .await?
+            .into_iter()
+            .find(|d| d.primary))
+    }
+
+    /// Makes a directory its organization's primary one; the previous primary stops being
+    /// primary in the same step.
+    pub async fn set_primary_directory(
+        &self,
+        directory: &DirectoryId,
+    ) -> Result<Directory, AdminError> {
+        let current = self
+            .store
+            .get_directory(directory)
+            .await?
+            .ok_or_else(|| AdminError::UnknownDirectory(directory.clone()))?;
+        let primary = Directory {
+            primary: true,
+            ..current
+        };
+        self.store.update_directory(primary.clone()).await?;
+        Ok(primary)
+    }
+
+    /// The SCIM base URL of a directory, for an IdP's configuration screen: `origin`
+    /// (e.g. `https://api.example.com`) plus the service prefix plus the directory id.
+    pub fn scim_base_url(origin: &str, prefix: &str, directory: &DirectoryId) -> String {
+        format!(
+            "{}/{}/{directory}",
+            origin.trim_end_matches('/'),
+            prefix.trim_matches('/')
+        )
     }
 
     /// Creates a directory for an organization; `primary` makes it the primary one (the

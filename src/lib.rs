@@ -8,6 +8,7 @@ pub mod protocol;
 pub mod schema;
 pub mod seal;
 pub mod store;
+pub mod sync;
 
 pub use admin::Admin;
 pub use error::{ScimError, ScimType, StoreError};
@@ -15,3 +16,4 @@ pub use model::{Directory, Group, Organization, User};
 pub mod service;
 
 pub use service::ScimService;
+pub use sync::{DirectorySync, ManagementService};

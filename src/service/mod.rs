@@ -28,6 +28,7 @@ use crate::protocol::projection::Projection;
 use crate::protocol::resource::Locations;
 use crate::seal::Sealer;
 use crate::store::{DirectoryStore, TokenStore};
+use crate::sync::ChangeNotifier;
 
 pub use self::http::SCIM_JSON;
 
@@ -70,6 +71,7 @@ pub struct ScimService {
 }
 
 struct Inner {
+    notifier: Option<ChangeNotifier>,
     store: Arc<dyn DirectoryStore>,
     cursors: CursorCodec,
     tokens: Arc<dyn TokenStore>,
@@ -88,6 +90,7 @@ impl std::fmt::Debug for ScimService {
 
 /// Builds a [`ScimService`].
 pub struct ScimServiceBuilder {
+    notifier: Option<ChangeNotifier>,
     store: Arc<dyn DirectoryStore>,
     cursor_key: Option<[u8; 32]>,
     tokens: Arc<dyn TokenStore>,
@@ -144,6 +147,13 @@ impl ScimServiceBuilder {
         self
     }
 
+    /// Pings `notifier` after every successful write, so change-feed subscribers
+    /// ([`crate::sync::DirectorySync::subscribe`]) wake at once.
+    pub fn change_notifier(mut self, notifier: ChangeNotifier) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
     /// The clock for timestamps (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -172,6 +182,7 @@ impl ScimServiceBuilder {
         };
         ScimService {
             inner: Arc::new(Inner {
+                notifier: self.notifier,
                 cursors: CursorCodec::new(sealer),
                 store: self.store,
                 tokens: self.tokens,
@@ -207,6 +218,7 @@ impl ScimService {
         tokens: Arc<dyn TokenStore>,
     ) -> ScimServiceBuilder {
         ScimServiceBuilder {
+            notifier: None,
             store,
             cursor_key: None,
             tokens,
@@ -252,8 +264,19 @@ impl ScimService {
 
     /// Answers one request. Never fails: every error is a SCIM error response.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
+        let writes = matches!(
+            *request.method(),
+            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+        );
         match self.route(request).await {
-            Ok(response) => response,
+            Ok(response) => {
+                if let (true, true, Some(notifier)) =
+                    (writes, response.status().is_success(), &self.inner.notifier)
+                {
+                    notifier.notify();
+                }
+                response
+            }
             Err(error) => {
                 let mut response = http::error_response(&error);
                 if error.status == StatusCode::UNAUTHORIZED {
@@ -406,7 +429,7 @@ fn contended() -> ScimError {
 
 /// A key for cursors when the operating system gives no randomness: unpredictable enough
 /// from outside (time and addresses), never a constant.
-fn fallback_key() -> [u8; 32] {
+pub(crate) fn fallback_key() -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let marker = 0u8;
     let seed = format!(

@@ -1,0 +1,416 @@
+//! [`ManagementService`]: the Sync API over HTTP, shaped like SSOReady's management API so
+//! its users feel at home. Same contract as [`crate::ScimService`]: `http::Request<Bytes>`
+//! in, `http::Response<Bytes>` out, every failure a response.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET {prefix}/scim/users?<selector>&scimGroupId=&pageToken=&pageSize=` | `{"scimUsers": [...], "nextPageToken": ""}` |
+//! | `GET {prefix}/scim/users/{id}` | `{"scimUser": {...}}` |
+//! | `GET {prefix}/scim/groups?<selector>&pageToken=&pageSize=` | `{"scimGroups": [...], "nextPageToken": ""}` |
+//! | `GET {prefix}/scim/groups/{id}` | `{"scimGroup": {...}}` |
+//! | `GET {prefix}/scim/changes?<selector>&after=&limit=` | `{"changes": [...], "nextCursor": "..."}` |
+//!
+//! `<selector>` is exactly one of `scimDirectoryId`, `organizationId` or
+//! `organizationExternalId` (an organization means its primary directory). Getting a user
+//! or group by id searches the directories the API key may read. Authentication is
+//! `Authorization: Bearer <API key>`; a key scoped to an organization sees only it.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use serde_json::{Value, json};
+
+use super::{
+    DirectorySelector, DirectorySync, ListGroups, ListUsers, SyncError, SyncGroup, SyncUser,
+};
+use crate::model::{Change, Directory, GroupId, OrganizationId, TokenHash, TokenScope, UserId};
+use crate::store::{DirectoryStore, Keyset, TokenStore};
+
+/// A management API error: a status and a message.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+    fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+    fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "send `Authorization: Bearer <API key>` with a valid API key",
+        )
+    }
+}
+
+impl From<SyncError> for ApiError {
+    fn from(error: SyncError) -> Self {
+        match error {
+            SyncError::UnknownOrganization
+            | SyncError::UnknownDirectory
+            | SyncError::NoPrimaryDirectory
+            | SyncError::NotFound => ApiError::not_found(error.to_string()),
+            SyncError::InvalidPageToken | SyncError::InvalidPageSize(_) => {
+                ApiError::bad_request(error.to_string())
+            }
+            SyncError::Store(_) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the directory store failed; try again later",
+            ),
+        }
+    }
+}
+
+impl From<crate::StoreError> for ApiError {
+    fn from(error: crate::StoreError) -> Self {
+        SyncError::Store(error).into()
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(serde_json::to_vec(body).unwrap_or_default()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn user_json(user: SyncUser) -> Value {
+    json!({
+        "id": user.id,
+        "scimDirectoryId": user.scim_directory_id,
+        "email": user.email,
+        "deleted": user.deleted,
+        "attributes": user.attributes,
+    })
+}
+
+fn group_json(group: SyncGroup) -> Value {
+    json!({
+        "id": group.id,
+        "scimDirectoryId": group.scim_directory_id,
+        "displayName": group.display_name,
+        "deleted": group.deleted,
+        "attributes": group.attributes,
+    })
+}
+
+fn change_json(change: Change) -> Value {
+    let mut doc = json!({
+        "seq": change.seq,
+        "kind": change.kind,
+        "resourceId": change.resource_id,
+        "at": change.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+    });
+    if let (Some(member), Some(o)) = (change.member_id, doc.as_object_mut()) {
+        o.insert("memberId".into(), json!(member));
+    }
+    doc
+}
+
+/// The SSOReady-shaped management API over a store.
+#[derive(Clone)]
+pub struct ManagementService {
+    sync: DirectorySync,
+    store: Arc<dyn DirectoryStore>,
+    tokens: Arc<dyn TokenStore>,
+    prefix: String,
+}
+
+impl std::fmt::Debug for ManagementService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManagementService")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Query parameters.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn number(&self, name: &str) -> Result<Option<u64>, ApiError> {
+        match self.get(name) {
+            None | Some("") => Ok(None),
+            Some(text) => text.parse().map(Some).map_err(|_| {
+                ApiError::bad_request(format!(
+                    "`{name}` must be a non-negative integer, got `{text}`"
+                ))
+            }),
+        }
+    }
+}
+
+impl ManagementService {
+    /// The API over `store` and `tokens`, reading through `sync` (share its page-token key
+    /// and notifier with the rest of your setup), under the default prefix `/api/v1`.
+    pub fn new(
+        sync: DirectorySync,
+        store: Arc<dyn DirectoryStore>,
+        tokens: Arc<dyn TokenStore>,
+    ) -> Self {
+        Self {
+            sync,
+            store,
+            tokens,
+            prefix: "/api/v1".into(),
+        }
+    }
+
+    /// The path prefix (default `/api/v1`).
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// The path prefix the service answers under.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Answers one request; never fails.
+    pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
+        match self.route(&request).await {
+            Ok(body) => json_response(StatusCode::OK, &body),
+            Err(error) => {
+                let mut response = json_response(error.status, &json!({"message": error.message}));
+                if error.status == StatusCode::UNAUTHORIZED {
+                    response.headers_mut().insert(
+                        http::header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Bearer"),
+                    );
+                }
+                response
+            }
+        }
+    }
+
+    async fn authenticate(&self, request: &Request<Bytes>) -> Result<TokenScope, ApiError> {
+        let secret = request
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, token) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("Bearer").then(|| token.trim())
+            })
+            .filter(|t| !t.is_empty())
+            .ok_or_else(ApiError::unauthorized)?;
+        let token = self
+            .tokens
+            .find_token(&TokenHash::of(secret))
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+        match token.scope {
+            TokenScope::Directory(_) => Err(ApiError::unauthorized()),
+            scope => Ok(scope),
+        }
+    }
+
+    async fn route(&self, request: &Request<Bytes>) -> Result<Value, ApiError> {
+        let path = request.uri().path();
+        let rest = path
+            .strip_prefix(self.prefix.as_str())
+            .filter(|r| r.is_empty() || r.starts_with('/'))
+            .ok_or_else(|| ApiError::not_found(format!("no route `{path}`")))?;
+        let scope = self.authenticate(request).await?;
+        let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        if request.method() != Method::GET {
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "the management API is read-only: use GET",
+            ));
+        }
+        let params = Params(
+            form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        );
+        match segments.as_slice() {
+            ["scim", "users"] => self.list_users(&scope, &params).await,
+            ["scim", "users", id] => self.get_user(&scope, id).await,
+            ["scim", "groups"] => self.list_groups(&scope, &params).await,
+            ["scim", "groups", id] => self.get_group(&scope, id).await,
+            ["scim", "changes"] => self.changes(&scope, &params).await,
+            _ => Err(ApiError::not_found(format!("no route `{path}`"))),
+        }
+    }
+
+    /// The directory the parameters select, if the key may read it.
+    async fn selected(
+        &self,
+        scope: &TokenScope,
+        params: &Params,
+    ) -> Result<DirectorySelector, ApiError> {
+        let given: Vec<(&str, &str)> = [
+            "scimDirectoryId",
+            "organizationId",
+            "organizationExternalId",
+        ]
+        .into_iter()
+        .filter_map(|name| {
+            params
+                .get(name)
+                .filter(|v| !v.is_empty())
+                .map(|v| (name, v))
+        })
+        .collect();
+        let selector = match given.as_slice() {
+            [("scimDirectoryId", id)] => DirectorySelector::Directory(
+                id.parse()
+                    .map_err(|_| ApiError::not_found(format!("no SCIM directory `{id}`")))?,
+            ),
+            [("organizationId", id)] => DirectorySelector::Organization(
+                id.parse()
+                    .map_err(|_| ApiError::not_found(format!("no organization `{id}`")))?,
+            ),
+            [(_, external_id)] => {
+                DirectorySelector::OrganizationExternalId((*external_id).to_owned())
+            }
+            _ => {
+                return Err(ApiError::bad_request(
+                    "give exactly one of scimDirectoryId, organizationId or organizationExternalId",
+                ));
+            }
+        };
+        let directory = self.sync.directory(&selector).await?;
+        if !may_read(scope, &directory) {
+            // Indistinguishable from a directory that does not exist.
+            return Err(SyncError::UnknownDirectory.into());
+        }
+        Ok(DirectorySelector::Directory(directory.id))
+    }
+
+    async fn list_users(&self, scope: &TokenScope, params: &Params) -> Result<Value, ApiError> {
+        let directory = self.selected(scope, params).await?;
+        let group = match params.get("scimGroupId").filter(|g| !g.is_empty()) {
+            Some(id) => Some(
+                id.parse::<GroupId>()
+                    .map_err(|_| ApiError::not_found(format!("no SCIM group `{id}`")))?,
+            ),
+            None => None,
+        };
+        let page = self
+            .sync
+            .list_users(ListUsers {
+                directory,
+                group,
+                page_size: params.number("pageSize")?.map(|n| n as usize),
+                page_token: params.get("pageToken").unwrap_or("").to_owned(),
+            })
+            .await?;
+        Ok(json!({
+            "scimUsers": page.items.into_iter().map(user_json).collect::<Vec<_>>(),
+            "nextPageToken": page.next_page_token,
+        }))
+    }
+
+    async fn list_groups(&self, scope: &TokenScope, params: &Params) -> Result<Value, ApiError> {
+        let directory = self.selected(scope, params).await?;
+        let page = self
+            .sync
+            .list_groups(ListGroups {
+                directory,
+                page_size: params.number("pageSize")?.map(|n| n as usize),
+                page_token: params.get("pageToken").unwrap_or("").to_owned(),
+            })
+            .await?;
+        Ok(json!({
+            "scimGroups": page.items.into_iter().map(group_json).collect::<Vec<_>>(),
+            "nextPageToken": page.next_page_token,
+        }))
+    }
+
+    async fn changes(&self, scope: &TokenScope, params: &Params) -> Result<Value, ApiError> {
+        let directory = self.selected(scope, params).await?;
+        let after = params.number("after")?.unwrap_or(0);
+        let limit = params.number("limit")?.unwrap_or(100) as usize;
+        let page = self.sync.changes(&directory, after, limit).await?;
+        Ok(json!({
+            "changes": page.changes.into_iter().map(change_json).collect::<Vec<_>>(),
+            "nextCursor": page.next_cursor.to_string(),
+        }))
+    }
+
+    /// Every directory the key may read.
+    async fn readable_directories(&self, scope: &TokenScope) -> Result<Vec<Directory>, ApiError> {
+        let orgs: Vec<OrganizationId> = match scope {
+            TokenScope::Organization(org) => vec![org.clone()],
+            _ => {
+                let mut all = Vec::new();
+                loop {
+                    let page = self
+                        .store
+                        .list_organizations(Keyset {
+                            after: all.last(),
+                            limit: 1000,
+                        })
+                        .await?;
+                    let done = page.len() < 1000;
+                    all.extend(page.into_iter().map(|o| o.id));
+                    if done {
+                        break all;
+                    }
+                }
+            }
+        };
+        let mut directories = Vec::new();
+        for org in orgs {
+            directories.extend(self.store.list_directories(&org).await?);
+        }
+        Ok(directories)
+    }
+
+    async fn get_user(&self, scope: &TokenScope, id: &str) -> Result<Value, ApiError> {
+        let user_id: UserId = id
+            .parse()
+            .map_err(|_| ApiError::not_found(format!("no SCIM user `{id}`")))?;
+        for directory in self.readable_directories(scope).await? {
+            if let Some(user) = self.store.get_user(&directory.id, &user_id).await? {
+                return Ok(json!({"scimUser": user_json(user.into())}));
+            }
+        }
+        Err(ApiError::not_found(format!("no SCIM user `{id}`")))
+    }
+
+    async fn get_group(&self, scope: &TokenScope, id: &str) -> Result<Value, ApiError> {
+        let group_id: GroupId = id
+            .parse()
+            .map_err(|_| ApiError::not_found(format!("no SCIM group `{id}`")))?;
+        for directory in self.readable_directories(scope).await? {
+            if let Some(group) = self.store.get_group(&directory.id, &group_id).await? {
+                return Ok(json!({"scimGroup": group_json(group.into())}));
+            }
+        }
+        Err(ApiError::not_found(format!("no SCIM group `{id}`")))
+    }
+}
+
+fn may_read(scope: &TokenScope, directory: &Directory) -> bool {
+    match scope {
+        TokenScope::Global => true,
+        TokenScope::Organization(org) => directory.organization_id == *org,
+        TokenScope::Directory(_) => false,
+    }
+}

@@ -1,0 +1,429 @@
+//! The vendor side: read what identity providers provisioned, page by page, and follow
+//! every change as it happens.
+//!
+//! The sync loop pages through users (optionally of one group) and groups until
+//! `next_page_token` is empty; deprovisioned users stay listed with `deleted: true`, so
+//! the loop both provisions and deprovisions. Paging is keyset-based: every item that
+//! exists for the whole walk appears exactly once, even while the IdP changes the
+//! directory mid-walk.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use scimkit::store::MemoryStore;
+//! use scimkit::sync::{DirectorySelector, DirectorySync, ListUsers};
+//! use scimkit::Admin;
+//!
+//! let store = Arc::new(MemoryStore::new());
+//! let admin = Admin::new(store.clone(), store.clone());
+//! let org = admin.create_organization(Some("acme".into()), vec![]).await.unwrap();
+//! admin.create_directory(&org.id, true).await.unwrap();
+//!
+//! let sync = DirectorySync::new(store);
+//! let mut page_token = String::new();
+//! loop {
+//!     let page = sync
+//!         .list_users(ListUsers {
+//!             directory: DirectorySelector::OrganizationExternalId("acme".into()),
+//!             page_token: page_token.clone(),
+//!             ..ListUsers::default()
+//!         })
+//!         .await
+//!         .unwrap();
+//!     for user in &page.items {
+//!         if user.deleted { /* deprovision user.email */ } else { /* provision it */ }
+//!     }
+//!     if page.next_page_token.is_empty() { break }
+//!     page_token = page.next_page_token;
+//! }
+//! # });
+//! ```
+
+mod changes;
+pub mod management;
+mod notify;
+mod page_token;
+
+pub use changes::{ChangePage, ChangeSubscription};
+pub use management::ManagementService;
+pub use notify::ChangeNotifier;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::StoreError;
+use crate::model::{Directory, DirectoryId, Group, GroupId, OrganizationId, User, UserId};
+use crate::seal::Sealer;
+use crate::store::{DirectoryStore, Keyset};
+
+/// Default page size.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// Largest page size.
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// Which directory to read: one by id, or an organization's primary directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirectorySelector {
+    /// A directory by id.
+    Directory(DirectoryId),
+    /// The primary directory of an organization, by id.
+    Organization(OrganizationId),
+    /// The primary directory of an organization, by the vendor's external id.
+    OrganizationExternalId(String),
+}
+
+impl Default for DirectorySelector {
+    fn default() -> Self {
+        DirectorySelector::OrganizationExternalId(String::new())
+    }
+}
+
+/// What can go wrong reading the directory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// No organization with that id or external id.
+    #[error("no such organization")]
+    UnknownOrganization,
+    /// No directory with that id.
+    #[error("no such directory")]
+    UnknownDirectory,
+    /// The organization has no primary directory.
+    #[error("the organization has no primary SCIM directory")]
+    NoPrimaryDirectory,
+    /// A page token that this server did not issue for this listing.
+    #[error("the page token is invalid, or belongs to another listing or directory")]
+    InvalidPageToken,
+    /// A page size outside 1..=1000.
+    #[error("page size must be between 1 and {MAX_PAGE_SIZE}, got {0}")]
+    InvalidPageSize(usize),
+    /// No user or group with that id in the directory.
+    #[error("not found")]
+    NotFound,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A provisioned user, as the vendor reads it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncUser {
+    /// `scim_user_...`.
+    pub id: UserId,
+    /// The directory it came from.
+    pub scim_directory_id: DirectoryId,
+    /// Its email (always present).
+    pub email: String,
+    /// Deprovisioned (deleted or deactivated by the IdP): remove its access.
+    pub deleted: bool,
+    /// The SCIM resource as the IdP last sent it.
+    pub attributes: Value,
+}
+
+impl From<User> for SyncUser {
+    fn from(user: User) -> Self {
+        Self {
+            deleted: user.deleted(),
+            id: user.id,
+            scim_directory_id: user.directory_id,
+            email: user.email,
+            attributes: user.attributes,
+        }
+    }
+}
+
+/// A provisioned group, as the vendor reads it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncGroup {
+    /// `scim_group_...`.
+    pub id: GroupId,
+    /// The directory it came from.
+    pub scim_directory_id: DirectoryId,
+    /// Its display name.
+    pub display_name: String,
+    /// Deleted by the IdP.
+    pub deleted: bool,
+    /// The SCIM resource as the IdP last sent it (members are listed separately).
+    pub attributes: Value,
+}
+
+impl From<Group> for SyncGroup {
+    fn from(group: Group) -> Self {
+        Self {
+            id: group.id,
+            scim_directory_id: group.directory_id,
+            display_name: group.display_name,
+            deleted: group.deleted,
+            attributes: group.attributes,
+        }
+    }
+}
+
+/// A page of a listing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass it back for the next page; empty at the end.
+    pub next_page_token: String,
+}
+
+/// Parameters of [`DirectorySync::list_users`].
+#[derive(Debug, Clone, Default)]
+pub struct ListUsers {
+    /// Whose users.
+    pub directory: DirectorySelector,
+    /// Only members of this group.
+    pub group: Option<GroupId>,
+    /// 1 to 1000; `None` means 100.
+    pub page_size: Option<usize>,
+    /// Empty for the first page.
+    pub page_token: String,
+}
+
+/// Parameters of [`DirectorySync::list_groups`].
+#[derive(Debug, Clone, Default)]
+pub struct ListGroups {
+    /// Whose groups.
+    pub directory: DirectorySelector,
+    /// 1 to 1000; `None` means 100.
+    pub page_size: Option<usize>,
+    /// Empty for the first page.
+    pub page_token: String,
+}
+
+/// Reads provisioned users and groups and the change feed, for the vendor's own code.
+#[derive(Clone)]
+pub struct DirectorySync {
+    store: Arc<dyn DirectoryStore>,
+    sealer: Sealer,
+    notifier: ChangeNotifier,
+}
+
+impl std::fmt::Debug for DirectorySync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectorySync").finish_non_exhaustive()
+    }
+}
+
+fn page_size(requested: Option<usize>) -> Result<usize, SyncError> {
+    match requested {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
+        Some(n) => Err(SyncError::InvalidPageSize(n)),
+    }
+}
+
+impl DirectorySync {
+    /// Reads `store`, with page tokens sealed under a random key (they stop working when
+    /// the process restarts; see [`DirectorySync::with_page_token_key`]).
+    pub fn new(store: Arc<dyn DirectoryStore>) -> Self {
+        Self {
+            store,
+            sealer: Sealer::random().unwrap_or_else(|| Sealer::new(crate::service::fallback_key())),
+            notifier: ChangeNotifier::new(),
+        }
+    }
+
+    /// Seals page tokens under `key`, so they survive restarts and work across replicas.
+    pub fn with_page_token_key(mut self, key: [u8; 32]) -> Self {
+        self.sealer = Sealer::new(key);
+        self
+    }
+
+    /// Wakes change subscriptions with `notifier` (give the same one to the
+    /// `ScimService` builder).
+    pub fn with_notifier(mut self, notifier: ChangeNotifier) -> Self {
+        self.notifier = notifier;
+        self
+    }
+
+    /// The notifier subscriptions wait on.
+    pub fn notifier(&self) -> &ChangeNotifier {
+        &self.notifier
+    }
+
+    /// The directory a selector names.
+    pub async fn directory(&self, selector: &DirectorySelector) -> Result<Directory, SyncError> {
+        let org = match selector {
+            DirectorySelector::Directory(id) => {
+                return self
+                    .store
+                    .get_directory(id)
+                    .await?
+                    .ok_or(SyncError::UnknownDirectory);
+            }
+            DirectorySelector::Organization(id) => self.store.get_organization(id).await?,
+            DirectorySelector::OrganizationExternalId(external_id) => {
+                self.store.find_organization(external_id).await?
+            }
+        }
+        .ok_or(SyncError::UnknownOrganization)?;
+        self.store
+            .list_directories(&org.id)
+            .await?
+            .into_iter()
+            .find(|d| d.primary)
+            .ok_or(SyncError::NoPrimaryDirectory)
+    }
+
+    /// A page of users, deprovisioned ones included with `deleted: true`.
+    pub async fn list_users(&self, request: ListUsers) -> Result<Page<SyncUser>, SyncError> {
+        let directory = self.directory(&request.directory).await?;
+        let limit = page_size(request.page_size)?;
+        if let Some(group) = &request.group
+            && self.store.get_group(&directory.id, group).await?.is_none()
+        {
+            return Err(SyncError::NotFound);
+        }
+        let listing = match &request.group {
+            Some(group) => format!("users_of:{group}"),
+            None => "users".to_owned(),
+        };
+        let after: Option<UserId> = match request.page_token.as_str() {
+            "" => None,
+            token => Some(
+                page_token::decode(&self.sealer, token, &listing, &directory.id)?
+                    .parse()
+                    .map_err(|_| SyncError::InvalidPageToken)?,
+            ),
+        };
+        // One extra item tells whether another page follows.
+        let mut users = self
+            .store
+            .list_users(
+                &directory.id,
+                request.group.as_ref(),
+                Keyset {
+                    after: after.as_ref(),
+                    limit: limit + 1,
+                },
+            )
+            .await?;
+        let more = users.len() > limit;
+        users.truncate(limit);
+        let next_page_token = match (more, users.last()) {
+            (true, Some(last)) => page_token::encode(
+                &self.sealer,
+                &page_token::Position {
+                    listing,
+                    directory: directory.id.clone(),
+                    after: last.id.to_string(),
+                },
+            ),
+            _ => String::new(),
+        };
+        Ok(Page {
+            items: users.into_iter().map(SyncUser::from).collect(),
+            next_page_token,
+        })
+    }
+
+    /// A page of groups, deleted ones included with `deleted: true`.
+    pub async fn list_groups(&self, request: ListGroups) -> Result<Page<SyncGroup>, SyncError> {
+        let directory = self.directory(&request.directory).await?;
+        let limit = page_size(request.page_size)?;
+        let after: Option<GroupId> = match request.page_token.as_str() {
+            "" => None,
+            token => Some(
+                page_token::decode(&self.sealer, token, "groups", &directory.id)?
+                    .parse()
+                    .map_err(|_| SyncError::InvalidPageToken)?,
+            ),
+        };
+        let mut groups = self
+            .store
+            .list_groups(
+                &directory.id,
+                Keyset {
+                    after: after.as_ref(),
+                    limit: limit + 1,
+                },
+            )
+            .await?;
+        let more = groups.len() > limit;
+        groups.truncate(limit);
+        let next_page_token = match (more, groups.last()) {
+            (true, Some(last)) => page_token::encode(
+                &self.sealer,
+                &page_token::Position {
+                    listing: "groups".into(),
+                    directory: directory.id.clone(),
+                    after: last.id.to_string(),
+                },
+            ),
+            _ => String::new(),
+        };
+        Ok(Page {
+            items: groups.into_iter().map(SyncGroup::from).collect(),
+            next_page_token,
+        })
+    }
+
+    /// A user by id, deleted or not.
+    pub async fn get_user(
+        &self,
+        directory: &DirectorySelector,
+        id: &UserId,
+    ) -> Result<SyncUser, SyncError> {
+        let directory = self.directory(directory).await?;
+        self.store
+            .get_user(&directory.id, id)
+            .await?
+            .map(SyncUser::from)
+            .ok_or(SyncError::NotFound)
+    }
+
+    /// A group by id, deleted or not.
+    pub async fn get_group(
+        &self,
+        directory: &DirectorySelector,
+        id: &GroupId,
+    ) -> Result<SyncGroup, SyncError> {
+        let directory = self.directory(directory).await?;
+        self.store
+            .get_group(&directory.id, id)
+            .await?
+            .map(SyncGroup::from)
+            .ok_or(SyncError::NotFound)
+    }
+
+    /// The groups a user belongs to (deleted groups included, marked).
+    pub async fn groups_of_user(
+        &self,
+        directory: &DirectorySelector,
+        id: &UserId,
+    ) -> Result<Vec<SyncGroup>, SyncError> {
+        let directory = self.directory(directory).await?;
+        if self.store.get_user(&directory.id, id).await?.is_none() {
+            return Err(SyncError::NotFound);
+        }
+        let mut out = Vec::new();
+        let mut after: Option<GroupId> = None;
+        loop {
+            let page = self
+                .store
+                .list_groups_of_user(
+                    &directory.id,
+                    id,
+                    Keyset {
+                        after: after.as_ref(),
+                        limit: MAX_PAGE_SIZE,
+                    },
+                )
+                .await?;
+            let done = page.len() < MAX_PAGE_SIZE;
+            after = page.last().cloned();
+            for group_id in page {
+                if let Some(group) = self.store.get_group(&directory.id, &group_id).await? {
+                    out.push(SyncGroup::from(group));
+                }
+            }
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The SSOReady-shaped management API over HTTP semantics.
+
+mod common;
+
+use bytes::Bytes;
+use common::Fixture;
+use http::{Request, StatusCode};
+use scimkit::{DirectorySync, ManagementService};
+use serde_json::{Value, json};
+
+struct Api {
+    service: ManagementService,
+    key: String,
+}
+
+impl Api {
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.get_with(path, &self.key).await
+    }
+
+    async fn get_with(&self, path: &str, key: &str) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .uri(format!("/api/v1{path}"))
+            .header("authorization", format!("Bearer {key}"))
+            .body(Bytes::new())
+            .unwrap();
+        let response = self.service.handle(request).await;
+        let status = response.status();
+        (status, serde_json::from_slice(response.body()).unwrap())
+    }
+}
+
+async fn api(fx: &Fixture) -> Api {
+    let key = fx.admin.issue_api_key(None).await.unwrap().secret;
+    let sync = DirectorySync::new(fx.store.clone());
+    Api {
+        service: ManagementService::new(sync, fx.store.clone(), fx.store.clone()),
+        key,
+    }
+}
+
+#[tokio::test]
+async fn answers_ssoready_shapes() {
+    let fx = Fixture::new(&[]).await;
+    let ann = fx.create_user("ann@acme.com").await;
+    let group = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({"displayName": "Sales", "members": [{"value": ann}]})),
+        )
+        .await
+        .id();
+    let api = api(&fx).await;
+
+    let (status, users) = api.get("/scim/users?organizationExternalId=acme").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        users,
+        json!({"scimUsers": [{"id": ann, "scimDirectoryId": fx.directory, "email": "ann@acme.com", "deleted": false,
+            "attributes": {"userName": "ann@acme.com", "active": true, "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}}],
+            "nextPageToken": ""})
+    );
+    let (_, one) = api.get(&format!("/scim/users/{ann}")).await;
+    assert_eq!(one["scimUser"]["email"], "ann@acme.com");
+    let (_, groups) = api
+        .get(&format!("/scim/groups?scimDirectoryId={}", fx.directory))
+        .await;
+    assert_eq!(groups["scimGroups"][0]["displayName"], "Sales");
+    assert_eq!(groups["nextPageToken"], "");
+    let (_, one) = api.get(&format!("/scim/groups/{group}")).await;
+    assert_eq!(one["scimGroup"]["id"], group.as_str());
+    let (_, members) = api
+        .get(&format!(
+            "/scim/users?organizationExternalId=acme&scimGroupId={group}"
+        ))
+        .await;
+    assert_eq!(members["scimUsers"].as_array().unwrap().len(), 1);
+    let (_, changes) = api
+        .get("/scim/changes?organizationExternalId=acme&after=1&limit=2")
+        .await;
+    assert_eq!(
+        changes["changes"][0],
+        json!({"seq": 2, "kind": "group.created", "resourceId": group, "at": "2026-11-24T12:00:00Z"})
+    );
+    assert_eq!(changes["changes"][1]["memberId"], ann.as_str());
+    assert_eq!(changes["nextCursor"], "3");
+}
+
+#[tokio::test]
+async fn pages_with_tokens() {
+    let fx = Fixture::new(&[]).await;
+    for i in 0..5 {
+        fx.create_user(&format!("u{i}@acme.com")).await;
+    }
+    let api = api(&fx).await;
+    let mut token = String::new();
+    let mut total = 0;
+    loop {
+        let (status, page) = api
+            .get(&format!(
+                "/scim/users?organizationExternalId=acme&pageSize=2&pageToken={token}"
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        total += page["scimUsers"].as_array().unwrap().len();
+        token = page["nextPageToken"].as_str().unwrap().to_owned();
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(total, 5);
+}
+
+#[tokio::test]
+async fn every_error_is_json_with_the_right_status() {
+    let fx = Fixture::new(&[]).await;
+    let api = api(&fx).await;
+    let cases = [
+        ("/scim/users", StatusCode::BAD_REQUEST),
+        (
+            "/scim/users?organizationExternalId=acme&organizationId=org_x",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/scim/users?organizationExternalId=acme&pageToken=forged",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/scim/users?organizationExternalId=acme&pageSize=0",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/scim/users?organizationExternalId=acme&pageSize=x",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/scim/users?organizationExternalId=nope",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/scim/users?scimDirectoryId=scim_directory_00000000000000000000000009",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/scim/users/scim_user_00000000000000000000000009",
+            StatusCode::NOT_FOUND,
+        ),
+        ("/scim/groups/nope", StatusCode::NOT_FOUND),
+        ("/scim/widgets", StatusCode::NOT_FOUND),
+    ];
+    for (path, status) in cases {
+        let (got, body) = api.get(path).await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{path}: {body}"
+        );
+    }
+    // SCIM bearer tokens are not API keys; bad keys all look the same.
+    let (a, body_a) = api
+        .get_with("/scim/users?organizationExternalId=acme", &fx.token)
+        .await;
+    let (b, body_b) = api
+        .get_with("/scim/users?organizationExternalId=acme", "nope")
+        .await;
+    assert_eq!((a, b), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert_eq!(body_a, body_b);
+}
+
+#[tokio::test]
+async fn organization_keys_see_only_their_organization() {
+    let fx = Fixture::new(&[]).await;
+    let ann = fx.create_user("ann@acme.com").await;
+    let globex = fx
+        .admin
+        .create_organization(Some("globex".into()), vec![])
+        .await
+        .unwrap();
+    fx.admin.create_directory(&globex.id, true).await.unwrap();
+    let key = fx
+        .admin
+        .issue_api_key(Some(&globex.id))
+        .await
+        .unwrap()
+        .secret;
+    let api = api(&fx).await;
+    let (status, _) = api
+        .get_with("/scim/users?organizationExternalId=globex", &key)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = api
+        .get_with("/scim/users?organizationExternalId=acme", &key)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api.get_with(&format!("/scim/users/{ann}"), &key).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

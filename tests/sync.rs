@@ -1,0 +1,359 @@
+//! The vendor-side Sync API: paging, page tokens, the change feed and subscriptions.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::Fixture;
+use proptest::prelude::*;
+use scimkit::model::{ChangeKind, GroupId};
+use scimkit::sync::{
+    ChangeNotifier, DirectorySelector, DirectorySync, ListGroups, ListUsers, SyncError,
+};
+use serde_json::json;
+
+fn sync_for(fx: &Fixture) -> DirectorySync {
+    DirectorySync::new(fx.store.clone())
+}
+
+async fn walk_users(
+    sync: &DirectorySync,
+    selector: DirectorySelector,
+    group: Option<GroupId>,
+    page_size: usize,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = sync
+            .list_users(ListUsers {
+                directory: selector.clone(),
+                group: group.clone(),
+                page_size: Some(page_size),
+                page_token: token,
+            })
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|u| u.id.to_string()));
+        if page.next_page_token.is_empty() {
+            return seen;
+        }
+        token = page.next_page_token;
+    }
+}
+
+#[tokio::test]
+async fn pages_through_every_user_including_deprovisioned_ones() {
+    let fx = Fixture::new(&[]).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        ids.push(fx.create_user(&format!("u{i}@acme.com")).await);
+    }
+    fx.request("DELETE", &format!("/Users/{}", ids[1]), None)
+        .await;
+    fx.request(
+        "PUT",
+        &format!("/Users/{}", ids[2]),
+        Some(json!({"userName": "u2@acme.com", "active": false})),
+    )
+    .await;
+    let sync = sync_for(&fx);
+    for selector in [
+        DirectorySelector::Directory(fx.directory.clone()),
+        DirectorySelector::OrganizationExternalId("acme".into()),
+    ] {
+        assert_eq!(walk_users(&sync, selector.clone(), None, 3).await, ids);
+    }
+    let page = sync
+        .list_users(ListUsers {
+            directory: DirectorySelector::Directory(fx.directory.clone()),
+            page_size: Some(1000),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let deleted: Vec<bool> = page.items.iter().map(|u| u.deleted).collect();
+    assert_eq!(deleted, [false, true, true, false, false, false, false]);
+    assert_eq!(page.items[0].email, "u0@acme.com");
+    assert_eq!(page.items[0].attributes["userName"], "u0@acme.com");
+    assert!(page.next_page_token.is_empty());
+}
+
+#[tokio::test]
+async fn lists_members_of_one_group_and_groups_of_a_user() {
+    let fx = Fixture::new(&[]).await;
+    let ann = fx.create_user("ann@acme.com").await;
+    let _bob = fx.create_user("bob@acme.com").await;
+    let group = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({"displayName": "Sales", "members": [{"value": ann}]})),
+        )
+        .await
+        .id();
+    let sync = sync_for(&fx);
+    let selector = DirectorySelector::Directory(fx.directory.clone());
+    let members = walk_users(&sync, selector.clone(), Some(group.parse().unwrap()), 10).await;
+    assert_eq!(members, vec![ann.clone()]);
+    let groups = sync
+        .groups_of_user(&selector, &ann.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].display_name, "Sales");
+    let listed = sync
+        .list_groups(ListGroups {
+            directory: selector.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    fx.request("DELETE", &format!("/Groups/{group}"), None)
+        .await;
+    let got = sync
+        .get_group(&selector, &group.parse().unwrap())
+        .await
+        .unwrap();
+    assert!(got.deleted);
+}
+
+#[tokio::test]
+async fn bad_page_tokens_sizes_and_selectors_are_refused() {
+    let fx = Fixture::new(&[]).await;
+    for i in 0..3 {
+        fx.create_user(&format!("u{i}@acme.com")).await;
+    }
+    let sync = sync_for(&fx);
+    let selector = DirectorySelector::Directory(fx.directory.clone());
+    let page = sync
+        .list_users(ListUsers {
+            directory: selector.clone(),
+            page_size: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let token = page.next_page_token;
+    let mut tampered = token.clone();
+    tampered.replace_range(0..2, if token.starts_with("00") { "01" } else { "00" });
+    let refused = sync
+        .list_users(ListUsers {
+            directory: selector.clone(),
+            page_token: tampered,
+            ..Default::default()
+        })
+        .await;
+    assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
+    // A users token is no groups token, and no token of another server.
+    let refused = sync
+        .list_groups(ListGroups {
+            directory: selector.clone(),
+            page_token: token.clone(),
+            ..Default::default()
+        })
+        .await;
+    assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
+    let other_server = DirectorySync::new(fx.store.clone());
+    let refused = other_server
+        .list_users(ListUsers {
+            directory: selector.clone(),
+            page_token: token.clone(),
+            ..Default::default()
+        })
+        .await;
+    assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
+    // A token of another directory.
+    let org = fx
+        .admin
+        .create_organization(Some("globex".into()), vec![])
+        .await
+        .unwrap();
+    let other = fx.admin.create_directory(&org.id, true).await.unwrap();
+    let refused = sync
+        .list_users(ListUsers {
+            directory: DirectorySelector::Directory(other.id),
+            page_token: token,
+            ..Default::default()
+        })
+        .await;
+    assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
+    for size in [0, 1001] {
+        let refused = sync
+            .list_users(ListUsers {
+                directory: selector.clone(),
+                page_size: Some(size),
+                ..Default::default()
+            })
+            .await;
+        assert!(matches!(refused, Err(SyncError::InvalidPageSize(_))));
+    }
+    let unknown = sync
+        .list_users(ListUsers {
+            directory: DirectorySelector::OrganizationExternalId("nope".into()),
+            ..Default::default()
+        })
+        .await;
+    assert!(matches!(unknown, Err(SyncError::UnknownOrganization)));
+    let no_primary_org = fx
+        .admin
+        .create_organization(Some("empty".into()), vec![])
+        .await
+        .unwrap();
+    let none = sync
+        .list_users(ListUsers {
+            directory: DirectorySelector::Organization(no_primary_org.id),
+            ..Default::default()
+        })
+        .await;
+    assert!(matches!(none, Err(SyncError::NoPrimaryDirectory)));
+}
+
+#[tokio::test]
+async fn the_change_feed_records_every_operation_in_order() {
+    let fx = Fixture::new(&[]).await;
+    let ann = fx.create_user("ann@acme.com").await;
+    let group = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({"displayName": "G", "members": [{"value": ann}]})),
+        )
+        .await
+        .id();
+    fx.request(
+        "PATCH",
+        &format!("/Users/{ann}"),
+        Some(json!({"Operations": [{"op": "replace", "path": "active", "value": false}]})),
+    )
+    .await;
+    fx.request(
+        "PATCH",
+        &format!("/Groups/{group}"),
+        Some(json!({"Operations": [{"op": "remove", "path": "members"}]})),
+    )
+    .await;
+    fx.request("DELETE", &format!("/Groups/{group}"), None)
+        .await;
+    let sync = sync_for(&fx);
+    let selector = DirectorySelector::Directory(fx.directory.clone());
+    let first = sync.changes(&selector, 0, 3).await.unwrap();
+    let rest = sync
+        .changes(&selector, first.next_cursor, 100)
+        .await
+        .unwrap();
+    let all: Vec<(ChangeKind, String)> = first
+        .changes
+        .iter()
+        .chain(&rest.changes)
+        .map(|c| (c.kind, c.resource_id.clone()))
+        .collect();
+    assert_eq!(
+        all,
+        vec![
+            (ChangeKind::UserCreated, ann.clone()),
+            (ChangeKind::GroupCreated, group.clone()),
+            (ChangeKind::GroupMemberAdded, group.clone()),
+            (ChangeKind::UserDeleted, ann.clone()),
+            (ChangeKind::GroupMemberRemoved, group.clone()),
+            (ChangeKind::GroupDeleted, group.clone()),
+        ]
+    );
+    assert_eq!(rest.next_cursor, 6);
+    let empty = sync.changes(&selector, 6, 10).await.unwrap();
+    assert!(empty.changes.is_empty());
+    assert_eq!(empty.next_cursor, 6);
+}
+
+#[tokio::test]
+async fn subscribers_see_a_deprovisioning_as_it_happens() {
+    let notifier = ChangeNotifier::new();
+    let fx = Fixture::with(&[], |b| b.change_notifier(notifier.clone())).await;
+    let ann = fx.create_user("ann@acme.com").await;
+    let sync = sync_for(&fx).with_notifier(notifier);
+    let selector = DirectorySelector::Directory(fx.directory.clone());
+    let mut subscription = sync.subscribe(&selector, 1).await.unwrap();
+    let waiter =
+        tokio::spawn(async move { subscription.next().await.map(|c| (c.kind, c.resource_id)) });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    fx.request("DELETE", &format!("/Users/{ann}"), None).await;
+    // A liveness bound, not a speed assertion: the change must arrive at all.
+    let change = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(change, (ChangeKind::UserDeleted, ann));
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Create,
+    Delete(usize),
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    /// Every user that exists for the whole walk appears exactly once, whatever the IdP
+    /// does between pages.
+    #[test]
+    fn paging_is_exact_under_concurrent_change(
+        initial in 1usize..15,
+        page_size in 1usize..5,
+        steps in prop::collection::vec(prop_oneof![Just(Step::Create), (0usize..30).prop_map(Step::Delete)], 0..20),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let fx = Fixture::new(&[]).await;
+            let mut ids = Vec::new();
+            for i in 0..initial {
+                ids.push(fx.create_user(&format!("init{i}@acme.com")).await);
+            }
+            let sync = sync_for(&fx);
+            let selector = DirectorySelector::Directory(fx.directory.clone());
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            let mut touched: Vec<String> = Vec::new();
+            let mut token = String::new();
+            let mut steps = steps.into_iter();
+            let mut created = 0;
+            loop {
+                let page = sync
+                    .list_users(ListUsers { directory: selector.clone(), page_size: Some(page_size), page_token: token, ..Default::default() })
+                    .await
+                    .unwrap();
+                for user in &page.items {
+                    *seen.entry(user.id.to_string()).or_default() += 1;
+                }
+                // The IdP acts between pages.
+                if let Some(step) = steps.next() {
+                    match step {
+                        Step::Create => {
+                            created += 1;
+                            touched.push(fx.create_user(&format!("new{created}@acme.com")).await);
+                        }
+                        Step::Delete(i) => {
+                            if let Some(id) = ids.get(i % ids.len()) {
+                                fx.request("DELETE", &format!("/Users/{id}"), None).await;
+                                touched.push(id.clone());
+                            }
+                        }
+                    }
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                token = page.next_page_token;
+            }
+            assert!(seen.values().all(|&n| n == 1), "no user twice: {seen:?}");
+            for id in ids.iter().filter(|id| !touched.contains(id)) {
+                assert_eq!(seen.get(id), Some(&1), "{id} existed throughout and must be listed");
+            }
+            // Soft deletion keeps users listed: even deleted ones appear.
+            for id in &ids {
+                assert_eq!(seen.get(id), Some(&1));
+            }
+        });
+    }
+}
