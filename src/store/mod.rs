@@ -8,6 +8,8 @@
 //! The traits have no default methods on purpose: a default is a promise a backend forgets
 //! to keep. Conveniences live in [`DirectoryStoreExt`].
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod ext;
 mod memory;
 
