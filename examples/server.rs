@@ -3,9 +3,16 @@
 //!
 //! ```text
 //! cargo run --example server -- [--listen 127.0.0.1:8080] [--bearer-token T] [--api-key K]
-//!     [--org-external-id ID] [--domain example.com ...] [--store memory]
+//!     [--org-external-id ID] [--domain example.com ...] [--store memory|sled:PATH]
+//! ```
+//!
+//! `--store sled:PATH` needs the `sled` feature and keeps everything across restarts:
+//!
+//! ```text
+//! cargo run --example server --features sled -- --store sled:./scim-data --bearer-token T
 //! ```
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,14 +23,14 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use scimkit::admin::{Admin, IssuedToken};
-use scimkit::store::MemoryStore;
+use scimkit::admin::{Admin, AdminError, IssuedToken};
+use scimkit::store::{DirectoryStore, MemoryStore, TokenStore};
 use scimkit::sync::ChangeNotifier;
 use scimkit::{Directory, DirectorySync, ManagementService, ScimService};
 use tokio::net::TcpListener;
 
 const USAGE: &str = "usage: server [--listen ADDR] [--bearer-token T] [--api-key K] \
-[--org-external-id ID] [--domain D]... [--store memory]";
+[--org-external-id ID] [--domain D]... [--store memory|sled:PATH]";
 
 #[derive(Debug)]
 struct Args {
@@ -71,28 +78,79 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
 /// The organization, directory and credentials the server runs with.
 struct Setup {
     directory: Directory,
-    bearer: IssuedToken,
-    api_key: IssuedToken,
+    bearer: String,
+    api_key: String,
 }
 
-async fn set_up(admin: &Admin, args: &Args) -> Result<Setup, scimkit::admin::AdminError> {
-    let org = admin
-        .create_organization(Some(args.org_external_id.clone()), args.domains.clone())
-        .await?;
-    let directory = admin.create_directory(&org.id, true).await?;
+/// A secret registered now, or already registered by an earlier run on the same store.
+fn registered(result: Result<IssuedToken, AdminError>, secret: &str) -> Result<String, AdminError> {
+    match result {
+        Ok(token) => Ok(token.secret),
+        Err(AdminError::TokenTaken) => Ok(secret.to_owned()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Creates the organization, directory and credentials, or, restarting on a persistent
+/// store, finds the ones the last run made (the flags stay authoritative for domains).
+async fn set_up(admin: &Admin, args: &Args) -> Result<Setup, AdminError> {
+    let external_id = Some(args.org_external_id.clone());
+    let org = match admin
+        .organization_by_external_id(&args.org_external_id)
+        .await?
+    {
+        Some(org) => {
+            admin
+                .update_organization(&org.id, external_id, args.domains.clone())
+                .await?
+        }
+        None => {
+            admin
+                .create_organization(external_id, args.domains.clone())
+                .await?
+        }
+    };
+    let directory = match admin.primary_directory(&org.id).await? {
+        Some(directory) => directory,
+        None => admin.create_directory(&org.id, true).await?,
+    };
     let bearer = match &args.bearer_token {
-        Some(secret) => admin.add_scim_token(&directory.id, secret).await?,
-        None => admin.issue_scim_token(&directory.id).await?,
+        Some(secret) => registered(admin.add_scim_token(&directory.id, secret).await, secret)?,
+        None => admin.issue_scim_token(&directory.id).await?.secret,
     };
     let api_key = match &args.api_key {
-        Some(secret) => admin.add_api_key(None, secret).await?,
-        None => admin.issue_api_key(None).await?,
+        Some(secret) => registered(admin.add_api_key(None, secret).await, secret)?,
+        None => admin.issue_api_key(None).await?.secret,
     };
     Ok(Setup {
         directory,
         bearer,
         api_key,
     })
+}
+
+type Stores = (Arc<dyn DirectoryStore>, Arc<dyn TokenStore>);
+
+/// `memory`, or `sled:PATH` (with the `sled` feature).
+fn open_store(spec: &str) -> Result<Stores, String> {
+    if spec == "memory" {
+        let store = Arc::new(MemoryStore::new());
+        return Ok((store.clone(), store));
+    }
+    let Some(path) = spec.strip_prefix("sled:").filter(|p| !p.is_empty()) else {
+        return Err(format!(
+            "--store: `{spec}` is neither `memory` nor `sled:PATH`"
+        ));
+    };
+    #[cfg(feature = "sled")]
+    {
+        let store = Arc::new(scimkit::store::SledStore::open(path).map_err(|e| e.to_string())?);
+        Ok((store.clone(), store))
+    }
+    #[cfg(not(feature = "sled"))]
+    Err(format!(
+        "--store sled:{path} needs the sled backend: cargo run --example server --features sled -- --store sled:{path}"
+    ))
 }
 
 /// Routes by prefix: SCIM for identity providers, management for the vendor's own code.
@@ -132,15 +190,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if args.store != "memory" {
-        eprintln!(
-            "--store: `{}` is not supported by this build (use `memory`)",
-            args.store
-        );
-        return ExitCode::from(2);
-    }
-    let store = Arc::new(MemoryStore::new());
-    let admin = Admin::new(store.clone(), store.clone());
+    let (store, tokens) = match open_store(&args.store) {
+        Ok(stores) => stores,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let admin = Admin::new(store.clone(), tokens.clone());
     let setup = match set_up(&admin, &args).await {
         Ok(setup) => setup,
         Err(error) => {
@@ -157,16 +214,25 @@ async fn main() -> ExitCode {
     };
     let local = listener.local_addr().unwrap_or(args.listen);
     let notifier = ChangeNotifier::new();
-    let scim = ScimService::builder(store.clone(), store.clone())
+    let scim = ScimService::builder(store.clone(), tokens.clone())
         .change_notifier(notifier.clone())
         .build();
     let sync = DirectorySync::new(store.clone()).with_notifier(notifier);
-    let management = ManagementService::new(sync, store.clone(), store);
+    let management = ManagementService::new(sync, store, tokens);
     let directory = &setup.directory.id;
-    println!("SCIM base URL: http://{local}{}/{directory}", scim.prefix());
-    println!("SCIM bearer token: {}", setup.bearer.secret);
-    println!("Management base URL: http://{local}{}", management.prefix());
-    println!("API key: {}", setup.api_key.secret);
+    // A closed stdout (a supervisor that stopped reading) must not take the server down,
+    // so the banner ignores write errors where `println!` would panic.
+    let banner = format!(
+        "SCIM base URL: http://{local}{}/{directory}\nSCIM bearer token: {}\nManagement base URL: http://{local}{}\nAPI key: {}\n",
+        scim.prefix(),
+        setup.bearer,
+        management.prefix(),
+        setup.api_key,
+    );
+    let mut stdout = std::io::stdout();
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(conn) => conn,

@@ -29,3 +29,48 @@ async fn memory_store_as_concrete_and_boxed() {
     let from_box: Arc<dyn DirectoryStore> = Arc::from(boxed);
     conformance::user_versions((from_box, Arc::new(MemoryStore::new()))).await;
 }
+
+#[cfg(feature = "sled")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sled_store() {
+    let dirs = std::sync::Mutex::new(Vec::new());
+    conformance::run_all(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(scimkit::store::SledStore::open(dir.path()).expect("open"));
+        dirs.lock().expect("lock").push(dir);
+        async move {
+            (
+                store.clone() as Arc<dyn DirectoryStore>,
+                store as Arc<dyn scimkit::store::TokenStore>,
+            )
+        }
+    })
+    .await;
+}
+
+#[cfg(feature = "sled")]
+#[tokio::test]
+async fn sled_refuses_a_locked_path_and_a_foreign_format() {
+    use scimkit::store::{SledOpenError, SledStore};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = SledStore::open(dir.path()).expect("open");
+    drop(first);
+    let reopened = SledStore::open(dir.path()).expect("reopen after close");
+    drop(reopened);
+    let db = sled::open(dir.path()).expect("raw open");
+    db.insert("format_version", "99").expect("write");
+    db.flush().expect("flush");
+    drop(db);
+    match SledStore::open(dir.path()) {
+        Err(SledOpenError::FormatMismatch { found, .. }) => assert_eq!(found, "99"),
+        other => panic!("expected a format mismatch, got {other:?}"),
+    }
+    let file = tempfile::NamedTempFile::new().expect("file");
+    assert!(
+        matches!(
+            SledStore::open(file.path()),
+            Err(SledOpenError::Open { .. })
+        ),
+        "a file is not a database"
+    );
+}

@@ -12,7 +12,11 @@
 pub mod conformance;
 mod ext;
 mod memory;
+#[cfg(feature = "sled")]
+mod sled;
 
+#[cfg(feature = "sled")]
+pub use self::sled::{FORMAT_VERSION, SledOpenError, SledStore};
 pub use ext::DirectoryStoreExt;
 pub use memory::MemoryStore;
 
