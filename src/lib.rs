@@ -1,5 +1,68 @@
-//! scimkit: an embeddable SCIM 2.0 service provider.
+//! # scimkit
+//!
+//! An embeddable SCIM 2.0 service provider (RFC 7643, RFC 7644, RFC 9865 cursors): a B2B
+//! vendor mounts [`ScimService`] in its own server, its customers' identity providers
+//! (Microsoft Entra ID, Okta, OneLogin, JumpCloud, Google, ...) provision users and
+//! groups into it, and the vendor's code reads them back in-process with
+//! [`DirectorySync`], page by page or as a live change feed.
+//!
+//! ## Quickstart
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use bytes::Bytes;
+//! use scimkit::sync::{DirectorySelector, ListUsers};
+//! use scimkit::{Admin, DirectorySync, ScimService, store::MemoryStore};
+//!
+//! // State: the memory store (or SledStore, or your own DirectoryStore).
+//! let store = Arc::new(MemoryStore::new());
+//! // A customer, its SCIM directory, and the bearer token its IdP will use.
+//! let admin = Admin::new(store.clone(), store.clone());
+//! let org = admin.create_organization(Some("acme".into()), vec!["acme.com".into()]).await?;
+//! let directory = admin.create_directory(&org.id, true).await?;
+//! let token = admin.issue_scim_token(&directory.id).await?.secret;
+//!
+//! // The SCIM endpoint: mount it under /scim/v2 in any HTTP server.
+//! let scim = ScimService::builder(store.clone(), store.clone()).build();
+//! let request = http::Request::post(format!("/scim/v2/{}/Users", directory.id))
+//!     .header("authorization", format!("Bearer {token}"))
+//!     .header("content-type", "application/scim+json")
+//!     .body(Bytes::from(r#"{"userName": "ann@acme.com"}"#))?;
+//! assert_eq!(scim.handle(request).await.status(), 201);
+//!
+//! // The vendor side: read what the IdP provisioned.
+//! let sync = DirectorySync::new(store);
+//! let page = sync
+//!     .list_users(ListUsers {
+//!         directory: DirectorySelector::OrganizationExternalId("acme".into()),
+//!         ..ListUsers::default()
+//!     })
+//!     .await?;
+//! assert_eq!(page.items[0].email, "ann@acme.com");
+//! assert!(page.next_page_token.is_empty());
+//! # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
+//!
+//! ## Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | (always) | [`ScimService`], [`ManagementService`], [`DirectorySync`], [`Admin`], [`store::MemoryStore`] |
+//! | `sled` | `store::SledStore`, a persistent backend |
+//! | `conformance` | `store::conformance`, the suite that proves a backend keeps the store traits' promises |
+//! | `tower` | `tower::Service` for [`ScimService`] and [`ManagementService`] (axum, hyper, ...) |
+//!
+//! ## Where to read on
+//!
+//! - [`service`]: mounting, the builder's options, the request log.
+//! - [`store`]: the storage traits and backends.
+//! - [`sync`]: the vendor's sync loop, the change feed, the management API.
+//! - [`protocol::quirks`]: what each identity provider sends that the RFC does not say,
+//!   and how scimkit reads it.
+//! - `examples/`: `server` (hyper), `axum`, `hyper` (tower), `warp`, `sync_job`.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod admin;
 pub mod error;
@@ -7,13 +70,12 @@ pub mod model;
 pub mod protocol;
 pub mod schema;
 pub mod seal;
+pub mod service;
 pub mod store;
 pub mod sync;
 
 pub use admin::Admin;
 pub use error::{ScimError, ScimType, StoreError};
 pub use model::{Directory, Group, Organization, User};
-pub mod service;
-
 pub use service::ScimService;
 pub use sync::{DirectorySync, ManagementService};

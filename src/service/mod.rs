@@ -10,8 +10,11 @@ mod discovery;
 mod groups;
 mod http;
 mod list;
+mod observe;
 mod patch;
 mod search;
+#[cfg(feature = "tower")]
+mod tower;
 mod users;
 
 use list::{ListParams, ListQuery};
@@ -21,7 +24,9 @@ use std::sync::Arc;
 use ::http::{Method, Request, Response, StatusCode};
 use bytes::Bytes;
 
-use crate::error::{ScimError, StoreError, UniqueAttribute};
+use tracing::Instrument;
+
+use crate::error::{ScimError, ScimType, StoreError, UniqueAttribute};
 use crate::model::{Clock, Directory, IdGenerator, Organization, RandomIds, SystemClock};
 use crate::protocol::cursor::CursorCodec;
 use crate::protocol::projection::Projection;
@@ -31,6 +36,7 @@ use crate::store::{DirectoryStore, TokenStore};
 use crate::sync::ChangeNotifier;
 
 pub use self::http::SCIM_JSON;
+pub use observe::{RequestLog, RequestRecord};
 
 /// Default limit on request bodies: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -71,6 +77,8 @@ pub struct ScimService {
 }
 
 struct Inner {
+    request_log: Option<Arc<dyn RequestLog>>,
+    log_bodies: bool,
     notifier: Option<ChangeNotifier>,
     store: Arc<dyn DirectoryStore>,
     cursors: CursorCodec,
@@ -90,6 +98,8 @@ impl std::fmt::Debug for ScimService {
 
 /// Builds a [`ScimService`].
 pub struct ScimServiceBuilder {
+    request_log: Option<Arc<dyn RequestLog>>,
+    log_bodies: bool,
     notifier: Option<ChangeNotifier>,
     store: Arc<dyn DirectoryStore>,
     cursor_key: Option<[u8; 32]>,
@@ -147,6 +157,37 @@ impl ScimServiceBuilder {
         self
     }
 
+    /// Calls `log` with a [`RequestRecord`] for every request: method, path, status, the
+    /// IdP's user agent, the refusal's `scimType` and detail, duration.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use scimkit::service::RequestRecord;
+    /// # let store = Arc::new(scimkit::store::MemoryStore::new());
+    /// let last: Arc<Mutex<Vec<RequestRecord>>> = Arc::default();
+    /// let sink = last.clone();
+    /// let scim = scimkit::ScimService::builder(store.clone(), store)
+    ///     .request_log(Arc::new(move |record: RequestRecord| {
+    ///         let mut log = sink.lock().unwrap();
+    ///         log.push(record);
+    ///         let excess = log.len().saturating_sub(100);
+    ///         log.drain(..excess);
+    ///     }))
+    ///     .build();
+    /// # let _ = scim;
+    /// ```
+    pub fn request_log(mut self, log: Arc<dyn RequestLog>) -> Self {
+        self.request_log = Some(log);
+        self
+    }
+
+    /// Also gives the request log each request's body, with passwords redacted (off by
+    /// default: bodies carry personal data).
+    pub fn log_request_bodies(mut self, enabled: bool) -> Self {
+        self.log_bodies = enabled;
+        self
+    }
+
     /// Pings `notifier` after every successful write, so change-feed subscribers
     /// ([`crate::sync::DirectorySync::subscribe`]) wake at once.
     pub fn change_notifier(mut self, notifier: ChangeNotifier) -> Self {
@@ -182,6 +223,8 @@ impl ScimServiceBuilder {
         };
         ScimService {
             inner: Arc::new(Inner {
+                request_log: self.request_log,
+                log_bodies: self.log_bodies,
                 notifier: self.notifier,
                 cursors: CursorCodec::new(sealer),
                 store: self.store,
@@ -218,6 +261,8 @@ impl ScimService {
         tokens: Arc<dyn TokenStore>,
     ) -> ScimServiceBuilder {
         ScimServiceBuilder {
+            request_log: None,
+            log_bodies: false,
             notifier: None,
             store,
             cursor_key: None,
@@ -264,18 +309,32 @@ impl ScimService {
 
     /// Answers one request. Never fails: every error is a SCIM error response.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
+        let started = std::time::Instant::now();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let user_agent = request
+            .headers()
+            .get(::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = match (&self.inner.request_log, self.inner.log_bodies) {
+            (Some(_), true) => observe::redacted_body(request.body()),
+            _ => None,
+        };
         let writes = matches!(
-            *request.method(),
+            method,
             Method::POST | Method::PUT | Method::PATCH | Method::DELETE
         );
-        match self.route(request).await {
+        let span = tracing::info_span!("scim_request", method = %method, path = %path);
+        let outcome = self.route(request).instrument(span.clone()).await;
+        let (response, refusal) = match outcome {
             Ok(response) => {
                 if let (true, true, Some(notifier)) =
                     (writes, response.status().is_success(), &self.inner.notifier)
                 {
                     notifier.notify();
                 }
-                response
+                (response, None)
             }
             Err(error) => {
                 let mut response = http::error_response(&error);
@@ -284,9 +343,34 @@ impl ScimService {
                         .headers_mut()
                         .insert(::http::header::WWW_AUTHENTICATE, auth::challenge());
                 }
-                response
+                (response, Some(error))
             }
+        };
+        let duration = started.elapsed();
+        span.in_scope(|| {
+            tracing::info!(
+                status = response.status().as_u16(),
+                scim_type = refusal
+                    .as_ref()
+                    .and_then(|e| e.scim_type)
+                    .map(ScimType::as_str),
+                duration_ms = duration.as_secs_f64() * 1000.0,
+                "answered"
+            )
+        });
+        if let Some(log) = &self.inner.request_log {
+            log.record(RequestRecord {
+                method,
+                path,
+                status: response.status(),
+                user_agent,
+                scim_type: refusal.as_ref().and_then(|e| e.scim_type),
+                detail: refusal.map(|e| e.detail),
+                duration,
+                body,
+            });
         }
+        response
     }
 
     async fn route(&self, request: Request<Bytes>) -> Result<Response<Bytes>, ScimError> {

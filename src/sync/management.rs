@@ -189,12 +189,17 @@ impl ManagementService {
         &self.prefix
     }
 
+    /// A JSON error response.
+    pub(crate) fn error(&self, status: StatusCode, message: &str) -> Response<Bytes> {
+        json_response(status, &json!({"message": message}))
+    }
+
     /// Answers one request; never fails.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
         match self.route(&request).await {
             Ok(body) => json_response(StatusCode::OK, &body),
             Err(error) => {
-                let mut response = json_response(error.status, &json!({"message": error.message}));
+                let mut response = self.error(error.status, &error.message);
                 if error.status == StatusCode::UNAUTHORIZED {
                     response.headers_mut().insert(
                         http::header::WWW_AUTHENTICATE,

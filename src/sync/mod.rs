@@ -39,6 +39,7 @@
 //! # });
 //! ```
 
+mod accessors;
 mod changes;
 pub mod management;
 mod notify;

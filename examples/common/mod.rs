@@ -1,0 +1,198 @@
+//! What every example server shares: the DESIGN §6 flags, the organization, directory and
+//! credentials they run with, the store, and the banner they print.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use scimkit::admin::{Admin, AdminError, IssuedToken};
+use scimkit::store::{DirectoryStore, MemoryStore, TokenStore};
+use scimkit::sync::ChangeNotifier;
+use scimkit::{Directory, DirectorySync, ManagementService, ScimService};
+
+const USAGE: &str = "usage: server [--listen ADDR] [--bearer-token T] [--api-key K] \
+[--org-external-id ID] [--domain D]... [--store memory|sled:PATH]";
+
+#[derive(Debug)]
+pub struct Args {
+    listen: SocketAddr,
+    bearer_token: Option<String>,
+    api_key: Option<String>,
+    org_external_id: String,
+    domains: Vec<String>,
+    store: String,
+}
+
+pub fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut parsed = Args {
+        listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        bearer_token: None,
+        api_key: None,
+        org_external_id: "example-org".into(),
+        domains: Vec::new(),
+        store: "memory".into(),
+    };
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--listen" => {
+                let text = value()?;
+                parsed.listen = text.parse().map_err(|_| {
+                    format!("--listen: `{text}` is not an address like 127.0.0.1:8080")
+                })?;
+            }
+            "--bearer-token" => parsed.bearer_token = Some(value()?),
+            "--api-key" => parsed.api_key = Some(value()?),
+            "--org-external-id" => parsed.org_external_id = value()?,
+            "--domain" => parsed.domains.push(value()?),
+            "--store" => parsed.store = value()?,
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    Ok(parsed)
+}
+
+/// The organization, directory and credentials the server runs with.
+pub struct Setup {
+    directory: Directory,
+    bearer: String,
+    api_key: String,
+}
+
+/// A secret registered now, or already registered by an earlier run on the same store.
+fn registered(result: Result<IssuedToken, AdminError>, secret: &str) -> Result<String, AdminError> {
+    match result {
+        Ok(token) => Ok(token.secret),
+        Err(AdminError::TokenTaken) => Ok(secret.to_owned()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Creates the organization, directory and credentials, or, restarting on a persistent
+/// store, finds the ones the last run made (the flags stay authoritative for domains).
+pub async fn set_up(admin: &Admin, args: &Args) -> Result<Setup, AdminError> {
+    let external_id = Some(args.org_external_id.clone());
+    let org = match admin
+        .organization_by_external_id(&args.org_external_id)
+        .await?
+    {
+        Some(org) => {
+            admin
+                .update_organization(&org.id, external_id, args.domains.clone())
+                .await?
+        }
+        None => {
+            admin
+                .create_organization(external_id, args.domains.clone())
+                .await?
+        }
+    };
+    let directory = match admin.primary_directory(&org.id).await? {
+        Some(directory) => directory,
+        None => admin.create_directory(&org.id, true).await?,
+    };
+    let bearer = match &args.bearer_token {
+        Some(secret) => registered(admin.add_scim_token(&directory.id, secret).await, secret)?,
+        None => admin.issue_scim_token(&directory.id).await?.secret,
+    };
+    let api_key = match &args.api_key {
+        Some(secret) => registered(admin.add_api_key(None, secret).await, secret)?,
+        None => admin.issue_api_key(None).await?.secret,
+    };
+    Ok(Setup {
+        directory,
+        bearer,
+        api_key,
+    })
+}
+
+type Stores = (Arc<dyn DirectoryStore>, Arc<dyn TokenStore>);
+
+/// `memory`, or `sled:PATH` (with the `sled` feature).
+pub fn open_store(spec: &str) -> Result<Stores, String> {
+    if spec == "memory" {
+        let store = Arc::new(MemoryStore::new());
+        return Ok((store.clone(), store));
+    }
+    let Some(path) = spec.strip_prefix("sled:").filter(|p| !p.is_empty()) else {
+        return Err(format!(
+            "--store: `{spec}` is neither `memory` nor `sled:PATH`"
+        ));
+    };
+    #[cfg(feature = "sled")]
+    {
+        let store = Arc::new(scimkit::store::SledStore::open(path).map_err(|e| e.to_string())?);
+        Ok((store.clone(), store))
+    }
+    #[cfg(not(feature = "sled"))]
+    Err(format!(
+        "--store sled:{path} needs the sled backend: cargo run --example server --features sled -- --store sled:{path}"
+    ))
+}
+
+/// The services an example mounts, ready to serve.
+pub struct App {
+    /// SCIM, for identity providers.
+    pub scim: ScimService,
+    /// The management API, for the vendor's own code.
+    pub management: ManagementService,
+    setup: Setup,
+}
+
+/// Parses the flags, opens the store and sets everything up; on failure, says why on
+/// stderr and returns the exit code to end with.
+pub async fn boot() -> Result<(App, SocketAddr), ExitCode> {
+    let args = parse_args(std::env::args().skip(1)).map_err(|message| {
+        eprintln!("{message}");
+        ExitCode::from(2)
+    })?;
+    let (store, tokens) = open_store(&args.store).map_err(|message| {
+        eprintln!("{message}");
+        ExitCode::from(2)
+    })?;
+    let admin = Admin::new(store.clone(), tokens.clone());
+    let setup = set_up(&admin, &args).await.map_err(|error| {
+        eprintln!("setup failed: {error}");
+        ExitCode::FAILURE
+    })?;
+    let notifier = ChangeNotifier::new();
+    let scim = ScimService::builder(store.clone(), tokens.clone())
+        .change_notifier(notifier.clone())
+        .build();
+    let sync = DirectorySync::new(store.clone()).with_notifier(notifier);
+    let management = ManagementService::new(sync, store, tokens);
+    Ok((
+        App {
+            scim,
+            management,
+            setup,
+        },
+        args.listen,
+    ))
+}
+
+impl App {
+    /// Prints the banner (DESIGN §6) for a server listening on `local`.
+    pub fn print_banner(&self, local: SocketAddr) {
+        let directory = &self.setup.directory.id;
+        let banner = format!(
+            "SCIM base URL: http://{local}{}/{directory}\nSCIM bearer token: {}\nManagement base URL: http://{local}{}\nAPI key: {}\n",
+            self.scim.prefix(),
+            self.setup.bearer,
+            self.management.prefix(),
+            self.setup.api_key,
+        );
+        // A closed stdout (a supervisor that stopped reading) must not take the server
+        // down, so write errors are ignored where `println!` would panic.
+        let mut stdout = std::io::stdout();
+        let _ = stdout
+            .write_all(banner.as_bytes())
+            .and_then(|()| stdout.flush());
+    }
+}
