@@ -1,0 +1,35 @@
+//! Filter parsing and evaluation against a realistic user.
+
+use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use scimkit::protocol::filter::parse_filter;
+use scimkit::schema::ResourceKind;
+use serde_json::json;
+
+fn filters(c: &mut Criterion) {
+    let user = json!({
+        "userName": "bjensen@example.com", "title": "Tour Guide", "userType": "Employee",
+        "name": {"familyName": "Jensen", "givenName": "Barbara"},
+        "emails": [{"value": "bjensen@example.com", "type": "work", "primary": true}, {"value": "babs@jensen.org", "type": "home"}],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Tour Operations"},
+        "meta": {"lastModified": "2011-05-13T04:42:34Z"}
+    });
+    let entra = r#"userName eq "bjensen@example.com""#;
+    let complex = r#"userType eq "Employee" and (emails[type eq "work" and value co "@example.com"] or name.familyName sw "J") and meta.lastModified gt "2010-01-01T00:00:00Z""#;
+    c.bench_function("parse: userName eq", |b| {
+        b.iter(|| parse_filter(black_box(entra)))
+    });
+    c.bench_function("parse: complex", |b| {
+        b.iter(|| parse_filter(black_box(complex)))
+    });
+    let simple = parse_filter(entra).expect("valid");
+    let nested = parse_filter(complex).expect("valid");
+    c.bench_function("evaluate: userName eq", |b| {
+        b.iter(|| simple.matches(black_box(&user), &ResourceKind::User))
+    });
+    c.bench_function("evaluate: complex", |b| {
+        b.iter(|| nested.matches(black_box(&user), &ResourceKind::User))
+    });
+}
+
+criterion_group!(benches, filters);
+criterion_main!(benches);

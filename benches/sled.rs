@@ -1,0 +1,105 @@
+//! The sled backend: durable creates with 1 and 16 writers, GET by id, `userName` lookup
+//! and open time, on a directory of `SCIMKIT_BENCH_USERS` users (default 100k).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use scimkit::model::{DirectoryId, Meta, UserId, UserState};
+use scimkit::store::{DirectoryStore, SledStore, UserKey};
+use scimkit::{Admin, User};
+use serde_json::json;
+use time::macros::datetime;
+
+fn user(dir: &DirectoryId, n: u128) -> User {
+    let name = format!("user{n}@example.com");
+    User {
+        id: UserId::from_uuid(uuid::Uuid::from_u128(n + 1)),
+        directory_id: dir.clone(),
+        email: name.clone(),
+        state: UserState::Active,
+        attributes: json!({"userName": name}),
+        meta: Meta::new(datetime!(2026-01-01 0:00 UTC)),
+    }
+}
+
+/// Durable creates by `writers` concurrent tasks; returns creates per second.
+async fn creates(
+    store: &Arc<SledStore>,
+    dir: &DirectoryId,
+    writers: u128,
+    each: u128,
+    first: u128,
+) -> f64 {
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let (store, dir) = (store.clone(), dir.clone());
+            tokio::spawn(async move {
+                for i in 0..each {
+                    store
+                        .insert_user(user(&dir, first + w * each + i))
+                        .await
+                        .expect("insert");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task");
+    }
+    (writers * each) as f64 / started.elapsed().as_secs_f64()
+}
+
+fn sled_backend(c: &mut Criterion) {
+    let size: u128 = std::env::var("SCIMKIT_BENCH_USERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let dir_path = tempfile::tempdir().expect("temp dir");
+    let (store, dir) = runtime.block_on(async {
+        let store = Arc::new(SledStore::open(dir_path.path()).expect("open"));
+        let admin = Admin::new(store.clone(), store.clone());
+        let org = admin.create_organization(None, vec![]).await.expect("org");
+        let dir = admin.create_directory(&org.id, true).await.expect("dir");
+        let one = creates(&store, &dir.id, 1, 500, 0).await;
+        let sixteen = creates(&store, &dir.id, 16, 500, 1_000).await;
+        eprintln!("durable creates/s: 1 writer {one:.0}, 16 writers {sixteen:.0}");
+        // Fill up to `size` with many writers sharing flushes.
+        let loaded = Instant::now();
+        let have = 500 + 16 * 500;
+        if size > have {
+            creates(&store, &dir.id, 64, (size - have) / 64, 100_000_000).await;
+        }
+        eprintln!("loaded {size} users in {:.1?}", loaded.elapsed());
+        (store, dir.id)
+    });
+    let probe = UserId::from_uuid(uuid::Uuid::from_u128(1_000 + 7 * 500 + 1));
+    c.bench_function("sled: get user by id", |b| {
+        b.to_async(&runtime).iter(|| async {
+            store
+                .get_user(&dir, &probe)
+                .await
+                .expect("get")
+                .expect("present")
+        })
+    });
+    let name = format!("user{}@example.com", 1_000 + 7 * 500);
+    c.bench_function("sled: find userName", |b| {
+        b.to_async(&runtime).iter(|| async {
+            store
+                .find_users(&dir, &UserKey::UserName(name.clone()))
+                .await
+                .expect("find")
+        })
+    });
+    drop(store);
+    let opened = Instant::now();
+    let reopened = SledStore::open(dir_path.path()).expect("reopen");
+    eprintln!("open with {size} users: {:?}", opened.elapsed());
+    drop(reopened);
+}
+
+criterion_group!(benches, sled_backend);
+criterion_main!(benches);
