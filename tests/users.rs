@@ -192,6 +192,16 @@ async fn stale_if_match_is_412_and_changes_nothing() {
         )
         .await;
     assert_eq!(current.status, StatusCode::NOT_MODIFIED);
+    // On a write, a matching If-None-Match refuses it (RFC 7232 §3.2).
+    let guarded = fx
+        .request_with(
+            "DELETE",
+            &format!("/Users/{id}"),
+            None,
+            &[("if-none-match", "*")],
+        )
+        .await;
+    assert_eq!(guarded.status, StatusCode::PRECONDITION_FAILED);
     let ok = fx
         .request_with(
             "PUT",

@@ -155,12 +155,17 @@ impl Preconditions {
         self.if_match.is_some()
     }
 
-    /// 412 unless `If-Match` is absent, `*`, or lists `etag`.
+    /// The preconditions of a write (RFC 7232 §3.1–3.2): 412 unless `If-Match` is
+    /// absent, `*` or lists `etag`, and unless `If-None-Match` is absent or does not.
     pub fn check_if_match(&self, etag: &str) -> Result<(), ScimError> {
-        match &self.if_match {
-            Some(tags) if !lists_etag(tags, etag) => Err(ScimError::status(
+        match (&self.if_match, &self.if_none_match) {
+            (Some(tags), _) if !lists_etag(tags, etag) => Err(ScimError::status(
                 StatusCode::PRECONDITION_FAILED,
                 format!("the resource has changed: its version is now {etag}"),
+            )),
+            (_, Some(tags)) if lists_etag(tags, etag) => Err(ScimError::status(
+                StatusCode::PRECONDITION_FAILED,
+                format!("If-None-Match: the resource is at version {etag}"),
             )),
             _ => Ok(()),
         }
