@@ -9,7 +9,7 @@ use super::http::{
     Preconditions, empty_response, json_body, json_response, projection_of, resource_response,
 };
 use super::list::ListQuery;
-use super::{CAS_ATTEMPTS, Ctx, ScimService, store_error};
+use super::{Ctx, ScimService, cas, store_error};
 use crate::error::{ScimError, ScimType, StoreError};
 use crate::model::{Group, GroupId, Meta, UserId, UserState};
 use crate::protocol::document::{self, WriteKind};
@@ -231,7 +231,9 @@ pub(super) async fn replace(
     let members = checked_members(svc, ctx, &input).await?;
     let mut edits = vec![MembershipEdit::RemoveAll];
     edits.extend(members.into_iter().map(MembershipEdit::Add));
-    for _ in 0..CAS_ATTEMPTS {
+    let mut retries = cas::Retries::new(&preconditions);
+    let stored = loop {
+        retries.attempt()?;
         let old = load(svc, ctx, id).await?;
         preconditions.check_if_match(&old.meta.etag())?;
         let doc = document::group(input.clone(), WriteKind::Replace(&old.attributes))?;
@@ -245,16 +247,15 @@ pub(super) async fn replace(
             },
             ..old
         };
-        match svc.inner.store.update_group(group, version, &edits).await {
-            Ok(stored) => {
-                let body = render(svc, ctx, &stored, &projection).await?;
-                return Ok(resource_response(StatusCode::OK, &body));
-            }
-            Err(StoreError::Precondition { .. }) if !preconditions.has_if_match() => {}
-            Err(e) => return Err(membership_error(e)),
+        if let Some(stored) = retries.settle(
+            svc.inner.store.update_group(group, version, &edits).await,
+            membership_error,
+        )? {
+            break stored;
         }
-    }
-    Err(super::contended())
+    };
+    let body = render(svc, ctx, &stored, &projection).await?;
+    Ok(resource_response(StatusCode::OK, &body))
 }
 
 pub(super) async fn delete(
@@ -264,7 +265,9 @@ pub(super) async fn delete(
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
     let preconditions = Preconditions::from_headers(request.headers());
-    for _ in 0..CAS_ATTEMPTS {
+    let mut retries = cas::Retries::new(&preconditions);
+    loop {
+        retries.attempt()?;
         let old = load(svc, ctx, id).await?;
         preconditions.check_if_match(&old.meta.etag())?;
         let version = old.meta.version;
@@ -276,11 +279,15 @@ pub(super) async fn delete(
             },
             ..old
         };
-        match svc.inner.store.update_group(group, version, &[]).await {
-            Ok(_) => return Ok(empty_response(StatusCode::NO_CONTENT)),
-            Err(StoreError::Precondition { .. }) if !preconditions.has_if_match() => {}
-            Err(e) => return Err(store_error(e)),
+        if retries
+            .settle(
+                svc.inner.store.update_group(group, version, &[]).await,
+                store_error,
+            )?
+            .is_some()
+        {
+            break;
         }
     }
-    Err(super::contended())
+    Ok(empty_response(StatusCode::NO_CONTENT))
 }

@@ -7,8 +7,8 @@ use http::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::http::{Preconditions, empty_response, json_body, projection_of, resource_response};
-use super::{CAS_ATTEMPTS, Ctx, ScimService, contended, groups, store_error, users};
-use crate::error::{ScimError, ScimType, StoreError};
+use super::{Ctx, ScimService, cas, groups, store_error, users};
+use crate::error::{ScimError, ScimType};
 use crate::model::{Group, Meta, User, UserId, UserState};
 use crate::protocol::document::{self, WriteKind};
 use crate::protocol::patch::{OpKind, PatchOp, PatchPath, apply_operations, parse_request};
@@ -45,7 +45,9 @@ pub(super) async fn user(
     let projection = projection_of(request)?;
     let operations = parse(request, ResourceKind::User)?;
     let preconditions = Preconditions::from_headers(request.headers());
-    for _ in 0..CAS_ATTEMPTS {
+    let mut retries = cas::Retries::new(&preconditions);
+    let stored = loop {
+        retries.attempt()?;
         let old = users::load(svc, ctx, id).await?;
         preconditions.check_if_match(&old.meta.etag())?;
         let patched = apply_operations(&old.attributes, &operations, ResourceKind::User)?;
@@ -61,18 +63,17 @@ pub(super) async fn user(
             },
             ..old
         };
-        match svc.inner.store.update_user(user, version).await {
-            Ok(stored) => {
-                return Ok(respond(
-                    svc,
-                    users::render(svc, ctx, &stored, &projection).await?,
-                ));
-            }
-            Err(StoreError::Precondition { .. }) if !preconditions.has_if_match() => {}
-            Err(e) => return Err(store_error(e)),
+        if let Some(stored) = retries.settle(
+            svc.inner.store.update_user(user, version).await,
+            store_error,
+        )? {
+            break stored;
         }
-    }
-    Err(contended())
+    };
+    Ok(respond(
+        svc,
+        users::render(svc, ctx, &stored, &projection).await?,
+    ))
 }
 
 fn targets_members(path: &Option<PatchPath>) -> bool {
@@ -220,7 +221,9 @@ pub(super) async fn group(
     let projection = projection_of(request)?;
     let operations = parse(request, ResourceKind::Group)?;
     let preconditions = Preconditions::from_headers(request.headers());
-    for _ in 0..CAS_ATTEMPTS {
+    let mut retries = cas::Retries::new(&preconditions);
+    let stored = loop {
+        retries.attempt()?;
         let old = groups::load(svc, ctx, id).await?;
         preconditions.check_if_match(&old.meta.etag())?;
         let (edits, rest) = split_group_operations(svc, ctx, &old, operations.clone()).await?;
@@ -247,16 +250,12 @@ pub(super) async fn group(
             };
             svc.inner.store.update_group(group, version, &edits).await
         };
-        match written {
-            Ok(stored) => {
-                return Ok(respond(
-                    svc,
-                    groups::render(svc, ctx, &stored, &projection).await?,
-                ));
-            }
-            Err(StoreError::Precondition { .. }) if !preconditions.has_if_match() => {}
-            Err(e) => return Err(groups::membership_error(e)),
+        if let Some(stored) = retries.settle(written, groups::membership_error)? {
+            break stored;
         }
-    }
-    Err(contended())
+    };
+    Ok(respond(
+        svc,
+        groups::render(svc, ctx, &stored, &projection).await?,
+    ))
 }

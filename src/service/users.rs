@@ -8,7 +8,7 @@ use super::http::{
     Preconditions, empty_response, json_body, json_response, projection_of, resource_response,
 };
 use super::list::ListQuery;
-use super::{CAS_ATTEMPTS, Ctx, ScimService, store_error};
+use super::{Ctx, ScimService, cas, store_error};
 use crate::error::ScimError;
 use crate::model::{Meta, User, UserId, UserState};
 use crate::protocol::document::{self, WriteKind};
@@ -235,7 +235,9 @@ pub(super) async fn replace(
     let projection = projection_of(request)?;
     let input = json_body(request.headers(), request.body())?;
     let preconditions = Preconditions::from_headers(request.headers());
-    for _ in 0..CAS_ATTEMPTS {
+    let mut retries = cas::Retries::new(&preconditions);
+    let stored = loop {
+        retries.attempt()?;
         let old = load(svc, ctx, id).await?;
         preconditions.check_if_match(&old.meta.etag())?;
         let doc = document::user(input.clone(), WriteKind::Replace(&old.attributes))?;
@@ -251,16 +253,15 @@ pub(super) async fn replace(
             },
             ..old
         };
-        match svc.inner.store.update_user(user, version).await {
-            Ok(stored) => {
-                let body = render(svc, ctx, &stored, &projection).await?;
-                return Ok(resource_response(StatusCode::OK, &body));
-            }
-            Err(crate::StoreError::Precondition { .. }) if !preconditions.has_if_match() => {}
-            Err(e) => return Err(store_error(e)),
+        if let Some(stored) = retries.settle(
+            svc.inner.store.update_user(user, version).await,
+            store_error,
+        )? {
+            break stored;
         }
-    }
-    Err(super::contended())
+    };
+    let body = render(svc, ctx, &stored, &projection).await?;
+    Ok(resource_response(StatusCode::OK, &body))
 }
 
 pub(super) async fn delete(
@@ -270,7 +271,9 @@ pub(super) async fn delete(
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
     let preconditions = Preconditions::from_headers(request.headers());
-    for _ in 0..CAS_ATTEMPTS {
+    let mut retries = cas::Retries::new(&preconditions);
+    loop {
+        retries.attempt()?;
         let old = load(svc, ctx, id).await?;
         preconditions.check_if_match(&old.meta.etag())?;
         let version = old.meta.version;
@@ -282,11 +285,15 @@ pub(super) async fn delete(
             },
             ..old
         };
-        match svc.inner.store.update_user(user, version).await {
-            Ok(_) => return Ok(empty_response(StatusCode::NO_CONTENT)),
-            Err(crate::StoreError::Precondition { .. }) if !preconditions.has_if_match() => {}
-            Err(e) => return Err(store_error(e)),
+        if retries
+            .settle(
+                svc.inner.store.update_user(user, version).await,
+                store_error,
+            )?
+            .is_some()
+        {
+            break;
         }
     }
-    Err(super::contended())
+    Ok(empty_response(StatusCode::NO_CONTENT))
 }
