@@ -126,14 +126,21 @@ fn check_attributes(
         let Some(def) = defs.iter().find(|d| d.name.eq_ignore_ascii_case(&key)) else {
             continue;
         };
-        let Some(mut value) = map.remove(&key) else {
-            continue;
-        };
-        if value.is_null() || def.mutability == Mutability::ReadOnly {
-            continue;
+        let name = format!("{prefix}{}", def.name);
+        let keep = map
+            .get(&key)
+            .is_some_and(|v| !v.is_null() && def.mutability != Mutability::ReadOnly);
+        if !keep {
+            map.shift_remove(&key);
+        } else if key == def.name {
+            // Checked in place, so the document keeps the order the IdP sent.
+            if let Some(value) = map.get_mut(&key) {
+                check_value(value, def, &name)?;
+            }
+        } else if let Some(mut value) = map.shift_remove(&key) {
+            check_value(&mut value, def, &name)?;
+            map.insert(def.name.to_owned(), value);
         }
-        check_value(&mut value, def, &format!("{prefix}{}", def.name))?;
-        map.insert(def.name.to_owned(), value);
     }
     Ok(())
 }
