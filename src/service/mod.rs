@@ -326,7 +326,14 @@ impl ScimService {
             method,
             Method::POST | Method::PUT | Method::PATCH | Method::DELETE
         );
-        let span = tracing::info_span!("scim_request", method = %method, path = %path);
+        let (directory, resource, operation) = self.describe(&method, &path);
+        let span = tracing::info_span!(
+            "scim_request",
+            method = %method,
+            directory = directory,
+            resource = resource,
+            operation = operation,
+        );
         let outcome = self.route(request).instrument(span.clone()).await;
         let (response, refusal) = match outcome {
             Ok(response) => {
@@ -372,6 +379,28 @@ impl ScimService {
             });
         }
         response
+    }
+
+    /// The directory id, resource type and operation a request names, for its span.
+    fn describe<'p>(&self, method: &Method, path: &'p str) -> (&'p str, &'p str, &'static str) {
+        let rest = path
+            .strip_prefix(self.inner.config.prefix.as_str())
+            .unwrap_or("");
+        let mut segments = rest.split('/').filter(|s| !s.is_empty());
+        let directory = segments.next().unwrap_or("");
+        let resource = segments.next().unwrap_or("");
+        let item = segments.next();
+        let operation = match (method, item) {
+            (&Method::GET, None) => "list",
+            (&Method::GET, Some(_)) => "get",
+            (&Method::POST, _) if resource == SEARCH || item == Some(SEARCH) => "search",
+            (&Method::POST, _) => "create",
+            (&Method::PUT, _) => "replace",
+            (&Method::PATCH, _) => "patch",
+            (&Method::DELETE, _) => "delete",
+            _ => "other",
+        };
+        (directory, resource, operation)
     }
 
     async fn route(&self, request: Request<Bytes>) -> Result<Response<Bytes>, ScimError> {
@@ -524,4 +553,49 @@ pub(crate) fn fallback_key() -> [u8; 32] {
         std::process::id()
     );
     Sha256::digest(seed.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn requests_are_described_for_their_tracing_span() {
+        let store = Arc::new(MemoryStore::new());
+        let scim = ScimService::builder(store.clone(), store).build();
+        let cases = [
+            (Method::GET, "/scim/v2/d1/Users", ("d1", "Users", "list")),
+            (
+                Method::GET,
+                "/scim/v2/d1/Groups/g1",
+                ("d1", "Groups", "get"),
+            ),
+            (Method::POST, "/scim/v2/d1/Users", ("d1", "Users", "create")),
+            (
+                Method::POST,
+                "/scim/v2/d1/Users/.search",
+                ("d1", "Users", "search"),
+            ),
+            (
+                Method::POST,
+                "/scim/v2/d1/.search",
+                ("d1", ".search", "search"),
+            ),
+            (
+                Method::PATCH,
+                "/scim/v2/d1/Users/u1",
+                ("d1", "Users", "patch"),
+            ),
+            (
+                Method::DELETE,
+                "/scim/v2/d1/Users/u1",
+                ("d1", "Users", "delete"),
+            ),
+            (Method::GET, "/elsewhere", ("", "", "list")),
+        ];
+        for (method, path, expected) in cases {
+            assert_eq!(scim.describe(&method, path), expected, "{method} {path}");
+        }
+    }
 }
