@@ -54,7 +54,18 @@ async fn sled_refuses_a_locked_path_and_a_foreign_format() {
     use scimkit::store::{SledOpenError, SledStore};
     let dir = tempfile::tempdir().expect("temp dir");
     let first = SledStore::open(dir.path()).expect("open");
+    assert!(
+        matches!(SledStore::open(dir.path()), Err(SledOpenError::Open { .. })),
+        "a path another handle holds is refused, not a panic"
+    );
     drop(first);
+    let db = sled::open(dir.path()).expect("raw open");
+    assert_eq!(
+        db.get("format_version").expect("read").as_deref(),
+        Some(scimkit::store::FORMAT_VERSION.to_string().as_bytes()),
+        "the first open writes the format version"
+    );
+    drop(db);
     let reopened = SledStore::open(dir.path()).expect("reopen after close");
     drop(reopened);
     let db = sled::open(dir.path()).expect("raw open");

@@ -1,5 +1,9 @@
 //! Durability: the example server on sled takes concurrent writes, is killed with SIGKILL
 //! at a random moment, and on restart every write it acknowledged is there, intact.
+//!
+//! The server is the `server` example, which `cargo test` builds next to the test
+//! binaries (with `--test crash` alone cargo skips examples: build it first with
+//! `cargo build --example server --features sled`).
 #![cfg(feature = "sled")]
 
 use std::collections::HashSet;
@@ -20,11 +24,19 @@ const TOKEN: &str = "crash-test-token-0123456789";
 fn server_binary() -> PathBuf {
     // target/<profile>/deps/crash-<hash> → target/<profile>/examples/server
     let exe = std::env::current_exe().expect("test binary path");
-    exe.parent()
+    let server = exe
+        .parent()
         .and_then(|deps| deps.parent())
         .expect("target dir")
         .join("examples")
-        .join("server")
+        .join("server");
+    assert!(
+        server.exists(),
+        "{} is missing: run `cargo test --features sled` (it builds examples) or \
+         `cargo build --example server --features sled` first",
+        server.display()
+    );
+    server
 }
 
 fn free_port() -> u16 {
@@ -103,17 +115,88 @@ async fn all_user_names(client: &HttpClient, base: &str) -> HashSet<String> {
         .expect("list");
         assert_eq!(status, 200, "{page}");
         for user in page["Resources"].as_array().expect("resources") {
+            let user_name = user["userName"].as_str().expect("userName");
             assert_eq!(
-                user["name"]["givenName"], "Crash",
+                (
+                    &user["name"]["givenName"],
+                    user["name"]["familyName"].as_str()
+                ),
+                (&json!("Crash"), Some(user_name)),
                 "stored documents are intact: {user}"
             );
-            names.insert(user["userName"].as_str().expect("userName").to_owned());
+            names.insert(user_name.to_owned());
         }
         match page["nextCursor"].as_str() {
             Some(next) => cursor = next.to_owned(),
             None => return names,
         }
     }
+}
+
+/// Tokens are stored hashed: no file of the database contains the secret.
+fn assert_no_file_holds(dir: &std::path::Path, secret: &[u8]) {
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            assert_no_file_holds(&path, secret);
+        } else {
+            let bytes = std::fs::read(&path).expect("read file");
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret),
+                "{} holds a token in plain text",
+                path.display()
+            );
+        }
+    }
+}
+
+/// The ids of a group's members.
+async fn member_ids(client: &HttpClient, base: &str, group: &str) -> HashSet<String> {
+    let (status, body) = call(client, "GET", &format!("{base}/Groups/{group}"), None)
+        .await
+        .expect("get group");
+    assert_eq!(status, 200, "the group survives: {body}");
+    body["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["value"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Creates users and adds each to `group`; returns the acknowledged users (by userName)
+/// and memberships (by user id).
+async fn write_until_refused(
+    client: HttpClient,
+    base: String,
+    group: String,
+    prefix: String,
+) -> (Vec<String>, Vec<String>) {
+    let (mut users, mut members) = (Vec::new(), Vec::new());
+    for n in 0.. {
+        let user_name = format!("{prefix}n{n}@acme.com");
+        let body = json!({"userName": user_name,
+            "name": {"givenName": "Crash", "familyName": user_name}});
+        let id = match call(&client, "POST", &format!("{base}/Users"), Some(body)).await {
+            Some((201, created)) => created["id"].as_str().unwrap_or_default().to_owned(),
+            _ => break,
+        };
+        users.push(user_name.clone());
+        let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": id}]}]});
+        match call(
+            &client,
+            "PATCH",
+            &format!("{base}/Groups/{group}"),
+            Some(patch),
+        )
+        .await
+        {
+            Some((200 | 204, _)) => members.push(id),
+            _ => break,
+        }
+    }
+    (users, members)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -125,24 +208,35 @@ async fn acknowledged_writes_survive_sigkill() {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(7);
     let mut acknowledged: HashSet<String> = HashSet::new();
+    let mut acknowledged_members: HashSet<String> = HashSet::new();
+    let (mut first, first_base) = start(dir.path(), free_port());
+    let (status, group) = call(
+        &client,
+        "POST",
+        &format!("{first_base}/Groups"),
+        Some(json!({"displayName": "Crash"})),
+    )
+    .await
+    .expect("create group");
+    assert_eq!(status, 201, "{group}");
+    let group = group["id"].as_str().expect("group id").to_owned();
+    first.kill().expect("kill");
+    first.wait().expect("reap");
     for cycle in 0..5 {
-        let port = free_port();
-        let (mut child, base) = start(dir.path(), port);
+        let (mut child, base) = start(dir.path(), free_port());
+        assert_eq!(
+            base.rsplit('/').next(),
+            first_base.rsplit('/').next(),
+            "a restart reuses the organization's primary directory"
+        );
         let writers: Vec<_> = (0..8)
             .map(|writer| {
-                let (client, base) = (client.clone(), base.clone());
-                tokio::spawn(async move {
-                    let mut done = Vec::new();
-                    for n in 0.. {
-                        let user_name = format!("c{cycle}w{writer}n{n}@acme.com");
-                        let body = json!({"userName": user_name, "name": {"givenName": "Crash"}});
-                        match call(&client, "POST", &format!("{base}/Users"), Some(body)).await {
-                            Some((201, _)) => done.push(user_name),
-                            _ => return done,
-                        }
-                    }
-                    done
-                })
+                tokio::spawn(write_until_refused(
+                    client.clone(),
+                    base.clone(),
+                    group.clone(),
+                    format!("c{cycle}w{writer}"),
+                ))
             })
             .collect();
         seed = seed
@@ -152,24 +246,31 @@ async fn acknowledged_writes_survive_sigkill() {
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
         for writer in writers {
-            acknowledged.extend(writer.await.expect("writer"));
+            let (users, members) = writer.await.expect("writer");
+            acknowledged.extend(users);
+            acknowledged_members.extend(members);
         }
         let (mut restarted, base) = start(dir.path(), free_port());
         let stored = all_user_names(&client, &base).await;
-        let lost: Vec<&String> = acknowledged
-            .iter()
-            .filter(|n| !stored.contains(*n))
-            .collect();
+        let stored_members = member_ids(&client, &base, &group).await;
         restarted.kill().expect("kill");
         restarted.wait().expect("reap");
+        let lost: Vec<&String> = acknowledged.difference(&stored).collect();
         assert!(
             lost.is_empty(),
-            "cycle {cycle}: acknowledged but lost: {lost:?}"
+            "cycle {cycle}: users acknowledged but lost: {lost:?}"
+        );
+        let lost: Vec<&String> = acknowledged_members.difference(&stored_members).collect();
+        assert!(
+            lost.is_empty(),
+            "cycle {cycle}: memberships acknowledged but lost: {lost:?}"
         );
     }
+    assert_no_file_holds(dir.path(), TOKEN.as_bytes());
     assert!(
-        acknowledged.len() > 10,
-        "the test made writes ({})",
-        acknowledged.len()
+        acknowledged.len() > 10 && acknowledged_members.len() > 10,
+        "the test made writes ({} users, {} memberships)",
+        acknowledged.len(),
+        acknowledged_members.len()
     );
 }

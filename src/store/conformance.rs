@@ -2,19 +2,28 @@
 //! ours, or a vendor's own.
 //!
 //! Each check is a plain `pub async fn` taking a fresh pair of stores; [`run_all`] runs
-//! them all, asking a factory for a fresh, empty store before each. Failures panic with a
-//! message naming the broken promise, so they read well in a test report.
+//! them all, asking a factory for a fresh, empty store before each (the checks use fixed
+//! ids, so they cannot share one store). Failures panic with a message naming the broken
+//! promise, so they read well in a test report.
 //!
-//! ```ignore
-//! // In your crate's tests, with scimkit's `conformance` feature enabled:
-//! #[tokio::test(flavor = "multi_thread")]
-//! async fn my_backend_keeps_scimkit_promises() {
-//!     scimkit::store::conformance::run_all(|| async {
-//!         let store = std::sync::Arc::new(MyStore::connect_to_a_fresh_schema().await);
-//!         (store.clone() as _, store as _)
-//!     })
-//!     .await;
-//! }
+//! A vendor runs it on their own backend from a test, with scimkit's `conformance`
+//! feature enabled; here `MemoryStore` stands in for theirs:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use scimkit::store::MemoryStore;
+//! use scimkit::store::conformance::{self, Stores};
+//!
+//! # #[tokio::main(flavor = "multi_thread")]
+//! # async fn main() {
+//! // #[tokio::test(flavor = "multi_thread")] async fn my_store_keeps_scimkit_promises() {
+//! conformance::run_all(|| async {
+//!     let store = Arc::new(MemoryStore::new()); // your backend: fresh and empty
+//!     let stores: Stores = (store.clone(), store);
+//!     stores
+//! })
+//! .await;
+//! # }
 //! ```
 //!
 //! The concurrency checks spawn Tokio tasks: run the suite on a multi-threaded runtime.
@@ -114,6 +123,7 @@ where
     memberships(new_stores().await).await;
     concurrent_member_edits(new_stores().await).await;
     group_updates(new_stores().await).await;
+    concurrent_group_updates(new_stores().await).await;
     change_log(new_stores().await).await;
     tokens(new_stores().await).await;
     isolation(new_stores().await).await;
@@ -475,12 +485,130 @@ pub async fn keyset_listing(stores: Stores) {
             "user {n} existed throughout and was listed"
         );
     }
+
+    // The group filter: stable members listed once each while others join and leave.
+    let stable: Vec<UserId> = (10..30)
+        .step_by(2)
+        .map(|n| UserId::from_uuid(uuid(n)))
+        .collect();
+    let churn: Vec<UserId> = (0..4).map(|n| UserId::from_uuid(uuid(n))).collect();
+    let team = store
+        .insert_group(group(&dir, 200, "Team"), &stable)
+        .await
+        .expect("insert group")
+        .id;
+    let mut seen = Vec::new();
+    let mut after: Option<UserId> = None;
+    let mut turn = 0;
+    loop {
+        let page = store
+            .list_users(
+                &dir,
+                Some(&team),
+                Keyset {
+                    after: after.as_ref(),
+                    limit: 3,
+                },
+            )
+            .await
+            .expect("list members");
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|u| u.id.clone());
+        seen.extend(page.into_iter().map(|u| u.id));
+        if let (Some(joins), Some(leaves)) = (churn.get(turn), turn.checked_sub(1)) {
+            let mut edits = vec![MembershipEdit::Add(joins.clone())];
+            edits.extend(churn.get(leaves).cloned().map(MembershipEdit::Remove));
+            store
+                .edit_members(&dir, &team, &edits, AT)
+                .await
+                .expect("edit");
+        } else if let Some(joins) = churn.get(turn) {
+            store
+                .edit_members(&dir, &team, &[MembershipEdit::Add(joins.clone())], AT)
+                .await
+                .expect("edit");
+        }
+        turn += 1;
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(
+        sorted, seen,
+        "members come in id order and never twice while membership changes"
+    );
+    for id in &stable {
+        assert_eq!(
+            seen.iter().filter(|s| *s == id).count(),
+            1,
+            "member {id} belonged throughout and was listed exactly once"
+        );
+    }
+    assert!(
+        seen.iter()
+            .all(|id| stable.contains(id) || churn.contains(id)),
+        "only users that were members are listed"
+    );
+
+    // Groups and member ids page the same way.
+    let mut groups = vec![team.clone()];
+    for n in 201..208 {
+        groups.push(
+            store
+                .insert_group(group(&dir, n, &format!("g{n}")), &[])
+                .await
+                .expect("insert group")
+                .id,
+        );
+    }
+    let mut listed = Vec::new();
+    let mut after: Option<GroupId> = None;
+    loop {
+        let page = store
+            .list_groups(
+                &dir,
+                Keyset {
+                    after: after.as_ref(),
+                    limit: 3,
+                },
+            )
+            .await
+            .expect("list groups");
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        listed.extend(page.into_iter().map(|g| g.id));
+    }
+    assert_eq!(listed, groups, "every group once, in id order");
+    let members = store
+        .list_members(
+            &dir,
+            &team,
+            Keyset {
+                after: stable.get(1),
+                limit: 2,
+            },
+        )
+        .await
+        .expect("list members");
+    assert_eq!(
+        members,
+        stable.get(2..4).unwrap_or_default().to_vec(),
+        "list_members honours after and limit"
+    );
 }
 
 /// userName is unique among active users only.
 pub async fn user_name_uniqueness(stores: Stores) {
     let (store, _) = &stores;
     let dir = setup(&stores, 1).await;
+    // Stored first, so that a backend whose index keys confuse a name with the names it
+    // is a prefix of wrongly refuses `ann` below.
+    store
+        .insert_user(user(&dir, 13, "ann\u{0}x"))
+        .await
+        .expect("insert");
     let ann = store
         .insert_user(user(&dir, 10, "ann"))
         .await
@@ -541,6 +669,33 @@ pub async fn user_name_uniqueness(stores: Stores) {
         )
         .await
         .expect("restore once the name is free");
+
+    // Index keys must not confuse a name with names it is a prefix of.
+    for (n, name) in [(12, "anne"), (14, "ann x")] {
+        store
+            .insert_user(user(&dir, n, name))
+            .await
+            .unwrap_or_else(|e| panic!("`{name:?}` is not `ann`: {e}"));
+    }
+    assert!(
+        matches!(
+            store.insert_user(user(&dir, 15, "ANN\u{0}X")).await,
+            Err(StoreError::Conflict(UniqueAttribute::UserName))
+        ),
+        "a userName with a NUL is unique like any other"
+    );
+    let found: Vec<UserId> = store
+        .find_users(&dir, &UserKey::UserName("ann\u{0}x".into()))
+        .await
+        .expect("find")
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(
+        found,
+        vec![UserId::from_uuid(uuid(13))],
+        "lookup finds exactly the name asked for"
+    );
 }
 
 /// Concurrent inserts of one userName: exactly one wins.
@@ -666,13 +821,57 @@ pub async fn memberships(stores: Stores) {
     assert!(
         matches!(
             store
-                .edit_members(&dir, &sales, &[MembershipEdit::Add(zed)], AT)
+                .edit_members(&dir, &sales, &[MembershipEdit::Add(zed.clone())], AT)
                 .await,
             Err(StoreError::NotFound(_))
         ),
         "a member of another directory is NotFound"
     );
     assert_eq!(all(&sales).await.len(), 2, "a refused edit changes nothing");
+    assert!(
+        matches!(
+            store
+                .insert_group(group(&dir, 21, "Mixed"), &[bob.clone(), zed.clone()])
+                .await,
+            Err(StoreError::NotFound(_))
+        ),
+        "insert_group refuses a member of another directory"
+    );
+    assert_eq!(
+        store
+            .get_group(&dir, &GroupId::from_uuid(uuid(21)))
+            .await
+            .expect("get"),
+        None,
+        "a refused insert_group stores nothing"
+    );
+    let current = store
+        .get_group(&dir, &sales)
+        .await
+        .expect("get")
+        .expect("present");
+    assert!(
+        matches!(
+            store
+                .update_group(
+                    current.clone(),
+                    current.meta.version,
+                    &[MembershipEdit::Add(zed.clone())]
+                )
+                .await,
+            Err(StoreError::NotFound(_))
+        ),
+        "update_group refuses a member of another directory"
+    );
+    assert_eq!(
+        store
+            .get_group(&dir, &sales)
+            .await
+            .expect("get")
+            .map(|g| g.meta.version),
+        Some(current.meta.version),
+        "a refused update_group changes nothing"
+    );
     store
         .edit_members(
             &dir,
@@ -837,6 +1036,72 @@ pub async fn group_updates(stores: Stores) {
     );
 }
 
+/// Concurrent update_group calls from one version: exactly one wins, and only its
+/// membership edits land.
+pub async fn concurrent_group_updates(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let mut users = Vec::new();
+    for n in 0..8 {
+        users.push(
+            store
+                .insert_user(user(&dir, 100 + n, &format!("u{n}")))
+                .await
+                .expect("insert")
+                .id,
+        );
+    }
+    let sales = store
+        .insert_group(group(&dir, 20, "Sales"), &[])
+        .await
+        .expect("insert group");
+    let tasks: Vec<_> = users
+        .iter()
+        .map(|id| {
+            let store = stores.0.clone();
+            let renamed = Group {
+                display_name: format!("Sales {id}"),
+                ..sales.clone()
+            };
+            let edit = MembershipEdit::Add(id.clone());
+            tokio::spawn(async move { store.update_group(renamed, 1, &[edit]).await })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(group) => winners.push(group),
+            Err(StoreError::Precondition { .. }) => {}
+            Err(other) => panic!("unexpected error {other}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one update from version 1 wins");
+    let winner = winners.remove(0);
+    let members = store
+        .list_members(
+            &dir,
+            &sales.id,
+            Keyset {
+                after: None,
+                limit: 100,
+            },
+        )
+        .await
+        .expect("list");
+    let winners_member = winner.display_name.trim_start_matches("Sales ");
+    assert_eq!(
+        members.iter().map(UserId::as_str).collect::<Vec<_>>(),
+        vec![winners_member],
+        "the winner's edit is applied, the losers' are not"
+    );
+    let stored = store
+        .get_group(&dir, &sales.id)
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(stored, winner, "the stored group is the winner's");
+}
+
 /// The change log: seq from 1 without gaps, kinds from before/after states, nothing for a
 /// refused write.
 pub async fn change_log(stores: Stores) {
@@ -877,10 +1142,21 @@ pub async fn change_log(stores: Stores) {
         )
         .await
         .expect("update");
+    assert!(
+        matches!(
+            store.update_user(ann.clone(), 1).await,
+            Err(StoreError::Precondition { .. })
+        ),
+        "a stale update is refused"
+    );
     let g = store
         .insert_group(group(&dir, 20, "G"), std::slice::from_ref(&ann.id))
         .await
         .expect("group");
+    store
+        .edit_members(&dir, &g.id, &[MembershipEdit::Add(ann.id.clone())], AT)
+        .await
+        .expect("a no-op edit");
     store
         .edit_members(&dir, &g.id, &[MembershipEdit::Remove(ann.id.clone())], AT)
         .await
@@ -901,7 +1177,7 @@ pub async fn change_log(stores: Stores) {
     assert_eq!(
         seqs,
         (1..=8).collect::<Vec<_>>(),
-        "seq starts at 1 with no gaps, refused writes record nothing"
+        "seq starts at 1 with no gaps; refused writes and no-op edits record nothing"
     );
     let kinds: Vec<ChangeKind> = changes.iter().map(|c| c.kind).collect();
     assert_eq!(
@@ -918,9 +1194,25 @@ pub async fn change_log(stores: Stores) {
         ]
     );
     assert_eq!(
-        changes[5].member_id.as_ref(),
-        Some(&ann.id),
-        "membership changes name the member"
+        changes
+            .iter()
+            .map(|c| (c.resource_id.clone(), c.member_id.clone()))
+            .collect::<Vec<_>>(),
+        vec![
+            (ann.id.to_string(), None),
+            (ann.id.to_string(), None),
+            (ann.id.to_string(), None),
+            (ann.id.to_string(), None),
+            (g.id.to_string(), None),
+            (g.id.to_string(), Some(ann.id.clone())),
+            (g.id.to_string(), Some(ann.id.clone())),
+            (g.id.to_string(), None),
+        ],
+        "entries name their resource, and membership changes the member"
+    );
+    assert!(
+        changes.iter().all(|c| c.directory_id == dir),
+        "entries name their directory"
     );
     assert_eq!(
         store
@@ -981,7 +1273,17 @@ pub async fn tokens(stores: Stores) {
             .expect("find"),
         None
     );
-    assert_eq!(tokens.list_tokens(&scope).await.expect("list").len(), 2);
+    assert_eq!(
+        tokens
+            .list_tokens(&scope)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>(),
+        vec![TokenId::from_uuid(uuid(1)), TokenId::from_uuid(uuid(2))],
+        "tokens of a scope, in id order"
+    );
     tokens
         .revoke_token(&TokenId::from_uuid(uuid(1)))
         .await
@@ -1045,5 +1347,109 @@ pub async fn isolation(stores: Stores) {
         store.list_changes(&b, 0, 10).await.expect("changes").len(),
         1,
         "change logs are per directory"
+    );
+
+    let sales = store
+        .insert_group(group(&a, 20, "Sales"), std::slice::from_ref(&ann.id))
+        .await
+        .expect("insert group");
+    assert_eq!(
+        store.get_group(&b, &sales.id).await.expect("get"),
+        None,
+        "a group is only in its directory"
+    );
+    assert!(
+        store
+            .find_groups(&b, &GroupKey::DisplayName("sales".into()))
+            .await
+            .expect("find")
+            .is_empty()
+    );
+    assert!(
+        matches!(
+            store.edit_members(&b, &sales.id, &[], AT).await,
+            Err(StoreError::NotFound(_))
+        ),
+        "another directory's group takes no edits"
+    );
+    assert!(
+        store
+            .list_groups_of_user(
+                &b,
+                &ann.id,
+                Keyset {
+                    after: None,
+                    limit: 10
+                }
+            )
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    // Organizations: a new primary demotes only its own organization's primary.
+    let org_a = org(1, None).id;
+    let org_b = org(50, None).id;
+    let second_a = Directory {
+        id: DirectoryId::from_uuid(uuid(90)),
+        organization_id: org_a.clone(),
+        primary: true,
+    };
+    store
+        .insert_directory(second_a.clone())
+        .await
+        .expect("insert directory");
+    let of_b = store.list_directories(&org_b).await.expect("list");
+    assert_eq!(
+        of_b.iter().map(|d| (&d.id, d.primary)).collect::<Vec<_>>(),
+        vec![(&b, true)],
+        "another organization's directories and primary are untouched"
+    );
+    let of_a: Vec<_> = store
+        .list_directories(&org_a)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|d| (d.id, d.primary))
+        .collect();
+    assert_eq!(of_a, vec![(a.clone(), false), (second_a.id, true)]);
+
+    let (_, tokens) = &stores;
+    let record = |n: u128, scope: TokenScope| TokenRecord {
+        id: TokenId::from_uuid(uuid(n)),
+        scope,
+        hash: TokenHash::of(&format!("secret-{n}")),
+        created: AT,
+    };
+    tokens
+        .insert_token(record(300, TokenScope::Directory(a.clone())))
+        .await
+        .expect("insert token");
+    tokens
+        .insert_token(record(301, TokenScope::Organization(org_b.clone())))
+        .await
+        .expect("insert token");
+    assert!(
+        tokens
+            .list_tokens(&TokenScope::Directory(b.clone()))
+            .await
+            .expect("list")
+            .is_empty(),
+        "tokens are listed by their own scope only"
+    );
+    assert!(
+        tokens
+            .list_tokens(&TokenScope::Organization(org_a))
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(
+        tokens
+            .list_tokens(&TokenScope::Organization(org_b))
+            .await
+            .expect("list")
+            .len(),
+        1
     );
 }

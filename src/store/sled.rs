@@ -143,6 +143,31 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(backend)
 }
 
+/// An attribute value as a key part. Values come from the IdP and may hold any byte,
+/// `\0` included; escaping `\0` and `\1` keeps the part free of the separator, so
+/// `dir \0 value \0` scans exactly one value (not also values it is a prefix of, like
+/// `"ann"` of `"ann\0x"`) and the id stays the last part.
+fn value_part(value: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            0 => out.extend_from_slice(&[1, 1]),
+            1 => out.extend_from_slice(&[1, 2]),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// An id read back from a key or index; a malformed one means corrupt data.
+fn parse_id<T>(text: &str) -> Result<T, StoreError>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    text.parse().map_err(backend)
+}
+
 /// The last `\0`-separated part of a key, as text.
 fn last_part(key: &[u8]) -> Result<String, StoreError> {
     let tail = key.rsplit(|b| *b == 0).next().unwrap_or(key);
@@ -154,13 +179,16 @@ fn user_index_keys(user: &User) -> Vec<(usize, Vec<u8>)> {
     let id = user.id.as_str().as_bytes();
     let mut keys = vec![(
         USER_NAME,
-        key(&[dir, user.user_name().to_lowercase().as_bytes(), id]),
+        key(&[dir, &value_part(&user.user_name().to_lowercase()), id]),
     )];
     if let Some(external_id) = user.external_id() {
-        keys.push((USER_EXT, key(&[dir, external_id.as_bytes(), id])));
+        keys.push((USER_EXT, key(&[dir, &value_part(external_id), id])));
     }
     for email in user.email_values() {
-        keys.push((USER_EMAIL, key(&[dir, email.to_lowercase().as_bytes(), id])));
+        keys.push((
+            USER_EMAIL,
+            key(&[dir, &value_part(&email.to_lowercase()), id]),
+        ));
     }
     keys
 }
@@ -170,10 +198,10 @@ fn group_index_keys(group: &Group) -> Vec<(usize, Vec<u8>)> {
     let id = group.id.as_str().as_bytes();
     let mut keys = vec![(
         GROUP_NAME,
-        key(&[dir, group.display_name.to_lowercase().as_bytes(), id]),
+        key(&[dir, &value_part(&group.display_name.to_lowercase()), id]),
     )];
     if let Some(external_id) = group.external_id() {
-        keys.push((GROUP_EXT, key(&[dir, external_id.as_bytes(), id])));
+        keys.push((GROUP_EXT, key(&[dir, &value_part(external_id), id])));
     }
     keys
 }
@@ -385,14 +413,12 @@ impl Inner {
         let dir = user.directory_id.as_str().as_bytes();
         let holders = self.ids_under(
             USER_NAME,
-            &prefix(&[dir, user.user_name().to_lowercase().as_bytes()]),
+            &prefix(&[dir, &value_part(&user.user_name().to_lowercase())]),
             None,
             usize::MAX,
         )?;
         for holder in holders {
-            let Ok(id) = holder.parse::<UserId>() else {
-                continue;
-            };
+            let id: UserId = parse_id(&holder)?;
             if id == user.id {
                 continue;
             }
@@ -485,7 +511,7 @@ impl Inner {
                 }
                 MembershipEdit::RemoveAll => {
                     for user in std::mem::take(&mut members) {
-                        let id: UserId = user.parse().map_err(backend)?;
+                        let id: UserId = parse_id(&user)?;
                         entries.push((ChangeKind::GroupMemberRemoved, group.to_string(), Some(id)));
                     }
                 }
@@ -786,15 +812,13 @@ impl DirectoryStore for SledStore {
             let mut out = Vec::new();
             for id in inner.ids_under(
                 tree,
-                &prefix(&[dir.as_str().as_bytes(), value.as_bytes()]),
+                &prefix(&[dir.as_str().as_bytes(), &value_part(&value)]),
                 None,
                 usize::MAX,
             )? {
-                let Ok(id) = id.parse::<UserId>() else {
-                    continue;
-                };
+                let id: UserId = parse_id(&id)?;
                 if let Some(user) = inner.user(&dir, &id)? {
-                    // Index keys are composite; confirm the match on the document itself.
+                    // The document decides: an index entry it contradicts is stale.
                     let matches = match &wanted {
                         UserKey::UserName(v) => user.user_name().to_lowercase() == v.to_lowercase(),
                         UserKey::ExternalId(v) => user.external_id() == Some(v.as_str()),
@@ -837,9 +861,7 @@ impl DirectoryStore for SledStore {
                         after.as_deref(),
                         limit,
                     )? {
-                        let Ok(id) = id.parse::<UserId>() else {
-                            continue;
-                        };
+                        let id: UserId = parse_id(&id)?;
                         if let Some(user) = inner.user(&dir, &id)? {
                             out.push(user);
                         }
@@ -972,13 +994,11 @@ impl DirectoryStore for SledStore {
             let mut out = Vec::new();
             for id in inner.ids_under(
                 tree,
-                &prefix(&[dir.as_str().as_bytes(), value.as_bytes()]),
+                &prefix(&[dir.as_str().as_bytes(), &value_part(&value)]),
                 None,
                 usize::MAX,
             )? {
-                let Ok(id) = id.parse::<GroupId>() else {
-                    continue;
-                };
+                let id: GroupId = parse_id(&id)?;
                 if let Some(group) = inner.group(&dir, &id)? {
                     let matches = match &wanted {
                         GroupKey::DisplayName(v) => {
@@ -1036,7 +1056,7 @@ impl DirectoryStore for SledStore {
                     limit,
                 )?
                 .into_iter()
-                .map(|id| id.parse().map_err(backend))
+                .map(|id| parse_id(&id))
                 .collect()
         })
         .await
@@ -1064,7 +1084,7 @@ impl DirectoryStore for SledStore {
                     limit,
                 )?
                 .into_iter()
-                .map(|id| id.parse().map_err(backend))
+                .map(|id| parse_id(&id))
                 .collect()
         })
         .await
