@@ -6,7 +6,7 @@
 //! `cargo build --example server --features sled`).
 #![cfg(feature = "sled")]
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -20,6 +20,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "crash-test-token-0123456789";
+const API_KEY: &str = "crash-test-api-key-0123456789";
 
 fn server_binary() -> PathBuf {
     // target/<profile>/deps/crash-<hash> → target/<profile>/examples/server
@@ -47,14 +48,16 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts the server and returns it with its SCIM base URL.
-fn start(path: &std::path::Path, port: u16) -> (Child, String) {
+/// Starts the server and returns it with its banner (`SCIM base URL`, `API key`, ...).
+fn start_with_banner(path: &std::path::Path, port: u16) -> (Child, HashMap<String, String>) {
     let mut child = Command::new(server_binary())
         .args([
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--bearer-token",
             TOKEN,
+            "--api-key",
+            API_KEY,
         ])
         .arg("--store")
         .arg(format!("sled:{}", path.display()))
@@ -64,15 +67,25 @@ fn start(path: &std::path::Path, port: u16) -> (Child, String) {
         .expect("the example server is built with the test's features");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
+    let mut banner = HashMap::new();
+    while !banner.contains_key("API key") {
         let line = lines.next().expect("banner").expect("read");
-        if let Some(url) = line.strip_prefix("SCIM base URL: ") {
-            break url.to_owned();
+        if let Some((name, value)) = line.split_once(": ") {
+            banner.insert(name.to_owned(), value.to_owned());
         }
-    };
+    }
     // Keep the pipe drained for as long as the server runs.
     std::thread::spawn(move || lines.for_each(drop));
-    (child, base)
+    (child, banner)
+}
+
+/// Starts the server and returns it with its SCIM base URL.
+fn start(path: &std::path::Path, port: u16) -> (Child, String) {
+    let (child, mut banner) = start_with_banner(path, port);
+    (
+        child,
+        banner.remove("SCIM base URL").expect("SCIM base URL"),
+    )
 }
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
@@ -83,10 +96,20 @@ async fn call(
     url: &str,
     body: Option<Value>,
 ) -> Option<(u16, Value)> {
+    call_as(client, TOKEN, method, url, body).await
+}
+
+async fn call_as(
+    client: &HttpClient,
+    secret: &str,
+    method: &str,
+    url: &str,
+    body: Option<Value>,
+) -> Option<(u16, Value)> {
     let request = hyper::Request::builder()
         .method(method)
         .uri(url)
-        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("authorization", format!("Bearer {secret}"))
         .header("content-type", "application/scim+json")
         .body(Full::new(
             body.map(|b| Bytes::from(b.to_string())).unwrap_or_default(),
@@ -272,5 +295,70 @@ async fn acknowledged_writes_survive_sigkill() {
         "the test made writes ({} users, {} memberships)",
         acknowledged.len(),
         acknowledged_members.len()
+    );
+}
+
+/// DESIGN §6: restarting on the same path keeps the organization, its directory and the
+/// credentials given on the command line, and prints the same banner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_the_organization_and_credentials() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let (mut first, banner) = start_with_banner(dir.path(), free_port());
+    let scim = banner["SCIM base URL"].clone();
+    let (status, created) = call(
+        &client,
+        "POST",
+        &format!("{scim}/Users"),
+        Some(json!({"userName": "kept@acme.com"})),
+    )
+    .await
+    .expect("create");
+    assert_eq!(status, 201, "{created}");
+    first.kill().expect("kill");
+    first.wait().expect("reap");
+
+    let (mut second, again) = start_with_banner(dir.path(), free_port());
+    let origin_free = |b: &HashMap<String, String>, name: &str| {
+        b[name].split_once("/scim").map(|(_, path)| path.to_owned())
+    };
+    assert_eq!(
+        origin_free(&again, "SCIM base URL"),
+        origin_free(&banner, "SCIM base URL"),
+        "the same directory"
+    );
+    assert_eq!(
+        (
+            again["SCIM bearer token"].as_str(),
+            again["API key"].as_str()
+        ),
+        (TOKEN, API_KEY),
+        "the given credentials are printed as given"
+    );
+    let scim = again["SCIM base URL"].clone();
+    let id = created["id"].as_str().expect("id");
+    let (status, user) = call(&client, "GET", &format!("{scim}/Users/{id}"), None)
+        .await
+        .expect("get");
+    assert_eq!(status, 200, "the bearer token still works: {user}");
+    let (status, users) = call_as(
+        &client,
+        API_KEY,
+        "GET",
+        &format!(
+            "{}/scim/users?organizationExternalId=example-org",
+            again["Management base URL"]
+        ),
+        None,
+    )
+    .await
+    .expect("management");
+    second.kill().expect("kill");
+    second.wait().expect("reap");
+    assert_eq!(status, 200, "the API key still works: {users}");
+    assert_eq!(
+        users["scimUsers"].as_array().map(Vec::len),
+        Some(1),
+        "one organization, one directory, one user: {users}"
     );
 }

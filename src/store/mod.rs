@@ -98,8 +98,9 @@ pub trait DirectoryStore: Send + Sync {
         page: Keyset<'_, OrganizationId>,
     ) -> Result<Vec<Organization>, StoreError>;
 
-    /// Stores a new directory. `NotFound` if its organization is absent. If it is primary,
-    /// the organization's previous primary directory stops being primary in the same step.
+    /// Stores a new directory. `NotFound` if its organization is absent, `Conflict(Id)` if
+    /// its id is taken. If it is primary, the organization's previous primary directory
+    /// stops being primary in the same step.
     async fn insert_directory(&self, directory: Directory) -> Result<(), StoreError>;
     /// Replaces a directory (its organization cannot change); primary handled as above.
     async fn update_directory(&self, directory: Directory) -> Result<(), StoreError>;
@@ -109,8 +110,8 @@ pub trait DirectoryStore: Send + Sync {
     async fn list_directories(&self, org: &OrganizationId) -> Result<Vec<Directory>, StoreError>;
 
     /// Stores a new user with version 1 and records `user.created`. `NotFound` if the
-    /// directory is absent; `Conflict(UserName)` if an active user of the directory has
-    /// the same `userName` (case-insensitively).
+    /// directory is absent; `Conflict(Id)` if its id is taken; `Conflict(UserName)` if an
+    /// active user of the directory has the same `userName` (case-insensitively).
     async fn insert_user(&self, user: User) -> Result<User, StoreError>;
     /// Replaces a user if its stored version is `expected_version`, storing it with
     /// version `expected_version + 1`, and records the change. `Precondition` on a version
@@ -132,7 +133,8 @@ pub trait DirectoryStore: Send + Sync {
 
     /// Stores a new group with version 1 and the given members, recording
     /// `group.created` and one `group.member_added` per member. `NotFound` if the directory
-    /// or a member (a user of the same directory) is absent.
+    /// or a member (a user of the same directory) is absent; `Conflict(Id)` if its id is
+    /// taken.
     async fn insert_group(&self, group: Group, members: &[UserId]) -> Result<Group, StoreError>;
     /// Replaces a group if its stored version is `expected_version` and applies `edits`,
     /// all in one step; stores version `expected_version + 1`. Errors as for users.
@@ -194,7 +196,8 @@ pub trait DirectoryStore: Send + Sync {
 /// Bearer tokens and API keys, by the hash of their secret.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
-    /// Stores a token. `Conflict(TokenHash)` if a token with the same hash exists.
+    /// Stores a token. `Conflict(TokenHash)` if a token with the same hash exists,
+    /// `Conflict(Id)` if its id is taken.
     async fn insert_token(&self, token: TokenRecord) -> Result<(), StoreError>;
     /// The token whose secret hashes to `hash`, if it exists and is not revoked.
     async fn find_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;

@@ -1,11 +1,33 @@
 //! [`SledStore`]: the persistent backend, on the embedded `sled` database.
 //!
-//! Every write takes the writer lock, reads what it must check (uniqueness, versions,
-//! members) and commits the entity, its index entries, membership rows and change-log
-//! entry in one multi-tree transaction; it returns only after `flush` has put them on
-//! disk, so an acknowledged write survives a crash. The flush runs after the writer lock
-//! is released, so concurrent writers share flushes.
-//! sled's calls block, so they run on Tokio's blocking pool.
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use scimkit::store::{DirectoryStore, SledStore, TokenStore};
+//!
+//! let store = Arc::new(SledStore::open("./scim-data")?); // SledOpenError: locked, foreign...
+//! let (directories, tokens): (Arc<dyn DirectoryStore>, Arc<dyn TokenStore>) =
+//!     (store.clone(), store);
+//! # Ok(()) }
+//! ```
+//!
+//! **Atomic and durable.** Every write takes the writer lock, reads what it must check
+//! (uniqueness, versions, members) and commits the entity, its index entries, membership
+//! rows and change-log entries in one multi-tree transaction; it returns only after
+//! `flush` has put them on disk, so an acknowledged write survives a crash (a SIGKILL
+//! test holds it to that). The flush runs after the writer lock is released, so
+//! concurrent writers share flushes. sled's calls block, so they run on Tokio's blocking
+//! pool; [`SledStore::open`] blocks too (it replays the log), once, at start-up.
+//!
+//! **Layout.** One tree per kind of record. Keys are `\0`-joined parts, most general
+//! first: `directory \0 user_id` for users, `directory \0 value \0 user_id` for an index
+//! entry, `directory \0 group_id \0 user_id` for a membership (and the reverse), and
+//! `directory \0 seq` (big-endian) for the change log. Ids are time-ordered text, so a
+//! prefix scan from `prefix \0 after \0` is a keyset page in id order. Attribute values
+//! are escaped so that they never contain `\0`. Values are JSON (`serde_json`, already a
+//! dependency): the documents are JSON to begin with, and the format stays readable when
+//! debugging a database. [`FORMAT_VERSION`] is written on first open and checked on every
+//! open.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -102,6 +124,9 @@ struct Inner {
 }
 
 /// A [`DirectoryStore`] and [`TokenStore`] persisted with sled. Cheap to clone.
+///
+/// Its async methods run sled on Tokio's blocking pool, so they must be called from
+/// within a Tokio runtime.
 #[derive(Clone)]
 pub struct SledStore {
     inner: Arc<Inner>,
@@ -223,7 +248,10 @@ impl WriteSet {
 }
 
 impl SledStore {
-    /// Opens (or creates) a database at `path`.
+    /// Opens (or creates) a database at `path`, writing [`FORMAT_VERSION`] into a new one.
+    /// Blocks while sled replays its log. Errors rather than panics when the path is held
+    /// by another process (or another handle in this one), is not a sled database, or has
+    /// another format version.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, SledOpenError> {
         let shown = path.as_ref().display().to_string();
         let open_error = |source| SledOpenError::Open {
