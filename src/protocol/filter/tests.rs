@@ -122,6 +122,10 @@ fn errors_say_what_is_wrong_and_where() {
         ("userName co 5", 12, "needs a string"),
         (r#"userName eq "x" # "#, 16, "unexpected character `#`"),
         ("", 0, "empty"),
+        (r#"userName eq "a\qb""#, 12, "unknown escape"),
+        ("userName eq \"a\tb\"", 12, "raw control character"),
+        ("userName eq 1.2.3", 12, "`1.2.3` is not a number"),
+        ("not userName pr", 4, "expected `(` after `not`"),
     ];
     for (filter, position, message) in cases {
         let error = parse_filter(filter).unwrap_err();
@@ -281,14 +285,20 @@ fn path_strategy() -> impl Strategy<Value = AttrPath> {
 fn value_strategy() -> impl Strategy<Value = CompValue> {
     prop_oneof![
         ".{0,8}".prop_map(CompValue::String),
-        any::<i32>().prop_map(|n| CompValue::Number(n.into())),
+        any::<i64>().prop_map(|n| CompValue::Number(n.into())),
+        any::<u64>().prop_map(|n| CompValue::Number(n.into())),
+        (-1_000_000i32..1_000_000).prop_map(|n| {
+            CompValue::Number(
+                serde_json::Number::from_f64(f64::from(n) / 64.0).unwrap_or_else(|| 0.into()),
+            )
+        }),
         any::<bool>().prop_map(CompValue::Bool),
         Just(CompValue::Null),
     ]
 }
 
-fn compare_strategy() -> impl Strategy<Value = Filter> {
-    let ops = prop_oneof![
+fn operator_strategy() -> impl Strategy<Value = CompareOp> {
+    prop_oneof![
         Just(CompareOp::Eq),
         Just(CompareOp::Ne),
         Just(CompareOp::Co),
@@ -298,29 +308,33 @@ fn compare_strategy() -> impl Strategy<Value = Filter> {
         Just(CompareOp::Ge),
         Just(CompareOp::Lt),
         Just(CompareOp::Le),
-    ];
-    (path_strategy(), ops, value_strategy()).prop_map(|(path, op, value)| {
-        // Keep to comparisons the grammar allows.
-        let value = match (op, value) {
-            (CompareOp::Co | CompareOp::Sw | CompareOp::Ew, v)
-                if !matches!(v, CompValue::String(_)) =>
-            {
-                CompValue::String("x".into())
-            }
-            (op, CompValue::Bool(_) | CompValue::Null) if op.is_ordering() => {
-                CompValue::Number(1.into())
-            }
-            (_, v) => v,
-        };
-        Filter::Compare { path, op, value }
+    ]
+}
+
+/// Keeps to comparisons the grammar allows.
+fn allowed(op: CompareOp, value: CompValue) -> CompValue {
+    match (op, value) {
+        (CompareOp::Co | CompareOp::Sw | CompareOp::Ew, v)
+            if !matches!(v, CompValue::String(_)) =>
+        {
+            CompValue::String("x".into())
+        }
+        (op, CompValue::Bool(_) | CompValue::Null) if op.is_ordering() => {
+            CompValue::Number(1.into())
+        }
+        (_, v) => v,
+    }
+}
+
+fn compare_strategy(paths: BoxedStrategy<AttrPath>) -> impl Strategy<Value = Filter> {
+    (paths, operator_strategy(), value_strategy()).prop_map(|(path, op, value)| Filter::Compare {
+        path,
+        op,
+        value: allowed(op, value),
     })
 }
 
-fn filter_strategy() -> impl Strategy<Value = Filter> {
-    let leaf = prop_oneof![
-        compare_strategy(),
-        path_strategy().prop_map(Filter::Present)
-    ];
+fn boolean_tree(leaf: BoxedStrategy<Filter>) -> impl Strategy<Value = Filter> {
     leaf.prop_recursive(4, 24, 2, |inner| {
         prop_oneof![
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Filter::And(Box::new(a), Box::new(b))),
@@ -330,21 +344,23 @@ fn filter_strategy() -> impl Strategy<Value = Filter> {
     })
 }
 
+/// A filter inside `attr[...]`: paths relative to the element, no nested value paths.
+fn element_filter_strategy() -> impl Strategy<Value = Filter> {
+    let relative = path_strategy()
+        .prop_map(|path| AttrPath::new(path.attribute))
+        .boxed();
+    boolean_tree(
+        prop_oneof![
+            compare_strategy(relative.clone()),
+            relative.prop_map(Filter::Present)
+        ]
+        .boxed(),
+    )
+}
+
 fn value_path_strategy() -> impl Strategy<Value = Filter> {
-    (path_strategy(), compare_strategy()).prop_map(|(mut path, filter)| {
+    (path_strategy(), element_filter_strategy()).prop_map(|(mut path, filter)| {
         path.sub_attribute = None;
-        let filter = match filter {
-            Filter::Compare {
-                mut path,
-                op,
-                value,
-            } => {
-                path.urn = None;
-                path.sub_attribute = None;
-                Filter::Compare { path, op, value }
-            }
-            other => other,
-        };
         Filter::ValuePath {
             path,
             filter: Box::new(filter),
@@ -352,35 +368,130 @@ fn value_path_strategy() -> impl Strategy<Value = Filter> {
     })
 }
 
-/// A reference evaluator for top-level string equality/presence, written the plain way.
-fn reference(filter: &Filter, resource: &Value) -> Option<bool> {
-    match filter {
-        Filter::Compare {
+fn filter_strategy() -> impl Strategy<Value = Filter> {
+    boolean_tree(
+        prop_oneof![
+            compare_strategy(path_strategy().boxed()),
+            path_strategy().prop_map(Filter::Present),
+            value_path_strategy(),
+        ]
+        .boxed(),
+    )
+}
+
+/// Small flat resources whose names and values the small filters below can hit.
+fn small_resource_strategy() -> impl Strategy<Value = Value> {
+    let value = prop_oneof![
+        "[a-cA-C]{0,2}".prop_map(Value::String),
+        (0i64..4).prop_map(Value::from),
+        any::<bool>().prop_map(Value::Bool),
+        Just(Value::Null),
+    ];
+    prop::collection::btree_map("[a-c]", value, 0..4)
+        .prop_map(|m| Value::Object(m.into_iter().collect()))
+}
+
+fn small_filter_strategy() -> impl Strategy<Value = Filter> {
+    let path = "[a-cA-C]".prop_map(AttrPath::new);
+    let value = prop_oneof![
+        "[a-cA-C]{0,2}".prop_map(CompValue::String),
+        (0i64..4).prop_map(|n| CompValue::Number(n.into())),
+        any::<bool>().prop_map(CompValue::Bool),
+        Just(CompValue::Null),
+    ];
+    let compare =
+        (path.clone(), operator_strategy(), value).prop_map(|(path, op, value)| Filter::Compare {
             path,
-            op: CompareOp::Eq,
-            value: CompValue::String(v),
-        } if path.urn.is_none() && path.sub_attribute.is_none() => Some(
-            resource
-                .get(&path.attribute)
-                .and_then(Value::as_str)
-                .is_some_and(|s| s.to_lowercase() == v.to_lowercase()),
-        ),
-        Filter::Present(path) if path.urn.is_none() && path.sub_attribute.is_none() => Some(
-            resource
-                .get(&path.attribute)
-                .and_then(Value::as_str)
-                .is_some_and(|s| !s.is_empty()),
-        ),
-        Filter::And(a, b) => Some(reference(a, resource)? && reference(b, resource)?),
-        Filter::Or(a, b) => Some(reference(a, resource)? || reference(b, resource)?),
-        Filter::Not(a) => Some(!reference(a, resource)?),
-        _ => None,
+            op,
+            value: allowed(op, value),
+        });
+    boolean_tree(prop_oneof![compare, path.prop_map(Filter::Present)].boxed())
+}
+
+/// The evaluator's semantics for flat resources, written the plain way.
+fn reference(filter: &Filter, resource: &Value) -> bool {
+    let lookup = |path: &AttrPath| {
+        resource.as_object().and_then(|o| {
+            o.iter()
+                .find(|(k, _)| k.to_lowercase() == path.attribute.to_lowercase())
+                .map(|(_, v)| v)
+        })
+    };
+    let present = |path: &AttrPath| match lookup(path) {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(_) => true,
+    };
+    match filter {
+        Filter::Present(path) => present(path),
+        Filter::Compare { path, op, value } => {
+            let holds = |op: CompareOp| -> bool {
+                match (lookup(path), value) {
+                    (Some(Value::String(a)), CompValue::String(b)) => {
+                        let (a, b) = (a.to_lowercase(), b.to_lowercase());
+                        match op {
+                            CompareOp::Eq => a == b,
+                            CompareOp::Co => a.contains(&b),
+                            CompareOp::Sw => a.starts_with(&b),
+                            CompareOp::Ew => a.ends_with(&b),
+                            CompareOp::Gt => a > b,
+                            CompareOp::Ge => a >= b,
+                            CompareOp::Lt => a < b,
+                            CompareOp::Le => a <= b,
+                            CompareOp::Ne => a != b,
+                        }
+                    }
+                    (Some(Value::Number(a)), CompValue::Number(b)) => {
+                        let (a, b) = (a.as_i64().unwrap(), b.as_i64().unwrap());
+                        match op {
+                            CompareOp::Eq => a == b,
+                            CompareOp::Gt => a > b,
+                            CompareOp::Ge => a >= b,
+                            CompareOp::Lt => a < b,
+                            CompareOp::Le => a <= b,
+                            _ => false,
+                        }
+                    }
+                    (Some(Value::Bool(a)), CompValue::Bool(b)) => op == CompareOp::Eq && a == b,
+                    _ => false,
+                }
+            };
+            match (op, value) {
+                (CompareOp::Eq, CompValue::Null) => !present(path),
+                (CompareOp::Ne, CompValue::Null) => present(path),
+                (CompareOp::Ne, _) => !holds(CompareOp::Eq),
+                (op, _) => holds(*op),
+            }
+        }
+        Filter::And(a, b) => reference(a, resource) && reference(b, resource),
+        Filter::Or(a, b) => reference(a, resource) || reference(b, resource),
+        Filter::Not(a) => !reference(a, resource),
+        Filter::ValuePath { .. } => unreachable!("small filters have no value paths"),
     }
+}
+
+fn sort_value_strategy() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        "[a-bA-B]{0,2}".prop_map(Value::String),
+        prop_oneof![
+            Just("2011-05-13T04:42:34Z"),
+            Just("2011-05-13T06:42:34+02:00"),
+            Just("2011-05-13T05:00:00Z"),
+            Just("2011-05-13T05"),
+        ]
+        .prop_map(Value::from),
+        (-2i64..3).prop_map(Value::from),
+        prop_oneof![Just(-1.5), Just(0.5), Just(2.0)].prop_map(Value::from),
+        any::<bool>().prop_map(Value::Bool),
+        Just(Value::Null),
+        Just(json!([{"value": "b"}, {"value": "a", "primary": true}])),
+    ]
+    .prop_map(|v| json!({ "k": v }))
 }
 
 proptest! {
     #[test]
-    fn printing_then_parsing_gives_the_same_filter(filter in prop_oneof![filter_strategy(), value_path_strategy()]) {
+    fn printing_then_parsing_gives_the_same_filter(filter in filter_strategy()) {
         let printed = filter.to_string();
         let parsed = parse_filter(&printed).map_err(|e| TestCaseError::fail(format!("{printed}: {e}")))?;
         prop_assert_eq!(parsed, filter, "{}", printed);
@@ -400,23 +511,33 @@ proptest! {
 
     #[test]
     fn evaluation_agrees_with_a_reference(
-        filter in filter_strategy(),
-        values in prop::collection::hash_map("[a-c]", "[a-cA-C]{0,2}", 0..3),
+        filter in small_filter_strategy(),
+        resource in small_resource_strategy(),
     ) {
-        let resource = Value::Object(values.into_iter().map(|(k, v)| (k, Value::String(v))).collect());
-        let names_only = |f: &Filter| -> bool {
-            fn small(f: &Filter) -> bool {
-                match f {
-                    Filter::Compare { path, .. } | Filter::Present(path) => path.attribute.len() == 1,
-                    Filter::And(a, b) | Filter::Or(a, b) => small(a) && small(b),
-                    Filter::Not(a) => small(a),
-                    Filter::ValuePath { .. } => false,
-                }
-            }
-            small(f)
-        };
-        if let (true, Some(expected)) = (names_only(&filter), reference(&filter, &resource)) {
-            prop_assert_eq!(filter.matches(&resource, &DefaultCaseRules), expected, "{}", filter);
+        prop_assert_eq!(
+            filter.matches(&resource, &DefaultCaseRules),
+            reference(&filter, &resource),
+            "{} on {}", filter, resource
+        );
+    }
+
+    #[test]
+    fn sorting_order_is_total(
+        a in sort_value_strategy(),
+        b in sort_value_strategy(),
+        c in sort_value_strategy(),
+        descending in any::<bool>(),
+    ) {
+        use std::cmp::Ordering;
+        let order = if descending { SortOrder::Descending } else { SortOrder::Ascending };
+        let by = AttrPath::new("k");
+        let cmp = |x: &Value, y: &Value| compare_resources(x, y, &by, order, &DefaultCaseRules);
+        prop_assert_eq!(cmp(&a, &b), cmp(&b, &a).reverse(), "antisymmetric: {} {}", a, b);
+        if cmp(&a, &b) != Ordering::Greater && cmp(&b, &c) != Ordering::Greater {
+            prop_assert_ne!(cmp(&a, &c), Ordering::Greater, "transitive: {} {} {}", a, b, c);
+        }
+        if cmp(&a, &b) == Ordering::Equal && cmp(&b, &c) == Ordering::Equal {
+            prop_assert_eq!(cmp(&a, &c), Ordering::Equal, "transitive ties: {} {} {}", a, b, c);
         }
     }
 }
