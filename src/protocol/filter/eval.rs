@@ -258,7 +258,7 @@ fn compare(
     };
     let mut rule_path = qualified(path, parent);
     if rule_path.sub_attribute.is_none() && is_complex(attribute_value) {
-        rule_path.sub_attribute = Some("value".to_owned());
+        rule_path.to_mut().sub_attribute = Some("value".to_owned());
     }
     let case_exact = rules.case_exact(&rule_path);
     let needle = match needle {
@@ -281,14 +281,14 @@ fn compare(
 
 /// A path as seen from the resource: inside a value filter, the element's attribute is a
 /// sub-attribute of the multi-valued one.
-fn qualified(path: &AttrPath, parent: Option<&AttrPath>) -> AttrPath {
+fn qualified<'a>(path: &'a AttrPath, parent: Option<&AttrPath>) -> Cow<'a, AttrPath> {
     match parent {
-        Some(parent) => AttrPath {
+        Some(parent) => Cow::Owned(AttrPath {
             urn: parent.urn.clone(),
             attribute: parent.attribute.clone(),
             sub_attribute: Some(path.attribute.clone()),
-        },
-        None => path.clone(),
+        }),
+        None => Cow::Borrowed(path),
     }
 }
 
