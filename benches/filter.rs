@@ -29,6 +29,19 @@ fn filters(c: &mut Criterion) {
     c.bench_function("evaluate: complex", |b| {
         b.iter(|| nested.matches(black_box(&user), &ResourceKind::User))
     });
+    // What a list request pays per filter: parse once, then evaluate.
+    c.bench_function("parse+evaluate: userName eq", |b| {
+        b.iter(|| {
+            parse_filter(black_box(entra))
+                .is_ok_and(|f| f.matches(black_box(&user), &ResourceKind::User))
+        })
+    });
+    c.bench_function("parse+evaluate: complex", |b| {
+        b.iter(|| {
+            parse_filter(black_box(complex))
+                .is_ok_and(|f| f.matches(black_box(&user), &ResourceKind::User))
+        })
+    });
 }
 
 criterion_group!(benches, filters);

@@ -327,3 +327,48 @@ async fn search_posts_a_search_request() {
     assert_eq!(groups.status, StatusCode::OK);
     assert_eq!(groups.body["totalResults"], 0);
 }
+
+#[tokio::test]
+async fn sorting_on_an_attribute_of_mixed_types_answers_instead_of_panicking() {
+    // Unknown attributes are kept as sent, so an IdP can store any JSON under one name.
+    let fx = Fixture::new(&[]).await;
+    let mut created = Vec::new();
+    for (i, level) in [
+        json!(5),
+        json!("x"),
+        json!(3),
+        json!(true),
+        json!("2020-01-01T00:00:00Z"),
+        json!(null),
+        json!("a"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let reply = fx
+            .request(
+                "POST",
+                "/Users",
+                Some(json!({"userName": format!("u{i}@acme.com"), "level": level})),
+            )
+            .await;
+        created.push(reply.id());
+    }
+    for order in ["ascending", "descending"] {
+        let reply = fx
+            .request(
+                "GET",
+                &format!("/Users?sortBy=level&sortOrder={order}"),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.body["totalResults"], 7);
+        let sorted = ids(&reply.body);
+        assert_eq!(
+            sorted.last(),
+            Some(&created[5]),
+            "a missing value sorts last ({order})"
+        );
+    }
+}

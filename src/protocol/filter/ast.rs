@@ -120,10 +120,27 @@ impl fmt::Display for CompValue {
 }
 
 impl Filter {
-    fn fmt_operand(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::And(..) | Self::Or(..) => write!(f, "({self})"),
-            _ => write!(f, "{self}"),
+    /// Prints an operand of `and`/`or`, with parentheses only where the parser would
+    /// otherwise build a different tree: `and` binds tighter than `or`, and both group
+    /// from the left. Keeping them minimal keeps a long chain within [`MAX_DEPTH`] when
+    /// printed, so that it parses back.
+    ///
+    /// [`MAX_DEPTH`]: super::MAX_DEPTH
+    fn fmt_operand(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        parent_is_and: bool,
+        is_right: bool,
+    ) -> fmt::Result {
+        let needs_parentheses = match self {
+            Self::Or(..) => parent_is_and || is_right,
+            Self::And(..) => parent_is_and && is_right,
+            _ => false,
+        };
+        if needs_parentheses {
+            write!(f, "({self})")
+        } else {
+            write!(f, "{self}")
         }
     }
 }
@@ -135,13 +152,10 @@ impl fmt::Display for Filter {
             Self::Compare { path, op, value } => write!(f, "{path} {} {value}", op.as_str()),
             Self::Present(path) => write!(f, "{path} pr"),
             Self::And(a, b) | Self::Or(a, b) => {
-                a.fmt_operand(f)?;
-                f.write_str(if matches!(self, Self::And(..)) {
-                    " and "
-                } else {
-                    " or "
-                })?;
-                b.fmt_operand(f)
+                let is_and = matches!(self, Self::And(..));
+                a.fmt_operand(f, is_and, false)?;
+                f.write_str(if is_and { " and " } else { " or " })?;
+                b.fmt_operand(f, is_and, true)
             }
             Self::Not(inner) => write!(f, "not ({inner})"),
             Self::ValuePath { path, filter } => write!(f, "{path}[{filter}]"),

@@ -58,7 +58,7 @@ pub(super) fn tokenize(input: &str) -> Result<Vec<(usize, Token)>, FilterError> 
                 })?;
                 let literal = input.get(start..=end).unwrap_or("\"\"");
                 let text: String = serde_json::from_str(literal).map_err(|_| {
-                    FilterError::new(start, "this string has an invalid escape sequence")
+                    FilterError::new(start, "this string is not valid JSON: an unknown escape (`\\q`) or a raw control character (escape it, e.g. `\\t`)")
                 })?;
                 tokens.push((start, Token::Str(text)));
             }

@@ -100,10 +100,11 @@ impl Parser {
         }
     }
 
-    fn deeper(&self, depth: usize) -> Result<usize, FilterError> {
+    /// One level deeper, refused past [`MAX_DEPTH`] at `position` (the token that opens it).
+    fn deeper(depth: usize, position: usize) -> Result<usize, FilterError> {
         if depth >= MAX_DEPTH {
             Err(FilterError::new(
-                self.position(),
+                position,
                 format!("the filter nests deeper than {MAX_DEPTH} levels"),
             ))
         } else {
@@ -135,15 +136,15 @@ impl Parser {
         let pos = self.position();
         if is_keyword(self.peek(), "not") {
             self.bump();
-            let depth = self.deeper(depth)?;
+            let depth = Self::deeper(depth, pos)?;
             self.expect(Token::Open, "`(` after `not`")?;
             let inner = self.or_expr(depth, in_value_path)?;
             self.expect(Token::Close, "`)` to close `not (`")?;
             return Ok(Filter::Not(Box::new(inner)));
         }
         match self.bump() {
-            Some((_, Token::Open)) => {
-                let depth = self.deeper(depth)?;
+            Some((open, Token::Open)) => {
+                let depth = Self::deeper(depth, open)?;
                 let inner = self.or_expr(depth, in_value_path)?;
                 self.expect(Token::Close, "`)`")?;
                 Ok(inner)
@@ -186,8 +187,9 @@ impl Parser {
                     ),
                 ));
             }
+            let bracket = self.position();
             self.bump();
-            let depth = self.deeper(depth)?;
+            let depth = Self::deeper(depth, bracket)?;
             let inner = self.or_expr(depth, true)?;
             self.expect(Token::CloseBracket, "`]` to close the value filter")?;
             return Ok(Filter::ValuePath {

@@ -1,7 +1,13 @@
 //! Finds the part of a filter a store index can answer: an equality on an indexed
-//! attribute, alone or as one conjunct of an `and` chain.
+//! attribute, alone or as one conjunct of an `and` chain (never under `or` or `not`).
+//!
+//! Sound, not exact: every resource the filter matches has the indexed value, so the caller
+//! fetches the candidates from the index and then evaluates the whole filter on them. The
+//! index must compare as the evaluator does (`userName`, `emails.value` and `displayName`
+//! case-insensitively; `id` and `externalId` exactly).
 
 use super::ast::{CompValue, CompareOp, Filter};
+use super::eval::datetime;
 use crate::protocol::path::AttrPath;
 
 /// Which resource type a filter selects.
@@ -71,7 +77,7 @@ pub fn indexed_equality(filter: &Filter, resource: IndexedResource) -> Option<In
             path,
             op: CompareOp::Eq,
             value: CompValue::String(value),
-        } => indexed_attribute(path, resource).map(|attribute| IndexedEq {
+        } if !is_timestamp(value) => indexed_attribute(path, resource).map(|attribute| IndexedEq {
             attribute,
             value: value.clone(),
         }),
@@ -80,9 +86,8 @@ pub fn indexed_equality(filter: &Filter, resource: IndexedResource) -> Option<In
         }
         // `emails[value eq "x"]` (any other conjuncts inside still hold for that element).
         Filter::ValuePath { path, filter }
-            if resource == IndexedResource::User
-                && path.urn.is_none()
-                && path.attribute.eq_ignore_ascii_case("emails") =>
+            if path.sub_attribute.is_none()
+                && indexed_attribute(path, resource) == Some(IndexedAttribute::EmailValue) =>
         {
             value_eq(filter).map(|value| IndexedEq {
                 attribute: IndexedAttribute::EmailValue,
@@ -93,13 +98,24 @@ pub fn indexed_equality(filter: &Filter, resource: IndexedResource) -> Option<In
     }
 }
 
+/// The evaluator lets two RFC 3339 timestamps that name the same instant be equal
+/// (`"2011-05-13T04:42:34Z"` and `"2011-05-13T06:42:34+02:00"`), which an index of the
+/// text cannot find; such values are left to the full scan.
+fn is_timestamp(value: &str) -> bool {
+    datetime(value).is_some()
+}
+
 fn value_eq(filter: &Filter) -> Option<String> {
     match filter {
         Filter::Compare {
             path,
             op: CompareOp::Eq,
             value: CompValue::String(value),
-        } if path.sub_attribute.is_none() && path.attribute.eq_ignore_ascii_case("value") => {
+        } if path.urn.is_none()
+            && path.sub_attribute.is_none()
+            && path.attribute.eq_ignore_ascii_case("value")
+            && !is_timestamp(value) =>
+        {
             Some(value.clone())
         }
         Filter::And(a, b) => value_eq(a).or_else(|| value_eq(b)),

@@ -1,10 +1,15 @@
 //! `sortBy` / `sortOrder` (RFC 7644 §3.4.2.3).
+//!
+//! The order is total over any JSON a client sends: values of different types rank by type
+//! (booleans, numbers, dates, other strings) instead of comparing "equal", because an
+//! inconsistent comparison makes the standard library's sort panic.
 
 use std::cmp::Ordering;
 
-use serde_json::Value;
+use serde_json::{Number, Value};
+use time::OffsetDateTime;
 
-use super::eval::{attribute, compare_strings, leaves};
+use super::eval::{attribute, compare_numbers, datetime, fold, get_ignore_case, leaves};
 use crate::error::{ScimError, ScimType};
 use crate::protocol::path::{AttrPath, CaseExactness};
 
@@ -19,7 +24,8 @@ pub enum SortOrder {
 }
 
 impl SortOrder {
-    /// Reads `ascending` / `descending`, case-insensitively.
+    /// Reads `ascending` / `descending`, case-insensitively; anything else is a 400
+    /// `invalidValue` error.
     pub fn parse(text: &str) -> Result<Self, ScimError> {
         if text.eq_ignore_ascii_case("ascending") {
             Ok(Self::Ascending)
@@ -34,35 +40,76 @@ impl SortOrder {
     }
 }
 
-/// The value a resource sorts by: for a multi-valued attribute, its primary element's
-/// (else its first).
-fn sort_key<'a>(resource: &'a Value, by: &AttrPath) -> Option<&'a Value> {
-    if let Some(Value::Array(elements)) = attribute(resource, by) {
-        let primary = elements
-            .iter()
-            .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true));
-        let sub = by.sub_attribute.as_deref().unwrap_or("value");
-        if let Some(key) = primary.and_then(|p| p.get(sub)) {
-            return Some(key);
+/// What a resource sorts by, in the rank order of the variants.
+enum SortKey<'a> {
+    Bool(bool),
+    Number(&'a Number),
+    Date(OffsetDateTime),
+    /// Folded to lower case unless the attribute is case-exact.
+    Text(std::borrow::Cow<'a, str>),
+}
+
+impl SortKey<'_> {
+    fn rank(&self) -> u8 {
+        match self {
+            Self::Bool(_) => 0,
+            Self::Number(_) => 1,
+            Self::Date(_) => 2,
+            Self::Text(_) => 3,
         }
     }
-    leaves(resource, by).into_iter().next()
-}
 
-fn compare_keys(a: &Value, b: &Value, case_exact: bool) -> Ordering {
-    match (a, b) {
-        (Value::String(x), Value::String(y)) => compare_strings(x, y, case_exact),
-        (Value::Number(x), Value::Number(y)) => x
-            .as_f64()
-            .partial_cmp(&y.as_f64())
-            .unwrap_or(Ordering::Equal),
-        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-        _ => Ordering::Equal,
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Self::Bool(x), Self::Bool(y)) => x.cmp(y),
+            (Self::Number(x), Self::Number(y)) => compare_numbers(x, y),
+            (Self::Date(x), Self::Date(y)) => x.cmp(y),
+            (Self::Text(x), Self::Text(y)) => x.cmp(y),
+            _ => self.rank().cmp(&other.rank()),
+        }
     }
 }
 
-/// How two resources order under `sortBy`/`sortOrder`: resources without a value come
-/// last in either order.
+/// The value a resource sorts by: for a multi-valued attribute, its primary element's
+/// (else its first). Objects and nulls have no key.
+fn sort_key<'a>(resource: &'a Value, by: &AttrPath, case_exact: bool) -> Option<SortKey<'a>> {
+    let primary_value = match attribute(resource, by) {
+        Some(Value::Array(elements)) => elements
+            .iter()
+            .filter_map(Value::as_object)
+            .find(|e| get_ignore_case(e, "primary").and_then(Value::as_bool) == Some(true))
+            .and_then(|p| get_ignore_case(p, by.sub_attribute.as_deref().unwrap_or("value"))),
+        _ => None,
+    };
+    let value = primary_value.or_else(|| leaves(resource, by).into_iter().next())?;
+    match value {
+        Value::Bool(b) => Some(SortKey::Bool(*b)),
+        Value::Number(n) => Some(SortKey::Number(n)),
+        Value::String(s) => Some(match datetime(s) {
+            Some(date) => SortKey::Date(date),
+            None => SortKey::Text(fold(s, case_exact)),
+        }),
+        _ => None,
+    }
+}
+
+/// Resources without a key come last in either order.
+fn compare_keys(a: Option<&SortKey<'_>>, b: Option<&SortKey<'_>>, order: SortOrder) -> Ordering {
+    match (a, b) {
+        (Some(x), Some(y)) => match order {
+            SortOrder::Ascending => x.cmp(y),
+            SortOrder::Descending => x.cmp(y).reverse(),
+        },
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// How two resources order under `sortBy`/`sortOrder`: strings case-insensitively unless
+/// case-exact, numbers by value, RFC 3339 dates chronologically, a multi-valued attribute by
+/// its primary (else first) value; resources without a value come last in either order.
+/// A total order, whatever the JSON holds.
 pub fn compare_resources(
     a: &Value,
     b: &Value,
@@ -70,26 +117,41 @@ pub fn compare_resources(
     order: SortOrder,
     rules: &dyn CaseExactness,
 ) -> Ordering {
-    match (sort_key(a, by), sort_key(b, by)) {
-        (Some(x), Some(y)) => {
-            let ordering = compare_keys(x, y, rules.case_exact(by));
-            match order {
-                SortOrder::Ascending => ordering,
-                SortOrder::Descending => ordering.reverse(),
-            }
-        }
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    }
+    let case_exact = rules.case_exact(by);
+    compare_keys(
+        sort_key(a, by, case_exact).as_ref(),
+        sort_key(b, by, case_exact).as_ref(),
+        order,
+    )
 }
 
-/// Sorts resources by an attribute, stably (see [`compare_resources`]).
+/// Sorts resources by an attribute, stably (see [`compare_resources`]). Each resource's
+/// key is worked out once, not once per comparison.
 pub fn sort_resources(
     resources: &mut [Value],
     by: &AttrPath,
     order: SortOrder,
     rules: &dyn CaseExactness,
 ) {
-    resources.sort_by(|a, b| compare_resources(a, b, by, order, rules));
+    let case_exact = rules.case_exact(by);
+    let mut positions: Vec<usize> = (0..resources.len()).collect();
+    {
+        let keys: Vec<Option<SortKey<'_>>> = resources
+            .iter()
+            .map(|r| sort_key(r, by, case_exact))
+            .collect();
+        positions.sort_by(|&i, &j| {
+            compare_keys(
+                keys.get(i).and_then(Option::as_ref),
+                keys.get(j).and_then(Option::as_ref),
+                order,
+            )
+        });
+    }
+    let mut taken: Vec<Value> = resources.iter_mut().map(std::mem::take).collect();
+    for (slot, position) in resources.iter_mut().zip(positions) {
+        if let Some(value) = taken.get_mut(position) {
+            *slot = std::mem::take(value);
+        }
+    }
 }
