@@ -55,6 +55,8 @@
 //!
 //! ## Where to read on
 //!
+//! - [`docs`]: topic guides: embedding in hyper, axum and warp; the request log; reading
+//!   attributes; backends; the sync loop; identity providers.
 //! - [`service`]: mounting, the builder's options, the request log.
 //! - [`store`]: the storage traits and backends.
 //! - [`sync`]: the vendor's sync loop, the change feed, the management API.
@@ -65,6 +67,7 @@
 #![warn(missing_docs)]
 
 pub mod admin;
+pub mod docs;
 pub mod error;
 pub mod model;
 pub mod protocol;

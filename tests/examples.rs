@@ -109,6 +109,19 @@ async fn round_trip(example: &str) {
     .await;
     assert_eq!(status, 201, "{example}: {created}");
     let id = created["id"].as_str().expect("id").to_owned();
+    let oversized = json!({"userName": "big@acme.com", "displayName": "x".repeat(2 << 20)});
+    let (status, refusal) = call(
+        &format!("{}/Users", server.scim),
+        "POST",
+        token,
+        Some(oversized),
+    )
+    .await;
+    assert_eq!(
+        (status, refusal["status"].as_str()),
+        (413, Some("413")),
+        "{example}: a body over the limit is a SCIM 413"
+    );
     assert_eq!(
         created["meta"]["location"],
         format!("{}/Users/{id}", server.scim),

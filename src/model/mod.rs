@@ -1,6 +1,7 @@
 //! The data model: organizations, directories, users, groups, memberships, the change log
 //! and tokens, with their prefixed ids; plus the injected clock and id source.
 
+pub(crate) mod accessors;
 mod change;
 mod clock;
 mod entity;

@@ -25,9 +25,7 @@ use std::sync::Arc;
 use ::http::{Method, Request, Response, StatusCode};
 use bytes::Bytes;
 
-use tracing::Instrument;
-
-use crate::error::{ScimError, ScimType, StoreError, UniqueAttribute};
+use crate::error::{ScimError, StoreError, UniqueAttribute};
 use crate::model::{Clock, Directory, IdGenerator, Organization, RandomIds, SystemClock};
 use crate::protocol::cursor::CursorCodec;
 use crate::protocol::projection::Projection;
@@ -310,32 +308,18 @@ impl ScimService {
 
     /// Answers one request. Never fails: every error is a SCIM error response.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
-        let started = std::time::Instant::now();
-        let method = request.method().clone();
-        let path = request.uri().path().to_owned();
-        let user_agent = request
-            .headers()
-            .get(::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = match (&self.inner.request_log, self.inner.log_bodies) {
-            (Some(_), true) => observe::redacted_body(request.body()),
-            _ => None,
-        };
+        // The tracing span and the request log wrap `answer` (see `observe`).
+        self.observed(request).await
+    }
+
+    /// Routes a request and turns a refusal into its error response; the refusal comes
+    /// back too, for the request log.
+    async fn answer(&self, request: Request<Bytes>) -> (Response<Bytes>, Option<ScimError>) {
         let writes = matches!(
-            method,
+            *request.method(),
             Method::POST | Method::PUT | Method::PATCH | Method::DELETE
         );
-        let (directory, resource, operation) = self.describe(&method, &path);
-        let span = tracing::info_span!(
-            "scim_request",
-            method = %method,
-            directory = directory,
-            resource = resource,
-            operation = operation,
-        );
-        let outcome = self.route(request).instrument(span.clone()).await;
-        let (response, refusal) = match outcome {
+        match self.route(request).await {
             Ok(response) => {
                 if let (true, true, Some(notifier)) =
                     (writes, response.status().is_success(), &self.inner.notifier)
@@ -353,54 +337,7 @@ impl ScimService {
                 }
                 (response, Some(error))
             }
-        };
-        let duration = started.elapsed();
-        span.in_scope(|| {
-            tracing::info!(
-                status = response.status().as_u16(),
-                scim_type = refusal
-                    .as_ref()
-                    .and_then(|e| e.scim_type)
-                    .map(ScimType::as_str),
-                duration_ms = duration.as_secs_f64() * 1000.0,
-                "answered"
-            )
-        });
-        if let Some(log) = &self.inner.request_log {
-            log.record(RequestRecord {
-                method,
-                path,
-                status: response.status(),
-                user_agent,
-                scim_type: refusal.as_ref().and_then(|e| e.scim_type),
-                detail: refusal.map(|e| e.detail),
-                duration,
-                body,
-            });
         }
-        response
-    }
-
-    /// The directory id, resource type and operation a request names, for its span.
-    fn describe<'p>(&self, method: &Method, path: &'p str) -> (&'p str, &'p str, &'static str) {
-        let rest = path
-            .strip_prefix(self.inner.config.prefix.as_str())
-            .unwrap_or("");
-        let mut segments = rest.split('/').filter(|s| !s.is_empty());
-        let directory = segments.next().unwrap_or("");
-        let resource = segments.next().unwrap_or("");
-        let item = segments.next();
-        let operation = match (method, item) {
-            (&Method::GET, None) => "list",
-            (&Method::GET, Some(_)) => "get",
-            (&Method::POST, _) if resource == SEARCH || item == Some(SEARCH) => "search",
-            (&Method::POST, _) => "create",
-            (&Method::PUT, _) => "replace",
-            (&Method::PATCH, _) => "patch",
-            (&Method::DELETE, _) => "delete",
-            _ => "other",
-        };
-        (directory, resource, operation)
     }
 
     async fn route(&self, request: Request<Bytes>) -> Result<Response<Bytes>, ScimError> {
@@ -553,49 +490,4 @@ pub(crate) fn fallback_key() -> [u8; 32] {
         std::process::id()
     );
     Sha256::digest(seed.as_bytes()).into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::MemoryStore;
-
-    #[test]
-    fn requests_are_described_for_their_tracing_span() {
-        let store = Arc::new(MemoryStore::new());
-        let scim = ScimService::builder(store.clone(), store).build();
-        let cases = [
-            (Method::GET, "/scim/v2/d1/Users", ("d1", "Users", "list")),
-            (
-                Method::GET,
-                "/scim/v2/d1/Groups/g1",
-                ("d1", "Groups", "get"),
-            ),
-            (Method::POST, "/scim/v2/d1/Users", ("d1", "Users", "create")),
-            (
-                Method::POST,
-                "/scim/v2/d1/Users/.search",
-                ("d1", "Users", "search"),
-            ),
-            (
-                Method::POST,
-                "/scim/v2/d1/.search",
-                ("d1", ".search", "search"),
-            ),
-            (
-                Method::PATCH,
-                "/scim/v2/d1/Users/u1",
-                ("d1", "Users", "patch"),
-            ),
-            (
-                Method::DELETE,
-                "/scim/v2/d1/Users/u1",
-                ("d1", "Users", "delete"),
-            ),
-            (Method::GET, "/elsewhere", ("", "", "list")),
-        ];
-        for (method, path, expected) in cases {
-            assert_eq!(scim.describe(&method, path), expected, "{method} {path}");
-        }
-    }
 }

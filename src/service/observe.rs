@@ -1,12 +1,19 @@
-//! What happened to each request: a `tracing` event per request (never tokens or bodies),
+//! What happened to each request: a `tracing` span per request (never tokens or bodies),
 //! and a [`RequestLog`] hook a vendor can use to show a customer's admin the last SCIM
 //! requests their IdP sent and why any was refused.
+//!
+//! [`ScimService::handle`] is `observed(answer)`: everything here wraps the request from
+//! outside, so routing and the handlers know nothing of logging.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use http::{Method, StatusCode};
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
 use serde_json::Value;
+use tracing::Instrument;
+use tracing::field::Empty;
 
+use super::{SEARCH, ScimService};
 use crate::error::ScimType;
 
 /// One answered request.
@@ -48,31 +55,137 @@ impl<F: Fn(RequestRecord) + Send + Sync> RequestLog for F {
 /// Longest logged body, in bytes.
 const MAX_LOGGED_BODY: usize = 16 * 1024;
 
-/// The body as text, with every `password` value replaced.
-pub(super) fn redacted_body(body: &[u8]) -> Option<String> {
+/// What replaces a secret in a logged body.
+const REDACTED: &str = "[redacted]";
+
+impl ScimService {
+    /// Answers `request` inside a `scim_request` span (directory id, method, resource
+    /// type, operation, then status and duration) and hands the request log its record.
+    pub(super) async fn observed(&self, request: Request<Bytes>) -> Response<Bytes> {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let user_agent = request
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = match (&self.inner.request_log, self.inner.log_bodies) {
+            (Some(_), true) => redacted_body(request.body()),
+            _ => None,
+        };
+        let target = describe(self.prefix(), &method, &path);
+        let span = tracing::info_span!(
+            "scim_request",
+            method = %method,
+            directory = target.directory,
+            resource = target.resource,
+            operation = target.operation,
+            status = Empty,
+            duration_ms = Empty,
+        );
+        let (response, refusal) = self.answer(request).instrument(span.clone()).await;
+        let duration = started.elapsed();
+        let status = response.status();
+        let scim_type = refusal.as_ref().and_then(|e| e.scim_type);
+        span.record("status", status.as_u16());
+        span.record("duration_ms", duration.as_secs_f64() * 1000.0);
+        // Spans are invisible to many subscribers until they close with span events on;
+        // one event per request makes the outcome show up in a plain `fmt` log too.
+        span.in_scope(|| {
+            tracing::info!(
+                status = status.as_u16(),
+                scim_type = scim_type.map(ScimType::as_str),
+                duration_ms = duration.as_secs_f64() * 1000.0,
+                "answered"
+            )
+        });
+        if let Some(log) = &self.inner.request_log {
+            log.record(RequestRecord {
+                method,
+                path,
+                status,
+                user_agent,
+                scim_type,
+                detail: refusal.map(|e| e.detail),
+                duration,
+                body,
+            });
+        }
+        response
+    }
+}
+
+/// The directory, resource type and operation a request names, for its span.
+#[derive(Debug, PartialEq, Eq)]
+struct Target<'p> {
+    directory: &'p str,
+    resource: &'p str,
+    operation: &'static str,
+}
+
+/// Reads the target off the path alone: it runs before authentication and must not fail.
+fn describe<'p>(prefix: &str, method: &Method, path: &'p str) -> Target<'p> {
+    let rest = path.strip_prefix(prefix).unwrap_or("");
+    let mut segments = rest.split('/').filter(|s| !s.is_empty());
+    let directory = segments.next().unwrap_or("");
+    let resource = segments.next().unwrap_or("");
+    let item = segments.next();
+    let operation = match (method, item) {
+        (&Method::GET, None) => "list",
+        (&Method::GET, Some(_)) => "get",
+        (&Method::POST, _) if resource == SEARCH || item == Some(SEARCH) => "search",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "replace",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, _) => "delete",
+        _ => "other",
+    };
+    Target {
+        directory,
+        resource,
+        operation,
+    }
+}
+
+/// The body as text for the request log, with every password redacted. A body that is
+/// not JSON is not logged at all: there is no telling where a secret sits in it.
+fn redacted_body(body: &[u8]) -> Option<String> {
     if body.is_empty() {
         return None;
     }
-    let text = match serde_json::from_slice::<Value>(body) {
-        Ok(mut json) => {
-            redact(&mut json);
-            json.to_string()
-        }
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    let Ok(mut json) = serde_json::from_slice::<Value>(body) else {
+        return Some(format!("[{} bytes, not JSON: not logged]", body.len()));
     };
-    let mut end = text.len().min(MAX_LOGGED_BODY);
-    while !text.is_char_boundary(end) {
-        end -= 1;
+    redact(&mut json);
+    let mut text = json.to_string();
+    if text.len() > MAX_LOGGED_BODY {
+        let mut end = MAX_LOGGED_BODY;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
     }
-    Some(text.get(..end).unwrap_or("").to_owned())
+    Some(text)
+}
+
+/// Whether an attribute name or PATCH path names the password: `password`, any case,
+/// bare or URN-qualified (`urn:...:User:password`).
+fn names_password(name: &str) -> bool {
+    let last = name.rsplit([':', '.']).next().unwrap_or(name);
+    last.eq_ignore_ascii_case("password")
 }
 
 fn redact(value: &mut Value) {
     match value {
         Value::Object(map) => {
+            // A PATCH operation carries the password as `{"path": "password", "value": ..}`.
+            let patches_password = map.iter().any(|(k, v)| {
+                k.eq_ignore_ascii_case("path") && v.as_str().is_some_and(names_password)
+            });
             for (key, v) in map.iter_mut() {
-                if key.eq_ignore_ascii_case("password") {
-                    *v = Value::String("[redacted]".into());
+                if names_password(key) || (patches_password && key.eq_ignore_ascii_case("value")) {
+                    *v = Value::String(REDACTED.into());
                 } else {
                     redact(v);
                 }
@@ -85,18 +198,97 @@ fn redact(value: &mut Value) {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    fn logged(body: Value) -> String {
+        redacted_body(body.to_string().as_bytes()).unwrap_or_default()
+    }
 
     #[test]
     fn passwords_are_redacted_anywhere_in_the_body() {
-        let body =
-            br#"{"userName":"a","password":"hunter2","Operations":[{"value":{"PASSWORD":"x"}}]}"#;
-        let logged = redacted_body(body).unwrap();
-        assert!(
-            !logged.contains("hunter2") && !logged.contains("\"x\""),
-            "{logged}"
-        );
-        assert!(logged.contains("[redacted]"));
+        let body = logged(json!({
+            "userName": "a",
+            "password": "hunter2",
+            "urn:ietf:params:scim:schemas:core:2.0:User:password": "qualified",
+            "Operations": [
+                {"op": "add", "value": {"PASSWORD": "nested"}},
+                {"op": "replace", "path": "password", "value": "by-path"},
+                {"op": "Replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:password", "value": "by-urn-path"},
+                {"op": "replace", "path": "displayName", "value": "Ann"}
+            ]
+        }));
+        for secret in ["hunter2", "qualified", "nested", "by-path", "by-urn-path"] {
+            assert!(!body.contains(secret), "{secret} leaked: {body}");
+        }
+        assert!(body.contains("Ann") && body.contains(REDACTED), "{body}");
+    }
+
+    #[test]
+    fn empty_and_unparseable_bodies_are_not_logged_verbatim() {
         assert_eq!(redacted_body(b""), None);
+        let truncated = br#"{"userName":"a","password":"hunter2""#;
+        let logged = redacted_body(truncated).unwrap_or_default();
+        assert!(!logged.contains("hunter2"), "{logged}");
+        assert!(logged.contains("not JSON"), "{logged}");
+    }
+
+    #[test]
+    fn long_bodies_are_cut_on_a_character_boundary() {
+        let body = logged(json!({"displayName": "é".repeat(MAX_LOGGED_BODY)}));
+        assert!(body.len() <= MAX_LOGGED_BODY && body.len() > MAX_LOGGED_BODY - 4);
+    }
+
+    #[test]
+    fn requests_are_described_for_their_tracing_span() {
+        let cases = [
+            (Method::GET, "/scim/v2/d1/Users", ("d1", "Users", "list")),
+            (
+                Method::GET,
+                "/scim/v2/d1/Groups/g1",
+                ("d1", "Groups", "get"),
+            ),
+            (Method::POST, "/scim/v2/d1/Users", ("d1", "Users", "create")),
+            (
+                Method::POST,
+                "/scim/v2/d1/Users/.search",
+                ("d1", "Users", "search"),
+            ),
+            (
+                Method::POST,
+                "/scim/v2/d1/.search",
+                ("d1", ".search", "search"),
+            ),
+            (
+                Method::PUT,
+                "/scim/v2/d1/Users/u1",
+                ("d1", "Users", "replace"),
+            ),
+            (
+                Method::PATCH,
+                "/scim/v2/d1/Users/u1",
+                ("d1", "Users", "patch"),
+            ),
+            (
+                Method::DELETE,
+                "/scim/v2/d1/Users/u1",
+                ("d1", "Users", "delete"),
+            ),
+            (Method::HEAD, "/scim/v2/d1/Users", ("d1", "Users", "other")),
+            (Method::GET, "/elsewhere", ("", "", "list")),
+        ];
+        for (method, path, (directory, resource, operation)) in cases {
+            let expected = Target {
+                directory,
+                resource,
+                operation,
+            };
+            assert_eq!(
+                describe("/scim/v2", &method, path),
+                expected,
+                "{method} {path}"
+            );
+        }
     }
 }

@@ -3,8 +3,12 @@
 //! tonic's router or anything else built on tower.
 //!
 //! The body is read up to the service's limit and no further: a larger one is answered
-//! with 413 without buffering it. `Error` is [`Infallible`]: every failure is already a
-//! response.
+//! with 413 without buffering it, and a body that fails to arrive (a reset connection)
+//! with a 400. `Error` is [`Infallible`]: every failure is already a response.
+//!
+//! Any service of the `handle(Request<Bytes>) -> Response<Bytes>` shape gets the same
+//! impl by implementing the crate-internal `AnswersBytes` (its limit, its 413 and 400
+//! answers, its `handle`) and one line, `tower_service!(TheService);`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -18,7 +22,7 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use super::ScimService;
 use crate::sync::ManagementService;
 
-/// A service that answers a fully read request.
+/// A service that answers a fully read request: all the tower impl needs to know.
 trait AnswersBytes: Clone + Send + Sync + 'static {
     fn body_limit(&self) -> usize;
     fn too_large(&self) -> Response<Bytes>;
@@ -122,6 +126,79 @@ mod tests {
     use super::*;
     use crate::Admin;
     use crate::store::MemoryStore;
+
+    /// A body whose connection breaks before its first byte.
+    struct Broken;
+
+    impl http_body::Body for Broken {
+        type Data = Bytes;
+        type Error = std::io::Error;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+            Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "connection reset",
+            ))))
+        }
+    }
+
+    async fn body_json(response: Response<Full<Bytes>>) -> serde_json::Value {
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn is_always_ready() {
+        let store = Arc::new(MemoryStore::new());
+        let mut scim = ScimService::builder(store.clone(), store).build();
+        let ready = std::future::poll_fn(|cx| {
+            <ScimService as Service<Request<Full<Bytes>>>>::poll_ready(&mut scim, cx)
+        })
+        .await;
+        assert_eq!(ready, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_body_that_fails_to_arrive_is_a_scim_400() {
+        let store = Arc::new(MemoryStore::new());
+        let mut scim = ScimService::builder(store.clone(), store).build();
+        let request = Request::post("/scim/v2/d/Users").body(Broken).unwrap();
+        let response = scim.call(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let error = body_json(response).await;
+        assert_eq!(error["scimType"], "invalidSyntax");
+        assert!(
+            error["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("connection reset")),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_management_service_is_mounted_the_same_way() {
+        let store = Arc::new(MemoryStore::new());
+        let sync = crate::DirectorySync::new(store.clone());
+        let mut management = ManagementService::new(sync, store.clone(), store);
+        let unauthenticated = Request::get(format!("{}/scim/users", management.prefix()))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = management.call(unauthenticated).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let oversized = Request::post(format!("{}/scim/users", management.prefix()))
+            .body(Full::new(Bytes::from(vec![b'x'; 64 * 1024 + 1])))
+            .unwrap();
+        let response = management.call(oversized).await.unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
 
     #[tokio::test]
     async fn reads_streamed_bodies_and_stops_at_the_limit() {

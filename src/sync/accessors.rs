@@ -1,123 +1,71 @@
-//! Typed reads of what vendors use most, tolerant of the shapes different IdPs send.
-
-use serde_json::Value;
+//! Typed reads of what vendors use most, tolerant of the shapes different IdPs send; the
+//! same readers as [`crate::User`]'s (`model/accessors.rs`).
 
 use super::{SyncGroup, SyncUser};
-use crate::schema::ENTERPRISE_USER;
-
-fn get<'a>(object: &'a Value, name: &str) -> Option<&'a Value> {
-    let map = object.as_object()?;
-    map.get(name).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
-}
-
-fn text(value: Option<&Value>) -> Option<&str> {
-    value.and_then(Value::as_str).filter(|s| !s.is_empty())
-}
-
-/// Elements of a multi-valued attribute, whether sent as an array or one object.
-fn elements(value: Option<&Value>) -> Vec<&Value> {
-    match value {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(one @ Value::Object(_)) => vec![one],
-        _ => Vec::new(),
-    }
-}
+use crate::model::accessors as read;
 
 impl SyncUser {
-    fn enterprise(&self, name: &str) -> Option<&Value> {
-        // Nested under the extension URN, or flattened as `urn:...:User:name`.
-        get(&self.attributes, ENTERPRISE_USER)
-            .and_then(|ext| get(ext, name))
-            .or_else(|| get(&self.attributes, &format!("{ENTERPRISE_USER}:{name}")))
-    }
-
     /// `name.givenName`.
     pub fn given_name(&self) -> Option<&str> {
-        text(get(&self.attributes, "name").and_then(|n| get(n, "givenName")))
+        read::given_name(&self.attributes)
     }
 
     /// `name.familyName`.
     pub fn family_name(&self) -> Option<&str> {
-        text(get(&self.attributes, "name").and_then(|n| get(n, "familyName")))
+        read::family_name(&self.attributes)
     }
 
     /// `name.formatted`.
     pub fn formatted_name(&self) -> Option<&str> {
-        text(get(&self.attributes, "name").and_then(|n| get(n, "formatted")))
+        read::formatted_name(&self.attributes)
     }
 
     /// `displayName`.
     pub fn display_name(&self) -> Option<&str> {
-        text(get(&self.attributes, "displayName"))
+        read::display_name(&self.attributes)
     }
 
     /// The primary (else first) `emails[].value`.
     pub fn primary_email(&self) -> Option<&str> {
-        let emails = elements(get(&self.attributes, "emails"));
-        let is_primary = |e: &&&Value| {
-            matches!(get(e, "primary"), Some(Value::Bool(true)))
-                || text(get(e, "primary")).is_some_and(|p| p.eq_ignore_ascii_case("true"))
-        };
-        emails
-            .iter()
-            .find(is_primary)
-            .or_else(|| emails.first())
-            .and_then(|e| text(get(e, "value")))
+        read::primary_email(&self.attributes)
     }
 
     /// Every `emails[].value`.
     pub fn emails(&self) -> Vec<&str> {
-        elements(get(&self.attributes, "emails"))
-            .into_iter()
-            .filter_map(|e| text(get(e, "value")))
-            .collect()
+        read::emails(&self.attributes)
     }
 
     /// `externalId`.
     pub fn external_id(&self) -> Option<&str> {
-        text(get(&self.attributes, "externalId"))
+        read::external_id(&self.attributes)
     }
 
     /// `active` as the IdP last sent it (a boolean, or `"True"`/`"false"` text).
     pub fn active(&self) -> Option<bool> {
-        match get(&self.attributes, "active")? {
-            Value::Bool(b) => Some(*b),
-            Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
-            Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
-            _ => None,
-        }
+        read::active(&self.attributes)
     }
 
     /// Enterprise `employeeNumber`.
     pub fn employee_number(&self) -> Option<&str> {
-        text(self.enterprise("employeeNumber"))
+        read::employee_number(&self.attributes)
     }
 
     /// Enterprise `department`.
     pub fn department(&self) -> Option<&str> {
-        text(self.enterprise("department"))
+        read::department(&self.attributes)
     }
 
     /// Enterprise `manager`'s id, whether sent as a string, `{"value": ..}` or
     /// `[{"value": ..}]`.
     pub fn manager_id(&self) -> Option<&str> {
-        match self.enterprise("manager")? {
-            Value::String(id) => Some(id.as_str()).filter(|s| !s.is_empty()),
-            other => elements(Some(other))
-                .first()
-                .and_then(|m| text(get(m, "value"))),
-        }
+        read::manager_id(&self.attributes)
     }
 }
 
 impl SyncGroup {
     /// `externalId`.
     pub fn external_id(&self) -> Option<&str> {
-        text(get(&self.attributes, "externalId"))
+        read::external_id(&self.attributes)
     }
 }
 
@@ -125,8 +73,11 @@ impl SyncGroup {
 mod tests {
     use serde_json::json;
 
+    use serde_json::Value;
+
     use super::*;
     use crate::model::{DirectoryId, UserId};
+    use crate::schema::ENTERPRISE_USER;
 
     fn user(attributes: Value) -> SyncUser {
         SyncUser {
