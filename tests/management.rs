@@ -204,10 +204,26 @@ async fn more_errors_each_with_a_message() {
     let api = api(&fx).await;
     let directory = fx.directory.to_string();
     let cases = [
-        ("/scim/changes?organizationExternalId=acme&after=x", 400, "`after`"),
-        ("/scim/changes?organizationExternalId=acme&limit=0", 400, "`limit`"),
-        ("/scim/changes?organizationExternalId=acme&limit=1001", 400, "`limit`"),
-        ("/scim/groups?organizationExternalId=acme&pageSize=5000", 400, "`pageSize`"),
+        (
+            "/scim/changes?organizationExternalId=acme&after=x",
+            400,
+            "`after`",
+        ),
+        (
+            "/scim/changes?organizationExternalId=acme&limit=0",
+            400,
+            "`limit`",
+        ),
+        (
+            "/scim/changes?organizationExternalId=acme&limit=1001",
+            400,
+            "`limit`",
+        ),
+        (
+            "/scim/groups?organizationExternalId=acme&pageSize=5000",
+            400,
+            "`pageSize`",
+        ),
         ("/scim/groups", 400, "scimDirectoryId"),
         (
             "/scim/users?organizationExternalId=acme&scimGroupId=scim_group_00000000000000000000000009",
