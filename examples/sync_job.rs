@@ -1,165 +1,184 @@
-//! The vendor's side of directory sync, against a toy user table: a full sync that pages
-//! through everything (run it hourly, or on a "Force SCIM Sync" button), and a live hook
-//! that ends a deprovisioned user's sessions at once.
-//!
-//! ```text
-//! cargo run --example sync_job
-//! ```
+//! The vendor's side of directory sync, against toy tables: a full sync of users, groups
+//! and memberships (run it hourly), then the change feed, which ends a deprovisioned
+//! user's sessions as it happens. Run it with `cargo run --example sync_job`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::error::Error;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
-use scimkit::model::{ChangeKind, UserId};
+use scimkit::model::{Change, GroupId, UserId};
 use scimkit::store::MemoryStore;
-use scimkit::sync::{ChangeNotifier, DirectorySelector, DirectorySync, ListUsers, SyncUser};
+use scimkit::sync::{ChangeNotifier, DirectorySelector, DirectorySync, ListGroups, ListUsers};
+use scimkit::sync::{SyncError, SyncGroup, SyncUser};
 use scimkit::{Admin, ScimService};
 use serde_json::{Value, json};
 
-/// The vendor's own user table, keyed by email.
+/// The vendor's own tables. In this toy, every active account is signed in.
 #[derive(Debug, Default)]
-struct VendorUsers {
-    rows: HashMap<String, VendorUser>,
+struct Vendor {
+    /// (SCIM user id, email, active)
+    accounts: Vec<(UserId, String, bool)>,
+    /// Team name and member ids, by SCIM group id.
+    teams: BTreeMap<GroupId, (String, BTreeSet<UserId>)>,
+    sessions: BTreeSet<String>,
 }
 
-#[derive(Debug)]
-struct VendorUser {
-    scim_user_id: UserId,
-    name: String,
-    active: bool,
-}
-
-impl VendorUsers {
-    /// Provisions or deprovisions one user, matching by SCIM id first, then by email.
-    fn apply(&mut self, user: &SyncUser) {
-        let existing = self
-            .rows
-            .iter()
-            .find(|(_, row)| row.scim_user_id == user.id)
-            .map(|(email, _)| email.clone())
-            .unwrap_or_else(|| user.email.clone());
-        let name = user.attributes["name"]["formatted"]
-            .as_str()
-            .unwrap_or(&user.email)
-            .to_owned();
-        self.rows.remove(&existing);
-        self.rows.insert(
-            user.email.clone(),
-            VendorUser {
-                scim_user_id: user.id.clone(),
-                name,
-                active: !user.deleted,
-            },
-        );
+impl Vendor {
+    /// Matches by SCIM id, then by email (an account that predates SCIM), then creates,
+    /// updates or soft-deletes.
+    fn apply_user(&mut self, user: &SyncUser) {
+        let row = (user.id.clone(), user.email.clone(), !user.deleted);
+        let by_id = self.accounts.iter().position(|a| a.0 == user.id);
+        let found = by_id.or_else(|| self.accounts.iter().position(|a| a.1 == user.email));
+        match found.and_then(|i| self.accounts.get_mut(i)) {
+            Some(existing) => *existing = row,
+            None if user.deleted => return,
+            None => self.accounts.push(row),
+        }
+        if !user.deleted {
+            self.sessions.insert(user.email.clone());
+        } else if self.sessions.remove(&user.email) {
+            println!("{} deprovisioned: sessions ended", user.email);
+        }
     }
 }
 
-/// The hourly job: page through every user until the page token is empty.
-async fn full_sync(
-    sync: &DirectorySync,
-    table: &mut VendorUsers,
-) -> Result<(), scimkit::sync::SyncError> {
-    let mut page_token = String::new();
-    loop {
-        let page = sync
-            .list_users(ListUsers {
-                directory: DirectorySelector::OrganizationExternalId("acme".into()),
-                page_size: Some(2),
+/// The sync job, for one customer's directory.
+struct Job {
+    sync: DirectorySync,
+    dir: DirectorySelector,
+}
+
+impl Job {
+    /// Users (of one group, if given), page by page until the page token comes back empty.
+    async fn users(&self, group: Option<GroupId>) -> Result<Vec<SyncUser>, SyncError> {
+        let (mut all, mut page_token) = (Vec::new(), String::new());
+        loop {
+            let (directory, group) = (self.dir.clone(), group.clone());
+            let page_size = Some(2); // small, to show paging on three users
+            let request = ListUsers {
+                directory,
+                group,
+                page_size,
                 page_token,
-                ..ListUsers::default()
-            })
-            .await?;
-        for user in &page.items {
-            table.apply(user);
+            };
+            let page = self.sync.list_users(request).await?;
+            all.extend(page.items);
+            if page.next_page_token.is_empty() {
+                return Ok(all);
+            }
+            page_token = page.next_page_token;
         }
-        if page.next_page_token.is_empty() {
-            return Ok(());
+    }
+
+    async fn apply_group(&self, group: &SyncGroup, vendor: &mut Vendor) -> Result<(), SyncError> {
+        if group.deleted {
+            vendor.teams.remove(&group.id);
+        } else {
+            let members = self.users(Some(group.id.clone())).await?;
+            let members = members.into_iter().map(|u| u.id).collect();
+            let team = (group.display_name.clone(), members);
+            vendor.teams.insert(group.id.clone(), team);
         }
-        page_token = page.next_page_token;
+        Ok(())
+    }
+
+    async fn full_sync(&self, vendor: &mut Vendor) -> Result<(), SyncError> {
+        for user in self.users(None).await? {
+            vendor.apply_user(&user);
+        }
+        let (directory, mut page_token) = (self.dir.clone(), String::new());
+        loop {
+            let request = ListGroups {
+                directory: directory.clone(),
+                page_size: None,
+                page_token,
+            };
+            let page = self.sync.list_groups(request).await?;
+            for group in &page.items {
+                self.apply_group(group, vendor).await?;
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(());
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    /// One change from the feed: re-read what it names and apply that.
+    async fn apply(&self, change: &Change, vendor: &mut Vendor) -> Result<(), Box<dyn Error>> {
+        if let Ok(user) = change.resource_id.parse::<UserId>() {
+            vendor.apply_user(&self.sync.get_user(&self.dir, &user).await?);
+        } else {
+            let group = change.resource_id.parse()?;
+            self.apply_group(&self.sync.get_group(&self.dir, &group).await?, vendor)
+                .await?;
+        }
+        Ok(())
     }
 }
 
-/// What an identity provider would send; here, to have something to sync.
+/// Sends what an identity provider would, to have something to sync.
 async fn idp(scim: &ScimService, token: &str, method: &str, path: &str, body: Value) -> Value {
-    let request = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/scim+json")
+    let request = http::Request::builder().method(method).uri(path);
+    let request = request.header("authorization", format!("Bearer {token}"));
+    let request = request.header("content-type", "application/scim+json");
+    let request = request
         .body(Bytes::from(body.to_string()))
-        .expect("a well-formed request");
-    let response = scim.handle(request).await;
-    serde_json::from_slice(response.body()).unwrap_or(Value::Null)
+        .expect("a valid request");
+    serde_json::from_slice(scim.handle(request).await.body()).unwrap_or_default()
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Box<dyn Error>> {
     let store = Arc::new(MemoryStore::new());
     let admin = Admin::new(store.clone(), store.clone());
     let org = admin
-        .create_organization(Some("acme".into()), vec!["acme.com".into()])
+        .create_organization(Some("acme".into()), vec![])
         .await?;
     let directory = admin.create_directory(&org.id, true).await?;
     let token = admin.issue_scim_token(&directory.id).await?.secret;
+    // One notifier for both sides, so a SCIM write wakes the subscription at once.
     let notifier = ChangeNotifier::new();
-    let scim = ScimService::builder(store.clone(), store.clone())
-        .change_notifier(notifier.clone())
-        .build();
+    let scim = ScimService::builder(store.clone(), store.clone());
+    let scim = scim.change_notifier(notifier.clone()).build();
     let sync = DirectorySync::new(store).with_notifier(notifier);
+    let job = Job {
+        sync,
+        dir: DirectorySelector::OrganizationExternalId("acme".into()),
+    };
 
-    let users = format!("/scim/v2/{}/Users", directory.id);
+    let base = format!("/scim/v2/{}", directory.id);
     let mut ids = Vec::new();
-    for (user_name, name) in [
-        ("ann@acme.com", "Ann Lee"),
-        ("bob@acme.com", "Bob Ray"),
-        ("cat@acme.com", "Cat Wu"),
-    ] {
-        let created = idp(
-            &scim,
-            &token,
-            "POST",
-            &users,
-            json!({"userName": user_name, "name": {"formatted": name}}),
-        )
-        .await;
+    for user_name in ["ann@acme.com", "bob@acme.com", "cat@acme.com"] {
+        let user = json!({"userName": user_name});
+        let created = idp(&scim, &token, "POST", &format!("{base}/Users"), user).await;
         ids.push(created["id"].as_str().unwrap_or_default().to_owned());
     }
+    let members: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+    let group = json!({"displayName": "Engineering", "members": members});
+    idp(&scim, &token, "POST", &format!("{base}/Groups"), group).await;
 
-    let mut table = VendorUsers::default();
-    full_sync(&sync, &mut table).await?;
+    // Taken before the full sync, so a change made during it is replayed afterwards.
+    let cursor = job.sync.latest_cursor(&job.dir).await?;
+    let mut vendor = Vendor::default();
+    job.full_sync(&mut vendor).await?;
+    let teams: Vec<_> = vendor.teams.values().map(|(n, m)| (n, m.len())).collect();
     println!(
-        "after the full sync: {} users, all active: {}",
-        table.rows.len(),
-        table.rows.values().all(|u| u.active)
+        "full sync: {} accounts, teams {teams:?}",
+        vendor.accounts.len()
     );
 
-    // Incremental: follow the change feed from where the full sync stood.
-    let selector = DirectorySelector::Directory(directory.id.clone());
-    let cursor = sync.changes(&selector, 0, 1000).await?.next_cursor;
-    let mut feed = sync.subscribe(&selector, cursor).await?;
-    let bob = ids.get(1).cloned().unwrap_or_default();
-    idp(
-        &scim,
-        &token,
-        "PATCH",
-        &format!("{users}/{bob}"),
-        json!({"Operations": [{"op": "replace", "path": "active", "value": false}]}),
-    )
-    .await;
-
-    let change = feed.next().await?;
-    if change.kind == ChangeKind::UserDeleted {
-        let user = sync
-            .get_user(&selector, &change.resource_id.parse()?)
-            .await?;
-        table.apply(&user);
-        println!(
-            "{} deprovisioned: ending their sessions now (change #{})",
-            user.email, change.seq
-        );
+    let mut feed = job.sync.subscribe(&job.dir, cursor).await?;
+    let bob = format!("{base}/Users/{}", ids[1]);
+    let off = json!({"Operations": [{"op": "replace", "path": "active", "value": false}]});
+    idp(&scim, &token, "PATCH", &bob, off).await;
+    while vendor.sessions.contains("bob@acme.com") {
+        let change = tokio::time::timeout(Duration::from_secs(5), feed.next()).await??;
+        job.apply(&change, &mut vendor).await?;
     }
-    for (email, row) in &table.rows {
-        println!("  {email:<14} {:<8} active={}", row.name, row.active);
-    }
+    println!("signed in now: {:?}", vendor.sessions);
     Ok(())
 }

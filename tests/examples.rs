@@ -188,3 +188,29 @@ async fn axum_example() {
 async fn warp_example() {
     round_trip("warp").await;
 }
+
+#[test]
+fn sync_job_syncs_then_ends_the_deprovisioned_users_sessions() {
+    let exe = std::env::current_exe().expect("test binary");
+    let binary = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target dir")
+        .join("examples")
+        .join("sync_job");
+    let output = Command::new(binary).output().expect("sync_job runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(r#"full sync: 3 accounts, teams [("Engineering", 3)]"#),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("bob@acme.com deprovisioned: sessions ended"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(r#"signed in now: {"ann@acme.com", "cat@acme.com"}"#),
+        "{stdout}"
+    );
+}

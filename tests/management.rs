@@ -196,3 +196,155 @@ async fn organization_keys_see_only_their_organization() {
     let (status, _) = api.get_with(&format!("/scim/users/{ann}"), &key).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn more_errors_each_with_a_message() {
+    let fx = Fixture::new(&[]).await;
+    let ann = fx.create_user("ann@acme.com").await;
+    let api = api(&fx).await;
+    let directory = fx.directory.to_string();
+    let cases = [
+        (
+            "/scim/changes?organizationExternalId=acme&after=x",
+            400,
+            "`after`",
+        ),
+        (
+            "/scim/changes?organizationExternalId=acme&limit=0",
+            400,
+            "`limit`",
+        ),
+        (
+            "/scim/changes?organizationExternalId=acme&limit=1001",
+            400,
+            "`limit`",
+        ),
+        (
+            "/scim/groups?organizationExternalId=acme&pageSize=5000",
+            400,
+            "`pageSize`",
+        ),
+        ("/scim/groups", 400, "scimDirectoryId"),
+        (
+            "/scim/users?organizationExternalId=acme&scimGroupId=scim_group_00000000000000000000000009",
+            404,
+            "not found",
+        ),
+        ("/scim/changes?organizationId=nope", 404, "organization"),
+        // A selector narrows a by-id lookup; the user is not in that directory's org.
+        (
+            "/scim/users/ANN?organizationExternalId=nope",
+            404,
+            "organization",
+        ),
+    ];
+    for (path, status, mentions) in cases {
+        let path = path.replace("ANN", &ann);
+        let (got, body) = api.get(&path).await;
+        assert_eq!(got.as_u16(), status, "{path}: {body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(message.contains(mentions), "{path}: {message}");
+    }
+    // With a selector that holds it, the by-id lookup finds the user.
+    let (status, body) = api
+        .get(&format!("/scim/users/{ann}?scimDirectoryId={directory}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["scimUser"]["id"], ann.as_str());
+
+    // Missing header and non-GET methods.
+    let request = Request::builder()
+        .uri("/api/v1/scim/users?organizationExternalId=acme")
+        .body(Bytes::new())
+        .unwrap();
+    let response = api.service.handle(request).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    let request = Request::builder()
+        .method("DELETE")
+        .uri(format!("/api/v1/scim/users/{ann}"))
+        .header("authorization", format!("Bearer {}", api.key))
+        .body(Bytes::new())
+        .unwrap();
+    let response = api.service.handle(request).await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "GET");
+    // Nothing was deleted.
+    let (_, body) = api.get(&format!("/scim/users/{ann}")).await;
+    assert_eq!(body["scimUser"]["deleted"], false);
+}
+
+#[tokio::test]
+async fn a_page_token_of_one_directory_is_refused_for_another() {
+    let fx = Fixture::new(&[]).await;
+    for i in 0..3 {
+        fx.create_user(&format!("u{i}@acme.com")).await;
+    }
+    let globex = fx
+        .admin
+        .create_organization(Some("globex".into()), vec![])
+        .await
+        .unwrap();
+    fx.admin.create_directory(&globex.id, true).await.unwrap();
+    let api = api(&fx).await;
+    let (_, page) = api
+        .get("/scim/users?organizationExternalId=acme&pageSize=1")
+        .await;
+    let token = page["nextPageToken"].as_str().unwrap().to_owned();
+    assert!(!token.is_empty());
+    let (status, body) = api
+        .get(&format!(
+            "/scim/users?organizationExternalId=globex&pageToken={token}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = api
+        .get(&format!(
+            "/scim/groups?organizationExternalId=acme&pageToken={token}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn organization_keys_cannot_tell_other_organizations_apart_from_missing_ones() {
+    let fx = Fixture::new(&[]).await;
+    let globex = fx
+        .admin
+        .create_organization(Some("globex".into()), vec![])
+        .await
+        .unwrap();
+    fx.admin.create_directory(&globex.id, true).await.unwrap();
+    // Initech exists but has no primary directory: an outsider must not learn that.
+    fx.admin
+        .create_organization(Some("initech".into()), vec![])
+        .await
+        .unwrap();
+    let key = fx
+        .admin
+        .issue_api_key(Some(&globex.id))
+        .await
+        .unwrap()
+        .secret;
+    let api = api(&fx).await;
+    let (missing_status, missing) = api
+        .get_with("/scim/users?organizationExternalId=nope", &key)
+        .await;
+    for other in ["acme", "initech"] {
+        let (status, body) = api
+            .get_with(&format!("/scim/users?organizationExternalId={other}"), &key)
+            .await;
+        assert_eq!((status, &body), (missing_status, &missing), "{other}");
+    }
+    let (status, _) = api
+        .get_with(
+            &format!("/scim/changes?scimDirectoryId={}", fx.directory),
+            &key,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api
+        .get_with("/scim/changes?organizationExternalId=globex", &key)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}

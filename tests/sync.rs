@@ -3,11 +3,12 @@
 mod common;
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::Fixture;
 use proptest::prelude::*;
-use scimkit::model::{ChangeKind, GroupId};
+use scimkit::model::{ChangeKind, GroupId, IdGenerator};
 use scimkit::sync::{
     ChangeNotifier, DirectorySelector, DirectorySync, ListGroups, ListUsers, SyncError,
 };
@@ -288,39 +289,161 @@ async fn subscribers_see_a_deprovisioning_as_it_happens() {
     assert_eq!(change, (ChangeKind::UserDeleted, ann));
 }
 
+#[tokio::test]
+async fn subscribers_without_a_notifier_still_receive_every_change_in_order() {
+    // No notifier: writes from another process look like this, and only the poll finds
+    // them.
+    let fx = Fixture::new(&[]).await;
+    let sync = sync_for(&fx);
+    let selector = DirectorySelector::OrganizationExternalId("acme".into());
+    let mut subscription = sync.subscribe(&selector, 0).await.unwrap();
+    let ann = fx.create_user("ann@acme.com").await;
+    let group = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({"displayName": "G", "members": [{"value": ann}]})),
+        )
+        .await
+        .id();
+    fx.request("DELETE", &format!("/Users/{ann}"), None).await;
+    let mut received = Vec::new();
+    for _ in 0..4 {
+        // A liveness bound, not a speed assertion.
+        let change = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+            .await
+            .expect("the change arrives")
+            .unwrap();
+        received.push((change.seq, change.kind, change.resource_id));
+    }
+    assert_eq!(
+        received,
+        vec![
+            (1, ChangeKind::UserCreated, ann.clone()),
+            (2, ChangeKind::GroupCreated, group.clone()),
+            (3, ChangeKind::GroupMemberAdded, group),
+            (4, ChangeKind::UserDeleted, ann),
+        ]
+    );
+    assert_eq!(subscription.cursor(), 4);
+    assert_eq!(sync.latest_cursor(&selector).await.unwrap(), 4);
+    // Resuming from the cursor yields nothing old.
+    let mut resumed = sync
+        .subscribe(&selector, subscription.cursor())
+        .await
+        .unwrap();
+    let nothing = tokio::time::timeout(Duration::from_millis(400), resumed.next()).await;
+    assert!(nothing.is_err(), "no change after the cursor: {nothing:?}");
+}
+
+#[tokio::test]
+async fn latest_cursor_walks_past_a_full_page_of_changes() {
+    let fx = Fixture::new(&[]).await;
+    let ann = fx.create_user("ann@acme.com").await;
+    let group = fx
+        .request("POST", "/Groups", Some(json!({"displayName": "G"})))
+        .await
+        .id();
+    // Join and leave until the log holds more than one page of 1000 changes.
+    let path = format!("/Groups/{group}");
+    for _ in 0..501 {
+        for op in [
+            json!({"op": "add", "path": "members", "value": [{"value": ann}]}),
+            json!({"op": "remove", "path": "members"}),
+        ] {
+            fx.request("PATCH", &path, Some(json!({"Operations": [op]})))
+                .await;
+        }
+    }
+    let sync = sync_for(&fx);
+    let selector = DirectorySelector::Directory(fx.directory.clone());
+    assert_eq!(sync.latest_cursor(&selector).await.unwrap(), 2 + 2 * 501);
+}
+
+/// Ids at random positions in key order (time-ordered ids would always land after the
+/// walk's position, where no paging scheme can go wrong).
+struct ScatteredIds(Mutex<u64>);
+
+impl IdGenerator for ScatteredIds {
+    fn next_uuid(&self) -> uuid::Uuid {
+        let mut state = self.0.lock().unwrap();
+        // xorshift64*: reproducible from the proptest seed.
+        *state ^= *state >> 12;
+        *state ^= *state << 25;
+        *state ^= *state >> 27;
+        let high = state.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        *state ^= high;
+        uuid::Uuid::from_u128((u128::from(high) << 64) | u128::from(*state))
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Step {
     Create,
     Delete(usize),
+    Join(usize),
+    Leave(usize),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        Just(Step::Create),
+        (0usize..30).prop_map(Step::Delete),
+        (0usize..30).prop_map(Step::Join),
+        (0usize..30).prop_map(Step::Leave),
+    ]
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(32))]
-    /// Every user that exists for the whole walk appears exactly once, whatever the IdP
-    /// does between pages.
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    /// Every user that exists (or is a member) for the whole walk appears exactly once,
+    /// and nothing appears twice, whatever the IdP does between pages: creates at any
+    /// position in key order, deletes, members joining and leaving.
     #[test]
     fn paging_is_exact_under_concurrent_change(
+        seed in 1u64..u64::MAX,
         initial in 1usize..15,
+        members_mask in any::<u16>(),
+        by_group in any::<bool>(),
         page_size in 1usize..5,
-        steps in prop::collection::vec(prop_oneof![Just(Step::Create), (0usize..30).prop_map(Step::Delete)], 0..20),
+        steps in prop::collection::vec(step(), 0..20),
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
-            let fx = Fixture::new(&[]).await;
+            let ids_source = Arc::new(ScatteredIds(Mutex::new(seed)));
+            let fx = Fixture::with(&[], |b| b.ids(ids_source)).await;
             let mut ids = Vec::new();
             for i in 0..initial {
                 ids.push(fx.create_user(&format!("init{i}@acme.com")).await);
             }
+            let initial_members: Vec<String> = ids
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| members_mask & (1 << i) != 0)
+                .map(|(_, id)| id.clone())
+                .collect();
+            let members: Vec<_> = initial_members.iter().map(|id| json!({"value": id})).collect();
+            let group = fx
+                .request("POST", "/Groups", Some(json!({"displayName": "G", "members": members})))
+                .await
+                .id();
             let sync = sync_for(&fx);
             let selector = DirectorySelector::Directory(fx.directory.clone());
             let mut seen: HashMap<String, usize> = HashMap::new();
-            let mut touched: Vec<String> = Vec::new();
+            let mut left: Vec<String> = Vec::new();
+            let mut joined: Vec<String> = Vec::new();
+            let mut deleted: Vec<String> = Vec::new();
             let mut token = String::new();
             let mut steps = steps.into_iter();
             let mut created = 0;
             loop {
                 let page = sync
-                    .list_users(ListUsers { directory: selector.clone(), page_size: Some(page_size), page_token: token, ..Default::default() })
+                    .list_users(ListUsers {
+                        directory: selector.clone(),
+                        group: by_group.then(|| group.parse().unwrap()),
+                        page_size: Some(page_size),
+                        page_token: token,
+                    })
                     .await
                     .unwrap();
                 for user in &page.items {
@@ -328,17 +451,38 @@ proptest! {
                 }
                 // The IdP acts between pages.
                 if let Some(step) = steps.next() {
+                    let patch = |op: &str, id: &str| {
+                        let op = match op {
+                            "add" => json!({"op": "add", "path": "members", "value": [{"value": id}]}),
+                            _ => json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")}),
+                        };
+                        Some(json!({"Operations": [op]}))
+                    };
+                    let group_path = format!("/Groups/{group}");
                     match step {
                         Step::Create => {
                             created += 1;
-                            touched.push(fx.create_user(&format!("new{created}@acme.com")).await);
+                            fx.create_user(&format!("new{created}@acme.com")).await;
                         }
                         Step::Delete(i) => {
-                            if let Some(id) = ids.get(i % ids.len()) {
-                                fx.request("DELETE", &format!("/Users/{id}"), None).await;
-                                touched.push(id.clone());
-                            }
+                            let id = &ids[i % ids.len()];
+                            fx.request("DELETE", &format!("/Users/{id}"), None).await;
+                            deleted.push(id.clone());
                         }
+                        // A deleted user cannot join (the service refuses it).
+                        Step::Join(i) if !deleted.contains(&ids[i % ids.len()]) => {
+                            let id = &ids[i % ids.len()];
+                            let reply = fx.request("PATCH", &group_path, patch("add", id)).await;
+                            assert!(reply.status.is_success(), "{:?}", reply.body);
+                            joined.push(id.clone());
+                        }
+                        Step::Leave(i) => {
+                            let id = &ids[i % ids.len()];
+                            let reply = fx.request("PATCH", &group_path, patch("remove", id)).await;
+                            assert!(reply.status.is_success(), "{:?}", reply.body);
+                            left.push(id.clone());
+                        }
+                        Step::Join(_) => {}
                     }
                 }
                 if page.next_page_token.is_empty() {
@@ -347,12 +491,21 @@ proptest! {
                 token = page.next_page_token;
             }
             assert!(seen.values().all(|&n| n == 1), "no user twice: {seen:?}");
-            for id in ids.iter().filter(|id| !touched.contains(id)) {
-                assert_eq!(seen.get(id), Some(&1), "{id} existed throughout and must be listed");
-            }
-            // Soft deletion keeps users listed: even deleted ones appear.
-            for id in &ids {
-                assert_eq!(seen.get(id), Some(&1));
+            if by_group {
+                for id in initial_members.iter().filter(|id| !left.contains(id)) {
+                    assert_eq!(seen.get(id), Some(&1), "{id} was a member throughout");
+                }
+                for id in seen.keys() {
+                    assert!(
+                        initial_members.contains(id) || joined.contains(id),
+                        "{id} was never a member"
+                    );
+                }
+            } else {
+                // Deletion is soft, so every initial user stays listed.
+                for id in &ids {
+                    assert_eq!(seen.get(id), Some(&1), "{id} existed throughout");
+                }
             }
         });
     }

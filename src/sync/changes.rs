@@ -48,6 +48,25 @@ impl DirectorySync {
         })
     }
 
+    /// The `seq` of the directory's latest change (0 if none yet). Record it before a
+    /// full sync and follow the feed from it afterwards: a change made during the sync
+    /// is then replayed rather than missed. Reads the whole log, in pages of 1000.
+    pub async fn latest_cursor(&self, directory: &DirectorySelector) -> Result<u64, SyncError> {
+        let directory = self.directory(directory).await?;
+        let mut cursor = 0;
+        loop {
+            let page = self
+                .store
+                .list_changes(&directory.id, cursor, super::MAX_PAGE_SIZE)
+                .await?;
+            match page.last() {
+                Some(last) if page.len() == super::MAX_PAGE_SIZE => cursor = last.seq,
+                Some(last) => return Ok(last.seq),
+                None => return Ok(cursor),
+            }
+        }
+    }
+
     /// Follows the feed from `cursor`: [`ChangeSubscription::next`] yields each later
     /// change in order, waiting for new ones.
     pub async fn subscribe(
@@ -91,7 +110,8 @@ impl ChangeSubscription {
     }
 
     /// The next change, waiting until there is one. Needs a Tokio runtime with its
-    /// timer enabled.
+    /// timer enabled. Cancel-safe: dropping the future (say, in `tokio::select!`) loses
+    /// no change.
     pub async fn next(&mut self) -> Result<Change, SyncError> {
         loop {
             if let Some(change) = self.buffered.pop_front() {

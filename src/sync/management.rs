@@ -12,8 +12,16 @@
 //!
 //! `<selector>` is exactly one of `scimDirectoryId`, `organizationId` or
 //! `organizationExternalId` (an organization means its primary directory). Getting a user
-//! or group by id searches the directories the API key may read. Authentication is
-//! `Authorization: Bearer <API key>`; a key scoped to an organization sees only it.
+//! or group by id takes an optional selector: with one, only that directory is read;
+//! without, every directory the API key may read is searched (ids are globally unique,
+//! but the store is keyed by directory). `nextCursor` is the decimal `seq` of the last
+//! change returned; pass it back as `after`. `pageSize` and `limit` are 1 to 1000
+//! (default 100).
+//!
+//! Authentication is `Authorization: Bearer <API key>`: a global key reads everything, a
+//! key scoped to an organization only that organization's directories (anything else
+//! answers 404, exactly as if it did not exist). SCIM bearer tokens are not API keys.
+//! Errors are `{"message": "..."}` with 400, 401, 404 or 405.
 
 use std::sync::Arc;
 
@@ -23,9 +31,10 @@ use http::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::{
-    DirectorySelector, DirectorySync, ListGroups, ListUsers, SyncError, SyncGroup, SyncUser,
+    DEFAULT_PAGE_SIZE, DirectorySelector, DirectorySync, ListGroups, ListUsers, MAX_PAGE_SIZE,
+    SyncError, SyncGroup, SyncUser,
 };
-use crate::model::{Change, Directory, GroupId, OrganizationId, TokenHash, TokenScope, UserId};
+use crate::model::{Change, DirectoryId, GroupId, OrganizationId, TokenHash, TokenScope, UserId};
 use crate::store::{DirectoryStore, Keyset, TokenStore};
 
 /// A management API error: a status and a message.
@@ -160,7 +169,36 @@ impl Params {
             }),
         }
     }
+
+    /// A page size or limit: 1 to [`MAX_PAGE_SIZE`], [`DEFAULT_PAGE_SIZE`] when absent.
+    fn size(&self, name: &str) -> Result<usize, ApiError> {
+        match self.number(name)? {
+            None => Ok(DEFAULT_PAGE_SIZE),
+            Some(n) => usize::try_from(n)
+                .ok()
+                .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "`{name}` must be between 1 and {MAX_PAGE_SIZE}, got {n}"
+                    ))
+                }),
+        }
+    }
+
+    /// Whether any directory selector parameter is present.
+    fn has_selector(&self) -> bool {
+        SELECTORS
+            .iter()
+            .any(|name| self.get(name).is_some_and(|v| !v.is_empty()))
+    }
 }
+
+/// The query parameters that name a directory; exactly one is expected.
+const SELECTORS: [&str; 3] = [
+    "scimDirectoryId",
+    "organizationId",
+    "organizationExternalId",
+];
 
 impl ManagementService {
     /// The API over `store` and `tokens`, reading through `sync` (share its page-token key
@@ -200,11 +238,18 @@ impl ManagementService {
             Ok(body) => json_response(StatusCode::OK, &body),
             Err(error) => {
                 let mut response = self.error(error.status, &error.message);
-                if error.status == StatusCode::UNAUTHORIZED {
-                    response.headers_mut().insert(
-                        http::header::WWW_AUTHENTICATE,
-                        HeaderValue::from_static("Bearer"),
-                    );
+                let headers = response.headers_mut();
+                match error.status {
+                    StatusCode::UNAUTHORIZED => {
+                        headers.insert(
+                            http::header::WWW_AUTHENTICATE,
+                            HeaderValue::from_static("Bearer"),
+                        );
+                    }
+                    StatusCode::METHOD_NOT_ALLOWED => {
+                        headers.insert(http::header::ALLOW, HeaderValue::from_static("GET"));
+                    }
+                    _ => {}
                 }
                 response
             }
@@ -244,7 +289,10 @@ impl ManagementService {
         if request.method() != Method::GET {
             return Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "the management API is read-only: use GET",
+                format!(
+                    "the management API is read-only: use GET, not {}",
+                    request.method()
+                ),
             ));
         }
         let params = Params(
@@ -254,33 +302,27 @@ impl ManagementService {
         );
         match segments.as_slice() {
             ["scim", "users"] => self.list_users(&scope, &params).await,
-            ["scim", "users", id] => self.get_user(&scope, id).await,
+            ["scim", "users", id] => self.get_user(&scope, &params, id).await,
             ["scim", "groups"] => self.list_groups(&scope, &params).await,
-            ["scim", "groups", id] => self.get_group(&scope, id).await,
+            ["scim", "groups", id] => self.get_group(&scope, &params, id).await,
             ["scim", "changes"] => self.changes(&scope, &params).await,
             _ => Err(ApiError::not_found(format!("no route `{path}`"))),
         }
     }
 
-    /// The directory the parameters select, if the key may read it.
-    async fn selected(
-        &self,
-        scope: &TokenScope,
-        params: &Params,
-    ) -> Result<DirectorySelector, ApiError> {
-        let given: Vec<(&str, &str)> = [
-            "scimDirectoryId",
-            "organizationId",
-            "organizationExternalId",
-        ]
-        .into_iter()
-        .filter_map(|name| {
-            params
-                .get(name)
-                .filter(|v| !v.is_empty())
-                .map(|v| (name, v))
-        })
-        .collect();
+    /// The directory the parameters select, if the key may read it. What a key may not
+    /// read answers exactly as what does not exist, so an organization-scoped key learns
+    /// nothing about other customers.
+    async fn selected(&self, scope: &TokenScope, params: &Params) -> Result<DirectoryId, ApiError> {
+        let given: Vec<(&str, &str)> = SELECTORS
+            .into_iter()
+            .filter_map(|name| {
+                params
+                    .get(name)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (name, v))
+            })
+            .collect();
         let selector = match given.as_slice() {
             [("scimDirectoryId", id)] => DirectorySelector::Directory(
                 id.parse()
@@ -299,16 +341,31 @@ impl ManagementService {
                 ));
             }
         };
+        // Checked before resolving the primary directory, so another organization's lack
+        // of one does not show.
+        if let TokenScope::Organization(own) = scope {
+            let own_organization = match &selector {
+                DirectorySelector::Directory(_) => true,
+                DirectorySelector::Organization(id) => id == own,
+                DirectorySelector::OrganizationExternalId(external_id) => self
+                    .store
+                    .get_organization(own)
+                    .await?
+                    .is_some_and(|org| org.external_id.as_deref() == Some(external_id)),
+            };
+            if !own_organization {
+                return Err(SyncError::UnknownOrganization.into());
+            }
+        }
         let directory = self.sync.directory(&selector).await?;
-        if !may_read(scope, &directory) {
-            // Indistinguishable from a directory that does not exist.
+        if !may_read(scope, &directory.organization_id) {
             return Err(SyncError::UnknownDirectory.into());
         }
-        Ok(DirectorySelector::Directory(directory.id))
+        Ok(directory.id)
     }
 
     async fn list_users(&self, scope: &TokenScope, params: &Params) -> Result<Value, ApiError> {
-        let directory = self.selected(scope, params).await?;
+        let directory = DirectorySelector::Directory(self.selected(scope, params).await?);
         let group = match params.get("scimGroupId").filter(|g| !g.is_empty()) {
             Some(id) => Some(
                 id.parse::<GroupId>()
@@ -321,7 +378,7 @@ impl ManagementService {
             .list_users(ListUsers {
                 directory,
                 group,
-                page_size: params.number("pageSize")?.map(|n| n as usize),
+                page_size: Some(params.size("pageSize")?),
                 page_token: params.get("pageToken").unwrap_or("").to_owned(),
             })
             .await?;
@@ -332,12 +389,12 @@ impl ManagementService {
     }
 
     async fn list_groups(&self, scope: &TokenScope, params: &Params) -> Result<Value, ApiError> {
-        let directory = self.selected(scope, params).await?;
+        let directory = DirectorySelector::Directory(self.selected(scope, params).await?);
         let page = self
             .sync
             .list_groups(ListGroups {
                 directory,
-                page_size: params.number("pageSize")?.map(|n| n as usize),
+                page_size: Some(params.size("pageSize")?),
                 page_token: params.get("pageToken").unwrap_or("").to_owned(),
             })
             .await?;
@@ -348,9 +405,9 @@ impl ManagementService {
     }
 
     async fn changes(&self, scope: &TokenScope, params: &Params) -> Result<Value, ApiError> {
-        let directory = self.selected(scope, params).await?;
+        let directory = DirectorySelector::Directory(self.selected(scope, params).await?);
         let after = params.number("after")?.unwrap_or(0);
-        let limit = params.number("limit")?.unwrap_or(100) as usize;
+        let limit = params.size("limit")?;
         let page = self.sync.changes(&directory, after, limit).await?;
         Ok(json!({
             "changes": page.changes.into_iter().map(change_json).collect::<Vec<_>>(),
@@ -358,21 +415,30 @@ impl ManagementService {
         }))
     }
 
-    /// Every directory the key may read.
-    async fn readable_directories(&self, scope: &TokenScope) -> Result<Vec<Directory>, ApiError> {
-        let orgs: Vec<OrganizationId> = match scope {
+    /// The directories a by-id lookup searches: the selected one when the request names
+    /// one, else every directory the key may read.
+    async fn lookup_directories(
+        &self,
+        scope: &TokenScope,
+        params: &Params,
+    ) -> Result<Vec<DirectoryId>, ApiError> {
+        if params.has_selector() {
+            return Ok(vec![self.selected(scope, params).await?]);
+        }
+        let organizations: Vec<OrganizationId> = match scope {
             TokenScope::Organization(org) => vec![org.clone()],
-            _ => {
+            TokenScope::Directory(_) => Vec::new(),
+            TokenScope::Global => {
                 let mut all = Vec::new();
                 loop {
                     let page = self
                         .store
                         .list_organizations(Keyset {
                             after: all.last(),
-                            limit: 1000,
+                            limit: MAX_PAGE_SIZE,
                         })
                         .await?;
-                    let done = page.len() < 1000;
+                    let done = page.len() < MAX_PAGE_SIZE;
                     all.extend(page.into_iter().map(|o| o.id));
                     if done {
                         break all;
@@ -381,41 +447,55 @@ impl ManagementService {
             }
         };
         let mut directories = Vec::new();
-        for org in orgs {
-            directories.extend(self.store.list_directories(&org).await?);
+        for org in organizations {
+            directories.extend(
+                self.store
+                    .list_directories(&org)
+                    .await?
+                    .into_iter()
+                    .map(|d| d.id),
+            );
         }
         Ok(directories)
     }
 
-    async fn get_user(&self, scope: &TokenScope, id: &str) -> Result<Value, ApiError> {
-        let user_id: UserId = id
-            .parse()
-            .map_err(|_| ApiError::not_found(format!("no SCIM user `{id}`")))?;
-        for directory in self.readable_directories(scope).await? {
-            if let Some(user) = self.store.get_user(&directory.id, &user_id).await? {
+    async fn get_user(
+        &self,
+        scope: &TokenScope,
+        params: &Params,
+        id: &str,
+    ) -> Result<Value, ApiError> {
+        let missing = || ApiError::not_found(format!("no SCIM user `{id}`"));
+        let user_id: UserId = id.parse().map_err(|_| missing())?;
+        for directory in self.lookup_directories(scope, params).await? {
+            if let Some(user) = self.store.get_user(&directory, &user_id).await? {
                 return Ok(json!({"scimUser": user_json(user.into())}));
             }
         }
-        Err(ApiError::not_found(format!("no SCIM user `{id}`")))
+        Err(missing())
     }
 
-    async fn get_group(&self, scope: &TokenScope, id: &str) -> Result<Value, ApiError> {
-        let group_id: GroupId = id
-            .parse()
-            .map_err(|_| ApiError::not_found(format!("no SCIM group `{id}`")))?;
-        for directory in self.readable_directories(scope).await? {
-            if let Some(group) = self.store.get_group(&directory.id, &group_id).await? {
+    async fn get_group(
+        &self,
+        scope: &TokenScope,
+        params: &Params,
+        id: &str,
+    ) -> Result<Value, ApiError> {
+        let missing = || ApiError::not_found(format!("no SCIM group `{id}`"));
+        let group_id: GroupId = id.parse().map_err(|_| missing())?;
+        for directory in self.lookup_directories(scope, params).await? {
+            if let Some(group) = self.store.get_group(&directory, &group_id).await? {
                 return Ok(json!({"scimGroup": group_json(group.into())}));
             }
         }
-        Err(ApiError::not_found(format!("no SCIM group `{id}`")))
+        Err(missing())
     }
 }
 
-fn may_read(scope: &TokenScope, directory: &Directory) -> bool {
+fn may_read(scope: &TokenScope, organization: &OrganizationId) -> bool {
     match scope {
         TokenScope::Global => true,
-        TokenScope::Organization(org) => directory.organization_id == *org,
+        TokenScope::Organization(own) => own == organization,
         TokenScope::Directory(_) => false,
     }
 }

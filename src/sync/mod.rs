@@ -75,6 +75,8 @@ pub enum DirectorySelector {
     OrganizationExternalId(String),
 }
 
+/// An empty organization external id: only a placeholder, so that the request structs
+/// can use `..Default::default()`. Always set the selector.
 impl Default for DirectorySelector {
     fn default() -> Self {
         DirectorySelector::OrganizationExternalId(String::new())
