@@ -124,13 +124,53 @@ pub enum UniqueAttribute {
     Id,
 }
 
+/// The kind of entity a [`StoreError::NotFound`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EntityKind {
+    /// An organization.
+    Organization,
+    /// A SCIM directory.
+    Directory,
+    /// A user.
+    User,
+    /// A group.
+    Group,
+    /// A bearer token or API key.
+    Token,
+}
+
+impl EntityKind {
+    /// The lower-case name used in messages (`"user"`, `"group"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Organization => "organization",
+            EntityKind::Directory => "directory",
+            EntityKind::User => "user",
+            EntityKind::Group => "group",
+            EntityKind::Token => "token",
+        }
+    }
+}
+
+impl std::fmt::Display for EntityKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a storage backend reports.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The entity does not exist (or is in another directory).
-    #[error("{0} not found")]
-    NotFound(String),
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// What kind of entity.
+        kind: EntityKind,
+        /// Its id, as given.
+        id: String,
+    },
     /// A unique value is taken.
     #[error("{0:?} is already taken")]
     Conflict(UniqueAttribute),
@@ -142,7 +182,26 @@ pub enum StoreError {
         /// The version stored now.
         actual: u64,
     },
+    /// The change log no longer holds the entries after the cursor asked for: they were
+    /// trimmed by [`crate::store::DirectoryStore::trim_changes`]. A reader must start over
+    /// with a full sync.
+    #[error("changes through seq {through} were trimmed from the log")]
+    ChangesTrimmed {
+        /// Entries with `seq <= through` are gone; a cursor of `through` or later still
+        /// reads.
+        through: u64,
+    },
     /// The backend itself failed (I/O, corruption, ...).
     #[error("storage backend failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// `NotFound` for `kind` with `id`.
+    pub fn not_found(kind: EntityKind, id: impl std::fmt::Display) -> Self {
+        StoreError::NotFound {
+            kind,
+            id: id.to_string(),
+        }
+    }
 }

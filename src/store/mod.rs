@@ -12,6 +12,8 @@
 pub mod conformance;
 mod ext;
 mod memory;
+mod notify;
+pub mod plan;
 #[cfg(feature = "sled")]
 mod sled;
 
@@ -19,14 +21,15 @@ mod sled;
 pub use self::sled::{FORMAT_VERSION, SledOpenError, SledStore};
 pub use ext::DirectoryStoreExt;
 pub use memory::MemoryStore;
+pub use notify::{ChangeListener, ChangeNotifier, LocalNotifier, watch_listener};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-pub use crate::error::{StoreError, UniqueAttribute};
+pub use crate::error::{EntityKind, StoreError, UniqueAttribute};
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenHash,
-    TokenId, TokenRecord, TokenScope, User, UserId,
+    TokenId, TokenRecord, TokenScope, User, UserId, UserState,
 };
 
 /// An indexed user attribute to look up by equality.
@@ -60,21 +63,134 @@ pub enum MembershipEdit {
     RemoveAll,
 }
 
-/// A keyset page request: items after `after` in id order, at most `limit`.
+/// Which lifecycle states a listing or count includes.
+///
+/// For groups, [`States::Visible`] and [`States::Active`] both mean "not deleted".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum States {
+    /// Every state, deleted included: what the vendor's sync reads.
+    #[default]
+    All,
+    /// What SCIM shows: active and deactivated users, groups not deleted.
+    Visible,
+    /// Active users only (groups: not deleted).
+    Active,
+}
+
+impl States {
+    /// Whether a user in `state` is included.
+    pub fn includes_user(self, state: UserState) -> bool {
+        match self {
+            States::All => true,
+            States::Visible => state != UserState::Deleted,
+            States::Active => state == UserState::Active,
+        }
+    }
+
+    /// Whether a group, deleted or not, is included.
+    pub fn includes_group(self, deleted: bool) -> bool {
+        self == States::All || !deleted
+    }
+}
+
+/// Which users a listing or count selects. `Default` selects every user of the directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// Lifecycle states to include.
+    pub states: States,
+    /// Only users whose indexed attribute equals this.
+    pub key: Option<UserKey>,
+    /// Only members of this group.
+    pub group: Option<GroupId>,
+}
+
+/// Which groups a listing or count selects. `Default` selects every group of the directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupFilter {
+    /// Lifecycle states to include.
+    pub states: States,
+    /// Only groups whose indexed attribute equals this.
+    pub key: Option<GroupKey>,
+    /// Only groups this user is a member of.
+    pub member: Option<UserId>,
+}
+
+/// A page request in id order: skip `skip` items after `after` (exclusive; `None` starts
+/// at the beginning), then return at most `limit`.
+///
+/// Keyset paging (`after`) costs the page; `skip` lets `startIndex` paging avoid reading the
+/// skipped rows where the backend can (an index scan that counts without decoding, SQL
+/// `OFFSET`). Backends document its cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Keyset<'a, K> {
+pub struct Keyset<K> {
     /// Exclusive lower bound; `None` starts at the beginning.
-    pub after: Option<&'a K>,
-    /// Maximum number of items.
+    pub after: Option<K>,
+    /// Items to pass over after `after` before the page starts.
+    pub skip: usize,
+    /// Maximum number of items; `usize::MAX` means all.
     pub limit: usize,
+}
+
+impl<K> Keyset<K> {
+    /// The first `limit` items.
+    pub fn first(limit: usize) -> Self {
+        Self {
+            after: None,
+            skip: 0,
+            limit,
+        }
+    }
+
+    /// At most `limit` items after `after` (`None`: from the start).
+    pub fn after(after: Option<K>, limit: usize) -> Self {
+        Self {
+            after,
+            skip: 0,
+            limit,
+        }
+    }
+
+    /// Every item, in one call.
+    pub fn all() -> Self {
+        Self::first(usize::MAX)
+    }
+}
+
+impl<K> Default for Keyset<K> {
+    /// The first 100 items.
+    fn default() -> Self {
+        Self::first(100)
+    }
 }
 
 /// Organizations, directories, users, groups, memberships and the change log.
 ///
-/// Every user and group write records its [`Change`] (with the kind given by
-/// [`crate::model::ChangeKind::for_user`] / [`crate::model::ChangeKind::for_group`]) in
-/// the same atomic step. Listing is keyset-ordered by id; deleted entities are included
-/// (callers decide what to show).
+/// # Writes
+/// Every user and group write records its [`Change`]s in the same atomic step, as planned by
+/// [`plan`] (which every backend uses, so all record the same thing): the version check,
+/// `userName` uniqueness among active users, the membership diff and the change kinds.
+/// A write that changes nothing (same attributes, email and state; no membership change)
+/// stores nothing, keeps the version and records no change.
+///
+/// # The change log
+/// Each directory has its own log. `seq` starts at 1, is strictly increasing and has no
+/// gaps, and entries become visible in `seq` order: once a reader has seen `seq = n`, no
+/// entry with a lower `seq` can appear later (a backend that commits concurrently must
+/// allocate `seq` under the same lock or row that orders the commits, so a late commit
+/// never lands behind a reader's cursor). `Change::at` is the write's time as the caller
+/// gave it (the resource's `lastModified`, or `at` for membership edits), not the
+/// backend's clock.
+///
+/// # Costs
+/// Every method costs what it returns plus a constant number of index reads: no method
+/// reads a whole directory or member list to answer, except where documented
+/// ([`MembershipEdit::RemoveAll`] reads the group's members; `Keyset::skip` may scan the
+/// skipped entries of an index).
+///
+/// # Listing
+/// Listings are in id order. Deleted entities are included unless the filter's
+/// [`States`] leaves them out.
 #[async_trait]
 pub trait DirectoryStore: Send + Sync {
     /// Stores a new organization. `Conflict(OrganizationExternalId)` if its external id is
@@ -92,10 +208,10 @@ pub trait DirectoryStore: Send + Sync {
         &self,
         external_id: &str,
     ) -> Result<Option<Organization>, StoreError>;
-    /// Organizations in id order.
+    /// Organizations in id order (`skip` honoured).
     async fn list_organizations(
         &self,
-        page: Keyset<'_, OrganizationId>,
+        page: Keyset<OrganizationId>,
     ) -> Result<Vec<Organization>, StoreError>;
 
     /// Stores a new directory. `NotFound` if its organization is absent, `Conflict(Id)` if
@@ -108,28 +224,38 @@ pub trait DirectoryStore: Send + Sync {
     async fn get_directory(&self, id: &DirectoryId) -> Result<Option<Directory>, StoreError>;
     /// The directories of an organization, in id order.
     async fn list_directories(&self, org: &OrganizationId) -> Result<Vec<Directory>, StoreError>;
+    /// Erases a directory and everything in it: users, groups, memberships and its change
+    /// log (tokens live in the [`TokenStore`]; see [`TokenStore::delete_tokens`]). For a
+    /// vendor's offboarding; unlike deprovisioning, nothing is kept. `NotFound` if absent.
+    async fn purge_directory(&self, id: &DirectoryId) -> Result<(), StoreError>;
 
-    /// Stores a new user with version 1 and records `user.created`. `NotFound` if the
-    /// directory is absent; `Conflict(Id)` if its id is taken; `Conflict(UserName)` if an
-    /// active user of the directory has the same `userName` (case-insensitively).
+    /// Stores a new user with version 1 and records `user.created` (plan:
+    /// [`plan::insert_user`]). `NotFound` if the directory is absent; `Conflict(Id)` if its
+    /// id is taken; `Conflict(UserName)` if an active user of the directory has the same
+    /// `userName` (case-insensitively) and the new user is active.
     async fn insert_user(&self, user: User) -> Result<User, StoreError>;
     /// Replaces a user if its stored version is `expected_version`, storing it with
-    /// version `expected_version + 1`, and records the change. `Precondition` on a version
-    /// mismatch, `NotFound` if absent, `Conflict(UserName)` as for insert when the result
-    /// is active.
+    /// version `expected_version + 1`, and records the change (plan:
+    /// [`plan::update_user`]); a replacement that changes nothing returns the stored user
+    /// untouched. `Precondition` on a version mismatch, `NotFound` if absent,
+    /// `Conflict(UserName)` as for insert when the result is active.
     async fn update_user(&self, user: User, expected_version: u64) -> Result<User, StoreError>;
     /// A user of the directory by id, whatever its state.
     async fn get_user(&self, dir: &DirectoryId, id: &UserId) -> Result<Option<User>, StoreError>;
-    /// Users of the directory whose indexed attribute equals `key`, whatever their state,
-    /// in id order.
-    async fn find_users(&self, dir: &DirectoryId, key: &UserKey) -> Result<Vec<User>, StoreError>;
-    /// Users of the directory in id order; only members of `group` when given.
+    /// The users of the directory among `ids`, whatever their state, in id order, each
+    /// once; ids not found are left out. One round trip for the whole batch.
+    async fn get_users(&self, dir: &DirectoryId, ids: &[UserId]) -> Result<Vec<User>, StoreError>;
+    /// Users of the directory that `filter` selects, in id order, paged by `page`.
+    /// An unknown directory lists nothing.
     async fn list_users(
         &self,
         dir: &DirectoryId,
-        group: Option<&GroupId>,
-        page: Keyset<'_, UserId>,
+        filter: &UserFilter,
+        page: Keyset<UserId>,
     ) -> Result<Vec<User>, StoreError>;
+    /// How many users `filter` selects (what `list_users` would return unpaged).
+    async fn count_users(&self, dir: &DirectoryId, filter: &UserFilter)
+    -> Result<u64, StoreError>;
 
     /// Stores a new group with version 1 and the given members, recording
     /// `group.created` and one `group.member_added` per member. `NotFound` if the directory
@@ -137,7 +263,9 @@ pub trait DirectoryStore: Send + Sync {
     /// taken.
     async fn insert_group(&self, group: Group, members: &[UserId]) -> Result<Group, StoreError>;
     /// Replaces a group if its stored version is `expected_version` and applies `edits`,
-    /// all in one step; stores version `expected_version + 1`. Errors as for users.
+    /// all in one step (plan: [`plan::update_group`] and [`plan::membership`]); stores
+    /// version `expected_version + 1` unless nothing changed. Errors as for users, and
+    /// `NotFound` for an added member that is not a user of the directory.
     async fn update_group(
         &self,
         group: Group,
@@ -145,8 +273,10 @@ pub trait DirectoryStore: Send + Sync {
         edits: &[MembershipEdit],
     ) -> Result<Group, StoreError>;
     /// Applies membership edits without a version check (so concurrent edits never
-    /// conflict), bumping the version and setting `lastModified` to `at` if anything
-    /// changed. `NotFound` for a missing or deleted group or a member not in the directory.
+    /// conflict), bumping the version and setting `lastModified` to `at` if membership
+    /// changed. Reads only the memberships the edits name (all of them for
+    /// [`MembershipEdit::RemoveAll`]). `NotFound` for a missing or deleted group or an
+    /// added member not in the directory.
     async fn edit_members(
         &self,
         dir: &DirectoryId,
@@ -157,40 +287,48 @@ pub trait DirectoryStore: Send + Sync {
     /// A group of the directory by id, deleted or not.
     async fn get_group(&self, dir: &DirectoryId, id: &GroupId)
     -> Result<Option<Group>, StoreError>;
-    /// Groups of the directory whose indexed attribute equals `key`, in id order.
-    async fn find_groups(
+    /// The groups of the directory among `ids`, deleted or not, in id order, each once.
+    async fn get_groups(
         &self,
         dir: &DirectoryId,
-        key: &GroupKey,
+        ids: &[GroupId],
     ) -> Result<Vec<Group>, StoreError>;
-    /// Groups of the directory in id order.
+    /// Groups of the directory that `filter` selects, in id order, paged by `page`.
     async fn list_groups(
         &self,
         dir: &DirectoryId,
-        page: Keyset<'_, GroupId>,
+        filter: &GroupFilter,
+        page: Keyset<GroupId>,
     ) -> Result<Vec<Group>, StoreError>;
-    /// Member ids of a group, in id order.
+    /// How many groups `filter` selects.
+    async fn count_groups(
+        &self,
+        dir: &DirectoryId,
+        filter: &GroupFilter,
+    ) -> Result<u64, StoreError>;
+    /// Member ids of a group whose state `states` includes, in id order. Reads the
+    /// membership index, plus each member's state unless `states` is [`States::All`].
     async fn list_members(
         &self,
         dir: &DirectoryId,
         group: &GroupId,
-        page: Keyset<'_, UserId>,
+        states: States,
+        page: Keyset<UserId>,
     ) -> Result<Vec<UserId>, StoreError>;
-    /// Ids of the groups a user belongs to, in id order.
-    async fn list_groups_of_user(
-        &self,
-        dir: &DirectoryId,
-        user: &UserId,
-        page: Keyset<'_, GroupId>,
-    ) -> Result<Vec<GroupId>, StoreError>;
 
     /// Change-log entries of the directory with `seq > after`, in order, at most `limit`.
+    /// `ChangesTrimmed` if entries after `after` were trimmed away.
     async fn list_changes(
         &self,
         dir: &DirectoryId,
         after: u64,
         limit: usize,
     ) -> Result<Vec<Change>, StoreError>;
+    /// The `seq` of the directory's latest change, 0 if none (trimming keeps it).
+    async fn latest_change_seq(&self, dir: &DirectoryId) -> Result<u64, StoreError>;
+    /// Removes the directory's change-log entries with `seq <= through` (retention);
+    /// later entries, and `latest_change_seq`, are unchanged. Returns how many were removed.
+    async fn trim_changes(&self, dir: &DirectoryId, through: u64) -> Result<u64, StoreError>;
 }
 
 /// Bearer tokens and API keys, by the hash of their secret.
@@ -205,4 +343,6 @@ pub trait TokenStore: Send + Sync {
     async fn list_tokens(&self, scope: &TokenScope) -> Result<Vec<TokenRecord>, StoreError>;
     /// Revokes a token: `find_token` stops finding it. `NotFound` if absent.
     async fn revoke_token(&self, id: &TokenId) -> Result<(), StoreError>;
+    /// Deletes every token with the given scope (offboarding); returns how many.
+    async fn delete_tokens(&self, scope: &TokenScope) -> Result<u64, StoreError>;
 }

@@ -1,0 +1,554 @@
+//! The write planner: the rules every backend would otherwise repeat, as pure functions.
+//!
+//! A backend reads what a write depends on (the stored entity, whether a `userName` is
+//! held, the memberships the edits name), hands it here, and commits what comes back
+//! atomically: the entity to store, the memberships to add and remove, and the change-log
+//! entries to number and append. Nothing here reads or writes a store, so every backend
+//! — memory, sled, PostgreSQL, a vendor's own — enforces the same version checks,
+//! uniqueness, no-op detection and change kinds.
+//!
+//! ```
+//! use scimkit::store::plan::{self, MembershipFacts};
+//! use scimkit::store::MembershipEdit;
+//! # use scimkit::model::{GroupId, UserId};
+//! # let (group, ann, bob) = (GroupId::from_uuid(uuid::Uuid::now_v7()),
+//! #     UserId::from_uuid(uuid::Uuid::now_v7()), UserId::from_uuid(uuid::Uuid::now_v7()));
+//! let edits = [MembershipEdit::RemoveAll, MembershipEdit::Add(ann.clone())];
+//! let reads = plan::membership_reads(&edits);
+//! assert!(reads.all_members); // RemoveAll needs the current member list
+//! // The backend reads: bob is a member now, ann is a user of the directory.
+//! let facts = MembershipFacts {
+//!     members: [bob.clone()].into(),
+//!     users: [ann.clone()].into(),
+//! };
+//! let at = time::OffsetDateTime::UNIX_EPOCH;
+//! let planned = plan::membership(&group, &edits, &facts, at).unwrap();
+//! assert_eq!(planned.add, vec![ann]);
+//! assert_eq!(planned.remove, vec![bob]);
+//! assert_eq!(planned.changes.len(), 2);
+//! ```
+
+use std::collections::BTreeSet;
+
+use time::OffsetDateTime;
+
+use super::{EntityKind, MembershipEdit, StoreError, UniqueAttribute};
+use crate::model::{Change, ChangeKind, DirectoryId, Group, GroupId, User, UserId, UserState};
+
+/// A change-log entry before the backend numbers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeDraft {
+    /// What happened.
+    pub kind: ChangeKind,
+    /// The user or group changed.
+    pub resource_id: String,
+    /// For membership changes, the user who joined or left.
+    pub member_id: Option<UserId>,
+    /// The write's time, as the caller gave it.
+    pub at: OffsetDateTime,
+}
+
+impl ChangeDraft {
+    /// The entry with its place in the directory's log.
+    pub fn numbered(self, directory: &DirectoryId, seq: u64) -> Change {
+        Change {
+            seq,
+            directory_id: directory.clone(),
+            kind: self.kind,
+            resource_id: self.resource_id,
+            member_id: self.member_id,
+            at: self.at,
+        }
+    }
+}
+
+/// Numbers `drafts` after `last_seq`, the directory's latest `seq`.
+pub fn number(directory: &DirectoryId, last_seq: u64, drafts: Vec<ChangeDraft>) -> Vec<Change> {
+    drafts
+        .into_iter()
+        .zip(last_seq + 1..)
+        .map(|(draft, seq)| draft.numbered(directory, seq))
+        .collect()
+}
+
+/// The normalised keys a backend indexes a user under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserIndexKeys {
+    /// `userName`, lower-cased (compared case-insensitively).
+    pub user_name: String,
+    /// `externalId`, exact.
+    pub external_id: Option<String>,
+    /// Every `emails[].value`, lower-cased, each once.
+    pub emails: Vec<String>,
+}
+
+/// The index keys of `user`.
+pub fn user_index_keys(user: &User) -> UserIndexKeys {
+    let mut emails: Vec<String> = user.email_values().map(str::to_lowercase).collect();
+    emails.sort();
+    emails.dedup();
+    UserIndexKeys {
+        user_name: user_name_key(user.user_name()),
+        external_id: user.external_id().map(str::to_owned),
+        emails,
+    }
+}
+
+/// The normalised keys a backend indexes a group under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupIndexKeys {
+    /// `displayName`, lower-cased.
+    pub display_name: String,
+    /// `externalId`, exact.
+    pub external_id: Option<String>,
+}
+
+/// The index keys of `group`.
+pub fn group_index_keys(group: &Group) -> GroupIndexKeys {
+    GroupIndexKeys {
+        display_name: group.display_name.to_lowercase(),
+        external_id: group.external_id().map(str::to_owned),
+    }
+}
+
+/// How a `userName` (or any case-insensitive key) is compared: lower-cased.
+pub fn user_name_key(user_name: &str) -> String {
+    user_name.to_lowercase()
+}
+
+/// The normalised value of an indexed lookup key, as the index stores it.
+pub fn user_key_value(key: &super::UserKey) -> String {
+    match key {
+        super::UserKey::UserName(v) | super::UserKey::Email(v) => v.to_lowercase(),
+        super::UserKey::ExternalId(v) => v.clone(),
+    }
+}
+
+/// The normalised value of an indexed group lookup key.
+pub fn group_key_value(key: &super::GroupKey) -> String {
+    match key {
+        super::GroupKey::DisplayName(v) => v.to_lowercase(),
+        super::GroupKey::ExternalId(v) => v.clone(),
+    }
+}
+
+/// What a user write stores and records. No changes means nothing is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserPlan {
+    /// The user as stored (the stored one, untouched, for a no-op).
+    pub user: User,
+    /// The change-log entries to record.
+    pub changes: Vec<ChangeDraft>,
+}
+
+impl UserPlan {
+    /// Whether the write changes nothing and must store nothing.
+    pub fn is_noop(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+fn user_name_check(user: &User, user_name_taken: bool) -> Result<(), StoreError> {
+    if user.state == UserState::Active && user_name_taken {
+        Err(StoreError::Conflict(UniqueAttribute::UserName))
+    } else {
+        Ok(())
+    }
+}
+
+/// Plans a new user. `user_name_taken`: another active user of the directory holds its
+/// `userName` (compared by [`user_name_key`]).
+pub fn insert_user(mut user: User, user_name_taken: bool) -> Result<UserPlan, StoreError> {
+    user_name_check(&user, user_name_taken)?;
+    user.meta.version = 1;
+    let change = ChangeDraft {
+        kind: ChangeKind::UserCreated,
+        resource_id: user.id.to_string(),
+        member_id: None,
+        at: user.meta.last_modified,
+    };
+    Ok(UserPlan {
+        user,
+        changes: vec![change],
+    })
+}
+
+/// Plans a user replacement over `stored` (the backend's current copy, `None` if absent).
+/// `user_name_taken` as for [`insert_user`], counting users other than this one.
+pub fn update_user(
+    stored: Option<&User>,
+    mut user: User,
+    expected_version: u64,
+    user_name_taken: bool,
+) -> Result<UserPlan, StoreError> {
+    let stored = stored.ok_or_else(|| StoreError::not_found(EntityKind::User, &user.id))?;
+    if stored.meta.version != expected_version {
+        return Err(StoreError::Precondition {
+            expected: expected_version,
+            actual: stored.meta.version,
+        });
+    }
+    if stored.attributes == user.attributes
+        && stored.email == user.email
+        && stored.state == user.state
+    {
+        return Ok(UserPlan {
+            user: stored.clone(),
+            changes: Vec::new(),
+        });
+    }
+    user_name_check(&user, user_name_taken)?;
+    user.directory_id = stored.directory_id.clone();
+    user.meta.created = stored.meta.created;
+    user.meta.version = expected_version + 1;
+    let change = ChangeDraft {
+        kind: ChangeKind::for_user(Some(stored.state), user.state),
+        resource_id: user.id.to_string(),
+        member_id: None,
+        at: user.meta.last_modified,
+    };
+    Ok(UserPlan {
+        user,
+        changes: vec![change],
+    })
+}
+
+/// What a backend must read before planning membership edits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MembershipReads {
+    /// Every user the edits name, in id order, each once: read whether each is a member.
+    pub named: Vec<UserId>,
+    /// The users the edits add: read whether each is a user of the directory.
+    pub added: Vec<UserId>,
+    /// Whether the edits remove every member, so the whole member list must be read.
+    pub all_members: bool,
+}
+
+/// What `edits` need read.
+pub fn membership_reads(edits: &[MembershipEdit]) -> MembershipReads {
+    let mut named = BTreeSet::new();
+    let mut added = BTreeSet::new();
+    let mut all_members = false;
+    for edit in edits {
+        match edit {
+            MembershipEdit::Add(user) => {
+                named.insert(user.clone());
+                added.insert(user.clone());
+            }
+            MembershipEdit::Remove(user) => {
+                named.insert(user.clone());
+            }
+            MembershipEdit::RemoveAll => all_members = true,
+        }
+    }
+    MembershipReads {
+        named: named.into_iter().collect(),
+        added: added.into_iter().collect(),
+        all_members,
+    }
+}
+
+/// What the backend read, as [`membership_reads`] asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MembershipFacts {
+    /// Which of the named users (every member, when `all_members`) are members now.
+    pub members: BTreeSet<UserId>,
+    /// Which of the added users are users of the directory.
+    pub users: BTreeSet<UserId>,
+}
+
+/// The net effect of membership edits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MembershipPlan {
+    /// Users to add to the group, in id order.
+    pub add: Vec<UserId>,
+    /// Users to remove from the group, in id order.
+    pub remove: Vec<UserId>,
+    /// `group.member_removed` then `group.member_added` entries.
+    pub changes: Vec<ChangeDraft>,
+}
+
+impl MembershipPlan {
+    /// Whether membership stays as it is.
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.remove.is_empty()
+    }
+}
+
+/// Applies `edits` in order to the membership `facts` describe and returns the net
+/// difference: a member removed and added back in one request is left alone, and a replace
+/// with the same members records nothing. `NotFound` for an added user that is not a user
+/// of the directory.
+pub fn membership(
+    group: &GroupId,
+    edits: &[MembershipEdit],
+    facts: &MembershipFacts,
+    at: OffsetDateTime,
+) -> Result<MembershipPlan, StoreError> {
+    let mut current = facts.members.clone();
+    for edit in edits {
+        match edit {
+            MembershipEdit::Add(user) => {
+                if !facts.users.contains(user) {
+                    return Err(StoreError::not_found(EntityKind::User, user));
+                }
+                current.insert(user.clone());
+            }
+            MembershipEdit::Remove(user) => {
+                current.remove(user);
+            }
+            MembershipEdit::RemoveAll => current.clear(),
+        }
+    }
+    let remove: Vec<UserId> = facts.members.difference(&current).cloned().collect();
+    let add: Vec<UserId> = current.difference(&facts.members).cloned().collect();
+    let draft = |kind, user: &UserId| ChangeDraft {
+        kind,
+        resource_id: group.to_string(),
+        member_id: Some(user.clone()),
+        at,
+    };
+    let changes = remove
+        .iter()
+        .map(|u| draft(ChangeKind::GroupMemberRemoved, u))
+        .chain(add.iter().map(|u| draft(ChangeKind::GroupMemberAdded, u)))
+        .collect();
+    Ok(MembershipPlan {
+        add,
+        remove,
+        changes,
+    })
+}
+
+/// What a group write stores and records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupPlan {
+    /// The group as stored (the stored one, untouched, for a no-op).
+    pub group: Group,
+    /// The membership to change.
+    pub membership: MembershipPlan,
+    /// Every change-log entry to record: the group's own, then the membership's.
+    pub changes: Vec<ChangeDraft>,
+}
+
+impl GroupPlan {
+    /// Whether the write changes nothing and must store nothing.
+    pub fn is_noop(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// Plans a new group with `membership` (from [`membership`] over empty facts and
+/// `Add` edits).
+pub fn insert_group(mut group: Group, membership: MembershipPlan) -> GroupPlan {
+    group.meta.version = 1;
+    let mut changes = vec![ChangeDraft {
+        kind: ChangeKind::GroupCreated,
+        resource_id: group.id.to_string(),
+        member_id: None,
+        at: group.meta.last_modified,
+    }];
+    changes.extend(membership.changes.iter().cloned());
+    GroupPlan {
+        group,
+        membership,
+        changes,
+    }
+}
+
+/// Plans a group replacement over `stored`, with the membership change planned for it.
+pub fn update_group(
+    stored: Option<&Group>,
+    mut group: Group,
+    expected_version: u64,
+    membership: MembershipPlan,
+) -> Result<GroupPlan, StoreError> {
+    let stored = stored.ok_or_else(|| StoreError::not_found(EntityKind::Group, &group.id))?;
+    if stored.meta.version != expected_version {
+        return Err(StoreError::Precondition {
+            expected: expected_version,
+            actual: stored.meta.version,
+        });
+    }
+    let same_document = stored.attributes == group.attributes
+        && stored.display_name == group.display_name
+        && stored.deleted == group.deleted;
+    if same_document && membership.is_empty() {
+        return Ok(GroupPlan {
+            group: stored.clone(),
+            membership,
+            changes: Vec::new(),
+        });
+    }
+    group.directory_id = stored.directory_id.clone();
+    group.meta.created = stored.meta.created;
+    group.meta.version = expected_version + 1;
+    let mut changes = Vec::new();
+    if !same_document {
+        changes.push(ChangeDraft {
+            kind: ChangeKind::for_group(Some(stored.deleted), group.deleted),
+            resource_id: group.id.to_string(),
+            member_id: None,
+            at: group.meta.last_modified,
+        });
+    }
+    changes.extend(membership.changes.iter().cloned());
+    Ok(GroupPlan {
+        group,
+        membership,
+        changes,
+    })
+}
+
+/// Plans membership edits without a version check over `stored` (absent or deleted:
+/// `NotFound`): the version is bumped and `lastModified` set to `at` only if membership
+/// changes.
+pub fn edit_members(
+    stored: Option<&Group>,
+    group_id: &GroupId,
+    membership: MembershipPlan,
+    at: OffsetDateTime,
+) -> Result<GroupPlan, StoreError> {
+    let stored = stored
+        .filter(|g| !g.deleted)
+        .ok_or_else(|| StoreError::not_found(EntityKind::Group, group_id))?;
+    let mut group = stored.clone();
+    if !membership.is_empty() {
+        group.meta.version += 1;
+        group.meta.last_modified = at;
+    }
+    let changes = membership.changes.clone();
+    Ok(GroupPlan {
+        group,
+        membership,
+        changes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Meta;
+    use serde_json::json;
+
+    fn at() -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH
+    }
+
+    fn uid(n: u128) -> UserId {
+        UserId::from_uuid(uuid::Uuid::from_u128(n))
+    }
+
+    fn user(state: UserState) -> User {
+        User {
+            id: uid(1),
+            directory_id: DirectoryId::from_uuid(uuid::Uuid::from_u128(9)),
+            email: "ann@example.com".into(),
+            state,
+            attributes: json!({"userName": "ann@example.com"}),
+            meta: Meta::new(at()),
+        }
+    }
+
+    #[test]
+    fn an_active_user_cannot_take_a_held_user_name_but_an_inactive_one_can() {
+        assert!(matches!(
+            insert_user(user(UserState::Active), true),
+            Err(StoreError::Conflict(UniqueAttribute::UserName))
+        ));
+        assert!(insert_user(user(UserState::Deactivated), true).is_ok());
+    }
+
+    #[test]
+    fn an_update_with_a_stale_version_is_a_precondition_failure() {
+        let stored = user(UserState::Active);
+        let mut next = stored.clone();
+        next.attributes = json!({"userName": "ann@example.com", "title": "x"});
+        let err = update_user(Some(&stored), next, 7, false).unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::Precondition {
+                expected: 7,
+                actual: 1
+            }
+        ));
+    }
+
+    #[test]
+    fn an_update_that_changes_nothing_keeps_the_version_and_records_nothing() {
+        let stored = user(UserState::Active);
+        let mut same = stored.clone();
+        same.meta.last_modified = at() + time::Duration::hours(1);
+        let planned = update_user(Some(&stored), same, 1, false).unwrap();
+        assert!(planned.is_noop());
+        assert_eq!(planned.user, stored);
+    }
+
+    #[test]
+    fn deactivation_and_restoration_are_recorded_as_such() {
+        let stored = user(UserState::Active);
+        let mut off = stored.clone();
+        off.state = UserState::Deactivated;
+        let planned = update_user(Some(&stored), off.clone(), 1, false).unwrap();
+        assert_eq!(planned.changes[0].kind, ChangeKind::UserDeleted);
+        assert_eq!(planned.user.meta.version, 2);
+        let mut on = planned.user.clone();
+        on.state = UserState::Active;
+        let planned = update_user(Some(&planned.user), on, 2, false).unwrap();
+        assert_eq!(planned.changes[0].kind, ChangeKind::UserRestored);
+    }
+
+    #[test]
+    fn membership_is_planned_as_the_net_difference() {
+        let group = GroupId::from_uuid(uuid::Uuid::from_u128(5));
+        let facts = MembershipFacts {
+            members: [uid(1), uid(2)].into(),
+            users: [uid(1), uid(2), uid(3)].into(),
+        };
+        let edits = [
+            MembershipEdit::RemoveAll,
+            MembershipEdit::Add(uid(1)),
+            MembershipEdit::Add(uid(3)),
+            MembershipEdit::Remove(uid(4)),
+        ];
+        let planned = membership(&group, &edits, &facts, at()).unwrap();
+        assert_eq!(planned.add, vec![uid(3)]);
+        assert_eq!(planned.remove, vec![uid(2)]);
+        let kinds: Vec<_> = planned.changes.iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            [ChangeKind::GroupMemberRemoved, ChangeKind::GroupMemberAdded]
+        );
+    }
+
+    #[test]
+    fn adding_a_user_outside_the_directory_is_refused() {
+        let group = GroupId::from_uuid(uuid::Uuid::from_u128(5));
+        let err = membership(
+            &group,
+            &[MembershipEdit::Add(uid(8))],
+            &MembershipFacts::default(),
+            at(),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::NotFound {
+                kind: EntityKind::User,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn reads_name_each_user_once_and_flag_remove_all() {
+        let reads = membership_reads(&[
+            MembershipEdit::Add(uid(2)),
+            MembershipEdit::Remove(uid(2)),
+            MembershipEdit::Remove(uid(1)),
+        ]);
+        assert_eq!(reads.named, vec![uid(1), uid(2)]);
+        assert_eq!(reads.added, vec![uid(2)]);
+        assert!(!reads.all_members);
+    }
+}
