@@ -37,8 +37,8 @@ use time::macros::datetime;
 use uuid::Uuid;
 
 use super::{
-    DirectoryStore, GroupKey, Keyset, MembershipEdit, StoreError, TokenStore, UniqueAttribute,
-    UserKey,
+    DirectoryStore, DirectoryStoreExt, GroupFilter, GroupKey, Keyset, MembershipEdit, States,
+    StoreError, TokenStore, UniqueAttribute, UserFilter, UserKey,
 };
 use crate::model::{
     ChangeKind, Directory, DirectoryId, Group, GroupId, Meta, Organization, OrganizationId,
@@ -184,22 +184,16 @@ pub async fn organizations(stores: Stores) {
     assert!(
         matches!(
             store.update_organization(org(9, None)).await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "update of a missing org"
     );
     let first = store
-        .list_organizations(Keyset {
-            after: None,
-            limit: 1,
-        })
+        .list_organizations(Keyset::after(None, 1))
         .await
         .expect("list");
     let rest = store
-        .list_organizations(Keyset {
-            after: first.last().map(|o| &o.id),
-            limit: 10,
-        })
+        .list_organizations(Keyset::after(first.last().map(|o| &o.id).cloned(), 10))
         .await
         .expect("list");
     let ids: Vec<_> = first.iter().chain(&rest).map(|o| o.id.clone()).collect();
@@ -226,7 +220,7 @@ pub async fn directories(stores: Stores) {
     assert!(
         matches!(
             store.insert_directory(orphan).await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "a directory needs its organization"
     );
@@ -324,7 +318,7 @@ pub async fn user_versions(stores: Stores) {
     assert!(
         matches!(
             store.update_user(user(&dir, 11, "x"), 1).await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "update of a missing user"
     );
@@ -333,7 +327,7 @@ pub async fn user_versions(stores: Stores) {
             store
                 .insert_user(user(&DirectoryId::from_uuid(uuid(77)), 12, "y"))
                 .await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "insert into a missing directory"
     );
@@ -351,7 +345,7 @@ pub async fn user_indexes(stores: Stores) {
     let ids = |users: Vec<User>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
     assert_eq!(
         ids(store
-            .find_users(&dir, &UserKey::UserName("ann@example.COM".into()))
+            .find_users(&dir, UserKey::UserName("ann@example.COM".into()))
             .await
             .expect("find")),
         vec![ann.id.clone()],
@@ -359,7 +353,7 @@ pub async fn user_indexes(stores: Stores) {
     );
     assert_eq!(
         ids(store
-            .find_users(&dir, &UserKey::Email("mail10@example.com".into()))
+            .find_users(&dir, UserKey::Email("mail10@example.com".into()))
             .await
             .expect("find")),
         vec![ann.id.clone()],
@@ -367,14 +361,14 @@ pub async fn user_indexes(stores: Stores) {
     );
     assert_eq!(
         ids(store
-            .find_users(&dir, &UserKey::ExternalId("ext-10".into()))
+            .find_users(&dir, UserKey::ExternalId("ext-10".into()))
             .await
             .expect("find")),
         vec![ann.id.clone()]
     );
     assert!(
         store
-            .find_users(&dir, &UserKey::ExternalId("EXT-10".into()))
+            .find_users(&dir, UserKey::ExternalId("EXT-10".into()))
             .await
             .expect("find")
             .is_empty(),
@@ -387,7 +381,7 @@ pub async fn user_indexes(stores: Stores) {
     store.update_user(renamed, 1).await.expect("update");
     assert!(
         store
-            .find_users(&dir, &UserKey::UserName("ann@example.com".into()))
+            .find_users(&dir, UserKey::UserName("ann@example.com".into()))
             .await
             .expect("find")
             .is_empty(),
@@ -395,7 +389,7 @@ pub async fn user_indexes(stores: Stores) {
     );
     assert!(
         store
-            .find_users(&dir, &UserKey::ExternalId("ext-10".into()))
+            .find_users(&dir, UserKey::ExternalId("ext-10".into()))
             .await
             .expect("find")
             .is_empty(),
@@ -403,7 +397,7 @@ pub async fn user_indexes(stores: Stores) {
     );
     assert_eq!(
         ids(store
-            .find_users(&dir, &UserKey::Email("ANNA@example.com".into()))
+            .find_users(&dir, UserKey::Email("ANNA@example.com".into()))
             .await
             .expect("find")),
         vec![ann.id.clone()]
@@ -413,7 +407,7 @@ pub async fn user_indexes(stores: Stores) {
         .await
         .expect("insert group");
     let found = store
-        .find_groups(&dir, &GroupKey::DisplayName("SALES".into()))
+        .find_groups(&dir, GroupKey::DisplayName("SALES".into()))
         .await
         .expect("find");
     assert_eq!(
@@ -423,7 +417,7 @@ pub async fn user_indexes(stores: Stores) {
     );
     assert_eq!(
         store
-            .find_groups(&dir, &GroupKey::ExternalId("gext-20".into()))
+            .find_groups(&dir, GroupKey::ExternalId("gext-20".into()))
             .await
             .expect("find")
             .len(),
@@ -447,13 +441,7 @@ pub async fn keyset_listing(stores: Stores) {
     let mut extra = 100;
     loop {
         let page = store
-            .list_users(
-                &dir,
-                None,
-                Keyset {
-                    after: after.as_ref(),
-                    limit: 3,
-                },
+            .list_users(&dir, &UserFilter::default(), Keyset::after(after.clone(), 3),
             )
             .await
             .expect("list");
@@ -502,13 +490,7 @@ pub async fn keyset_listing(stores: Stores) {
     let mut turn = 0;
     loop {
         let page = store
-            .list_users(
-                &dir,
-                Some(&team),
-                Keyset {
-                    after: after.as_ref(),
-                    limit: 3,
-                },
+            .list_users(&dir, &UserFilter { group: Some(team.clone()), ..UserFilter::default() }, Keyset::after(after.clone(), 3),
             )
             .await
             .expect("list members");
@@ -567,12 +549,7 @@ pub async fn keyset_listing(stores: Stores) {
     let mut after: Option<GroupId> = None;
     loop {
         let page = store
-            .list_groups(
-                &dir,
-                Keyset {
-                    after: after.as_ref(),
-                    limit: 3,
-                },
+            .list_groups(&dir, &GroupFilter::default(), Keyset::after(after.clone(), 3),
             )
             .await
             .expect("list groups");
@@ -582,13 +559,7 @@ pub async fn keyset_listing(stores: Stores) {
     }
     assert_eq!(listed, groups, "every group once, in id order");
     let members = store
-        .list_members(
-            &dir,
-            &team,
-            Keyset {
-                after: stable.get(1),
-                limit: 2,
-            },
+        .list_members(&dir, &team, States::All, Keyset::after(stable.get(1).cloned(), 2),
         )
         .await
         .expect("list members");
@@ -685,7 +656,7 @@ pub async fn user_name_uniqueness(stores: Stores) {
         "a userName with a NUL is unique like any other"
     );
     let found: Vec<UserId> = store
-        .find_users(&dir, &UserKey::UserName("ann\u{0}x".into()))
+        .find_users(&dir, UserKey::UserName("ann\u{0}x".into()))
         .await
         .expect("find")
         .into_iter()
@@ -753,13 +724,7 @@ pub async fn memberships(stores: Stores) {
         let g = g.clone();
         async move {
             store
-                .list_members(
-                    &dir,
-                    &g,
-                    Keyset {
-                        after: None,
-                        limit: 100,
-                    },
+                .list_members(&dir, &g, States::All, Keyset::after(None, 100),
                 )
                 .await
                 .expect("list members")
@@ -789,13 +754,7 @@ pub async fn memberships(stores: Stores) {
     assert_eq!(g.meta.version, 2, "a membership change bumps the version");
     assert_eq!(all(&sales).await, vec![ann.clone(), bob.clone()]);
     let of_group = store
-        .list_users(
-            &dir,
-            Some(&sales),
-            Keyset {
-                after: Some(&ann),
-                limit: 10,
-            },
+        .list_users(&dir, &UserFilter { group: Some(sales.clone()), ..UserFilter::default() }, Keyset::after(Some(ann.clone()), 10),
         )
         .await
         .expect("list");
@@ -806,16 +765,12 @@ pub async fn memberships(stores: Stores) {
     );
     assert_eq!(
         store
-            .list_groups_of_user(
-                &dir,
-                &bob,
-                Keyset {
-                    after: None,
-                    limit: 10
-                }
-            )
+            .groups_of_user(&dir, &bob, States::All)
             .await
-            .expect("list"),
+            .expect("list")
+            .into_iter()
+            .map(|g| g.id)
+            .collect::<Vec<_>>(),
         vec![sales.clone()]
     );
     assert!(
@@ -823,7 +778,7 @@ pub async fn memberships(stores: Stores) {
             store
                 .edit_members(&dir, &sales, &[MembershipEdit::Add(zed.clone())], AT)
                 .await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "a member of another directory is NotFound"
     );
@@ -833,7 +788,7 @@ pub async fn memberships(stores: Stores) {
             store
                 .insert_group(group(&dir, 21, "Mixed"), &[bob.clone(), zed.clone()])
                 .await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "insert_group refuses a member of another directory"
     );
@@ -859,7 +814,7 @@ pub async fn memberships(stores: Stores) {
                     &[MembershipEdit::Add(zed.clone())]
                 )
                 .await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "update_group refuses a member of another directory"
     );
@@ -884,14 +839,7 @@ pub async fn memberships(stores: Stores) {
     assert_eq!(all(&sales).await, vec![bob.clone()], "edits apply in order");
     assert!(
         store
-            .list_groups_of_user(
-                &dir,
-                &ann,
-                Keyset {
-                    after: None,
-                    limit: 10
-                }
-            )
+            .groups_of_user(&dir, &ann, States::All)
             .await
             .expect("list")
             .is_empty()
@@ -931,13 +879,7 @@ pub async fn concurrent_member_edits(stores: Stores) {
         task.await.expect("task").expect("edit");
     }
     let members = store
-        .list_members(
-            &dir,
-            &everyone,
-            Keyset {
-                after: None,
-                limit: 1000,
-            },
+        .list_members(&dir, &everyone, States::All, Keyset::after(None, 1000),
         )
         .await
         .expect("list");
@@ -979,13 +921,7 @@ pub async fn group_updates(stores: Stores) {
     );
     assert!(
         store
-            .list_members(
-                &dir,
-                &sales.id,
-                Keyset {
-                    after: None,
-                    limit: 10
-                }
+            .list_members(&dir, &sales.id, States::All, Keyset::after(None, 10)
             )
             .await
             .expect("list")
@@ -1002,13 +938,7 @@ pub async fn group_updates(stores: Stores) {
     );
     assert_eq!(
         store
-            .list_members(
-                &dir,
-                &sales.id,
-                Keyset {
-                    after: None,
-                    limit: 10
-                }
+            .list_members(&dir, &sales.id, States::All, Keyset::after(None, 10)
             )
             .await
             .expect("list"),
@@ -1016,7 +946,7 @@ pub async fn group_updates(stores: Stores) {
     );
     assert!(
         store
-            .find_groups(&dir, &GroupKey::DisplayName("sales".into()))
+            .find_groups(&dir, GroupKey::DisplayName("sales".into()))
             .await
             .expect("find")
             .is_empty(),
@@ -1030,7 +960,7 @@ pub async fn group_updates(stores: Stores) {
     assert!(
         matches!(
             store.edit_members(&dir, &sales.id, &[], AT).await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "a deleted group takes no member edits"
     );
@@ -1078,13 +1008,7 @@ pub async fn concurrent_group_updates(stores: Stores) {
     assert_eq!(winners.len(), 1, "exactly one update from version 1 wins");
     let winner = winners.remove(0);
     let members = store
-        .list_members(
-            &dir,
-            &sales.id,
-            Keyset {
-                after: None,
-                limit: 100,
-            },
+        .list_members(&dir, &sales.id, States::All, Keyset::after(None, 100),
         )
         .await
         .expect("list");
@@ -1184,7 +1108,7 @@ pub async fn change_log(stores: Stores) {
         kinds,
         vec![
             ChangeKind::UserCreated,
-            ChangeKind::UserDeleted,
+            ChangeKind::UserDeactivated,
             ChangeKind::UserRestored,
             ChangeKind::UserUpdated,
             ChangeKind::GroupCreated,
@@ -1298,7 +1222,7 @@ pub async fn tokens(stores: Stores) {
     );
     assert!(matches!(
         tokens.revoke_token(&TokenId::from_uuid(uuid(1))).await,
-        Err(StoreError::NotFound(_))
+        Err(StoreError::NotFound { .. })
     ));
 }
 
@@ -1322,13 +1246,7 @@ pub async fn isolation(stores: Stores) {
     );
     assert_eq!(
         store
-            .list_users(
-                &b,
-                None,
-                Keyset {
-                    after: None,
-                    limit: 10
-                }
+            .list_users(&b, &UserFilter::default(), Keyset::after(None, 10)
             )
             .await
             .expect("list")
@@ -1337,7 +1255,7 @@ pub async fn isolation(stores: Stores) {
     );
     assert_eq!(
         store
-            .find_users(&b, &UserKey::UserName("ann".into()))
+            .find_users(&b, UserKey::UserName("ann".into()))
             .await
             .expect("find")
             .len(),
@@ -1360,7 +1278,7 @@ pub async fn isolation(stores: Stores) {
     );
     assert!(
         store
-            .find_groups(&b, &GroupKey::DisplayName("sales".into()))
+            .find_groups(&b, GroupKey::DisplayName("sales".into()))
             .await
             .expect("find")
             .is_empty()
@@ -1368,20 +1286,13 @@ pub async fn isolation(stores: Stores) {
     assert!(
         matches!(
             store.edit_members(&b, &sales.id, &[], AT).await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "another directory's group takes no edits"
     );
     assert!(
         store
-            .list_groups_of_user(
-                &b,
-                &ann.id,
-                Keyset {
-                    after: None,
-                    limit: 10
-                }
-            )
+            .groups_of_user(&b, &ann.id, States::All)
             .await
             .expect("list")
             .is_empty()

@@ -374,10 +374,6 @@ fn missing_directory(dir: &DirectoryId) -> StoreError {
 }
 
 impl State {
-    fn contents(&self, dir: &DirectoryId) -> Result<&DirectoryContents, StoreError> {
-        self.contents.get(dir).ok_or_else(|| missing_directory(dir))
-    }
-
     fn contents_mut(&mut self, dir: &DirectoryId) -> Result<&mut DirectoryContents, StoreError> {
         self.contents
             .get_mut(dir)
