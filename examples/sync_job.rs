@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use scimkit::model::{Change, GroupId, UserId};
 use scimkit::store::MemoryStore;
-use scimkit::sync::{LocalNotifier, DirectorySelector, DirectorySync, ListGroups, ListUsers};
+use scimkit::sync::{DirectorySelector, DirectorySync, ListGroups, ListUsers, LocalNotifier};
 use scimkit::sync::{SyncError, SyncGroup, SyncUser};
 use scimkit::{Admin, ScimService};
 use serde_json::{Value, json};

@@ -10,7 +10,7 @@ use common::Fixture;
 use proptest::prelude::*;
 use scimkit::model::{ChangeKind, GroupId, IdGenerator};
 use scimkit::sync::{
-    DirectorySelector, LocalNotifier, DirectorySync, ListGroups, ListUsers, SyncError,
+    DirectorySelector, DirectorySync, ListGroups, ListUsers, LocalNotifier, SyncError,
 };
 use serde_json::json;
 

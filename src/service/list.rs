@@ -317,9 +317,9 @@ impl ListQuery {
                 let more = items.len() > *count;
                 items.truncate(*count);
                 let next_cursor = match (more, items.last()) {
-                    (true, Some(last)) => Some(
-                        cursors.encode(fingerprint, &CursorPosition::AfterId(L::id(last))),
-                    ),
+                    (true, Some(last)) => {
+                        Some(cursors.encode(fingerprint, &CursorPosition::AfterId(L::id(last))))
+                    }
                     _ => None,
                 };
                 Ok((

@@ -31,8 +31,8 @@ use crate::protocol::cursor::CursorCodec;
 use crate::protocol::projection::Projection;
 use crate::protocol::resource::Locations;
 use crate::seal::Sealer;
-use crate::store::{DirectoryStore, TokenStore};
 use crate::store::ChangeNotifier;
+use crate::store::{DirectoryStore, TokenStore};
 
 pub use self::http::SCIM_JSON;
 pub use observe::{RequestLog, RequestRecord};
@@ -509,4 +509,3 @@ fn contended() -> ScimError {
         "the resource is being changed by other requests; retry",
     )
 }
-

@@ -11,10 +11,10 @@ use super::{Ctx, ScimService, cas, groups, store_error, users};
 use crate::error::{ScimError, ScimType};
 use crate::model::{Group, Meta, User, UserId};
 use crate::protocol::document::{self, WriteKind};
+use crate::protocol::filter::{CompValue, CompareOp, Filter};
 use crate::protocol::patch::{OpKind, PatchOp, PatchPath, apply_operations, parse_request};
 use crate::protocol::{quirks, resource};
 use crate::schema::ResourceKind;
-use crate::protocol::filter::{CompValue, CompareOp, Filter};
 use crate::store::{DirectoryStoreExt, MembershipEdit, States};
 
 fn parse(request: &Request<Bytes>, kind: ResourceKind) -> Result<Vec<PatchOp>, ScimError> {

@@ -127,6 +127,11 @@ where
     change_log(new_stores().await).await;
     tokens(new_stores().await).await;
     isolation(new_stores().await).await;
+    listing_filters_and_counts(new_stores().await).await;
+    batch_reads(new_stores().await).await;
+    no_op_writes(new_stores().await).await;
+    change_log_retention(new_stores().await).await;
+    purge(new_stores().await).await;
 }
 
 /// Organizations: external ids are unique and findable, updates move the index.
@@ -441,7 +446,10 @@ pub async fn keyset_listing(stores: Stores) {
     let mut extra = 100;
     loop {
         let page = store
-            .list_users(&dir, &UserFilter::default(), Keyset::after(after.clone(), 3),
+            .list_users(
+                &dir,
+                &UserFilter::default(),
+                Keyset::after(after.clone(), 3),
             )
             .await
             .expect("list");
@@ -490,7 +498,13 @@ pub async fn keyset_listing(stores: Stores) {
     let mut turn = 0;
     loop {
         let page = store
-            .list_users(&dir, &UserFilter { group: Some(team.clone()), ..UserFilter::default() }, Keyset::after(after.clone(), 3),
+            .list_users(
+                &dir,
+                &UserFilter {
+                    group: Some(team.clone()),
+                    ..UserFilter::default()
+                },
+                Keyset::after(after.clone(), 3),
             )
             .await
             .expect("list members");
@@ -549,7 +563,10 @@ pub async fn keyset_listing(stores: Stores) {
     let mut after: Option<GroupId> = None;
     loop {
         let page = store
-            .list_groups(&dir, &GroupFilter::default(), Keyset::after(after.clone(), 3),
+            .list_groups(
+                &dir,
+                &GroupFilter::default(),
+                Keyset::after(after.clone(), 3),
             )
             .await
             .expect("list groups");
@@ -559,7 +576,11 @@ pub async fn keyset_listing(stores: Stores) {
     }
     assert_eq!(listed, groups, "every group once, in id order");
     let members = store
-        .list_members(&dir, &team, States::All, Keyset::after(stable.get(1).cloned(), 2),
+        .list_members(
+            &dir,
+            &team,
+            States::All,
+            Keyset::after(stable.get(1).cloned(), 2),
         )
         .await
         .expect("list members");
@@ -724,8 +745,7 @@ pub async fn memberships(stores: Stores) {
         let g = g.clone();
         async move {
             store
-                .list_members(&dir, &g, States::All, Keyset::after(None, 100),
-                )
+                .list_members(&dir, &g, States::All, Keyset::after(None, 100))
                 .await
                 .expect("list members")
         }
@@ -754,7 +774,13 @@ pub async fn memberships(stores: Stores) {
     assert_eq!(g.meta.version, 2, "a membership change bumps the version");
     assert_eq!(all(&sales).await, vec![ann.clone(), bob.clone()]);
     let of_group = store
-        .list_users(&dir, &UserFilter { group: Some(sales.clone()), ..UserFilter::default() }, Keyset::after(Some(ann.clone()), 10),
+        .list_users(
+            &dir,
+            &UserFilter {
+                group: Some(sales.clone()),
+                ..UserFilter::default()
+            },
+            Keyset::after(Some(ann.clone()), 10),
         )
         .await
         .expect("list");
@@ -879,8 +905,7 @@ pub async fn concurrent_member_edits(stores: Stores) {
         task.await.expect("task").expect("edit");
     }
     let members = store
-        .list_members(&dir, &everyone, States::All, Keyset::after(None, 1000),
-        )
+        .list_members(&dir, &everyone, States::All, Keyset::after(None, 1000))
         .await
         .expect("list");
     assert_eq!(members, ids, "no concurrent member addition is lost");
@@ -921,8 +946,7 @@ pub async fn group_updates(stores: Stores) {
     );
     assert!(
         store
-            .list_members(&dir, &sales.id, States::All, Keyset::after(None, 10)
-            )
+            .list_members(&dir, &sales.id, States::All, Keyset::after(None, 10))
             .await
             .expect("list")
             .is_empty(),
@@ -938,8 +962,7 @@ pub async fn group_updates(stores: Stores) {
     );
     assert_eq!(
         store
-            .list_members(&dir, &sales.id, States::All, Keyset::after(None, 10)
-            )
+            .list_members(&dir, &sales.id, States::All, Keyset::after(None, 10))
             .await
             .expect("list"),
         vec![ann]
@@ -1008,8 +1031,7 @@ pub async fn concurrent_group_updates(stores: Stores) {
     assert_eq!(winners.len(), 1, "exactly one update from version 1 wins");
     let winner = winners.remove(0);
     let members = store
-        .list_members(&dir, &sales.id, States::All, Keyset::after(None, 100),
-        )
+        .list_members(&dir, &sales.id, States::All, Keyset::after(None, 100))
         .await
         .expect("list");
     let winners_member = winner.display_name.trim_start_matches("Sales ");
@@ -1246,8 +1268,7 @@ pub async fn isolation(stores: Stores) {
     );
     assert_eq!(
         store
-            .list_users(&b, &UserFilter::default(), Keyset::after(None, 10)
-            )
+            .list_users(&b, &UserFilter::default(), Keyset::after(None, 10))
             .await
             .expect("list")
             .len(),
@@ -1362,5 +1383,561 @@ pub async fn isolation(stores: Stores) {
             .expect("list")
             .len(),
         1
+    );
+}
+
+fn ids_of_users(users: &[User]) -> Vec<UserId> {
+    users.iter().map(|u| u.id.clone()).collect()
+}
+
+fn ids_of_groups(groups: &[Group]) -> Vec<GroupId> {
+    groups.iter().map(|g| g.id.clone()).collect()
+}
+
+/// Users in every lifecycle state, for the filter checks: 10 active, 11 deactivated,
+/// 12 deleted, 13 active; 10 and 12 are members of group 20.
+async fn lifecycle_fixture(stores: &Stores) -> (DirectoryId, Vec<UserId>, GroupId) {
+    let (store, _) = stores;
+    let dir = setup(stores, 1).await;
+    let mut ids = Vec::new();
+    for (n, state) in [
+        (10, UserState::Active),
+        (11, UserState::Deactivated),
+        (12, UserState::Deleted),
+        (13, UserState::Active),
+    ] {
+        let mut u = user(&dir, n, &format!("u{n}"));
+        u.state = state;
+        ids.push(store.insert_user(u).await.expect("insert user").id);
+    }
+    let members = [ids[0].clone(), ids[2].clone()];
+    let team = store
+        .insert_group(group(&dir, 20, "Team"), &members)
+        .await
+        .expect("insert group")
+        .id;
+    (dir, ids, team)
+}
+
+/// Listing options: lifecycle states, indexed key, group and `skip` select in the store;
+/// counts agree with the listings they count.
+pub async fn listing_filters_and_counts(stores: Stores) {
+    let (store, _) = &stores;
+    let (dir, ids, team) = lifecycle_fixture(&stores).await;
+    let cases: Vec<(UserFilter, Vec<UserId>, &str)> = vec![
+        (
+            UserFilter::default(),
+            ids.clone(),
+            "States::All lists every user",
+        ),
+        (
+            UserFilter {
+                states: States::Visible,
+                ..UserFilter::default()
+            },
+            vec![ids[0].clone(), ids[1].clone(), ids[3].clone()],
+            "States::Visible leaves out deleted users",
+        ),
+        (
+            UserFilter {
+                states: States::Active,
+                ..UserFilter::default()
+            },
+            vec![ids[0].clone(), ids[3].clone()],
+            "States::Active lists active users only",
+        ),
+        (
+            UserFilter {
+                key: Some(UserKey::UserName("U11".into())),
+                ..UserFilter::default()
+            },
+            vec![ids[1].clone()],
+            "a userName key selects case-insensitively",
+        ),
+        (
+            UserFilter {
+                states: States::Active,
+                key: Some(UserKey::UserName("u11".into())),
+                ..UserFilter::default()
+            },
+            vec![],
+            "key and states combine",
+        ),
+        (
+            UserFilter {
+                group: Some(team.clone()),
+                ..UserFilter::default()
+            },
+            vec![ids[0].clone(), ids[2].clone()],
+            "a group selects its members, deleted ones included under States::All",
+        ),
+        (
+            UserFilter {
+                states: States::Visible,
+                group: Some(team.clone()),
+                ..UserFilter::default()
+            },
+            vec![ids[0].clone()],
+            "group and states combine",
+        ),
+        (
+            UserFilter {
+                key: Some(UserKey::Email("mail12@example.com".into())),
+                group: Some(team.clone()),
+                ..UserFilter::default()
+            },
+            vec![ids[2].clone()],
+            "key and group combine",
+        ),
+    ];
+    for (filter, expected, promise) in cases {
+        let listed = store
+            .list_users(&dir, &filter, Keyset::all())
+            .await
+            .expect("list_users");
+        assert_eq!(ids_of_users(&listed), expected, "{promise}");
+        let counted = store.count_users(&dir, &filter).await.expect("count_users");
+        assert_eq!(
+            counted,
+            expected.len() as u64,
+            "count_users agrees with list_users: {promise}"
+        );
+    }
+    let window = store
+        .list_users(
+            &dir,
+            &UserFilter::default(),
+            Keyset {
+                after: Some(ids[0].clone()),
+                skip: 1,
+                limit: 1,
+            },
+        )
+        .await
+        .expect("list_users");
+    assert_eq!(
+        ids_of_users(&window),
+        vec![ids[2].clone()],
+        "skip passes over items after `after`"
+    );
+    let visible_from_second = store
+        .list_users(
+            &dir,
+            &UserFilter {
+                states: States::Visible,
+                ..UserFilter::default()
+            },
+            Keyset {
+                after: None,
+                skip: 2,
+                limit: 10,
+            },
+        )
+        .await
+        .expect("list_users");
+    assert_eq!(
+        ids_of_users(&visible_from_second),
+        vec![ids[3].clone()],
+        "skip counts only selected items"
+    );
+    let unknown = DirectoryId::from_uuid(uuid(999));
+    assert!(
+        store
+            .list_users(&unknown, &UserFilter::default(), Keyset::all())
+            .await
+            .expect("list_users")
+            .is_empty(),
+        "an unknown directory lists nothing"
+    );
+    assert_eq!(
+        store
+            .count_users(&unknown, &UserFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+
+    // Groups: states, key and member.
+    let gone = store
+        .insert_group(group(&dir, 21, "Gone"), &[])
+        .await
+        .expect("insert group");
+    store
+        .update_group(
+            Group {
+                deleted: true,
+                ..gone.clone()
+            },
+            1,
+            &[],
+        )
+        .await
+        .expect("delete group");
+    let group_cases: Vec<(GroupFilter, Vec<GroupId>, &str)> = vec![
+        (
+            GroupFilter::default(),
+            vec![team.clone(), gone.id.clone()],
+            "every group, deleted included",
+        ),
+        (
+            GroupFilter {
+                states: States::Visible,
+                ..GroupFilter::default()
+            },
+            vec![team.clone()],
+            "States::Visible leaves out deleted groups",
+        ),
+        (
+            GroupFilter {
+                key: Some(GroupKey::DisplayName("GONE".into())),
+                ..GroupFilter::default()
+            },
+            vec![gone.id.clone()],
+            "a displayName key selects case-insensitively",
+        ),
+        (
+            GroupFilter {
+                member: Some(ids[2].clone()),
+                ..GroupFilter::default()
+            },
+            vec![team.clone()],
+            "member selects the groups of a user",
+        ),
+        (
+            GroupFilter {
+                member: Some(ids[1].clone()),
+                ..GroupFilter::default()
+            },
+            vec![],
+            "a user in no group is in no group",
+        ),
+    ];
+    for (filter, expected, promise) in group_cases {
+        let listed = store
+            .list_groups(&dir, &filter, Keyset::all())
+            .await
+            .expect("list_groups");
+        assert_eq!(ids_of_groups(&listed), expected, "{promise}");
+        let counted = store
+            .count_groups(&dir, &filter)
+            .await
+            .expect("count_groups");
+        assert_eq!(
+            counted,
+            expected.len() as u64,
+            "count_groups agrees with list_groups: {promise}"
+        );
+    }
+}
+
+/// Batch reads: each in id order, each id once, missing and foreign ids left out;
+/// members by state; groups of many users in one call.
+pub async fn batch_reads(stores: Stores) {
+    let (store, _) = &stores;
+    let (dir, ids, team) = lifecycle_fixture(&stores).await;
+    let other = setup(&stores, 50).await;
+    let stranger = store
+        .insert_user(user(&other, 60, "stranger"))
+        .await
+        .expect("insert")
+        .id;
+    let asked = vec![
+        ids[3].clone(),
+        ids[0].clone(),
+        ids[3].clone(),
+        stranger.clone(),
+        UserId::from_uuid(uuid(998)),
+    ];
+    let got = store.get_users(&dir, &asked).await.expect("get_users");
+    assert_eq!(
+        ids_of_users(&got),
+        vec![ids[0].clone(), ids[3].clone()],
+        "get_users: id order, once each, only this directory's"
+    );
+    let got = store
+        .get_groups(&dir, &[team.clone(), GroupId::from_uuid(uuid(997))])
+        .await
+        .expect("get_groups");
+    assert_eq!(ids_of_groups(&got), vec![team.clone()]);
+
+    let all = store
+        .list_members(&dir, &team, States::All, Keyset::all())
+        .await
+        .expect("list_members");
+    assert_eq!(all, vec![ids[0].clone(), ids[2].clone()]);
+    let visible = store
+        .list_members(&dir, &team, States::Visible, Keyset::all())
+        .await
+        .expect("list_members");
+    assert_eq!(
+        visible,
+        vec![ids[0].clone()],
+        "list_members by state leaves deleted members out"
+    );
+
+    let sales = store
+        .insert_group(group(&dir, 22, "Sales"), &[ids[0].clone()])
+        .await
+        .expect("insert group")
+        .id;
+    let rows = store
+        .groups_of_users(&dir, &[ids[3].clone(), ids[0].clone(), ids[2].clone()])
+        .await
+        .expect("groups_of_users");
+    let summary: Vec<(UserId, GroupId, String, bool)> = rows
+        .into_iter()
+        .map(|r| (r.user_id, r.group_id, r.display_name, r.group_deleted))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (ids[0].clone(), team.clone(), "Team".to_owned(), false),
+            (ids[0].clone(), sales, "Sales".to_owned(), false),
+            (ids[2].clone(), team, "Team".to_owned(), false),
+        ],
+        "groups_of_users: rows by user then group, with displayName and state"
+    );
+}
+
+/// Writes that change nothing store nothing; membership edits record their net effect.
+pub async fn no_op_writes(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let ann = store
+        .insert_user(user(&dir, 10, "ann"))
+        .await
+        .expect("insert");
+    let bob = store
+        .insert_user(user(&dir, 11, "bob"))
+        .await
+        .expect("insert");
+    let again = store
+        .update_user(
+            User {
+                meta: Meta {
+                    last_modified: AT + time::Duration::hours(1),
+                    ..ann.meta.clone()
+                },
+                ..ann.clone()
+            },
+            1,
+        )
+        .await
+        .expect("update");
+    assert_eq!(again.meta.version, 1, "an unchanged user keeps its version");
+    assert_eq!(
+        again.meta.last_modified, AT,
+        "an unchanged user keeps its lastModified"
+    );
+    let team = store
+        .insert_group(group(&dir, 20, "Team"), std::slice::from_ref(&ann.id))
+        .await
+        .expect("insert group");
+    let before = store.latest_change_seq(&dir).await.expect("seq");
+    let same = store
+        .update_group(
+            team.clone(),
+            1,
+            &[
+                MembershipEdit::RemoveAll,
+                MembershipEdit::Add(ann.id.clone()),
+            ],
+        )
+        .await
+        .expect("replace with the same members");
+    assert_eq!(
+        same.meta.version, 1,
+        "a replace with the same members is a no-op"
+    );
+    assert_eq!(
+        store.latest_change_seq(&dir).await.expect("seq"),
+        before,
+        "a no-op records no change"
+    );
+    let moved = store
+        .update_group(
+            team,
+            1,
+            &[
+                MembershipEdit::Add(bob.id.clone()),
+                MembershipEdit::Remove(bob.id.clone()),
+                MembershipEdit::RemoveAll,
+                MembershipEdit::Add(bob.id.clone()),
+            ],
+        )
+        .await
+        .expect("replace members");
+    assert_eq!(
+        moved.meta.version, 2,
+        "a membership change bumps the version"
+    );
+    let changes = store
+        .list_changes(&dir, before, 100)
+        .await
+        .expect("changes");
+    let summary: Vec<(ChangeKind, Option<UserId>)> =
+        changes.into_iter().map(|c| (c.kind, c.member_id)).collect();
+    assert_eq!(
+        summary,
+        vec![
+            (ChangeKind::GroupMemberRemoved, Some(ann.id)),
+            (ChangeKind::GroupMemberAdded, Some(bob.id)),
+        ],
+        "membership changes are recorded as their net effect"
+    );
+}
+
+/// The change log's numbering and retention: `latest_change_seq` is the last `seq`;
+/// trimming removes old entries, keeps the numbering, and tells readers of trimmed
+/// entries so.
+pub async fn change_log_retention(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let other = setup(&stores, 50).await;
+    assert_eq!(store.latest_change_seq(&dir).await.expect("seq"), 0);
+    for n in 0..5 {
+        store
+            .insert_user(user(&dir, 10 + n, &format!("u{n}")))
+            .await
+            .expect("insert");
+    }
+    store
+        .insert_user(user(&other, 60, "elsewhere"))
+        .await
+        .expect("insert");
+    assert_eq!(
+        store.latest_change_seq(&dir).await.expect("seq"),
+        5,
+        "latest_change_seq is the last seq, per directory"
+    );
+    assert_eq!(store.latest_change_seq(&other).await.expect("seq"), 1);
+    let removed = store.trim_changes(&dir, 3).await.expect("trim");
+    assert_eq!(removed, 3, "trim_changes removes entries through `through`");
+    assert_eq!(
+        store.trim_changes(&dir, 2).await.expect("trim again"),
+        0,
+        "trimming what is gone removes nothing"
+    );
+    let kept: Vec<u64> = store
+        .list_changes(&dir, 3, 100)
+        .await
+        .expect("changes after the trim point")
+        .iter()
+        .map(|c| c.seq)
+        .collect();
+    assert_eq!(
+        kept,
+        vec![4, 5],
+        "entries after the trim point keep their seq"
+    );
+    assert!(
+        matches!(
+            store.list_changes(&dir, 1, 100).await,
+            Err(StoreError::ChangesTrimmed { through: 3 })
+        ),
+        "reading trimmed entries is ChangesTrimmed"
+    );
+    assert_eq!(store.latest_change_seq(&dir).await.expect("seq"), 5);
+    store
+        .insert_user(user(&dir, 20, "later"))
+        .await
+        .expect("insert");
+    assert_eq!(
+        store.latest_change_seq(&dir).await.expect("seq"),
+        6,
+        "numbering goes on after a trim"
+    );
+    assert_eq!(
+        store
+            .list_changes(&other, 0, 100)
+            .await
+            .expect("other")
+            .len(),
+        1,
+        "trimming one directory leaves others alone"
+    );
+}
+
+/// Purging erases a directory's contents (and only its), and its tokens go with
+/// `delete_tokens`.
+pub async fn purge(stores: Stores) {
+    let (store, tokens) = &stores;
+    let dir = setup(&stores, 1).await;
+    let other = setup(&stores, 50).await;
+    let ann = store
+        .insert_user(user(&dir, 10, "ann"))
+        .await
+        .expect("insert");
+    store
+        .insert_group(group(&dir, 20, "Team"), std::slice::from_ref(&ann.id))
+        .await
+        .expect("insert group");
+    let kept = store
+        .insert_user(user(&other, 60, "kept"))
+        .await
+        .expect("insert");
+    for (n, scope) in [
+        (70, TokenScope::Directory(dir.clone())),
+        (71, TokenScope::Directory(dir.clone())),
+        (72, TokenScope::Directory(other.clone())),
+    ] {
+        tokens
+            .insert_token(TokenRecord {
+                id: TokenId::from_uuid(uuid(n)),
+                scope,
+                hash: TokenHash::of(&format!("secret-{n}")),
+                created: AT,
+            })
+            .await
+            .expect("insert token");
+    }
+    assert_eq!(
+        tokens
+            .delete_tokens(&TokenScope::Directory(dir.clone()))
+            .await
+            .expect("delete tokens"),
+        2
+    );
+    assert!(
+        tokens
+            .find_token(&TokenHash::of("secret-70"))
+            .await
+            .expect("find")
+            .is_none(),
+        "a deleted token no longer opens anything"
+    );
+    assert!(
+        tokens
+            .find_token(&TokenHash::of("secret-72"))
+            .await
+            .expect("find")
+            .is_some(),
+        "other directories' tokens stay"
+    );
+    store.purge_directory(&dir).await.expect("purge");
+    assert!(store.get_directory(&dir).await.expect("get").is_none());
+    assert!(store.get_user(&dir, &ann.id).await.expect("get").is_none());
+    assert_eq!(
+        store
+            .count_users(&dir, &UserFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+    assert!(
+        store
+            .list_changes(&dir, 0, 10)
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+    assert!(matches!(
+        store.purge_directory(&dir).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(
+        store.get_user(&other, &kept.id).await.expect("get"),
+        Some(kept),
+        "purging one directory leaves others alone"
     );
 }

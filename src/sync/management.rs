@@ -430,14 +430,13 @@ impl ManagementService {
         let organizations: Vec<OrganizationId> = match scope {
             TokenScope::Organization(org) => vec![org.clone()],
             TokenScope::Directory(_) => Vec::new(),
-            TokenScope::Global => {
-                self.store
-                    .list_organizations(Keyset::all())
-                    .await?
-                    .into_iter()
-                    .map(|o| o.id)
-                    .collect()
-            }
+            TokenScope::Global => self
+                .store
+                .list_organizations(Keyset::all())
+                .await?
+                .into_iter()
+                .map(|o| o.id)
+                .collect(),
         };
         let mut directories = Vec::new();
         for org in organizations {

@@ -44,9 +44,9 @@ mod changes;
 pub mod management;
 mod page_token;
 
+pub use crate::store::{ChangeNotifier, LocalNotifier, States};
 pub use changes::{ChangePage, ChangeSubscription, DEFAULT_POLL_INTERVAL};
 pub use management::ManagementService;
-pub use crate::store::{ChangeNotifier, LocalNotifier, States};
 
 use std::sync::Arc;
 
