@@ -171,7 +171,16 @@ pub mod attributes {}
 /// - `SledStore` (feature `sled`): persistent and transactional, in one directory.
 /// - Your own: implement the traits over your database and run `store::conformance`
 ///   (feature `conformance`) against it in your tests; it checks uniqueness under
-///   concurrency, compare-and-swap, membership atomicity and the change log.
+///   concurrency, compare-and-swap, membership atomicity, listing filters and counts,
+///   batch reads, no-op writes and the change log's numbering and retention.
+///
+/// A backend reads and commits; [`store::plan`](crate::store::plan) decides (version
+/// checks, `userName` uniqueness, the membership net difference, change kinds), so every
+/// backend records the same changes. Each trait method documents what it may read: list,
+/// count and batch calls read only what they return, so no request costs the whole
+/// directory. Wrap a store in [`store::Hooked`](crate::store::Hooked) with a
+/// [`CallCounter`](crate::store::CallCounter) to see how many round trips a request
+/// makes, or with [`Latency`](crate::store::Latency) to make an N+1 pattern show.
 pub mod backends {}
 
 /// # The sync loop
@@ -180,10 +189,16 @@ pub mod backends {}
 /// pages through [`list_users`](crate::DirectorySync::list_users) and
 /// [`list_groups`](crate::DirectorySync::list_groups) until `next_page_token` is empty;
 /// afterwards, the change feed gives every change in order, and a
-/// [`ChangeNotifier`](crate::sync::ChangeNotifier) shared with the
+/// [`ChangeNotifier`](crate::store::ChangeNotifier) (a
+/// [`LocalNotifier`](crate::store::LocalNotifier) in one process) shared with the
 /// [`ScimService`](crate::ScimService) builder wakes subscribers as soon as the IdP
-/// writes. A user with `deleted: true` has been deprovisioned (deleted or deactivated):
-/// remove its access. `cargo run --example sync_job` runs the whole loop.
+/// writes. A user with `deleted: true` has been deprovisioned (deleted or deactivated;
+/// `state` says which, and the feed records `user.deleted` or `user.deactivated`):
+/// remove its access. Take [`latest_cursor`](crate::DirectorySync::latest_cursor) before
+/// the full sync and follow the feed from it. If the log was trimmed past your cursor
+/// ([`Admin::trim_changes`](crate::Admin::trim_changes)), the feed answers
+/// `SyncError::CursorTrimmed`: run a full sync again. `cargo run --example sync_job` runs
+/// the whole loop.
 pub mod sync_loop {}
 
 /// # Identity providers
