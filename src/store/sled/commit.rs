@@ -113,16 +113,31 @@ impl Inner {
             };
             set.put(DIR_META, key, next.to_be_bytes().to_vec());
         }
-        let trees: &[Tree] = &self.trees;
+        // Only the trees this write touches take part: sled's transaction does work per
+        // tree, and a user write touches 9 of the 21.
+        let mut touched: Vec<usize> = set
+            .deletes
+            .iter()
+            .map(|(tree, _)| *tree)
+            .chain(set.puts.iter().map(|(tree, _, _)| *tree))
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
+        let trees: Vec<Tree> = touched
+            .iter()
+            .map(|index| self.tree(*index).cloned())
+            .collect::<Result<_, _>>()?;
+        let slot = |tree: usize| touched.binary_search(&tree).ok();
         trees
+            .as_slice()
             .transaction(|tx: &Vec<TransactionalTree>| {
                 for (tree, key) in &set.deletes {
-                    if let Some(t) = tx.get(*tree) {
+                    if let Some(t) = slot(*tree).and_then(|i| tx.get(i)) {
                         t.remove(key.as_slice())?;
                     }
                 }
                 for (tree, key, value) in &set.puts {
-                    if let Some(t) = tx.get(*tree) {
+                    if let Some(t) = slot(*tree).and_then(|i| tx.get(i)) {
                         t.insert(key.as_slice(), value.as_slice())?;
                     }
                 }
