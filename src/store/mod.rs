@@ -11,6 +11,7 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod ext;
+mod hooked;
 mod memory;
 mod notify;
 pub mod plan;
@@ -20,6 +21,7 @@ mod sled;
 #[cfg(feature = "sled")]
 pub use self::sled::{FORMAT_VERSION, SledOpenError, SledStore};
 pub use ext::DirectoryStoreExt;
+pub use hooked::{CallCounter, Hooked, Latency, StoreCall, StoreHook};
 pub use memory::MemoryStore;
 pub use notify::{ChangeListener, ChangeNotifier, LocalNotifier, watch_listener};
 
@@ -114,6 +116,19 @@ pub struct GroupFilter {
     pub key: Option<GroupKey>,
     /// Only groups this user is a member of.
     pub member: Option<UserId>,
+}
+
+/// One membership row of [`DirectoryStore::groups_of_users`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserGroup {
+    /// The member.
+    pub user_id: UserId,
+    /// The group.
+    pub group_id: GroupId,
+    /// The group's `displayName`.
+    pub display_name: String,
+    /// Whether the group is deleted.
+    pub group_deleted: bool,
 }
 
 /// A page request in id order: skip `skip` items after `after` (exclusive; `None` starts
@@ -254,8 +269,7 @@ pub trait DirectoryStore: Send + Sync {
         page: Keyset<UserId>,
     ) -> Result<Vec<User>, StoreError>;
     /// How many users `filter` selects (what `list_users` would return unpaged).
-    async fn count_users(&self, dir: &DirectoryId, filter: &UserFilter)
-    -> Result<u64, StoreError>;
+    async fn count_users(&self, dir: &DirectoryId, filter: &UserFilter) -> Result<u64, StoreError>;
 
     /// Stores a new group with version 1 and the given members, recording
     /// `group.created` and one `group.member_added` per member. `NotFound` if the directory
@@ -306,6 +320,14 @@ pub trait DirectoryStore: Send + Sync {
         dir: &DirectoryId,
         filter: &GroupFilter,
     ) -> Result<u64, StoreError>;
+    /// The groups each of `users` belongs to, as `(user, group)` rows with the group's
+    /// `displayName` and deleted-ness, ordered by user then group. One round trip for the
+    /// whole batch: what rendering a page of users with their `groups` needs.
+    async fn groups_of_users(
+        &self,
+        dir: &DirectoryId,
+        users: &[UserId],
+    ) -> Result<Vec<UserGroup>, StoreError>;
     /// Member ids of a group whose state `states` includes, in id order. Reads the
     /// membership index, plus each member's state unless `states` is [`States::All`].
     async fn list_members(
