@@ -47,7 +47,7 @@ use self::commit::Committer;
 use self::keys::*;
 use super::{
     DirectoryStore, EntityKind, GroupFilter, Keyset, MembershipEdit, States, StoreError,
-    TokenStore, UserFilter,
+    TokenStore, UserFilter, UserGroup,
 };
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenHash,
@@ -376,6 +376,16 @@ impl DirectoryStore for SledStore {
     ) -> Result<u64, StoreError> {
         let (dir, filter) = (dir.clone(), filter.clone());
         self.blocking(move |inner| inner.count_groups(&dir, &filter))
+            .await
+    }
+
+    async fn groups_of_users(
+        &self,
+        dir: &DirectoryId,
+        users: &[UserId],
+    ) -> Result<Vec<UserGroup>, StoreError> {
+        let (dir, users) = (dir.clone(), users.to_vec());
+        self.blocking(move |inner| inner.groups_of_users(&dir, users.iter().collect()))
             .await
     }
 

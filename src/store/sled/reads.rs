@@ -11,6 +11,8 @@
 //! Reads never check that the directory exists: an unknown directory simply has no keys,
 //! which answers "lists nothing" and `None` without an extra read.
 
+use std::collections::HashMap;
+
 use ::sled::Tree;
 use serde::de::DeserializeOwned;
 
@@ -21,7 +23,7 @@ use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenRecord,
     TokenScope, User, UserId,
 };
-use crate::store::{GroupFilter, Keyset, States, StoreError, UserFilter};
+use crate::store::{GroupFilter, Keyset, States, StoreError, UserFilter, UserGroup};
 
 impl Inner {
     pub(super) fn tree(&self, index: usize) -> Result<&Tree, StoreError> {
@@ -368,6 +370,44 @@ impl Inner {
             out.push(parse_id(&id)?);
         }
         Ok(out)
+    }
+
+    /// The groups of each of `users` (each once, in id order), then group id order. Each
+    /// group is decoded once per call however many of the users share it.
+    pub(super) fn groups_of_users(
+        &self,
+        dir: &DirectoryId,
+        mut users: Vec<&UserId>,
+    ) -> Result<Vec<UserGroup>, StoreError> {
+        users.sort_unstable();
+        users.dedup();
+        let mut seen: HashMap<String, Option<(String, bool)>> = HashMap::new();
+        let mut rows = Vec::new();
+        for user in users {
+            let prefix = prefix(&[dir.as_str().as_bytes(), user.as_str().as_bytes()]);
+            for group_id in ids_after(self.tree(MEMBER_OF)?, prefix, None) {
+                let group_id = group_id?;
+                let group = match seen.get(&group_id) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let read: Option<Group> =
+                            self.get_listed(GROUPS, &entity(dir, &group_id))?;
+                        let found = read.map(|g| (g.display_name, g.deleted));
+                        seen.insert(group_id.clone(), found.clone());
+                        found
+                    }
+                };
+                if let Some((display_name, group_deleted)) = group {
+                    rows.push(UserGroup {
+                        user_id: user.clone(),
+                        group_id: parse_id(&group_id)?,
+                        display_name,
+                        group_deleted,
+                    });
+                }
+            }
+        }
+        Ok(rows)
     }
 
     /// Every member id of a group (for [`crate::store::MembershipEdit::RemoveAll`]).
