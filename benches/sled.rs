@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use scimkit::model::{DirectoryId, Meta, UserId, UserState};
-use scimkit::store::{DirectoryStore, SledStore, UserKey};
+use scimkit::store::{DirectoryStore, Keyset, SledStore, UserFilter, UserKey};
 use scimkit::{Admin, User};
 use serde_json::json;
 use time::macros::datetime;
@@ -86,10 +86,14 @@ fn sled_backend(c: &mut Criterion) {
         })
     });
     let name = format!("user{}@example.com", 1_000 + 7 * 500);
-    c.bench_function("sled: find userName", |b| {
+    c.bench_function("sled: list_users by userName", |b| {
         b.to_async(&runtime).iter(|| async {
+            let filter = UserFilter {
+                key: Some(UserKey::UserName(name.clone())),
+                ..UserFilter::default()
+            };
             store
-                .find_users(&dir, &UserKey::UserName(name.clone()))
+                .list_users(&dir, &filter, Keyset::first(10))
                 .await
                 .expect("find")
         })
