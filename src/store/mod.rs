@@ -14,9 +14,15 @@ mod ext;
 mod memory;
 mod notify;
 pub mod plan;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sled")]
 mod sled;
 
+#[cfg(feature = "postgres")]
+pub use self::postgres::{
+    PostgresNotifier, PostgresOpenError, PostgresOptions, PostgresStore, SCHEMA_VERSION,
+};
 #[cfg(feature = "sled")]
 pub use self::sled::{FORMAT_VERSION, SledOpenError, SledStore};
 pub use ext::DirectoryStoreExt;
