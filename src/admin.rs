@@ -157,7 +157,7 @@ impl Admin {
     ) -> Result<Vec<Organization>, AdminError> {
         Ok(self
             .store
-            .list_organizations(Keyset { after, limit })
+            .list_organizations(Keyset::after(after.cloned(), limit))
             .await?)
     }
 
@@ -255,7 +255,7 @@ impl Admin {
         };
         match self.store.insert_directory(directory.clone()).await {
             Ok(()) => Ok(directory),
-            Err(StoreError::NotFound(_)) => Err(AdminError::UnknownOrganization(org.clone())),
+            Err(StoreError::NotFound { .. }) => Err(AdminError::UnknownOrganization(org.clone())),
             Err(e) => Err(e.into()),
         }
     }
@@ -312,6 +312,32 @@ impl Admin {
     /// Revokes a token; it stops working at once.
     pub async fn revoke_token(&self, id: &TokenId) -> Result<(), AdminError> {
         Ok(self.tokens.revoke_token(id).await?)
+    }
+
+    /// Offboards a directory for good: its bearer tokens are deleted first (so the IdP is
+    /// locked out at once), then its users, groups, memberships and change log are erased.
+    /// Unlike deprovisioning this keeps nothing; use it when a customer leaves.
+    pub async fn purge_directory(&self, directory: &DirectoryId) -> Result<(), AdminError> {
+        self.require_directory(directory).await?;
+        self.tokens
+            .delete_tokens(&TokenScope::Directory(directory.clone()))
+            .await?;
+        match self.store.purge_directory(directory).await {
+            Ok(()) | Err(StoreError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Drops the directory's change-log entries with `seq <= through` (retention). A feed
+    /// reader whose cursor is older then gets `SyncError::CursorTrimmed` and must run a full
+    /// sync. Returns how many entries were removed.
+    pub async fn trim_changes(
+        &self,
+        directory: &DirectoryId,
+        through: u64,
+    ) -> Result<u64, AdminError> {
+        self.require_directory(directory).await?;
+        Ok(self.store.trim_changes(directory, through).await?)
     }
 
     async fn require_directory(&self, directory: &DirectoryId) -> Result<(), AdminError> {

@@ -1,111 +1,65 @@
 //! Conveniences built on [`DirectoryStore`]'s primitives.
+//!
+//! Each helper is one store call: the listing methods take `Keyset::all()`, so a backend
+//! answers a walk with one query (one SQL statement, one index scan) instead of a loop of
+//! pages driven from above. A backend with a faster path for one of these overrides the
+//! primitive it calls, not the helper.
 
 use async_trait::async_trait;
 
-use super::{DirectoryStore, Keyset, StoreError};
+use super::{
+    DirectoryStore, GroupFilter, GroupKey, Keyset, States, StoreError, UserFilter, UserKey,
+};
 use crate::model::{DirectoryId, Group, GroupId, User, UserId};
-
-/// Page size for the whole-collection walks below.
-const WALK_PAGE: usize = 1000;
 
 /// Helpers every [`DirectoryStore`] gets.
 #[async_trait]
 pub trait DirectoryStoreExt: DirectoryStore {
-    /// Every member id of a group, walking the keyset pages.
+    /// Every member id of a group whose state `states` includes, in id order.
     async fn all_members(
         &self,
         dir: &DirectoryId,
         group: &GroupId,
+        states: States,
     ) -> Result<Vec<UserId>, StoreError> {
-        let mut out: Vec<UserId> = Vec::new();
-        loop {
-            let page = self
-                .list_members(
-                    dir,
-                    group,
-                    Keyset {
-                        after: out.last(),
-                        limit: WALK_PAGE,
-                    },
-                )
-                .await?;
-            let done = page.len() < WALK_PAGE;
-            out.extend(page);
-            if done {
-                return Ok(out);
-            }
-        }
+        self.list_members(dir, group, states, Keyset::all()).await
     }
 
-    /// Every user of a directory, whatever its state, in id order.
-    async fn all_users(&self, dir: &DirectoryId) -> Result<Vec<User>, StoreError> {
-        let mut out: Vec<User> = Vec::new();
-        loop {
-            let after = out.last().map(|u| u.id.clone());
-            let page = self
-                .list_users(
-                    dir,
-                    None,
-                    Keyset {
-                        after: after.as_ref(),
-                        limit: WALK_PAGE,
-                    },
-                )
-                .await?;
-            let done = page.len() < WALK_PAGE;
-            out.extend(page);
-            if done {
-                return Ok(out);
-            }
-        }
+    /// Users whose indexed attribute equals `key`, whatever their state, in id order.
+    async fn find_users(&self, dir: &DirectoryId, key: UserKey) -> Result<Vec<User>, StoreError> {
+        let filter = UserFilter {
+            key: Some(key),
+            ..UserFilter::default()
+        };
+        self.list_users(dir, &filter, Keyset::all()).await
     }
 
-    /// Every group of a directory, deleted or not, in id order.
-    async fn all_groups(&self, dir: &DirectoryId) -> Result<Vec<Group>, StoreError> {
-        let mut out: Vec<Group> = Vec::new();
-        loop {
-            let after = out.last().map(|g| g.id.clone());
-            let page = self
-                .list_groups(
-                    dir,
-                    Keyset {
-                        after: after.as_ref(),
-                        limit: WALK_PAGE,
-                    },
-                )
-                .await?;
-            let done = page.len() < WALK_PAGE;
-            out.extend(page);
-            if done {
-                return Ok(out);
-            }
-        }
+    /// Groups whose indexed attribute equals `key`, deleted or not, in id order.
+    async fn find_groups(
+        &self,
+        dir: &DirectoryId,
+        key: GroupKey,
+    ) -> Result<Vec<Group>, StoreError> {
+        let filter = GroupFilter {
+            key: Some(key),
+            ..GroupFilter::default()
+        };
+        self.list_groups(dir, &filter, Keyset::all()).await
     }
 
-    /// Every group id of a user.
-    async fn all_groups_of_user(
+    /// Every group a user belongs to whose state `states` includes, in id order.
+    async fn groups_of_user(
         &self,
         dir: &DirectoryId,
         user: &UserId,
-    ) -> Result<Vec<GroupId>, StoreError> {
-        let mut out: Vec<GroupId> = Vec::new();
-        loop {
-            let page = self
-                .list_groups_of_user(
-                    dir,
-                    user,
-                    Keyset {
-                        after: out.last(),
-                        limit: WALK_PAGE,
-                    },
-                )
-                .await?;
-            let done = page.len() < WALK_PAGE;
-            out.extend(page);
-            if done {
-                return Ok(out);
-            }
-        }
+        states: States,
+    ) -> Result<Vec<Group>, StoreError> {
+        let filter = GroupFilter {
+            states,
+            member: Some(user.clone()),
+            ..GroupFilter::default()
+        };
+        self.list_groups(dir, &filter, Keyset::all()).await
     }
 }
 

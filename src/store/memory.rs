@@ -10,13 +10,14 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use super::plan::{self, ChangeDraft, MembershipFacts, MembershipPlan};
 use super::{
-    DirectoryStore, GroupKey, Keyset, MembershipEdit, StoreError, TokenStore, UniqueAttribute,
-    UserKey,
+    DirectoryStore, EntityKind, GroupFilter, GroupKey, Keyset, MembershipEdit, States,
+    StoreError, TokenStore, UniqueAttribute, UserFilter, UserGroup, UserKey,
 };
 use crate::model::{
-    Change, ChangeKind, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId,
-    TokenHash, TokenId, TokenRecord, TokenScope, User, UserId, UserState,
+    Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenHash,
+    TokenId, TokenRecord, TokenScope, User, UserId, UserState,
 };
 
 /// A [`DirectoryStore`] and [`TokenStore`] in memory. Cheap to create; share it as
@@ -77,176 +78,247 @@ impl<K: Ord + Clone> Index<K> {
         }
     }
 
-    fn get(&self, key: &str) -> impl Iterator<Item = &K> {
-        self.0.get(key).into_iter().flatten()
+    fn get(&self, key: &str) -> Option<&BTreeSet<K>> {
+        self.0.get(key)
     }
 }
 
 #[derive(Debug, Default)]
 struct DirectoryContents {
     users: BTreeMap<UserId, User>,
+    users_in_state: StateCounts,
     users_by_name: Index<UserId>,
     users_by_external_id: Index<UserId>,
     users_by_email: Index<UserId>,
     groups: BTreeMap<GroupId, Group>,
+    deleted_groups: u64,
     groups_by_name: Index<GroupId>,
     groups_by_external_id: Index<GroupId>,
     members: Relation<GroupId, UserId>,
     groups_of_user: Relation<UserId, GroupId>,
+    /// Entries with `seq` in `trimmed_through + 1 ..= last_seq`, in order.
     changes: Vec<Change>,
+    trimmed_through: u64,
+    last_seq: u64,
 }
 
-fn user_keys(user: &User) -> (String, Option<String>, Vec<String>) {
-    (
-        user.user_name().to_lowercase(),
-        user.external_id().map(str::to_owned),
-        user.email_values().map(str::to_lowercase).collect(),
-    )
+/// How many users are in each lifecycle state, so counts never walk the directory.
+#[derive(Debug, Default)]
+struct StateCounts {
+    active: u64,
+    deactivated: u64,
+    deleted: u64,
 }
 
-fn group_keys(group: &Group) -> (String, Option<String>) {
-    (
-        group.display_name.to_lowercase(),
-        group.external_id().map(str::to_owned),
-    )
+impl StateCounts {
+    fn slot(&mut self, state: UserState) -> &mut u64 {
+        match state {
+            UserState::Active => &mut self.active,
+            UserState::Deactivated => &mut self.deactivated,
+            UserState::Deleted => &mut self.deleted,
+        }
+    }
+
+    fn count(&self, states: States) -> u64 {
+        match states {
+            States::Active => self.active,
+            States::Visible => self.active + self.deactivated,
+            _ => self.active + self.deactivated + self.deleted,
+        }
+    }
+}
+
+/// Skips and takes per a keyset page over an id-ordered iterator already past `after`.
+fn paged<T>(items: impl Iterator<Item = T>, page: &Keyset<impl Sized>) -> Vec<T> {
+    items.skip(page.skip).take(page.limit).collect()
 }
 
 impl DirectoryContents {
     fn index_user(&mut self, user: &User) {
-        let (name, external_id, emails) = user_keys(user);
-        self.users_by_name.insert(name, &user.id);
-        if let Some(external_id) = external_id {
+        let keys = plan::user_index_keys(user);
+        self.users_by_name.insert(keys.user_name, &user.id);
+        if let Some(external_id) = keys.external_id {
             self.users_by_external_id.insert(external_id, &user.id);
         }
-        for email in emails {
+        for email in keys.emails {
             self.users_by_email.insert(email, &user.id);
         }
+        *self.users_in_state.slot(user.state) += 1;
     }
 
     fn unindex_user(&mut self, user: &User) {
-        let (name, external_id, emails) = user_keys(user);
-        self.users_by_name.remove(&name, &user.id);
-        if let Some(external_id) = external_id {
+        let keys = plan::user_index_keys(user);
+        self.users_by_name.remove(&keys.user_name, &user.id);
+        if let Some(external_id) = keys.external_id {
             self.users_by_external_id.remove(&external_id, &user.id);
         }
-        for email in emails {
+        for email in keys.emails {
             self.users_by_email.remove(&email, &user.id);
         }
+        let slot = self.users_in_state.slot(user.state);
+        *slot = slot.saturating_sub(1);
     }
 
     fn index_group(&mut self, group: &Group) {
-        let (name, external_id) = group_keys(group);
-        self.groups_by_name.insert(name, &group.id);
-        if let Some(external_id) = external_id {
+        let keys = plan::group_index_keys(group);
+        self.groups_by_name.insert(keys.display_name, &group.id);
+        if let Some(external_id) = keys.external_id {
             self.groups_by_external_id.insert(external_id, &group.id);
+        }
+        if group.deleted {
+            self.deleted_groups += 1;
         }
     }
 
     fn unindex_group(&mut self, group: &Group) {
-        let (name, external_id) = group_keys(group);
-        self.groups_by_name.remove(&name, &group.id);
-        if let Some(external_id) = external_id {
+        let keys = plan::group_index_keys(group);
+        self.groups_by_name.remove(&keys.display_name, &group.id);
+        if let Some(external_id) = keys.external_id {
             self.groups_by_external_id.remove(&external_id, &group.id);
         }
+        if group.deleted {
+            self.deleted_groups = self.deleted_groups.saturating_sub(1);
+        }
     }
 
-    /// Refuses `user` if another active user holds its userName.
-    fn check_user_name_free(&self, user: &User) -> Result<(), StoreError> {
-        if user.state != UserState::Active {
-            return Ok(());
-        }
-        let taken = self
-            .users_by_name
-            .get(&user.user_name().to_lowercase())
+    /// Whether an active user other than `user` holds its userName.
+    fn user_name_taken(&self, user: &User) -> bool {
+        self.users_by_name
+            .get(&plan::user_name_key(user.user_name()))
+            .into_iter()
+            .flatten()
             .filter(|id| **id != user.id)
             .filter_map(|id| self.users.get(id))
-            .any(|other| other.state == UserState::Active);
-        if taken {
-            Err(StoreError::Conflict(UniqueAttribute::UserName))
+            .any(|other| other.state == UserState::Active)
+    }
+
+    fn record(&mut self, dir: &DirectoryId, drafts: Vec<ChangeDraft>) {
+        let numbered = plan::number(dir, self.last_seq, drafts);
+        self.last_seq += numbered.len() as u64;
+        self.changes.extend(numbered);
+    }
+
+    /// What the membership planner needs to know about `edits` on `group`.
+    fn membership_facts(&self, group: &GroupId, edits: &[MembershipEdit]) -> MembershipFacts {
+        let reads = plan::membership_reads(edits);
+        let members = if reads.all_members {
+            self.members.page(group, None).cloned().collect()
         } else {
-            Ok(())
+            reads
+                .named
+                .into_iter()
+                .filter(|u| self.members.contains(group, u))
+                .collect()
+        };
+        let users = reads
+            .added
+            .into_iter()
+            .filter(|u| self.users.contains_key(u))
+            .collect();
+        MembershipFacts { members, users }
+    }
+
+    fn apply_membership(&mut self, group: &GroupId, membership: &MembershipPlan) {
+        for user in &membership.remove {
+            self.members.remove(group, user);
+            self.groups_of_user.remove(user, group);
+        }
+        for user in &membership.add {
+            self.members.insert(group, user);
+            self.groups_of_user.insert(user, group);
         }
     }
 
-    fn record(
-        &mut self,
-        dir: &DirectoryId,
-        kind: ChangeKind,
-        resource_id: &str,
-        member_id: Option<&UserId>,
-        at: OffsetDateTime,
-    ) {
-        let seq = self.changes.len() as u64 + 1;
-        self.changes.push(Change {
-            seq,
-            directory_id: dir.clone(),
-            kind,
-            resource_id: resource_id.to_owned(),
-            member_id: member_id.cloned(),
-            at,
-        });
-    }
-
-    /// Checks that every edit can be applied, before anything is mutated.
-    fn check_edits(&self, edits: &[MembershipEdit]) -> Result<(), StoreError> {
-        for edit in edits {
-            if let MembershipEdit::Add(user) = edit
-                && !self.users.contains_key(user)
-            {
-                return Err(StoreError::NotFound(format!("user {user}")));
-            }
+    fn put_user(&mut self, old: Option<&User>, user: &User) {
+        if let Some(old) = old {
+            self.unindex_user(old);
         }
-        Ok(())
+        self.index_user(user);
+        self.users.insert(user.id.clone(), user.clone());
     }
 
-    /// Applies checked edits; returns whether membership changed.
-    fn apply_edits(
-        &mut self,
-        dir: &DirectoryId,
-        group: &GroupId,
-        edits: &[MembershipEdit],
-        at: OffsetDateTime,
-    ) -> bool {
-        let mut changed = false;
-        for edit in edits {
-            let removed: Vec<UserId> = match edit {
-                MembershipEdit::Add(user) => {
-                    if self.members.insert(group, user) {
-                        self.groups_of_user.insert(user, group);
-                        self.record(
-                            dir,
-                            ChangeKind::GroupMemberAdded,
-                            group.as_str(),
-                            Some(user),
-                            at,
-                        );
-                        changed = true;
-                    }
-                    continue;
-                }
-                MembershipEdit::Remove(user) => {
-                    if self.members.contains(group, user) {
-                        vec![user.clone()]
-                    } else {
-                        Vec::new()
-                    }
-                }
-                MembershipEdit::RemoveAll => self.members.page(group, None).cloned().collect(),
+    fn put_group(&mut self, old: Option<&Group>, group: &Group) {
+        if let Some(old) = old {
+            self.unindex_group(old);
+        }
+        self.index_group(group);
+        self.groups.insert(group.id.clone(), group.clone());
+    }
+
+    fn user_key_ids(&self, key: &UserKey) -> Option<&BTreeSet<UserId>> {
+        let value = plan::user_key_value(key);
+        match key {
+            UserKey::UserName(_) => self.users_by_name.get(&value),
+            UserKey::ExternalId(_) => self.users_by_external_id.get(&value),
+            UserKey::Email(_) => self.users_by_email.get(&value),
+        }
+    }
+
+    fn group_key_ids(&self, key: &GroupKey) -> Option<&BTreeSet<GroupId>> {
+        let value = plan::group_key_value(key);
+        match key {
+            GroupKey::DisplayName(_) => self.groups_by_name.get(&value),
+            GroupKey::ExternalId(_) => self.groups_by_external_id.get(&value),
+        }
+    }
+
+    /// The users `filter` selects after `after`, in id order.
+    fn select_users<'s>(
+        &'s self,
+        filter: &'s UserFilter,
+        after: Option<&UserId>,
+    ) -> Box<dyn Iterator<Item = &'s User> + 's> {
+        let bounds = after_bound(after);
+        let candidates: Box<dyn Iterator<Item = &'s User> + 's> = match (&filter.key, &filter.group)
+        {
+            (Some(key), _) => Box::new(
+                self.user_key_ids(key)
+                    .into_iter()
+                    .flat_map(move |ids| ids.range(bounds.clone()))
+                    .filter_map(|id| self.users.get(id)),
+            ),
+            (None, Some(group)) => Box::new(
+                self.members
+                    .page(group, after)
+                    .filter_map(|id| self.users.get(id)),
+            ),
+            (None, None) => Box::new(self.users.range(bounds).map(|(_, u)| u)),
+        };
+        let states = filter.states;
+        let group = filter.group.as_ref().filter(|_| filter.key.is_some());
+        Box::new(candidates.filter(move |u| {
+            states.includes_user(u.state) && group.is_none_or(|g| self.members.contains(g, &u.id))
+        }))
+    }
+
+    /// The groups `filter` selects after `after`, in id order.
+    fn select_groups<'s>(
+        &'s self,
+        filter: &'s GroupFilter,
+        after: Option<&GroupId>,
+    ) -> Box<dyn Iterator<Item = &'s Group> + 's> {
+        let bounds = after_bound(after);
+        let candidates: Box<dyn Iterator<Item = &'s Group> + 's> =
+            match (&filter.key, &filter.member) {
+                (Some(key), _) => Box::new(
+                    self.group_key_ids(key)
+                        .into_iter()
+                        .flat_map(move |ids| ids.range(bounds.clone()))
+                        .filter_map(|id| self.groups.get(id)),
+                ),
+                (None, Some(user)) => Box::new(
+                    self.groups_of_user
+                        .page(user, after)
+                        .filter_map(|id| self.groups.get(id)),
+                ),
+                (None, None) => Box::new(self.groups.range(bounds).map(|(_, g)| g)),
             };
-            for user in removed {
-                self.members.remove(group, &user);
-                self.groups_of_user.remove(&user, group);
-                self.record(
-                    dir,
-                    ChangeKind::GroupMemberRemoved,
-                    group.as_str(),
-                    Some(&user),
-                    at,
-                );
-                changed = true;
-            }
-        }
-        changed
+        let states = filter.states;
+        let member = filter.member.as_ref().filter(|_| filter.key.is_some());
+        Box::new(candidates.filter(move |g| {
+            states.includes_group(g.deleted)
+                && member.is_none_or(|u| self.members.contains(&g.id, u))
+        }))
     }
 }
 
@@ -298,7 +370,7 @@ fn after_bound<K: Clone>(after: Option<&K>) -> (Bound<K>, Bound<K>) {
 }
 
 fn missing_directory(dir: &DirectoryId) -> StoreError {
-    StoreError::NotFound(format!("directory {dir}"))
+    StoreError::not_found(EntityKind::Directory, dir)
 }
 
 impl State {
@@ -360,7 +432,7 @@ impl DirectoryStore for MemoryStore {
         let mut state = self.write();
         let old_external_id = match state.orgs.get(&org.id) {
             Some(old) => old.external_id.clone(),
-            None => return Err(StoreError::NotFound(format!("organization {}", org.id))),
+            None => return Err(StoreError::not_found(EntityKind::Organization, &org.id)),
         };
         state.check_org_external_id_free(&org)?;
         if let Some(old) = old_external_id {
@@ -396,24 +468,20 @@ impl DirectoryStore for MemoryStore {
 
     async fn list_organizations(
         &self,
-        page: Keyset<'_, OrganizationId>,
+        page: Keyset<OrganizationId>,
     ) -> Result<Vec<Organization>, StoreError> {
         let state = self.read();
-        Ok(state
-            .orgs
-            .range(after_bound(page.after))
-            .take(page.limit)
-            .map(|(_, org)| org.clone())
-            .collect())
+        let items = state.orgs.range(after_bound(page.after.as_ref()));
+        Ok(paged(items.map(|(_, org)| org.clone()), &page))
     }
 
     async fn insert_directory(&self, directory: Directory) -> Result<(), StoreError> {
         let mut state = self.write();
         if !state.orgs.contains_key(&directory.organization_id) {
-            return Err(StoreError::NotFound(format!(
-                "organization {}",
-                directory.organization_id
-            )));
+            return Err(StoreError::not_found(
+                EntityKind::Organization,
+                &directory.organization_id,
+            ));
         }
         if state.directories.contains_key(&directory.id) {
             return Err(StoreError::Conflict(UniqueAttribute::Id));
@@ -426,13 +494,7 @@ impl DirectoryStore for MemoryStore {
         let mut state = self.write();
         match state.directories.get(&directory.id) {
             Some(old) if old.organization_id == directory.organization_id => {}
-            Some(_) => {
-                return Err(StoreError::NotFound(format!(
-                    "directory {} in organization {}",
-                    directory.id, directory.organization_id
-                )));
-            }
-            None => return Err(missing_directory(&directory.id)),
+            _ => return Err(missing_directory(&directory.id)),
         }
         state.put_directory(directory);
         Ok(())
@@ -452,67 +514,58 @@ impl DirectoryStore for MemoryStore {
             .collect())
     }
 
-    async fn insert_user(&self, mut user: User) -> Result<User, StoreError> {
+    async fn purge_directory(&self, id: &DirectoryId) -> Result<(), StoreError> {
         let mut state = self.write();
-        let contents = state.contents_mut(&user.directory_id)?;
+        if state.directories.remove(id).is_none() {
+            return Err(missing_directory(id));
+        }
+        state.contents.remove(id);
+        Ok(())
+    }
+
+    async fn insert_user(&self, user: User) -> Result<User, StoreError> {
+        let mut state = self.write();
+        let dir = user.directory_id.clone();
+        let contents = state.contents_mut(&dir)?;
         if contents.users.contains_key(&user.id) {
             return Err(StoreError::Conflict(UniqueAttribute::Id));
         }
-        contents.check_user_name_free(&user)?;
-        user.meta.version = 1;
-        contents.index_user(&user);
-        contents.record(
-            &user.directory_id,
-            ChangeKind::UserCreated,
-            user.id.as_str(),
-            None,
-            user.meta.last_modified,
-        );
-        contents.users.insert(user.id.clone(), user.clone());
-        Ok(user)
+        let taken = contents.user_name_taken(&user);
+        let planned = plan::insert_user(user, taken)?;
+        contents.put_user(None, &planned.user);
+        contents.record(&dir, planned.changes);
+        Ok(planned.user)
     }
 
-    async fn update_user(&self, mut user: User, expected_version: u64) -> Result<User, StoreError> {
+    async fn update_user(&self, user: User, expected_version: u64) -> Result<User, StoreError> {
         let mut state = self.write();
-        let contents = state.contents_mut(&user.directory_id)?;
-        let old = contents
-            .users
-            .get(&user.id)
-            .cloned()
-            .ok_or_else(|| StoreError::NotFound(format!("user {}", user.id)))?;
-        if old.meta.version != expected_version {
-            return Err(StoreError::Precondition {
-                expected: expected_version,
-                actual: old.meta.version,
-            });
+        let dir = user.directory_id.clone();
+        let contents = state.contents_mut(&dir)?;
+        let stored = contents.users.get(&user.id).cloned();
+        let taken = contents.user_name_taken(&user);
+        let planned = plan::update_user(stored.as_ref(), user, expected_version, taken)?;
+        if !planned.is_noop() {
+            contents.put_user(stored.as_ref(), &planned.user);
+            contents.record(&dir, planned.changes);
         }
-        contents.check_user_name_free(&user)?;
-        user.meta.version = expected_version + 1;
-        contents.unindex_user(&old);
-        contents.index_user(&user);
-        contents.record(
-            &user.directory_id,
-            ChangeKind::for_user(Some(old.state), user.state),
-            user.id.as_str(),
-            None,
-            user.meta.last_modified,
-        );
-        contents.users.insert(user.id.clone(), user.clone());
-        Ok(user)
+        Ok(planned.user)
     }
 
     async fn get_user(&self, dir: &DirectoryId, id: &UserId) -> Result<Option<User>, StoreError> {
-        Ok(self.read().contents(dir)?.users.get(id).cloned())
+        Ok(self
+            .read()
+            .contents
+            .get(dir)
+            .and_then(|c| c.users.get(id))
+            .cloned())
     }
 
-    async fn find_users(&self, dir: &DirectoryId, key: &UserKey) -> Result<Vec<User>, StoreError> {
+    async fn get_users(&self, dir: &DirectoryId, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
         let state = self.read();
-        let contents = state.contents(dir)?;
-        let ids: Vec<&UserId> = match key {
-            UserKey::UserName(name) => contents.users_by_name.get(&name.to_lowercase()).collect(),
-            UserKey::ExternalId(id) => contents.users_by_external_id.get(id).collect(),
-            UserKey::Email(email) => contents.users_by_email.get(&email.to_lowercase()).collect(),
+        let Some(contents) = state.contents.get(dir) else {
+            return Ok(Vec::new());
         };
+        let ids: BTreeSet<&UserId> = ids.iter().collect();
         Ok(ids
             .into_iter()
             .filter_map(|id| contents.users.get(id))
@@ -523,33 +576,33 @@ impl DirectoryStore for MemoryStore {
     async fn list_users(
         &self,
         dir: &DirectoryId,
-        group: Option<&GroupId>,
-        page: Keyset<'_, UserId>,
+        filter: &UserFilter,
+        page: Keyset<UserId>,
     ) -> Result<Vec<User>, StoreError> {
         let state = self.read();
-        let contents = state.contents(dir)?;
-        Ok(match group {
-            Some(group) => contents
-                .members
-                .page(group, page.after)
-                .filter_map(|id| contents.users.get(id))
-                .take(page.limit)
-                .cloned()
-                .collect(),
-            None => contents
-                .users
-                .range(after_bound(page.after))
-                .take(page.limit)
-                .map(|(_, u)| u.clone())
-                .collect(),
-        })
+        let Some(contents) = state.contents.get(dir) else {
+            return Ok(Vec::new());
+        };
+        let selected = contents.select_users(filter, page.after.as_ref());
+        Ok(paged(selected.cloned(), &page))
     }
 
-    async fn insert_group(
+    async fn count_users(
         &self,
-        mut group: Group,
-        members: &[UserId],
-    ) -> Result<Group, StoreError> {
+        dir: &DirectoryId,
+        filter: &UserFilter,
+    ) -> Result<u64, StoreError> {
+        let state = self.read();
+        let Some(contents) = state.contents.get(dir) else {
+            return Ok(0);
+        };
+        if filter.key.is_none() && filter.group.is_none() {
+            return Ok(contents.users_in_state.count(filter.states));
+        }
+        Ok(contents.select_users(filter, None).count() as u64)
+    }
+
+    async fn insert_group(&self, group: Group, members: &[UserId]) -> Result<Group, StoreError> {
         let mut state = self.write();
         let dir = group.directory_id.clone();
         let contents = state.contents_mut(&dir)?;
@@ -557,51 +610,34 @@ impl DirectoryStore for MemoryStore {
             return Err(StoreError::Conflict(UniqueAttribute::Id));
         }
         let edits: Vec<MembershipEdit> = members.iter().cloned().map(MembershipEdit::Add).collect();
-        contents.check_edits(&edits)?;
-        group.meta.version = 1;
-        contents.index_group(&group);
-        let at = group.meta.last_modified;
-        contents.record(&dir, ChangeKind::GroupCreated, group.id.as_str(), None, at);
-        contents.groups.insert(group.id.clone(), group.clone());
-        contents.apply_edits(&dir, &group.id, &edits, at);
-        Ok(group)
+        let facts = contents.membership_facts(&group.id, &edits);
+        let membership = plan::membership(&group.id, &edits, &facts, group.meta.last_modified)?;
+        let planned = plan::insert_group(group, membership);
+        contents.put_group(None, &planned.group);
+        contents.apply_membership(&planned.group.id, &planned.membership);
+        contents.record(&dir, planned.changes);
+        Ok(planned.group)
     }
 
     async fn update_group(
         &self,
-        mut group: Group,
+        group: Group,
         expected_version: u64,
         edits: &[MembershipEdit],
     ) -> Result<Group, StoreError> {
         let mut state = self.write();
         let dir = group.directory_id.clone();
         let contents = state.contents_mut(&dir)?;
-        let old = contents
-            .groups
-            .get(&group.id)
-            .cloned()
-            .ok_or_else(|| StoreError::NotFound(format!("group {}", group.id)))?;
-        if old.meta.version != expected_version {
-            return Err(StoreError::Precondition {
-                expected: expected_version,
-                actual: old.meta.version,
-            });
+        let stored = contents.groups.get(&group.id).cloned();
+        let facts = contents.membership_facts(&group.id, edits);
+        let membership = plan::membership(&group.id, edits, &facts, group.meta.last_modified)?;
+        let planned = plan::update_group(stored.as_ref(), group, expected_version, membership)?;
+        if !planned.is_noop() {
+            contents.put_group(stored.as_ref(), &planned.group);
+            contents.apply_membership(&planned.group.id, &planned.membership);
+            contents.record(&dir, planned.changes);
         }
-        contents.check_edits(edits)?;
-        group.meta.version = expected_version + 1;
-        contents.unindex_group(&old);
-        contents.index_group(&group);
-        let at = group.meta.last_modified;
-        contents.record(
-            &dir,
-            ChangeKind::for_group(Some(old.deleted), group.deleted),
-            group.id.as_str(),
-            None,
-            at,
-        );
-        contents.groups.insert(group.id.clone(), group.clone());
-        contents.apply_edits(&dir, &group.id, edits, at);
-        Ok(group)
+        Ok(planned.group)
     }
 
     async fn edit_members(
@@ -613,21 +649,19 @@ impl DirectoryStore for MemoryStore {
     ) -> Result<Group, StoreError> {
         let mut state = self.write();
         let contents = state.contents_mut(dir)?;
-        match contents.groups.get(group) {
-            Some(g) if !g.deleted => {}
-            _ => return Err(StoreError::NotFound(format!("group {group}"))),
+        let stored = contents.groups.get(group).filter(|g| !g.deleted).cloned();
+        if stored.is_none() {
+            return Err(StoreError::not_found(EntityKind::Group, group));
         }
-        contents.check_edits(edits)?;
-        let changed = contents.apply_edits(dir, group, edits, at);
-        let stored = contents
-            .groups
-            .get_mut(group)
-            .ok_or_else(|| StoreError::NotFound(format!("group {group}")))?;
-        if changed {
-            stored.meta.version += 1;
-            stored.meta.last_modified = at;
+        let facts = contents.membership_facts(group, edits);
+        let membership = plan::membership(group, edits, &facts, at)?;
+        let planned = plan::edit_members(stored.as_ref(), group, membership, at)?;
+        if !planned.is_noop() {
+            contents.put_group(stored.as_ref(), &planned.group);
+            contents.apply_membership(group, &planned.membership);
+            contents.record(dir, planned.changes);
         }
-        Ok(stored.clone())
+        Ok(planned.group)
     }
 
     async fn get_group(
@@ -635,22 +669,24 @@ impl DirectoryStore for MemoryStore {
         dir: &DirectoryId,
         id: &GroupId,
     ) -> Result<Option<Group>, StoreError> {
-        Ok(self.read().contents(dir)?.groups.get(id).cloned())
+        Ok(self
+            .read()
+            .contents
+            .get(dir)
+            .and_then(|c| c.groups.get(id))
+            .cloned())
     }
 
-    async fn find_groups(
+    async fn get_groups(
         &self,
         dir: &DirectoryId,
-        key: &GroupKey,
+        ids: &[GroupId],
     ) -> Result<Vec<Group>, StoreError> {
         let state = self.read();
-        let contents = state.contents(dir)?;
-        let ids: Vec<&GroupId> = match key {
-            GroupKey::DisplayName(name) => {
-                contents.groups_by_name.get(&name.to_lowercase()).collect()
-            }
-            GroupKey::ExternalId(id) => contents.groups_by_external_id.get(id).collect(),
+        let Some(contents) = state.contents.get(dir) else {
+            return Ok(Vec::new());
         };
+        let ids: BTreeSet<&GroupId> = ids.iter().collect();
         Ok(ids
             .into_iter()
             .filter_map(|id| contents.groups.get(id))
@@ -661,48 +697,84 @@ impl DirectoryStore for MemoryStore {
     async fn list_groups(
         &self,
         dir: &DirectoryId,
-        page: Keyset<'_, GroupId>,
+        filter: &GroupFilter,
+        page: Keyset<GroupId>,
     ) -> Result<Vec<Group>, StoreError> {
         let state = self.read();
-        Ok(state
-            .contents(dir)?
-            .groups
-            .range(after_bound(page.after))
-            .take(page.limit)
-            .map(|(_, g)| g.clone())
-            .collect())
+        let Some(contents) = state.contents.get(dir) else {
+            return Ok(Vec::new());
+        };
+        let selected = contents.select_groups(filter, page.after.as_ref());
+        Ok(paged(selected.cloned(), &page))
+    }
+
+    async fn count_groups(
+        &self,
+        dir: &DirectoryId,
+        filter: &GroupFilter,
+    ) -> Result<u64, StoreError> {
+        let state = self.read();
+        let Some(contents) = state.contents.get(dir) else {
+            return Ok(0);
+        };
+        if filter.key.is_none() && filter.member.is_none() {
+            let all = contents.groups.len() as u64;
+            return Ok(match filter.states {
+                States::All => all,
+                _ => all.saturating_sub(contents.deleted_groups),
+            });
+        }
+        Ok(contents.select_groups(filter, None).count() as u64)
+    }
+
+    async fn groups_of_users(
+        &self,
+        dir: &DirectoryId,
+        users: &[UserId],
+    ) -> Result<Vec<UserGroup>, StoreError> {
+        let state = self.read();
+        let Some(contents) = state.contents.get(dir) else {
+            return Ok(Vec::new());
+        };
+        let users: BTreeSet<&UserId> = users.iter().collect();
+        let mut rows = Vec::new();
+        for user in users {
+            for group_id in contents.groups_of_user.page(user, None) {
+                if let Some(group) = contents.groups.get(group_id) {
+                    rows.push(UserGroup {
+                        user_id: user.clone(),
+                        group_id: group_id.clone(),
+                        display_name: group.display_name.clone(),
+                        group_deleted: group.deleted,
+                    });
+                }
+            }
+        }
+        Ok(rows)
     }
 
     async fn list_members(
         &self,
         dir: &DirectoryId,
         group: &GroupId,
-        page: Keyset<'_, UserId>,
+        states: States,
+        page: Keyset<UserId>,
     ) -> Result<Vec<UserId>, StoreError> {
         let state = self.read();
-        Ok(state
-            .contents(dir)?
+        let Some(contents) = state.contents.get(dir) else {
+            return Ok(Vec::new());
+        };
+        let members = contents
             .members
-            .page(group, page.after)
-            .take(page.limit)
-            .cloned()
-            .collect())
-    }
-
-    async fn list_groups_of_user(
-        &self,
-        dir: &DirectoryId,
-        user: &UserId,
-        page: Keyset<'_, GroupId>,
-    ) -> Result<Vec<GroupId>, StoreError> {
-        let state = self.read();
-        Ok(state
-            .contents(dir)?
-            .groups_of_user
-            .page(user, page.after)
-            .take(page.limit)
-            .cloned()
-            .collect())
+            .page(group, page.after.as_ref())
+            .filter(|id| {
+                states == States::All
+                    || contents
+                        .users
+                        .get(*id)
+                        .is_some_and(|u| states.includes_user(u.state))
+            });
+        Ok(paged(members.cloned(), &page))
     }
 
     async fn list_changes(
@@ -712,11 +784,40 @@ impl DirectoryStore for MemoryStore {
         limit: usize,
     ) -> Result<Vec<Change>, StoreError> {
         let state = self.read();
-        let changes = &state.contents(dir)?.changes;
-        let start = usize::try_from(after)
-            .unwrap_or(usize::MAX)
-            .min(changes.len());
-        Ok(changes.iter().skip(start).take(limit).cloned().collect())
+        let Some(contents) = state.contents.get(dir) else {
+            return Ok(Vec::new());
+        };
+        if after < contents.trimmed_through {
+            return Err(StoreError::ChangesTrimmed {
+                through: contents.trimmed_through,
+            });
+        }
+        let start = usize::try_from(after - contents.trimmed_through).unwrap_or(usize::MAX);
+        Ok(contents
+            .changes
+            .iter()
+            .skip(start)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn latest_change_seq(&self, dir: &DirectoryId) -> Result<u64, StoreError> {
+        Ok(self.read().contents.get(dir).map_or(0, |c| c.last_seq))
+    }
+
+    async fn trim_changes(&self, dir: &DirectoryId, through: u64) -> Result<u64, StoreError> {
+        let mut state = self.write();
+        let contents = state.contents_mut(dir)?;
+        let through = through.min(contents.last_seq);
+        if through <= contents.trimmed_through {
+            return Ok(0);
+        }
+        let removed = through - contents.trimmed_through;
+        let count = usize::try_from(removed).unwrap_or(usize::MAX);
+        contents.changes.drain(..count.min(contents.changes.len()));
+        contents.trimmed_through = through;
+        Ok(removed)
     }
 }
 
@@ -760,8 +861,23 @@ impl TokenStore for MemoryStore {
         let token = state
             .tokens
             .remove(id)
-            .ok_or_else(|| StoreError::NotFound(format!("token {id}")))?;
+            .ok_or_else(|| StoreError::not_found(EntityKind::Token, id))?;
         state.token_by_hash.remove(&token.hash);
         Ok(())
+    }
+
+    async fn delete_tokens(&self, scope: &TokenScope) -> Result<u64, StoreError> {
+        let mut state = self.write();
+        let doomed: Vec<TokenRecord> = state
+            .tokens
+            .values()
+            .filter(|t| t.scope == *scope)
+            .cloned()
+            .collect();
+        for token in &doomed {
+            state.tokens.remove(&token.id);
+            state.token_by_hash.remove(&token.hash);
+        }
+        Ok(doomed.len() as u64)
     }
 }

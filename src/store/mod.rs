@@ -122,6 +122,19 @@ pub struct GroupFilter {
     pub member: Option<UserId>,
 }
 
+/// One membership row of [`DirectoryStore::groups_of_users`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserGroup {
+    /// The member.
+    pub user_id: UserId,
+    /// The group.
+    pub group_id: GroupId,
+    /// The group's `displayName`.
+    pub display_name: String,
+    /// Whether the group is deleted.
+    pub group_deleted: bool,
+}
+
 /// A page request in id order: skip `skip` items after `after` (exclusive; `None` starts
 /// at the beginning), then return at most `limit`.
 ///
@@ -312,6 +325,14 @@ pub trait DirectoryStore: Send + Sync {
         dir: &DirectoryId,
         filter: &GroupFilter,
     ) -> Result<u64, StoreError>;
+    /// The groups each of `users` belongs to, as `(user, group)` rows with the group's
+    /// `displayName` and deleted-ness, ordered by user then group. One round trip for the
+    /// whole batch: what rendering a page of users with their `groups` needs.
+    async fn groups_of_users(
+        &self,
+        dir: &DirectoryId,
+        users: &[UserId],
+    ) -> Result<Vec<UserGroup>, StoreError>;
     /// Member ids of a group whose state `states` includes, in id order. Reads the
     /// membership index, plus each member's state unless `states` is [`States::All`].
     async fn list_members(
