@@ -280,3 +280,195 @@ async fn a_write_through_one_pool_wakes_a_listener_of_another_within_a_second() 
     );
     drop_schemas(&url, &[schema]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_member_edits_from_two_pools_lose_no_member() {
+    use scimkit::model::{Group, GroupId};
+    use scimkit::store::{GroupFilter, Keyset, MembershipEdit, States, UserFilter, UserKey};
+    let Some(url) = database_url("member_edits") else {
+        return;
+    };
+    let schema = fresh_schema("members");
+    let a = store(&url, &schema).await;
+    let b = store(&url, &schema).await;
+    let dir = directory(&a, 1).await;
+    let mut users = Vec::new();
+    for i in 0..30u128 {
+        let mut u = user(&dir, 100 + i, &format!("User{i}"));
+        u.attributes = json!({"userName": format!("User{i}"), "externalId": format!("x{i}"),
+            "emails": [{"value": format!("U{i}@Example.com")}]});
+        users.push(a.insert_user(u).await.expect("user").id);
+    }
+    let group = Group {
+        id: GroupId::from_uuid(uuid(50)),
+        directory_id: dir.clone(),
+        display_name: "Staff".into(),
+        deleted: false,
+        attributes: json!({"displayName": "Staff"}),
+        meta: Meta::new(AT),
+    };
+    let group = a
+        .insert_group(group, &users[..2])
+        .await
+        .expect("group with two members");
+    let edits = users[2..].iter().enumerate().map(|(i, u)| {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let (dir, gid, u) = (dir.clone(), group.id.clone(), u.clone());
+        tokio::spawn(async move {
+            store
+                .edit_members(&dir, &gid, &[MembershipEdit::Add(u)], AT)
+                .await
+        })
+    });
+    for edit in edits {
+        edit.await
+            .expect("join")
+            .expect("member add never conflicts");
+    }
+    let members = b
+        .list_members(&dir, &group.id, States::All, Keyset::all())
+        .await
+        .expect("members");
+    assert_eq!(members, users, "every parallel add landed, in id order");
+    let stored = b
+        .get_group(&dir, &group.id)
+        .await
+        .expect("get")
+        .expect("group");
+    assert_eq!(
+        stored.meta.version,
+        1 + 28,
+        "each add bumped the version once"
+    );
+
+    // Listing and counting by index, membership and state.
+    let by_group = UserFilter {
+        group: Some(group.id.clone()),
+        ..UserFilter::default()
+    };
+    assert_eq!(a.count_users(&dir, &by_group).await.expect("count"), 30);
+    let page = a
+        .list_users(&dir, &by_group, Keyset::after(Some(users[9].clone()), 5))
+        .await
+        .expect("page");
+    let ids: Vec<_> = page.iter().map(|u| u.id.clone()).collect();
+    assert_eq!(ids, users[10..15].to_vec(), "a keyset page after an id");
+    let skipped = a
+        .list_users(
+            &dir,
+            &UserFilter::default(),
+            Keyset {
+                after: None,
+                skip: 28,
+                limit: 10,
+            },
+        )
+        .await
+        .expect("skip");
+    assert_eq!(skipped.len(), 2, "skip passes over rows");
+    for key in [
+        UserKey::UserName("user7".into()),
+        UserKey::ExternalId("x7".into()),
+        UserKey::Email("u7@example.COM".into()),
+    ] {
+        let filter = UserFilter {
+            key: Some(key.clone()),
+            ..UserFilter::default()
+        };
+        let found = a
+            .list_users(&dir, &filter, Keyset::default())
+            .await
+            .expect("lookup");
+        assert_eq!(found.len(), 1, "{key:?} finds one user");
+        assert_eq!(found.first().map(|u| &u.id), users.get(7));
+    }
+    let mut gone = a
+        .get_user(&dir, &users[3])
+        .await
+        .expect("get")
+        .expect("user");
+    gone.state = UserState::Deleted;
+    let version = gone.meta.version;
+    a.update_user(gone, version).await.expect("delete");
+    let visible = UserFilter {
+        group: Some(group.id.clone()),
+        states: States::Visible,
+        ..UserFilter::default()
+    };
+    assert_eq!(a.count_users(&dir, &visible).await.expect("count"), 29);
+    assert_eq!(
+        a.list_members(&dir, &group.id, States::Visible, Keyset::all())
+            .await
+            .expect("members")
+            .len(),
+        29,
+        "a deleted member is left out of the visible members"
+    );
+    let of_user = GroupFilter {
+        member: Some(users[0].clone()),
+        ..GroupFilter::default()
+    };
+    assert_eq!(a.count_groups(&dir, &of_user).await.expect("count"), 1);
+    let rows = a
+        .groups_of_users(&dir, &[users[1].clone(), users[0].clone()])
+        .await
+        .expect("groups of users");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.first().map(|r| &r.user_id), users.first());
+
+    // Replace everything with one member: one removal per old member, one version bump.
+    let stored = a
+        .get_group(&dir, &group.id)
+        .await
+        .expect("get")
+        .expect("group");
+    let version = stored.meta.version;
+    let replaced = a
+        .update_group(
+            stored,
+            version,
+            &[
+                MembershipEdit::RemoveAll,
+                MembershipEdit::Add(users[0].clone()),
+            ],
+        )
+        .await
+        .expect("replace members");
+    assert_eq!(replaced.meta.version, version + 1);
+    assert_eq!(
+        a.list_members(&dir, &group.id, States::All, Keyset::all())
+            .await
+            .expect("members"),
+        vec![users[0].clone()]
+    );
+    let latest = a.latest_change_seq(&dir).await.expect("latest");
+    // 30 creates, group created + 2 adds, 28 adds, 1 delete, 29 removals.
+    assert_eq!(latest, 30 + 3 + 28 + 1 + 29);
+
+    // Retention: trim, then a cursor before the trim is refused, one at it reads.
+    assert_eq!(a.trim_changes(&dir, 40).await.expect("trim"), 40);
+    assert!(matches!(
+        a.list_changes(&dir, 10, 5).await,
+        Err(StoreError::ChangesTrimmed { through: 40 })
+    ));
+    let after = a.list_changes(&dir, 40, 3).await.expect("read after trim");
+    assert_eq!(
+        after.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        [41, 42, 43]
+    );
+    assert_eq!(a.latest_change_seq(&dir).await.expect("latest"), latest);
+
+    a.purge_directory(&dir).await.expect("purge");
+    assert_eq!(a.get_directory(&dir).await.expect("get"), None);
+    assert_eq!(
+        a.count_users(&dir, &UserFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+    assert!(matches!(
+        a.purge_directory(&dir).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    drop_schemas(&url, &[schema]).await;
+}

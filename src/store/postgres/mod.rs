@@ -31,7 +31,8 @@ pub use notify::PostgresNotifier;
 pub use schema::SCHEMA_VERSION;
 
 use super::{
-    DirectoryStore, GroupFilter, Keyset, MembershipEdit, States, StoreError, TokenStore, UserFilter,
+    DirectoryStore, GroupFilter, Keyset, MembershipEdit, States, StoreError, TokenStore,
+    UserFilter, UserGroup,
 };
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenHash,
@@ -398,6 +399,14 @@ impl DirectoryStore for PostgresStore {
         filter: &GroupFilter,
     ) -> Result<u64, StoreError> {
         self.count_groups_impl(dir, filter).await
+    }
+
+    async fn groups_of_users(
+        &self,
+        dir: &DirectoryId,
+        users: &[UserId],
+    ) -> Result<Vec<UserGroup>, StoreError> {
+        self.groups_of_users_impl(dir, users).await
     }
 
     async fn list_members(

@@ -10,7 +10,7 @@ use crate::model::{
 };
 use crate::store::plan::{group_key_value, user_key_value};
 use crate::store::{
-    EntityKind, GroupFilter, GroupKey, Keyset, States, StoreError, UserFilter, UserKey,
+    GroupFilter, GroupKey, Keyset, States, StoreError, UserFilter, UserGroup, UserKey,
 };
 
 fn organization_from_doc(doc: serde_json::Value) -> Result<Organization, StoreError> {
@@ -346,6 +346,40 @@ impl PostgresStore {
         self.count(&query).await
     }
 
+    pub(super) async fn groups_of_users_impl(
+        &self,
+        dir: &DirectoryId,
+        users: &[UserId],
+    ) -> Result<Vec<UserGroup>, StoreError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let users: Vec<&str> = users.iter().map(UserId::as_str).collect();
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &self.schema.sql(
+                    "SELECT m.user_id, g.id, g.display_name, g.deleted \
+                     FROM {s}.memberships m JOIN {s}.groups g ON g.id = m.group_id \
+                     WHERE m.user_id = ANY($2) AND m.directory_id = $1 \
+                     ORDER BY m.user_id, g.id",
+                ),
+                &[&dir.as_str(), &users],
+            )
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(UserGroup {
+                    user_id: parse_id(r.try_get::<_, &str>(0).map_err(db)?)?,
+                    group_id: parse_id(r.try_get::<_, &str>(1).map_err(db)?)?,
+                    display_name: r.try_get(2).map_err(db)?,
+                    group_deleted: r.try_get(3).map_err(db)?,
+                })
+            })
+            .collect()
+    }
+
     pub(super) async fn list_members_impl(
         &self,
         dir: &DirectoryId,
@@ -404,7 +438,8 @@ impl PostgresStore {
             .await
             .map_err(db)?;
         let Some(first) = rows.first() else {
-            return Err(StoreError::not_found(EntityKind::Directory, dir));
+            // An unknown directory has an empty log.
+            return Ok(Vec::new());
         };
         let trimmed = to_u64(first.try_get(0).map_err(db)?)?;
         if after < trimmed {

@@ -13,7 +13,7 @@ use super::sql::{
 };
 use crate::model::{Directory, DirectoryId, Group, GroupId, Organization, User, UserId, UserState};
 use crate::store::plan::{self, ChangeDraft, MembershipFacts, MembershipPlan};
-use crate::store::{EntityKind, MembershipEdit, StoreError};
+use crate::store::{EntityKind, MembershipEdit, StoreError, UniqueAttribute};
 
 fn ids(users: &[UserId]) -> Vec<&str> {
     users.iter().map(UserId::as_str).collect()
@@ -174,10 +174,11 @@ impl PostgresStore {
             .query_one(
                 &self.schema.sql(
                     "SELECT EXISTS (SELECT 1 FROM {s}.directories WHERE id = $1), \
+                            EXISTS (SELECT 1 FROM {s}.users WHERE id = $3), \
                             EXISTS (SELECT 1 FROM {s}.users WHERE directory_id = $1 \
                                     AND user_name_key = $2 AND state = 'active')",
                 ),
-                &[&dir.as_str(), &keys.user_name],
+                &[&dir.as_str(), &keys.user_name, &user.id.as_str()],
             )
             .await
             .map_err(db)?;
@@ -185,7 +186,12 @@ impl PostgresStore {
         if !directory_exists {
             return Err(StoreError::not_found(EntityKind::Directory, &dir));
         }
-        let taken: bool = row.try_get(1).map_err(db)?;
+        // A taken id is reported before the planner looks at the userName; a concurrent
+        // insert of the same id still fails on the primary key.
+        if row.try_get::<_, bool>(1).map_err(db)? {
+            return Err(StoreError::Conflict(UniqueAttribute::Id));
+        }
+        let taken: bool = row.try_get(2).map_err(db)?;
         let planned = plan::insert_user(user, taken)?;
         let user = planned.user;
         tx.execute(
@@ -299,15 +305,19 @@ impl PostgresStore {
             .query_one(
                 &self.schema.sql(
                     "SELECT EXISTS (SELECT 1 FROM {s}.directories WHERE id = $1), \
-                            ARRAY(SELECT id FROM {s}.users WHERE directory_id = $1 AND id = ANY($2))",
+                            ARRAY(SELECT id FROM {s}.users WHERE directory_id = $1 AND id = ANY($2)), \
+                            EXISTS (SELECT 1 FROM {s}.groups WHERE id = $3)",
                 ),
-                &[&dir.as_str(), &ids(&reads.added)],
+                &[&dir.as_str(), &ids(&reads.added), &group.id.as_str()],
             )
             .await
             .map_err(db)?;
         let directory_exists: bool = row.try_get(0).map_err(db)?;
         if !directory_exists {
             return Err(StoreError::not_found(EntityKind::Directory, &dir));
+        }
+        if row.try_get::<_, bool>(2).map_err(db)? {
+            return Err(StoreError::Conflict(UniqueAttribute::Id));
         }
         let facts = MembershipFacts {
             members: Default::default(),
@@ -507,27 +517,29 @@ impl PostgresStore {
         edits: &[MembershipEdit],
     ) -> Result<MembershipFacts, StoreError> {
         let reads = plan::membership_reads(edits);
-        let members_sql = if reads.all_members {
-            "SELECT user_id FROM {s}.memberships WHERE group_id = $1"
-        } else {
-            "SELECT user_id FROM {s}.memberships WHERE group_id = $1 AND user_id = ANY($3)"
-        };
-        let sql = format!(
-            "SELECT ARRAY({members_sql}), \
-                    ARRAY(SELECT id FROM {{s}}.users WHERE directory_id = $2 AND id = ANY($4))"
-        );
-        let row = tx
-            .query_one(
+        let (named, added) = (ids(&reads.named), ids(&reads.added));
+        let users_sql = "ARRAY(SELECT id FROM {s}.users WHERE directory_id = $2 AND id = ANY($3))";
+        let row = if reads.all_members {
+            let sql = format!(
+                "SELECT ARRAY(SELECT user_id FROM {{s}}.memberships WHERE group_id = $1), {users_sql}"
+            );
+            tx.query_one(
                 &self.schema.sql(&sql),
-                &[
-                    &group.as_str(),
-                    &dir.as_str(),
-                    &ids(&reads.named),
-                    &ids(&reads.added),
-                ],
+                &[&group.as_str(), &dir.as_str(), &added],
             )
             .await
-            .map_err(db)?;
+        } else {
+            let sql = format!(
+                "SELECT ARRAY(SELECT user_id FROM {{s}}.memberships \
+                              WHERE group_id = $1 AND user_id = ANY($4)), {users_sql}"
+            );
+            tx.query_one(
+                &self.schema.sql(&sql),
+                &[&group.as_str(), &dir.as_str(), &added, &named],
+            )
+            .await
+        }
+        .map_err(db)?;
         Ok(MembershipFacts {
             members: id_set(row.try_get(0).map_err(db)?)?,
             users: id_set(row.try_get(1).map_err(db)?)?,
