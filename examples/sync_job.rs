@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use scimkit::model::{Change, GroupId, UserId};
 use scimkit::store::MemoryStore;
-use scimkit::sync::{ChangeNotifier, DirectorySelector, DirectorySync, ListGroups, ListUsers};
+use scimkit::sync::{DirectorySelector, DirectorySync, ListGroups, ListUsers, LocalNotifier};
 use scimkit::sync::{SyncError, SyncGroup, SyncUser};
 use scimkit::{Admin, ScimService};
 use serde_json::{Value, json};
@@ -63,6 +63,7 @@ impl Job {
                 group,
                 page_size,
                 page_token,
+                ..ListUsers::default()
             };
             let page = self.sync.list_users(request).await?;
             all.extend(page.items);
@@ -141,7 +142,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let directory = admin.create_directory(&org.id, true).await?;
     let token = admin.issue_scim_token(&directory.id).await?.secret;
     // One notifier for both sides, so a SCIM write wakes the subscription at once.
-    let notifier = ChangeNotifier::new();
+    let notifier = Arc::new(LocalNotifier::new());
     let scim = ScimService::builder(store.clone(), store.clone());
     let scim = scim.change_notifier(notifier.clone()).build();
     let sync = DirectorySync::new(store).with_notifier(notifier);

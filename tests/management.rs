@@ -57,7 +57,7 @@ async fn answers_ssoready_shapes() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         users,
-        json!({"scimUsers": [{"id": ann, "scimDirectoryId": fx.directory, "email": "ann@acme.com", "deleted": false,
+        json!({"scimUsers": [{"id": ann, "scimDirectoryId": fx.directory, "email": "ann@acme.com", "deleted": false, "state": "active",
             "attributes": {"userName": "ann@acme.com", "active": true, "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}}],
             "nextPageToken": ""})
     );

@@ -10,7 +10,7 @@ use common::Fixture;
 use proptest::prelude::*;
 use scimkit::model::{ChangeKind, GroupId, IdGenerator};
 use scimkit::sync::{
-    ChangeNotifier, DirectorySelector, DirectorySync, ListGroups, ListUsers, SyncError,
+    DirectorySelector, DirectorySync, ListGroups, ListUsers, LocalNotifier, SyncError,
 };
 use serde_json::json;
 
@@ -31,6 +31,7 @@ async fn walk_users(
             .list_users(ListUsers {
                 directory: selector.clone(),
                 group: group.clone(),
+                states: Default::default(),
                 page_size: Some(page_size),
                 page_token: token,
             })
@@ -257,7 +258,7 @@ async fn the_change_feed_records_every_operation_in_order() {
             (ChangeKind::UserCreated, ann.clone()),
             (ChangeKind::GroupCreated, group.clone()),
             (ChangeKind::GroupMemberAdded, group.clone()),
-            (ChangeKind::UserDeleted, ann.clone()),
+            (ChangeKind::UserDeactivated, ann.clone()),
             (ChangeKind::GroupMemberRemoved, group.clone()),
             (ChangeKind::GroupDeleted, group.clone()),
         ]
@@ -270,7 +271,7 @@ async fn the_change_feed_records_every_operation_in_order() {
 
 #[tokio::test]
 async fn subscribers_see_a_deprovisioning_as_it_happens() {
-    let notifier = ChangeNotifier::new();
+    let notifier = Arc::new(LocalNotifier::new());
     let fx = Fixture::with(&[], |b| b.change_notifier(notifier.clone())).await;
     let ann = fx.create_user("ann@acme.com").await;
     let sync = sync_for(&fx).with_notifier(notifier);
@@ -443,6 +444,7 @@ proptest! {
                         group: by_group.then(|| group.parse().unwrap()),
                         page_size: Some(page_size),
                         page_token: token,
+                        states: Default::default(),
                     })
                     .await
                     .unwrap();

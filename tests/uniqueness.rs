@@ -10,7 +10,7 @@ use common::Fixture;
 use http::StatusCode;
 use proptest::prelude::*;
 use scimkit::model::UserState;
-use scimkit::store::{DirectoryStore, UserKey};
+use scimkit::store::{DirectoryStoreExt, UserKey};
 use serde_json::json;
 
 #[derive(Debug, Clone)]
@@ -84,7 +84,7 @@ proptest! {
             }
             for n in 0..3 {
                 let users = fx.store
-                    .find_users(&fx.directory, &UserKey::UserName(format!("u{n}@acme.com")))
+                    .find_users(&fx.directory, UserKey::UserName(format!("u{n}@acme.com")))
                     .await
                     .unwrap();
                 let active = users.iter().filter(|u| u.state == UserState::Active).count();

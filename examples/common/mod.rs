@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use scimkit::admin::{Admin, AdminError, IssuedToken};
 use scimkit::store::{DirectoryStore, MemoryStore, TokenStore};
-use scimkit::sync::ChangeNotifier;
+use scimkit::sync::LocalNotifier;
 use scimkit::{Directory, DirectorySync, ManagementService, ScimService};
 
 const USAGE: &str = "usage: server [--listen ADDR] [--bearer-token T] [--api-key K] \
@@ -161,7 +161,7 @@ pub async fn boot() -> Result<(App, SocketAddr), ExitCode> {
         eprintln!("setup failed: {error}");
         ExitCode::FAILURE
     })?;
-    let notifier = ChangeNotifier::new();
+    let notifier = Arc::new(LocalNotifier::new());
     let scim = ScimService::builder(store.clone(), tokens.clone())
         .change_notifier(notifier.clone())
         .build();

@@ -8,6 +8,7 @@ use super::id::{DirectoryId, UserId};
 
 /// What kind of change a [`Change`] records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum ChangeKind {
     /// A user was created.
     #[serde(rename = "user.created")]
@@ -15,9 +16,12 @@ pub enum ChangeKind {
     /// A user's attributes changed.
     #[serde(rename = "user.updated")]
     UserUpdated,
-    /// A user was deleted or deactivated.
+    /// A user was DELETEd by the IdP (gone from SCIM, kept for the vendor).
     #[serde(rename = "user.deleted")]
     UserDeleted,
+    /// A user was deactivated (`active: false`; still visible to the IdP).
+    #[serde(rename = "user.deactivated")]
+    UserDeactivated,
     /// A deleted or deactivated user came back.
     #[serde(rename = "user.restored")]
     UserRestored,
@@ -43,14 +47,21 @@ impl ChangeKind {
     pub fn for_user(before: Option<UserState>, after: UserState) -> Self {
         match (before, after) {
             (None, _) => ChangeKind::UserCreated,
-            (Some(UserState::Active), UserState::Deactivated | UserState::Deleted) => {
+            (Some(UserState::Active | UserState::Deactivated), UserState::Deleted) => {
                 ChangeKind::UserDeleted
             }
+            (Some(UserState::Active), UserState::Deactivated) => ChangeKind::UserDeactivated,
             (Some(UserState::Deactivated | UserState::Deleted), UserState::Active) => {
                 ChangeKind::UserRestored
             }
             (Some(_), _) => ChangeKind::UserUpdated,
         }
+    }
+
+    /// Whether the change ends a user's access: [`ChangeKind::UserDeleted`] or
+    /// [`ChangeKind::UserDeactivated`] (the vendor's sync treats both as deprovisioning).
+    pub fn deprovisions(self) -> bool {
+        matches!(self, ChangeKind::UserDeleted | ChangeKind::UserDeactivated)
     }
 
     /// The change a group write records.

@@ -1,6 +1,9 @@
 //! `/Groups`: create, read, list, replace and delete groups. Members are a relation kept
 //! by the store, never a list rewritten inside the group document.
 
+use std::collections::HashSet;
+
+use async_trait::async_trait;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use serde_json::Value;
@@ -8,16 +11,16 @@ use serde_json::Value;
 use super::http::{
     Preconditions, empty_response, json_body, json_response, projection_of, resource_response,
 };
-use super::list::ListQuery;
-use super::{Ctx, ScimService, cas, store_error};
-use crate::error::{ScimError, ScimType, StoreError};
+use super::list::{ListQuery, Listable};
+use super::{Ctx, ScimService, cas, store_error, users};
+use crate::error::{EntityKind, ScimError, ScimType, StoreError};
 use crate::model::{Group, GroupId, Meta, UserId, UserState};
 use crate::protocol::document::{self, WriteKind};
 use crate::protocol::filter::{IndexedAttribute, IndexedEq, IndexedResource, indexed_equality};
 use crate::protocol::projection::Projection;
 use crate::protocol::resource;
 use crate::schema::ResourceKind;
-use crate::store::{DirectoryStoreExt, GroupKey, MembershipEdit};
+use crate::store::{DirectoryStoreExt, GroupFilter, GroupKey, Keyset, MembershipEdit, States};
 
 fn not_found(id: &str) -> ScimError {
     ScimError::not_found(format!("group `{id}` not found in this directory"))
@@ -41,10 +44,12 @@ pub(super) async fn render(
     projection: &Projection,
 ) -> Result<Value, ScimError> {
     let members = if projection.includes("members") {
+        // A DELETEd user is gone from SCIM, so it is gone from `members` too; a deactivated
+        // one stays, as it stays visible at /Users.
         Some(
             svc.inner
                 .store
-                .all_members(&ctx.directory.id, &group.id)
+                .all_members(&ctx.directory.id, &group.id, States::Visible)
                 .await
                 .map_err(store_error)?,
         )
@@ -65,18 +70,35 @@ async fn checked_members(
     input: &Value,
 ) -> Result<Vec<UserId>, ScimError> {
     let members = resource::member_ids(input)?;
-    for member in &members {
-        let user = svc
-            .inner
-            .store
-            .get_user(&ctx.directory.id, member)
-            .await
-            .map_err(store_error)?;
-        if user.is_none_or(|u| u.state == UserState::Deleted) {
-            return Err(unknown_member(member));
-        }
-    }
+    check_visible_users(svc, ctx, &members).await?;
     Ok(members)
+}
+
+/// Refuses any of `members` that is not a visible user of the directory, reading them all
+/// in one store call.
+pub(super) async fn check_visible_users(
+    svc: &ScimService,
+    ctx: &Ctx,
+    members: &[UserId],
+) -> Result<(), ScimError> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    let found = svc
+        .inner
+        .store
+        .get_users(&ctx.directory.id, members)
+        .await
+        .map_err(store_error)?;
+    let visible: HashSet<&UserId> = found
+        .iter()
+        .filter(|u| u.state != UserState::Deleted)
+        .map(|u| &u.id)
+        .collect();
+    match members.iter().find(|m| !visible.contains(m)) {
+        Some(missing) => Err(unknown_member(missing)),
+        None => Ok(()),
+    }
 }
 
 pub(super) fn unknown_member(member: &UserId) -> ScimError {
@@ -89,9 +111,12 @@ pub(super) fn unknown_member(member: &UserId) -> ScimError {
 /// A member that vanished between the check and the write reads as a bad member.
 pub(super) fn membership_error(error: StoreError) -> ScimError {
     match error {
-        StoreError::NotFound(what) if what.starts_with("user ") => ScimError::bad_request(
+        StoreError::NotFound {
+            kind: EntityKind::User,
+            id,
+        } => ScimError::bad_request(
             ScimType::InvalidValue,
-            format!("group member {what} is not a user of this directory"),
+            format!("group member `{id}` is not a user of this directory"),
         ),
         other => store_error(other),
     }
@@ -139,47 +164,136 @@ pub(super) async fn get(
     Ok(resource_response(StatusCode::OK, &body))
 }
 
-async fn candidates(
-    svc: &ScimService,
-    ctx: &Ctx,
-    query: &ListQuery,
-) -> Result<Vec<Group>, ScimError> {
-    let store = &svc.inner.store;
-    let dir = &ctx.directory.id;
-    let indexed = query
-        .filter
-        .as_ref()
-        .and_then(|f| indexed_equality(f, IndexedResource::Group));
-    let groups = match indexed {
-        Some(IndexedEq {
-            attribute: IndexedAttribute::Id,
-            value,
-        }) => match value.parse::<GroupId>() {
-            Ok(id) => store
-                .get_group(dir, &id)
+/// The groups a list query reads from the store: those its indexed equality selects (all
+/// without one), never deleted ones.
+pub(super) struct GroupListing<'a> {
+    svc: &'a ScimService,
+    ctx: &'a Ctx,
+    filter: GroupFilter,
+    /// `id eq "..."`: at most this one group (`None`: an id that cannot exist).
+    only: Option<Option<GroupId>>,
+    /// Whether the filter reads `members`, so the views must carry them.
+    views_need_members: bool,
+}
+
+impl<'a> GroupListing<'a> {
+    pub(super) fn new(svc: &'a ScimService, ctx: &'a Ctx, query: &ListQuery) -> Self {
+        let mut filter = GroupFilter {
+            states: States::Visible,
+            ..GroupFilter::default()
+        };
+        let mut only = None;
+        let indexed = query
+            .filter
+            .as_ref()
+            .and_then(|f| indexed_equality(f, IndexedResource::Group));
+        if let Some(IndexedEq { attribute, value }) = indexed {
+            match attribute {
+                IndexedAttribute::Id => only = Some(value.parse::<GroupId>().ok()),
+                IndexedAttribute::DisplayName => filter.key = Some(GroupKey::DisplayName(value)),
+                IndexedAttribute::ExternalId => filter.key = Some(GroupKey::ExternalId(value)),
+                _ => {}
+            }
+        }
+        Self {
+            svc,
+            ctx,
+            filter,
+            only,
+            views_need_members: query.filter.as_ref().is_some_and(|f| f.mentions("members")),
+        }
+    }
+
+    async fn the_one(&self, id: &Option<GroupId>) -> Result<Vec<Group>, ScimError> {
+        let Some(id) = id else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .svc
+            .inner
+            .store
+            .get_group(&self.ctx.directory.id, id)
+            .await
+            .map_err(store_error)?
+            .filter(|g| !g.deleted)
+            .into_iter()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Listable for GroupListing<'_> {
+    type Item = Group;
+
+    fn id(item: &Group) -> String {
+        item.id.to_string()
+    }
+
+    async fn count(&self) -> Result<u64, ScimError> {
+        match &self.only {
+            Some(id) => Ok(self.the_one(id).await?.len() as u64),
+            None => self
+                .svc
+                .inner
+                .store
+                .count_groups(&self.ctx.directory.id, &self.filter)
                 .await
-                .map_err(store_error)?
+                .map_err(store_error),
+        }
+    }
+
+    async fn list(
+        &self,
+        after: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<Group>, ScimError> {
+        if let Some(id) = &self.only {
+            let one = self.the_one(id).await?;
+            return Ok(one
                 .into_iter()
-                .collect(),
-            Err(_) => Vec::new(),
-        },
-        Some(IndexedEq {
-            attribute: IndexedAttribute::DisplayName,
-            value,
-        }) => store
-            .find_groups(dir, &GroupKey::DisplayName(value))
+                .filter(|g| after.is_none_or(|a| g.id.as_str() > a))
+                .skip(skip)
+                .take(limit)
+                .collect());
+        }
+        let after = match after {
+            Some(a) => Some(a.parse::<GroupId>().map_err(|_| users::stale_cursor())?),
+            None => None,
+        };
+        self.svc
+            .inner
+            .store
+            .list_groups(
+                &self.ctx.directory.id,
+                &self.filter,
+                Keyset { after, skip, limit },
+            )
             .await
-            .map_err(store_error)?,
-        Some(IndexedEq {
-            attribute: IndexedAttribute::ExternalId,
-            value,
-        }) => store
-            .find_groups(dir, &GroupKey::ExternalId(value))
-            .await
-            .map_err(store_error)?,
-        _ => store.all_groups(dir).await.map_err(store_error)?,
-    };
-    Ok(groups.into_iter().filter(|g| !g.deleted).collect())
+            .map_err(store_error)
+    }
+
+    async fn views(&self, items: &[Group]) -> Result<Vec<Value>, ScimError> {
+        // Filters on `members` need them in the view; otherwise the view skips reading them.
+        let projection = if self.views_need_members {
+            Projection::default()
+        } else {
+            without_members()
+        };
+        let mut views = Vec::with_capacity(items.len());
+        for group in items {
+            views.push(render(self.svc, self.ctx, group, &projection).await?);
+        }
+        Ok(views)
+    }
+}
+
+/// A projection that leaves `members` out (and so never reads them).
+pub(super) fn without_members() -> Projection {
+    Projection {
+        attributes: Vec::new(),
+        excluded: vec!["members".into()],
+    }
 }
 
 /// GET /Groups and POST /Groups/.search.
@@ -189,29 +303,17 @@ pub(super) async fn search(
     query: &ListQuery,
     projection: &Projection,
 ) -> Result<Response<Bytes>, ScimError> {
-    let groups = candidates(svc, ctx, query).await?;
-    // Filters on `members` need them in the view; otherwise the view skips reading them.
-    let filter_reads_members = query.filter.as_ref().is_some_and(|f| f.mentions("members"));
-    let view_projection = if filter_reads_members {
-        Projection::default()
-    } else {
-        Projection {
-            attributes: Vec::new(),
-            excluded: vec!["members".into()],
-        }
-    };
-    let mut with_views = Vec::with_capacity(groups.len());
-    for group in groups {
-        let view = if query.needs_view() {
-            Some(render(svc, ctx, &group, &view_projection).await?)
-        } else {
-            None
-        };
-        with_views.push((group.id.to_string(), view, group));
-    }
+    let listing = GroupListing::new(svc, ctx, query);
     let scope = format!("{}/Groups", ctx.directory.id);
-    let (page, envelope) =
-        query.run(with_views, ResourceKind::Group, &scope, &svc.inner.cursors)?;
+    let (page, envelope) = query
+        .answer(
+            &listing,
+            ResourceKind::Group,
+            &scope,
+            &svc.inner.cursors,
+            svc.inner.config.max_filter_candidates,
+        )
+        .await?;
     let mut rendered = Vec::with_capacity(page.len());
     for group in &page {
         rendered.push(render(svc, ctx, group, projection).await?);

@@ -1,5 +1,6 @@
 //! List requests (RFC 7644 §3.4.2, RFC 9865): the query, and running it over candidates.
 
+use async_trait::async_trait;
 use serde_json::Value;
 
 use super::Config;
@@ -195,7 +196,11 @@ impl ListQuery {
                     None => 0,
                     Some(CursorPosition::Offset(n)) => n,
                     Some(CursorPosition::AfterId(after)) => {
-                        matches.iter().take_while(|(id, _, _)| *id <= after).count()
+                        let after = listing_order(&after);
+                        matches
+                            .iter()
+                            .take_while(|(id, _, _)| listing_order(id) <= after)
+                            .count()
                     }
                 };
                 let rest = total.saturating_sub(skip);
@@ -219,6 +224,133 @@ impl ListQuery {
                 ))
             }
         }
+    }
+}
+
+/// Where an id sorts in an unsorted listing: in id order, users before groups (root
+/// `.search` lists users first).
+fn listing_order(id: &str) -> (bool, &str) {
+    (id.starts_with(crate::model::GroupId::PREFIX), id)
+}
+
+/// One resource type's side of a listing: its store calls and its SCIM view, so that
+/// `/Users`, `/Groups` and root `.search` share one paging flow.
+#[async_trait]
+pub(super) trait Listable: Send + Sync {
+    type Item: Send + Sync;
+    /// The item's id, as cursors carry it.
+    fn id(item: &Self::Item) -> String;
+    /// How many items the store-side selection holds.
+    async fn count(&self) -> Result<u64, ScimError>;
+    /// A page of the store-side selection, in id order.
+    async fn list(
+        &self,
+        after: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<Self::Item>, ScimError>;
+    /// The SCIM views the filter and sort read, one per item, in order.
+    async fn views(&self, items: &[Self::Item]) -> Result<Vec<Value>, ScimError>;
+}
+
+fn too_many(ceiling: usize) -> ScimError {
+    ScimError::bad_request(
+        ScimType::TooMany,
+        format!(
+            "this filter or sortBy is not answered by an index and would read more than \
+             {ceiling} resources; filter on userName, externalId, emails.value, displayName \
+             or id with `eq`, or page without sortBy"
+        ),
+    )
+}
+
+impl ListQuery {
+    /// Answers the query over `source`: paged by the store when there is nothing to
+    /// select or order above it, else over at most `ceiling` candidates (more is
+    /// `tooMany`, never an unbounded scan).
+    pub async fn answer<L: Listable>(
+        &self,
+        source: &L,
+        kind: ResourceKind,
+        scope: &str,
+        cursors: &CursorCodec,
+        ceiling: usize,
+    ) -> Result<(Vec<L::Item>, Page), ScimError> {
+        if self.needs_view() {
+            let items = source.list(None, 0, ceiling.saturating_add(1)).await?;
+            if items.len() > ceiling {
+                return Err(too_many(ceiling));
+            }
+            let views = source.views(&items).await?;
+            let candidates = items
+                .into_iter()
+                .zip(views)
+                .map(|(item, view)| (L::id(&item), Some(view), item))
+                .collect();
+            return self.run(candidates, kind, scope, cursors);
+        }
+        let total = usize::try_from(source.count().await?).unwrap_or(usize::MAX);
+        match &self.paging {
+            Paging::Index { start_index, count } => {
+                let items = source.list(None, start_index - 1, *count).await?;
+                Ok((
+                    items,
+                    Page {
+                        total,
+                        start_index: Some(*start_index),
+                        next_cursor: None,
+                    },
+                ))
+            }
+            Paging::Cursor { cursor, count } => {
+                let fingerprint = self.fingerprint(scope);
+                let position = cursor
+                    .as_deref()
+                    .map(|c| cursors.decode(fingerprint, c))
+                    .transpose()?;
+                let (after, skip) = match &position {
+                    None => (None, 0),
+                    Some(CursorPosition::AfterId(id)) => (Some(id.as_str()), 0),
+                    Some(CursorPosition::Offset(n)) => (None, *n),
+                };
+                let mut items = source.list(after, skip, count.saturating_add(1)).await?;
+                let more = items.len() > *count;
+                items.truncate(*count);
+                let next_cursor = match (more, items.last()) {
+                    (true, Some(last)) => {
+                        Some(cursors.encode(fingerprint, &CursorPosition::AfterId(L::id(last))))
+                    }
+                    _ => None,
+                };
+                Ok((
+                    items,
+                    Page {
+                        total,
+                        start_index: None,
+                        next_cursor,
+                    },
+                ))
+            }
+        }
+    }
+
+    /// Whether the filter (if any) selects `view`, under `kind`'s case rules.
+    pub fn selects(&self, view: &Value, kind: ResourceKind) -> bool {
+        self.filter.as_ref().is_none_or(|f| f.matches(view, &kind))
+    }
+
+    /// The same query with its selection already applied: sorts and pages only (the
+    /// cursor fingerprint still covers the filter).
+    pub fn without_filter(&self) -> Self {
+        Self {
+            filter: None,
+            ..self.clone()
+        }
+    }
+
+    /// The query's fingerprint for `scope`, for listings that page themselves.
+    pub fn fingerprint_for(&self, scope: &str) -> QueryFingerprint {
+        self.fingerprint(scope)
     }
 }
 

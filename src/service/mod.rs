@@ -31,8 +31,8 @@ use crate::protocol::cursor::CursorCodec;
 use crate::protocol::projection::Projection;
 use crate::protocol::resource::Locations;
 use crate::seal::Sealer;
+use crate::store::ChangeNotifier;
 use crate::store::{DirectoryStore, TokenStore};
-use crate::sync::ChangeNotifier;
 
 pub use self::http::SCIM_JSON;
 pub use observe::{RequestLog, RequestRecord};
@@ -43,6 +43,9 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 /// Default upper bound on `count`.
 pub const DEFAULT_MAX_PAGE_SIZE: usize = 1000;
+/// Default ceiling on the resources a filter without an indexed equality (or a `sortBy`)
+/// may read before the service answers 400 `tooMany`.
+pub const DEFAULT_MAX_FILTER_CANDIDATES: usize = 10_000;
 /// How often a write is retried when another writer changed the resource in between
 /// (only for requests without `If-Match`).
 const CAS_ATTEMPTS: usize = 16;
@@ -57,6 +60,7 @@ struct Config {
     max_page_size: usize,
     restore_deleted_on_create: bool,
     patch_returns_content: bool,
+    max_filter_candidates: usize,
 }
 
 /// A SCIM 2.0 service provider over a [`DirectoryStore`] and a [`TokenStore`]. Cheap to
@@ -78,7 +82,7 @@ pub struct ScimService {
 struct Inner {
     request_log: Option<Arc<dyn RequestLog>>,
     log_bodies: bool,
-    notifier: Option<ChangeNotifier>,
+    notifier: Option<Arc<dyn ChangeNotifier>>,
     store: Arc<dyn DirectoryStore>,
     cursors: CursorCodec,
     tokens: Arc<dyn TokenStore>,
@@ -99,7 +103,7 @@ impl std::fmt::Debug for ScimService {
 pub struct ScimServiceBuilder {
     request_log: Option<Arc<dyn RequestLog>>,
     log_bodies: bool,
-    notifier: Option<ChangeNotifier>,
+    notifier: Option<Arc<dyn ChangeNotifier>>,
     store: Arc<dyn DirectoryStore>,
     cursor_key: Option<[u8; 32]>,
     tokens: Arc<dyn TokenStore>,
@@ -149,6 +153,16 @@ impl ScimServiceBuilder {
         self
     }
 
+    /// How many resources a list query may read when no index answers it: a filter
+    /// without an `eq` on userName, externalId, emails.value, displayName or id, or any
+    /// `sortBy` (default [`DEFAULT_MAX_FILTER_CANDIDATES`]). Past it the query is refused
+    /// with 400 `tooMany` instead of scanning the directory; plain paging, cursors and
+    /// indexed lookups never hit it.
+    pub fn max_filter_candidates(mut self, ceiling: usize) -> Self {
+        self.config.max_filter_candidates = ceiling;
+        self
+    }
+
     /// Whether PATCH answers 200 with the resource (the default, `true`) or 204 with no
     /// body (saves rendering for IdPs that ignore it).
     pub fn patch_returns_content(mut self, returns_content: bool) -> Self {
@@ -188,8 +202,10 @@ impl ScimServiceBuilder {
     }
 
     /// Pings `notifier` after every successful write, so change-feed subscribers
-    /// ([`crate::sync::DirectorySync::subscribe`]) wake at once.
-    pub fn change_notifier(mut self, notifier: ChangeNotifier) -> Self {
+    /// ([`crate::sync::DirectorySync::subscribe`]) wake at once. Give the same notifier
+    /// (a [`crate::store::LocalNotifier`] in one process, the backend's own across
+    /// processes) to `DirectorySync::with_notifier`.
+    pub fn change_notifier(mut self, notifier: Arc<dyn ChangeNotifier>) -> Self {
         self.notifier = Some(notifier);
         self
     }
@@ -218,7 +234,7 @@ impl ScimServiceBuilder {
     pub fn build(self) -> ScimService {
         let sealer = match self.cursor_key {
             Some(key) => Sealer::new(key),
-            None => Sealer::random().unwrap_or_else(|| Sealer::new(fallback_key())),
+            None => Sealer::random().unwrap_or_else(|| Sealer::new(crate::seal::fallback_key())),
         };
         ScimService {
             inner: Arc::new(Inner {
@@ -276,6 +292,7 @@ impl ScimService {
                 max_page_size: DEFAULT_MAX_PAGE_SIZE,
                 restore_deleted_on_create: true,
                 patch_returns_content: true,
+                max_filter_candidates: DEFAULT_MAX_FILTER_CANDIDATES,
             },
         }
     }
@@ -319,12 +336,16 @@ impl ScimService {
             *request.method(),
             Method::POST | Method::PUT | Method::PATCH | Method::DELETE
         );
+        let directory = self.directory_of(request.uri().path());
         match self.route(request).await {
             Ok(response) => {
-                if let (true, true, Some(notifier)) =
-                    (writes, response.status().is_success(), &self.inner.notifier)
-                {
-                    notifier.notify();
+                if let (true, true, Some(notifier), Some(directory)) = (
+                    writes,
+                    response.status().is_success(),
+                    &self.inner.notifier,
+                    &directory,
+                ) {
+                    notifier.notify(directory);
                 }
                 (response, None)
             }
@@ -338,6 +359,15 @@ impl ScimService {
                 (response, Some(error))
             }
         }
+    }
+
+    /// The directory a request path names, if it names one.
+    fn directory_of(&self, path: &str) -> Option<crate::model::DirectoryId> {
+        path.strip_prefix(self.inner.config.prefix.as_str())?
+            .split('/')
+            .find(|s| !s.is_empty())?
+            .parse()
+            .ok()
     }
 
     async fn route(&self, request: Request<Bytes>) -> Result<Response<Bytes>, ScimError> {
@@ -452,7 +482,9 @@ impl ScimService {
 /// detail does not leak internals.
 fn store_error(error: StoreError) -> ScimError {
     match error {
-        StoreError::NotFound(what) => ScimError::not_found(format!("{what} not found")),
+        StoreError::NotFound { kind, id } => {
+            ScimError::not_found(format!("{kind} `{id}` not found in this directory"))
+        }
         StoreError::Conflict(UniqueAttribute::UserName) => {
             ScimError::uniqueness("another active user of this directory has this userName")
         }
@@ -463,7 +495,7 @@ fn store_error(error: StoreError) -> ScimError {
             StatusCode::PRECONDITION_FAILED,
             format!("the resource has changed: its version is now W/\"{actual}\""),
         ),
-        StoreError::Backend(_) => ScimError::status(
+        StoreError::ChangesTrimmed { .. } | StoreError::Backend(_) => ScimError::status(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the directory store failed; try again later",
         ),
@@ -476,18 +508,4 @@ fn contended() -> ScimError {
         StatusCode::CONFLICT,
         "the resource is being changed by other requests; retry",
     )
-}
-
-/// A key for cursors when the operating system gives no randomness: unpredictable enough
-/// from outside (time and addresses), never a constant.
-pub(crate) fn fallback_key() -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let marker = 0u8;
-    let seed = format!(
-        "{:?}{:p}{}",
-        std::time::SystemTime::now(),
-        &marker,
-        std::process::id()
-    );
-    Sha256::digest(seed.as_bytes()).into()
 }

@@ -9,12 +9,13 @@ use serde_json::{Value, json};
 use super::http::{Preconditions, empty_response, json_body, projection_of, resource_response};
 use super::{Ctx, ScimService, cas, groups, store_error, users};
 use crate::error::{ScimError, ScimType};
-use crate::model::{Group, Meta, User, UserId, UserState};
+use crate::model::{Group, Meta, User, UserId};
 use crate::protocol::document::{self, WriteKind};
+use crate::protocol::filter::{CompValue, CompareOp, Filter};
 use crate::protocol::patch::{OpKind, PatchOp, PatchPath, apply_operations, parse_request};
 use crate::protocol::{quirks, resource};
 use crate::schema::ResourceKind;
-use crate::store::{DirectoryStoreExt, MembershipEdit};
+use crate::store::{DirectoryStoreExt, MembershipEdit, States};
 
 fn parse(request: &Request<Bytes>, kind: ResourceKind) -> Result<Vec<PatchOp>, ScimError> {
     let mut body = json_body(request.headers(), request.body())?;
@@ -137,10 +138,16 @@ async fn split_group_operations(
                     ),
                 },
                 (OpKind::Remove, Some(filter)) => {
+                    // `members[value eq "id"]` names its member: removing it needs no read
+                    // (and removing a non-member is a no-op).
+                    if let Some(member) = member_named_by(filter) {
+                        edits.extend(member.map(MembershipEdit::Remove));
+                        continue;
+                    }
                     let members = svc
                         .inner
                         .store
-                        .all_members(&ctx.directory.id, &group.id)
+                        .all_members(&ctx.directory.id, &group.id, States::All)
                         .await
                         .map_err(store_error)?;
                     edits.extend(
@@ -190,26 +197,37 @@ async fn split_group_operations(
     Ok((edits, rest))
 }
 
+/// The member a `value eq "id"` filter names: `Some(None)` for an id no user can have.
+fn member_named_by(filter: &Filter) -> Option<Option<UserId>> {
+    match filter {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::String(value),
+        } if path.urn.is_none()
+            && path.sub_attribute.is_none()
+            && path.attribute.eq_ignore_ascii_case("value") =>
+        {
+            Some(value.parse::<UserId>().ok())
+        }
+        _ => None,
+    }
+}
+
 /// Refuses edits that add users who are not visible users of the directory.
 async fn check_added_members(
     svc: &ScimService,
     ctx: &Ctx,
     edits: &[MembershipEdit],
 ) -> Result<(), ScimError> {
-    for edit in edits {
-        if let MembershipEdit::Add(user) = edit {
-            let found = svc
-                .inner
-                .store
-                .get_user(&ctx.directory.id, user)
-                .await
-                .map_err(store_error)?;
-            if found.is_none_or(|u| u.state == UserState::Deleted) {
-                return Err(groups::unknown_member(user));
-            }
-        }
-    }
-    Ok(())
+    let added: Vec<UserId> = edits
+        .iter()
+        .filter_map(|edit| match edit {
+            MembershipEdit::Add(user) => Some(user.clone()),
+            _ => None,
+        })
+        .collect();
+    groups::check_visible_users(svc, ctx, &added).await
 }
 
 pub(super) async fn group(

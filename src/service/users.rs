@@ -1,5 +1,8 @@
 //! `/Users`: create, read, list, replace and delete users (RFC 7644 §3.3–3.6).
 
+use std::collections::HashMap;
+
+use async_trait::async_trait;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use serde_json::Value;
@@ -7,7 +10,7 @@ use serde_json::Value;
 use super::http::{
     Preconditions, empty_response, json_body, json_response, projection_of, resource_response,
 };
-use super::list::ListQuery;
+use super::list::{ListQuery, Listable};
 use super::{Ctx, ScimService, cas, store_error};
 use crate::error::ScimError;
 use crate::model::{Meta, User, UserId, UserState};
@@ -16,7 +19,7 @@ use crate::protocol::filter::{IndexedAttribute, IndexedEq, IndexedResource, inde
 use crate::protocol::projection::Projection;
 use crate::protocol::resource::{self, GroupRef};
 use crate::schema::ResourceKind;
-use crate::store::{DirectoryStoreExt, UserKey};
+use crate::store::{DirectoryStoreExt, Keyset, States, UserFilter, UserKey};
 
 fn not_found(id: &str) -> ScimError {
     ScimError::not_found(format!("user `{id}` not found in this directory"))
@@ -41,31 +44,45 @@ pub(super) async fn render(
     user: &User,
     projection: &Projection,
 ) -> Result<Value, ScimError> {
-    let store = &svc.inner.store;
-    let mut groups = Vec::new();
-    let group_ids = if projection.includes("groups") {
-        store
-            .all_groups_of_user(&ctx.directory.id, &user.id)
+    let mut rendered = render_all(svc, ctx, std::slice::from_ref(user), projection).await?;
+    Ok(rendered.pop().unwrap_or(Value::Null))
+}
+
+/// Users as SCIM resources, their groups read in one store call for the whole page.
+pub(super) async fn render_all(
+    svc: &ScimService,
+    ctx: &Ctx,
+    users: &[User],
+    projection: &Projection,
+) -> Result<Vec<Value>, ScimError> {
+    let mut groups: HashMap<&UserId, Vec<GroupRef>> = HashMap::new();
+    let rows = if projection.includes("groups") && !users.is_empty() {
+        let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
+        svc.inner
+            .store
+            .groups_of_users(&ctx.directory.id, &ids)
             .await
             .map_err(store_error)?
     } else {
         Vec::new()
     };
-    for group_id in group_ids {
-        if let Some(group) = store
-            .get_group(&ctx.directory.id, &group_id)
-            .await
-            .map_err(store_error)?
-            .filter(|g| !g.deleted)
-        {
-            groups.push(GroupRef {
-                id: group.id,
-                display: group.display_name,
+    let by_id: HashMap<&UserId, &User> = users.iter().map(|u| (&u.id, u)).collect();
+    for row in rows.into_iter().filter(|r| !r.group_deleted) {
+        if let Some((id, _)) = by_id.get_key_value(&row.user_id) {
+            groups.entry(*id).or_default().push(GroupRef {
+                id: row.group_id,
+                display: row.display_name,
             });
         }
     }
-    let doc = resource::render_user(user, &groups, &ctx.locations);
-    Ok(projection.apply(doc, ResourceKind::User))
+    Ok(users
+        .iter()
+        .map(|user| {
+            let of_user = groups.get(&user.id).map(Vec::as_slice).unwrap_or(&[]);
+            let doc = resource::render_user(user, of_user, &ctx.locations);
+            projection.apply(doc, ResourceKind::User)
+        })
+        .collect())
 }
 
 pub(super) async fn create(
@@ -84,7 +101,7 @@ pub(super) async fn create(
     if svc.inner.config.restore_deleted_on_create {
         let user_name = doc.get("userName").and_then(Value::as_str).unwrap_or("");
         let same_name = store
-            .find_users(&ctx.directory.id, &UserKey::UserName(user_name.to_owned()))
+            .find_users(&ctx.directory.id, UserKey::UserName(user_name.to_owned()))
             .await
             .map_err(store_error)?;
         let restorable = same_name
@@ -145,59 +162,127 @@ pub(super) async fn get(
     Ok(resource_response(StatusCode::OK, &body))
 }
 
-/// Users matching the query's indexed equality, if it has one, else all; never deleted
-/// ones.
-async fn candidates(
-    svc: &ScimService,
-    ctx: &Ctx,
-    query: &ListQuery,
-) -> Result<Vec<User>, ScimError> {
-    let store = &svc.inner.store;
-    let dir = &ctx.directory.id;
-    let indexed = query
-        .filter
-        .as_ref()
-        .and_then(|f| indexed_equality(f, IndexedResource::User));
-    let users = match indexed {
-        Some(IndexedEq {
-            attribute: IndexedAttribute::Id,
-            value,
-        }) => match value.parse::<UserId>() {
-            Ok(id) => store
-                .get_user(dir, &id)
+/// The users a list query reads from the store: those its indexed equality selects (all
+/// visible ones without one), never deleted ones.
+pub(super) struct UserListing<'a> {
+    svc: &'a ScimService,
+    ctx: &'a Ctx,
+    filter: UserFilter,
+    /// `id eq "..."`: at most this one user (`None`: an id that cannot exist).
+    only: Option<Option<UserId>>,
+}
+
+impl<'a> UserListing<'a> {
+    pub(super) fn new(svc: &'a ScimService, ctx: &'a Ctx, query: &ListQuery) -> Self {
+        let mut filter = UserFilter {
+            states: States::Visible,
+            ..UserFilter::default()
+        };
+        let mut only = None;
+        let indexed = query
+            .filter
+            .as_ref()
+            .and_then(|f| indexed_equality(f, IndexedResource::User));
+        if let Some(IndexedEq { attribute, value }) = indexed {
+            match attribute {
+                IndexedAttribute::Id => only = Some(value.parse::<UserId>().ok()),
+                IndexedAttribute::UserName => filter.key = Some(UserKey::UserName(value)),
+                IndexedAttribute::ExternalId => filter.key = Some(UserKey::ExternalId(value)),
+                IndexedAttribute::EmailValue => filter.key = Some(UserKey::Email(value)),
+                _ => {}
+            }
+        }
+        Self {
+            svc,
+            ctx,
+            filter,
+            only,
+        }
+    }
+
+    async fn the_one(&self, id: &Option<UserId>) -> Result<Vec<User>, ScimError> {
+        let Some(id) = id else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .svc
+            .inner
+            .store
+            .get_user(&self.ctx.directory.id, id)
+            .await
+            .map_err(store_error)?
+            .filter(|u| self.filter.states.includes_user(u.state))
+            .into_iter()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Listable for UserListing<'_> {
+    type Item = User;
+
+    fn id(item: &User) -> String {
+        item.id.to_string()
+    }
+
+    async fn count(&self) -> Result<u64, ScimError> {
+        match &self.only {
+            Some(id) => Ok(self.the_one(id).await?.len() as u64),
+            None => self
+                .svc
+                .inner
+                .store
+                .count_users(&self.ctx.directory.id, &self.filter)
                 .await
-                .map_err(store_error)?
+                .map_err(store_error),
+        }
+    }
+
+    async fn list(
+        &self,
+        after: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<User>, ScimError> {
+        if let Some(id) = &self.only {
+            let one = self.the_one(id).await?;
+            return Ok(one
                 .into_iter()
-                .collect(),
-            Err(_) => Vec::new(),
-        },
-        Some(IndexedEq {
-            attribute: IndexedAttribute::UserName,
-            value,
-        }) => store
-            .find_users(dir, &UserKey::UserName(value))
+                .filter(|u| after.is_none_or(|a| u.id.as_str() > a))
+                .skip(skip)
+                .take(limit)
+                .collect());
+        }
+        let after = match after {
+            Some(a) => Some(a.parse::<UserId>().map_err(|_| stale_cursor())?),
+            None => None,
+        };
+        self.svc
+            .inner
+            .store
+            .list_users(
+                &self.ctx.directory.id,
+                &self.filter,
+                Keyset { after, skip, limit },
+            )
             .await
-            .map_err(store_error)?,
-        Some(IndexedEq {
-            attribute: IndexedAttribute::ExternalId,
-            value,
-        }) => store
-            .find_users(dir, &UserKey::ExternalId(value))
-            .await
-            .map_err(store_error)?,
-        Some(IndexedEq {
-            attribute: IndexedAttribute::EmailValue,
-            value,
-        }) => store
-            .find_users(dir, &UserKey::Email(value))
-            .await
-            .map_err(store_error)?,
-        _ => store.all_users(dir).await.map_err(store_error)?,
-    };
-    Ok(users
-        .into_iter()
-        .filter(|u| u.state != UserState::Deleted)
-        .collect())
+            .map_err(store_error)
+    }
+
+    async fn views(&self, items: &[User]) -> Result<Vec<Value>, ScimError> {
+        Ok(items
+            .iter()
+            .map(|u| resource::render_user(u, &[], &self.ctx.locations))
+            .collect())
+    }
+}
+
+/// A sealed cursor whose position no longer parses (issued by another version).
+pub(super) fn stale_cursor() -> ScimError {
+    ScimError::bad_request(
+        crate::error::ScimType::InvalidCursor,
+        "this cursor is no longer valid; start again with `cursor=` (empty)",
+    )
 }
 
 /// GET /Users and POST /Users/.search.
@@ -207,22 +292,18 @@ pub(super) async fn search(
     query: &ListQuery,
     projection: &Projection,
 ) -> Result<Response<Bytes>, ScimError> {
-    let users = candidates(svc, ctx, query).await?;
-    let with_views = users
-        .into_iter()
-        .map(|u| {
-            let view = query
-                .needs_view()
-                .then(|| resource::render_user(&u, &[], &ctx.locations));
-            (u.id.to_string(), view, u)
-        })
-        .collect();
+    let listing = UserListing::new(svc, ctx, query);
     let scope = format!("{}/Users", ctx.directory.id);
-    let (page, envelope) = query.run(with_views, ResourceKind::User, &scope, &svc.inner.cursors)?;
-    let mut rendered = Vec::with_capacity(page.len());
-    for user in &page {
-        rendered.push(render(svc, ctx, user, projection).await?);
-    }
+    let (page, envelope) = query
+        .answer(
+            &listing,
+            ResourceKind::User,
+            &scope,
+            &svc.inner.cursors,
+            svc.inner.config.max_filter_candidates,
+        )
+        .await?;
+    let rendered = render_all(svc, ctx, &page, projection).await?;
     Ok(json_response(StatusCode::OK, &envelope.respond(rendered)))
 }
 

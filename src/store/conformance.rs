@@ -37,8 +37,8 @@ use time::macros::datetime;
 use uuid::Uuid;
 
 use super::{
-    DirectoryStore, GroupKey, Keyset, MembershipEdit, StoreError, TokenStore, UniqueAttribute,
-    UserKey,
+    DirectoryStore, DirectoryStoreExt, GroupFilter, GroupKey, Keyset, MembershipEdit, States,
+    StoreError, TokenStore, UniqueAttribute, UserFilter, UserKey,
 };
 use crate::model::{
     ChangeKind, Directory, DirectoryId, Group, GroupId, Meta, Organization, OrganizationId,
@@ -127,6 +127,11 @@ where
     change_log(new_stores().await).await;
     tokens(new_stores().await).await;
     isolation(new_stores().await).await;
+    listing_filters_and_counts(new_stores().await).await;
+    batch_reads(new_stores().await).await;
+    no_op_writes(new_stores().await).await;
+    change_log_retention(new_stores().await).await;
+    purge(new_stores().await).await;
 }
 
 /// Organizations: external ids are unique and findable, updates move the index.
@@ -184,22 +189,16 @@ pub async fn organizations(stores: Stores) {
     assert!(
         matches!(
             store.update_organization(org(9, None)).await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "update of a missing org"
     );
     let first = store
-        .list_organizations(Keyset {
-            after: None,
-            limit: 1,
-        })
+        .list_organizations(Keyset::after(None, 1))
         .await
         .expect("list");
     let rest = store
-        .list_organizations(Keyset {
-            after: first.last().map(|o| &o.id),
-            limit: 10,
-        })
+        .list_organizations(Keyset::after(first.last().map(|o| &o.id).cloned(), 10))
         .await
         .expect("list");
     let ids: Vec<_> = first.iter().chain(&rest).map(|o| o.id.clone()).collect();
@@ -226,7 +225,7 @@ pub async fn directories(stores: Stores) {
     assert!(
         matches!(
             store.insert_directory(orphan).await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "a directory needs its organization"
     );
@@ -324,7 +323,7 @@ pub async fn user_versions(stores: Stores) {
     assert!(
         matches!(
             store.update_user(user(&dir, 11, "x"), 1).await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "update of a missing user"
     );
@@ -333,7 +332,7 @@ pub async fn user_versions(stores: Stores) {
             store
                 .insert_user(user(&DirectoryId::from_uuid(uuid(77)), 12, "y"))
                 .await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "insert into a missing directory"
     );
@@ -351,7 +350,7 @@ pub async fn user_indexes(stores: Stores) {
     let ids = |users: Vec<User>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
     assert_eq!(
         ids(store
-            .find_users(&dir, &UserKey::UserName("ann@example.COM".into()))
+            .find_users(&dir, UserKey::UserName("ann@example.COM".into()))
             .await
             .expect("find")),
         vec![ann.id.clone()],
@@ -359,7 +358,7 @@ pub async fn user_indexes(stores: Stores) {
     );
     assert_eq!(
         ids(store
-            .find_users(&dir, &UserKey::Email("mail10@example.com".into()))
+            .find_users(&dir, UserKey::Email("mail10@example.com".into()))
             .await
             .expect("find")),
         vec![ann.id.clone()],
@@ -367,14 +366,14 @@ pub async fn user_indexes(stores: Stores) {
     );
     assert_eq!(
         ids(store
-            .find_users(&dir, &UserKey::ExternalId("ext-10".into()))
+            .find_users(&dir, UserKey::ExternalId("ext-10".into()))
             .await
             .expect("find")),
         vec![ann.id.clone()]
     );
     assert!(
         store
-            .find_users(&dir, &UserKey::ExternalId("EXT-10".into()))
+            .find_users(&dir, UserKey::ExternalId("EXT-10".into()))
             .await
             .expect("find")
             .is_empty(),
@@ -387,7 +386,7 @@ pub async fn user_indexes(stores: Stores) {
     store.update_user(renamed, 1).await.expect("update");
     assert!(
         store
-            .find_users(&dir, &UserKey::UserName("ann@example.com".into()))
+            .find_users(&dir, UserKey::UserName("ann@example.com".into()))
             .await
             .expect("find")
             .is_empty(),
@@ -395,7 +394,7 @@ pub async fn user_indexes(stores: Stores) {
     );
     assert!(
         store
-            .find_users(&dir, &UserKey::ExternalId("ext-10".into()))
+            .find_users(&dir, UserKey::ExternalId("ext-10".into()))
             .await
             .expect("find")
             .is_empty(),
@@ -403,7 +402,7 @@ pub async fn user_indexes(stores: Stores) {
     );
     assert_eq!(
         ids(store
-            .find_users(&dir, &UserKey::Email("ANNA@example.com".into()))
+            .find_users(&dir, UserKey::Email("ANNA@example.com".into()))
             .await
             .expect("find")),
         vec![ann.id.clone()]
@@ -413,7 +412,7 @@ pub async fn user_indexes(stores: Stores) {
         .await
         .expect("insert group");
     let found = store
-        .find_groups(&dir, &GroupKey::DisplayName("SALES".into()))
+        .find_groups(&dir, GroupKey::DisplayName("SALES".into()))
         .await
         .expect("find");
     assert_eq!(
@@ -423,7 +422,7 @@ pub async fn user_indexes(stores: Stores) {
     );
     assert_eq!(
         store
-            .find_groups(&dir, &GroupKey::ExternalId("gext-20".into()))
+            .find_groups(&dir, GroupKey::ExternalId("gext-20".into()))
             .await
             .expect("find")
             .len(),
@@ -449,11 +448,8 @@ pub async fn keyset_listing(stores: Stores) {
         let page = store
             .list_users(
                 &dir,
-                None,
-                Keyset {
-                    after: after.as_ref(),
-                    limit: 3,
-                },
+                &UserFilter::default(),
+                Keyset::after(after.clone(), 3),
             )
             .await
             .expect("list");
@@ -504,11 +500,11 @@ pub async fn keyset_listing(stores: Stores) {
         let page = store
             .list_users(
                 &dir,
-                Some(&team),
-                Keyset {
-                    after: after.as_ref(),
-                    limit: 3,
+                &UserFilter {
+                    group: Some(team.clone()),
+                    ..UserFilter::default()
                 },
+                Keyset::after(after.clone(), 3),
             )
             .await
             .expect("list members");
@@ -569,10 +565,8 @@ pub async fn keyset_listing(stores: Stores) {
         let page = store
             .list_groups(
                 &dir,
-                Keyset {
-                    after: after.as_ref(),
-                    limit: 3,
-                },
+                &GroupFilter::default(),
+                Keyset::after(after.clone(), 3),
             )
             .await
             .expect("list groups");
@@ -585,10 +579,8 @@ pub async fn keyset_listing(stores: Stores) {
         .list_members(
             &dir,
             &team,
-            Keyset {
-                after: stable.get(1),
-                limit: 2,
-            },
+            States::All,
+            Keyset::after(stable.get(1).cloned(), 2),
         )
         .await
         .expect("list members");
@@ -685,7 +677,7 @@ pub async fn user_name_uniqueness(stores: Stores) {
         "a userName with a NUL is unique like any other"
     );
     let found: Vec<UserId> = store
-        .find_users(&dir, &UserKey::UserName("ann\u{0}x".into()))
+        .find_users(&dir, UserKey::UserName("ann\u{0}x".into()))
         .await
         .expect("find")
         .into_iter()
@@ -753,14 +745,7 @@ pub async fn memberships(stores: Stores) {
         let g = g.clone();
         async move {
             store
-                .list_members(
-                    &dir,
-                    &g,
-                    Keyset {
-                        after: None,
-                        limit: 100,
-                    },
-                )
+                .list_members(&dir, &g, States::All, Keyset::after(None, 100))
                 .await
                 .expect("list members")
         }
@@ -791,11 +776,11 @@ pub async fn memberships(stores: Stores) {
     let of_group = store
         .list_users(
             &dir,
-            Some(&sales),
-            Keyset {
-                after: Some(&ann),
-                limit: 10,
+            &UserFilter {
+                group: Some(sales.clone()),
+                ..UserFilter::default()
             },
+            Keyset::after(Some(ann.clone()), 10),
         )
         .await
         .expect("list");
@@ -806,16 +791,12 @@ pub async fn memberships(stores: Stores) {
     );
     assert_eq!(
         store
-            .list_groups_of_user(
-                &dir,
-                &bob,
-                Keyset {
-                    after: None,
-                    limit: 10
-                }
-            )
+            .groups_of_user(&dir, &bob, States::All)
             .await
-            .expect("list"),
+            .expect("list")
+            .into_iter()
+            .map(|g| g.id)
+            .collect::<Vec<_>>(),
         vec![sales.clone()]
     );
     assert!(
@@ -823,7 +804,7 @@ pub async fn memberships(stores: Stores) {
             store
                 .edit_members(&dir, &sales, &[MembershipEdit::Add(zed.clone())], AT)
                 .await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "a member of another directory is NotFound"
     );
@@ -833,7 +814,7 @@ pub async fn memberships(stores: Stores) {
             store
                 .insert_group(group(&dir, 21, "Mixed"), &[bob.clone(), zed.clone()])
                 .await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "insert_group refuses a member of another directory"
     );
@@ -859,7 +840,7 @@ pub async fn memberships(stores: Stores) {
                     &[MembershipEdit::Add(zed.clone())]
                 )
                 .await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "update_group refuses a member of another directory"
     );
@@ -884,14 +865,7 @@ pub async fn memberships(stores: Stores) {
     assert_eq!(all(&sales).await, vec![bob.clone()], "edits apply in order");
     assert!(
         store
-            .list_groups_of_user(
-                &dir,
-                &ann,
-                Keyset {
-                    after: None,
-                    limit: 10
-                }
-            )
+            .groups_of_user(&dir, &ann, States::All)
             .await
             .expect("list")
             .is_empty()
@@ -931,14 +905,7 @@ pub async fn concurrent_member_edits(stores: Stores) {
         task.await.expect("task").expect("edit");
     }
     let members = store
-        .list_members(
-            &dir,
-            &everyone,
-            Keyset {
-                after: None,
-                limit: 1000,
-            },
-        )
+        .list_members(&dir, &everyone, States::All, Keyset::after(None, 1000))
         .await
         .expect("list");
     assert_eq!(members, ids, "no concurrent member addition is lost");
@@ -979,14 +946,7 @@ pub async fn group_updates(stores: Stores) {
     );
     assert!(
         store
-            .list_members(
-                &dir,
-                &sales.id,
-                Keyset {
-                    after: None,
-                    limit: 10
-                }
-            )
+            .list_members(&dir, &sales.id, States::All, Keyset::after(None, 10))
             .await
             .expect("list")
             .is_empty(),
@@ -1002,21 +962,14 @@ pub async fn group_updates(stores: Stores) {
     );
     assert_eq!(
         store
-            .list_members(
-                &dir,
-                &sales.id,
-                Keyset {
-                    after: None,
-                    limit: 10
-                }
-            )
+            .list_members(&dir, &sales.id, States::All, Keyset::after(None, 10))
             .await
             .expect("list"),
         vec![ann]
     );
     assert!(
         store
-            .find_groups(&dir, &GroupKey::DisplayName("sales".into()))
+            .find_groups(&dir, GroupKey::DisplayName("sales".into()))
             .await
             .expect("find")
             .is_empty(),
@@ -1030,7 +983,7 @@ pub async fn group_updates(stores: Stores) {
     assert!(
         matches!(
             store.edit_members(&dir, &sales.id, &[], AT).await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "a deleted group takes no member edits"
     );
@@ -1078,14 +1031,7 @@ pub async fn concurrent_group_updates(stores: Stores) {
     assert_eq!(winners.len(), 1, "exactly one update from version 1 wins");
     let winner = winners.remove(0);
     let members = store
-        .list_members(
-            &dir,
-            &sales.id,
-            Keyset {
-                after: None,
-                limit: 100,
-            },
-        )
+        .list_members(&dir, &sales.id, States::All, Keyset::after(None, 100))
         .await
         .expect("list");
     let winners_member = winner.display_name.trim_start_matches("Sales ");
@@ -1184,7 +1130,7 @@ pub async fn change_log(stores: Stores) {
         kinds,
         vec![
             ChangeKind::UserCreated,
-            ChangeKind::UserDeleted,
+            ChangeKind::UserDeactivated,
             ChangeKind::UserRestored,
             ChangeKind::UserUpdated,
             ChangeKind::GroupCreated,
@@ -1298,7 +1244,7 @@ pub async fn tokens(stores: Stores) {
     );
     assert!(matches!(
         tokens.revoke_token(&TokenId::from_uuid(uuid(1))).await,
-        Err(StoreError::NotFound(_))
+        Err(StoreError::NotFound { .. })
     ));
 }
 
@@ -1322,14 +1268,7 @@ pub async fn isolation(stores: Stores) {
     );
     assert_eq!(
         store
-            .list_users(
-                &b,
-                None,
-                Keyset {
-                    after: None,
-                    limit: 10
-                }
-            )
+            .list_users(&b, &UserFilter::default(), Keyset::after(None, 10))
             .await
             .expect("list")
             .len(),
@@ -1337,7 +1276,7 @@ pub async fn isolation(stores: Stores) {
     );
     assert_eq!(
         store
-            .find_users(&b, &UserKey::UserName("ann".into()))
+            .find_users(&b, UserKey::UserName("ann".into()))
             .await
             .expect("find")
             .len(),
@@ -1360,7 +1299,7 @@ pub async fn isolation(stores: Stores) {
     );
     assert!(
         store
-            .find_groups(&b, &GroupKey::DisplayName("sales".into()))
+            .find_groups(&b, GroupKey::DisplayName("sales".into()))
             .await
             .expect("find")
             .is_empty()
@@ -1368,20 +1307,13 @@ pub async fn isolation(stores: Stores) {
     assert!(
         matches!(
             store.edit_members(&b, &sales.id, &[], AT).await,
-            Err(StoreError::NotFound(_))
+            Err(StoreError::NotFound { .. })
         ),
         "another directory's group takes no edits"
     );
     assert!(
         store
-            .list_groups_of_user(
-                &b,
-                &ann.id,
-                Keyset {
-                    after: None,
-                    limit: 10
-                }
-            )
+            .groups_of_user(&b, &ann.id, States::All)
             .await
             .expect("list")
             .is_empty()
@@ -1451,5 +1383,561 @@ pub async fn isolation(stores: Stores) {
             .expect("list")
             .len(),
         1
+    );
+}
+
+fn ids_of_users(users: &[User]) -> Vec<UserId> {
+    users.iter().map(|u| u.id.clone()).collect()
+}
+
+fn ids_of_groups(groups: &[Group]) -> Vec<GroupId> {
+    groups.iter().map(|g| g.id.clone()).collect()
+}
+
+/// Users in every lifecycle state, for the filter checks: 10 active, 11 deactivated,
+/// 12 deleted, 13 active; 10 and 12 are members of group 20.
+async fn lifecycle_fixture(stores: &Stores) -> (DirectoryId, Vec<UserId>, GroupId) {
+    let (store, _) = stores;
+    let dir = setup(stores, 1).await;
+    let mut ids = Vec::new();
+    for (n, state) in [
+        (10, UserState::Active),
+        (11, UserState::Deactivated),
+        (12, UserState::Deleted),
+        (13, UserState::Active),
+    ] {
+        let mut u = user(&dir, n, &format!("u{n}"));
+        u.state = state;
+        ids.push(store.insert_user(u).await.expect("insert user").id);
+    }
+    let members = [ids[0].clone(), ids[2].clone()];
+    let team = store
+        .insert_group(group(&dir, 20, "Team"), &members)
+        .await
+        .expect("insert group")
+        .id;
+    (dir, ids, team)
+}
+
+/// Listing options: lifecycle states, indexed key, group and `skip` select in the store;
+/// counts agree with the listings they count.
+pub async fn listing_filters_and_counts(stores: Stores) {
+    let (store, _) = &stores;
+    let (dir, ids, team) = lifecycle_fixture(&stores).await;
+    let cases: Vec<(UserFilter, Vec<UserId>, &str)> = vec![
+        (
+            UserFilter::default(),
+            ids.clone(),
+            "States::All lists every user",
+        ),
+        (
+            UserFilter {
+                states: States::Visible,
+                ..UserFilter::default()
+            },
+            vec![ids[0].clone(), ids[1].clone(), ids[3].clone()],
+            "States::Visible leaves out deleted users",
+        ),
+        (
+            UserFilter {
+                states: States::Active,
+                ..UserFilter::default()
+            },
+            vec![ids[0].clone(), ids[3].clone()],
+            "States::Active lists active users only",
+        ),
+        (
+            UserFilter {
+                key: Some(UserKey::UserName("U11".into())),
+                ..UserFilter::default()
+            },
+            vec![ids[1].clone()],
+            "a userName key selects case-insensitively",
+        ),
+        (
+            UserFilter {
+                states: States::Active,
+                key: Some(UserKey::UserName("u11".into())),
+                ..UserFilter::default()
+            },
+            vec![],
+            "key and states combine",
+        ),
+        (
+            UserFilter {
+                group: Some(team.clone()),
+                ..UserFilter::default()
+            },
+            vec![ids[0].clone(), ids[2].clone()],
+            "a group selects its members, deleted ones included under States::All",
+        ),
+        (
+            UserFilter {
+                states: States::Visible,
+                group: Some(team.clone()),
+                ..UserFilter::default()
+            },
+            vec![ids[0].clone()],
+            "group and states combine",
+        ),
+        (
+            UserFilter {
+                key: Some(UserKey::Email("mail12@example.com".into())),
+                group: Some(team.clone()),
+                ..UserFilter::default()
+            },
+            vec![ids[2].clone()],
+            "key and group combine",
+        ),
+    ];
+    for (filter, expected, promise) in cases {
+        let listed = store
+            .list_users(&dir, &filter, Keyset::all())
+            .await
+            .expect("list_users");
+        assert_eq!(ids_of_users(&listed), expected, "{promise}");
+        let counted = store.count_users(&dir, &filter).await.expect("count_users");
+        assert_eq!(
+            counted,
+            expected.len() as u64,
+            "count_users agrees with list_users: {promise}"
+        );
+    }
+    let window = store
+        .list_users(
+            &dir,
+            &UserFilter::default(),
+            Keyset {
+                after: Some(ids[0].clone()),
+                skip: 1,
+                limit: 1,
+            },
+        )
+        .await
+        .expect("list_users");
+    assert_eq!(
+        ids_of_users(&window),
+        vec![ids[2].clone()],
+        "skip passes over items after `after`"
+    );
+    let visible_from_second = store
+        .list_users(
+            &dir,
+            &UserFilter {
+                states: States::Visible,
+                ..UserFilter::default()
+            },
+            Keyset {
+                after: None,
+                skip: 2,
+                limit: 10,
+            },
+        )
+        .await
+        .expect("list_users");
+    assert_eq!(
+        ids_of_users(&visible_from_second),
+        vec![ids[3].clone()],
+        "skip counts only selected items"
+    );
+    let unknown = DirectoryId::from_uuid(uuid(999));
+    assert!(
+        store
+            .list_users(&unknown, &UserFilter::default(), Keyset::all())
+            .await
+            .expect("list_users")
+            .is_empty(),
+        "an unknown directory lists nothing"
+    );
+    assert_eq!(
+        store
+            .count_users(&unknown, &UserFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+
+    // Groups: states, key and member.
+    let gone = store
+        .insert_group(group(&dir, 21, "Gone"), &[])
+        .await
+        .expect("insert group");
+    store
+        .update_group(
+            Group {
+                deleted: true,
+                ..gone.clone()
+            },
+            1,
+            &[],
+        )
+        .await
+        .expect("delete group");
+    let group_cases: Vec<(GroupFilter, Vec<GroupId>, &str)> = vec![
+        (
+            GroupFilter::default(),
+            vec![team.clone(), gone.id.clone()],
+            "every group, deleted included",
+        ),
+        (
+            GroupFilter {
+                states: States::Visible,
+                ..GroupFilter::default()
+            },
+            vec![team.clone()],
+            "States::Visible leaves out deleted groups",
+        ),
+        (
+            GroupFilter {
+                key: Some(GroupKey::DisplayName("GONE".into())),
+                ..GroupFilter::default()
+            },
+            vec![gone.id.clone()],
+            "a displayName key selects case-insensitively",
+        ),
+        (
+            GroupFilter {
+                member: Some(ids[2].clone()),
+                ..GroupFilter::default()
+            },
+            vec![team.clone()],
+            "member selects the groups of a user",
+        ),
+        (
+            GroupFilter {
+                member: Some(ids[1].clone()),
+                ..GroupFilter::default()
+            },
+            vec![],
+            "a user in no group is in no group",
+        ),
+    ];
+    for (filter, expected, promise) in group_cases {
+        let listed = store
+            .list_groups(&dir, &filter, Keyset::all())
+            .await
+            .expect("list_groups");
+        assert_eq!(ids_of_groups(&listed), expected, "{promise}");
+        let counted = store
+            .count_groups(&dir, &filter)
+            .await
+            .expect("count_groups");
+        assert_eq!(
+            counted,
+            expected.len() as u64,
+            "count_groups agrees with list_groups: {promise}"
+        );
+    }
+}
+
+/// Batch reads: each in id order, each id once, missing and foreign ids left out;
+/// members by state; groups of many users in one call.
+pub async fn batch_reads(stores: Stores) {
+    let (store, _) = &stores;
+    let (dir, ids, team) = lifecycle_fixture(&stores).await;
+    let other = setup(&stores, 50).await;
+    let stranger = store
+        .insert_user(user(&other, 60, "stranger"))
+        .await
+        .expect("insert")
+        .id;
+    let asked = vec![
+        ids[3].clone(),
+        ids[0].clone(),
+        ids[3].clone(),
+        stranger.clone(),
+        UserId::from_uuid(uuid(998)),
+    ];
+    let got = store.get_users(&dir, &asked).await.expect("get_users");
+    assert_eq!(
+        ids_of_users(&got),
+        vec![ids[0].clone(), ids[3].clone()],
+        "get_users: id order, once each, only this directory's"
+    );
+    let got = store
+        .get_groups(&dir, &[team.clone(), GroupId::from_uuid(uuid(997))])
+        .await
+        .expect("get_groups");
+    assert_eq!(ids_of_groups(&got), vec![team.clone()]);
+
+    let all = store
+        .list_members(&dir, &team, States::All, Keyset::all())
+        .await
+        .expect("list_members");
+    assert_eq!(all, vec![ids[0].clone(), ids[2].clone()]);
+    let visible = store
+        .list_members(&dir, &team, States::Visible, Keyset::all())
+        .await
+        .expect("list_members");
+    assert_eq!(
+        visible,
+        vec![ids[0].clone()],
+        "list_members by state leaves deleted members out"
+    );
+
+    let sales = store
+        .insert_group(group(&dir, 22, "Sales"), &[ids[0].clone()])
+        .await
+        .expect("insert group")
+        .id;
+    let rows = store
+        .groups_of_users(&dir, &[ids[3].clone(), ids[0].clone(), ids[2].clone()])
+        .await
+        .expect("groups_of_users");
+    let summary: Vec<(UserId, GroupId, String, bool)> = rows
+        .into_iter()
+        .map(|r| (r.user_id, r.group_id, r.display_name, r.group_deleted))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (ids[0].clone(), team.clone(), "Team".to_owned(), false),
+            (ids[0].clone(), sales, "Sales".to_owned(), false),
+            (ids[2].clone(), team, "Team".to_owned(), false),
+        ],
+        "groups_of_users: rows by user then group, with displayName and state"
+    );
+}
+
+/// Writes that change nothing store nothing; membership edits record their net effect.
+pub async fn no_op_writes(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let ann = store
+        .insert_user(user(&dir, 10, "ann"))
+        .await
+        .expect("insert");
+    let bob = store
+        .insert_user(user(&dir, 11, "bob"))
+        .await
+        .expect("insert");
+    let again = store
+        .update_user(
+            User {
+                meta: Meta {
+                    last_modified: AT + time::Duration::hours(1),
+                    ..ann.meta.clone()
+                },
+                ..ann.clone()
+            },
+            1,
+        )
+        .await
+        .expect("update");
+    assert_eq!(again.meta.version, 1, "an unchanged user keeps its version");
+    assert_eq!(
+        again.meta.last_modified, AT,
+        "an unchanged user keeps its lastModified"
+    );
+    let team = store
+        .insert_group(group(&dir, 20, "Team"), std::slice::from_ref(&ann.id))
+        .await
+        .expect("insert group");
+    let before = store.latest_change_seq(&dir).await.expect("seq");
+    let same = store
+        .update_group(
+            team.clone(),
+            1,
+            &[
+                MembershipEdit::RemoveAll,
+                MembershipEdit::Add(ann.id.clone()),
+            ],
+        )
+        .await
+        .expect("replace with the same members");
+    assert_eq!(
+        same.meta.version, 1,
+        "a replace with the same members is a no-op"
+    );
+    assert_eq!(
+        store.latest_change_seq(&dir).await.expect("seq"),
+        before,
+        "a no-op records no change"
+    );
+    let moved = store
+        .update_group(
+            team,
+            1,
+            &[
+                MembershipEdit::Add(bob.id.clone()),
+                MembershipEdit::Remove(bob.id.clone()),
+                MembershipEdit::RemoveAll,
+                MembershipEdit::Add(bob.id.clone()),
+            ],
+        )
+        .await
+        .expect("replace members");
+    assert_eq!(
+        moved.meta.version, 2,
+        "a membership change bumps the version"
+    );
+    let changes = store
+        .list_changes(&dir, before, 100)
+        .await
+        .expect("changes");
+    let summary: Vec<(ChangeKind, Option<UserId>)> =
+        changes.into_iter().map(|c| (c.kind, c.member_id)).collect();
+    assert_eq!(
+        summary,
+        vec![
+            (ChangeKind::GroupMemberRemoved, Some(ann.id)),
+            (ChangeKind::GroupMemberAdded, Some(bob.id)),
+        ],
+        "membership changes are recorded as their net effect"
+    );
+}
+
+/// The change log's numbering and retention: `latest_change_seq` is the last `seq`;
+/// trimming removes old entries, keeps the numbering, and tells readers of trimmed
+/// entries so.
+pub async fn change_log_retention(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let other = setup(&stores, 50).await;
+    assert_eq!(store.latest_change_seq(&dir).await.expect("seq"), 0);
+    for n in 0..5 {
+        store
+            .insert_user(user(&dir, 10 + n, &format!("u{n}")))
+            .await
+            .expect("insert");
+    }
+    store
+        .insert_user(user(&other, 60, "elsewhere"))
+        .await
+        .expect("insert");
+    assert_eq!(
+        store.latest_change_seq(&dir).await.expect("seq"),
+        5,
+        "latest_change_seq is the last seq, per directory"
+    );
+    assert_eq!(store.latest_change_seq(&other).await.expect("seq"), 1);
+    let removed = store.trim_changes(&dir, 3).await.expect("trim");
+    assert_eq!(removed, 3, "trim_changes removes entries through `through`");
+    assert_eq!(
+        store.trim_changes(&dir, 2).await.expect("trim again"),
+        0,
+        "trimming what is gone removes nothing"
+    );
+    let kept: Vec<u64> = store
+        .list_changes(&dir, 3, 100)
+        .await
+        .expect("changes after the trim point")
+        .iter()
+        .map(|c| c.seq)
+        .collect();
+    assert_eq!(
+        kept,
+        vec![4, 5],
+        "entries after the trim point keep their seq"
+    );
+    assert!(
+        matches!(
+            store.list_changes(&dir, 1, 100).await,
+            Err(StoreError::ChangesTrimmed { through: 3 })
+        ),
+        "reading trimmed entries is ChangesTrimmed"
+    );
+    assert_eq!(store.latest_change_seq(&dir).await.expect("seq"), 5);
+    store
+        .insert_user(user(&dir, 20, "later"))
+        .await
+        .expect("insert");
+    assert_eq!(
+        store.latest_change_seq(&dir).await.expect("seq"),
+        6,
+        "numbering goes on after a trim"
+    );
+    assert_eq!(
+        store
+            .list_changes(&other, 0, 100)
+            .await
+            .expect("other")
+            .len(),
+        1,
+        "trimming one directory leaves others alone"
+    );
+}
+
+/// Purging erases a directory's contents (and only its), and its tokens go with
+/// `delete_tokens`.
+pub async fn purge(stores: Stores) {
+    let (store, tokens) = &stores;
+    let dir = setup(&stores, 1).await;
+    let other = setup(&stores, 50).await;
+    let ann = store
+        .insert_user(user(&dir, 10, "ann"))
+        .await
+        .expect("insert");
+    store
+        .insert_group(group(&dir, 20, "Team"), std::slice::from_ref(&ann.id))
+        .await
+        .expect("insert group");
+    let kept = store
+        .insert_user(user(&other, 60, "kept"))
+        .await
+        .expect("insert");
+    for (n, scope) in [
+        (70, TokenScope::Directory(dir.clone())),
+        (71, TokenScope::Directory(dir.clone())),
+        (72, TokenScope::Directory(other.clone())),
+    ] {
+        tokens
+            .insert_token(TokenRecord {
+                id: TokenId::from_uuid(uuid(n)),
+                scope,
+                hash: TokenHash::of(&format!("secret-{n}")),
+                created: AT,
+            })
+            .await
+            .expect("insert token");
+    }
+    assert_eq!(
+        tokens
+            .delete_tokens(&TokenScope::Directory(dir.clone()))
+            .await
+            .expect("delete tokens"),
+        2
+    );
+    assert!(
+        tokens
+            .find_token(&TokenHash::of("secret-70"))
+            .await
+            .expect("find")
+            .is_none(),
+        "a deleted token no longer opens anything"
+    );
+    assert!(
+        tokens
+            .find_token(&TokenHash::of("secret-72"))
+            .await
+            .expect("find")
+            .is_some(),
+        "other directories' tokens stay"
+    );
+    store.purge_directory(&dir).await.expect("purge");
+    assert!(store.get_directory(&dir).await.expect("get").is_none());
+    assert!(store.get_user(&dir, &ann.id).await.expect("get").is_none());
+    assert_eq!(
+        store
+            .count_users(&dir, &UserFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+    assert!(
+        store
+            .list_changes(&dir, 0, 10)
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+    assert!(matches!(
+        store.purge_directory(&dir).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(
+        store.get_user(&other, &kept.id).await.expect("get"),
+        Some(kept),
+        "purging one directory leaves others alone"
     );
 }

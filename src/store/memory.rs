@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 
 use super::plan::{self, ChangeDraft, MembershipFacts, MembershipPlan};
 use super::{
-    DirectoryStore, EntityKind, GroupFilter, GroupKey, Keyset, MembershipEdit, States,
-    StoreError, TokenStore, UniqueAttribute, UserFilter, UserGroup, UserKey,
+    DirectoryStore, EntityKind, GroupFilter, GroupKey, Keyset, MembershipEdit, States, StoreError,
+    TokenStore, UniqueAttribute, UserFilter, UserGroup, UserKey,
 };
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenHash,
@@ -374,10 +374,6 @@ fn missing_directory(dir: &DirectoryId) -> StoreError {
 }
 
 impl State {
-    fn contents(&self, dir: &DirectoryId) -> Result<&DirectoryContents, StoreError> {
-        self.contents.get(dir).ok_or_else(|| missing_directory(dir))
-    }
-
     fn contents_mut(&mut self, dir: &DirectoryId) -> Result<&mut DirectoryContents, StoreError> {
         self.contents
             .get_mut(dir)
@@ -587,11 +583,7 @@ impl DirectoryStore for MemoryStore {
         Ok(paged(selected.cloned(), &page))
     }
 
-    async fn count_users(
-        &self,
-        dir: &DirectoryId,
-        filter: &UserFilter,
-    ) -> Result<u64, StoreError> {
+    async fn count_users(&self, dir: &DirectoryId, filter: &UserFilter) -> Result<u64, StoreError> {
         let state = self.read();
         let Some(contents) = state.contents.get(dir) else {
             return Ok(0);

@@ -273,8 +273,7 @@ pub trait DirectoryStore: Send + Sync {
         page: Keyset<UserId>,
     ) -> Result<Vec<User>, StoreError>;
     /// How many users `filter` selects (what `list_users` would return unpaged).
-    async fn count_users(&self, dir: &DirectoryId, filter: &UserFilter)
-    -> Result<u64, StoreError>;
+    async fn count_users(&self, dir: &DirectoryId, filter: &UserFilter) -> Result<u64, StoreError>;
 
     /// Stores a new group with version 1 and the given members, recording
     /// `group.created` and one `group.member_added` per member. `NotFound` if the directory

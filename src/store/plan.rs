@@ -490,7 +490,7 @@ mod tests {
         let mut off = stored.clone();
         off.state = UserState::Deactivated;
         let planned = update_user(Some(&stored), off.clone(), 1, false).unwrap();
-        assert_eq!(planned.changes[0].kind, ChangeKind::UserDeleted);
+        assert_eq!(planned.changes[0].kind, ChangeKind::UserDeactivated);
         assert_eq!(planned.user.meta.version, 2);
         let mut on = planned.user.clone();
         on.state = UserState::Active;

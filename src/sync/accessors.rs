@@ -85,6 +85,7 @@ mod tests {
             scim_directory_id: DirectoryId::from_uuid(uuid::Uuid::from_u128(2)),
             email: "a@x.com".into(),
             deleted: false,
+            state: crate::model::UserState::Active,
             attributes,
         }
     }

@@ -2,19 +2,27 @@
 //! or followed live.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
-
 use super::{DirectorySelector, DirectorySync, SyncError};
+use crate::error::StoreError;
 use crate::model::{Change, DirectoryId};
-use crate::store::DirectoryStore;
+use crate::store::{ChangeListener, DirectoryStore};
 
-/// How long a subscription waits for a wake-up before looking at the store anyway, so
-/// writes that bypass the notifier (another process, another service instance) still
-/// arrive within this bound.
-const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// How long a subscription without a notifier waits before looking at the store again.
+pub(super) const POLL_WITHOUT_NOTIFIER: Duration = Duration::from_millis(250);
+/// How long a subscription with a notifier waits, unwoken, before looking at the store
+/// anyway: the bound on how late a change that bypassed the notifier arrives.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
 const FETCH: usize = 256;
+
+fn trimmed(error: StoreError) -> SyncError {
+    match error {
+        StoreError::ChangesTrimmed { through } => SyncError::CursorTrimmed { through },
+        other => SyncError::Store(other),
+    }
+}
 
 /// A page of the change feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +48,8 @@ impl DirectorySync {
         let changes = self
             .store
             .list_changes(&directory.id, cursor, limit)
-            .await?;
+            .await
+            .map_err(trimmed)?;
         let next_cursor = changes.last().map(|c| c.seq).unwrap_or(cursor);
         Ok(ChangePage {
             changes,
@@ -50,21 +59,10 @@ impl DirectorySync {
 
     /// The `seq` of the directory's latest change (0 if none yet). Record it before a
     /// full sync and follow the feed from it afterwards: a change made during the sync
-    /// is then replayed rather than missed. Reads the whole log, in pages of 1000.
+    /// is then replayed rather than missed. One store call.
     pub async fn latest_cursor(&self, directory: &DirectorySelector) -> Result<u64, SyncError> {
         let directory = self.directory(directory).await?;
-        let mut cursor = 0;
-        loop {
-            let page = self
-                .store
-                .list_changes(&directory.id, cursor, super::MAX_PAGE_SIZE)
-                .await?;
-            match page.last() {
-                Some(last) if page.len() == super::MAX_PAGE_SIZE => cursor = last.seq,
-                Some(last) => return Ok(last.seq),
-                None => return Ok(cursor),
-            }
-        }
+        Ok(self.store.latest_change_seq(&directory.id).await?)
     }
 
     /// Follows the feed from `cursor`: [`ChangeSubscription::next`] yields each later
@@ -77,21 +75,23 @@ impl DirectorySync {
         let directory = self.directory(directory).await?;
         Ok(ChangeSubscription {
             store: self.store.clone(),
+            wake: self.notifier.as_ref().map(|n| n.listen(&directory.id)),
             directory: directory.id,
             cursor,
             buffered: VecDeque::new(),
-            wake: self.notifier.subscribe(),
+            poll_interval: self.poll_interval,
         })
     }
 }
 
 /// A live view of a directory's change feed.
 pub struct ChangeSubscription {
-    store: std::sync::Arc<dyn DirectoryStore>,
+    store: Arc<dyn DirectoryStore>,
     directory: DirectoryId,
     cursor: u64,
     buffered: VecDeque<Change>,
-    wake: watch::Receiver<u64>,
+    wake: Option<Box<dyn ChangeListener>>,
+    poll_interval: Duration,
 }
 
 impl std::fmt::Debug for ChangeSubscription {
@@ -118,17 +118,24 @@ impl ChangeSubscription {
                 self.cursor = change.seq;
                 return Ok(change);
             }
-            // Mark the current generation seen before reading, so a write that lands
-            // between the read and the wait still wakes us.
-            self.wake.borrow_and_update();
+            // The listener remembers notifications since its last wake-up, so a write
+            // that lands between this read and the wait below still wakes us.
             let fetched = self
                 .store
                 .list_changes(&self.directory, self.cursor, FETCH)
-                .await?;
+                .await
+                .map_err(trimmed)?;
             if fetched.is_empty() {
-                if let Ok(Err(_)) = tokio::time::timeout(POLL_INTERVAL, self.wake.changed()).await {
-                    // Every notifier is gone: nothing will wake us, so poll.
-                    tokio::time::sleep(POLL_INTERVAL).await;
+                let wait = self.poll_interval;
+                match self.wake.as_mut() {
+                    Some(listener) => {
+                        if let Ok(false) = tokio::time::timeout(wait, listener.changed()).await {
+                            // The notifier is gone: nothing will wake us, so poll.
+                            self.wake = None;
+                            self.poll_interval = POLL_WITHOUT_NOTIFIER;
+                        }
+                    }
+                    None => tokio::time::sleep(wait).await,
                 }
             } else {
                 self.buffered.extend(fetched);

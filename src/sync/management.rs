@@ -72,9 +72,9 @@ impl From<SyncError> for ApiError {
             | SyncError::UnknownDirectory
             | SyncError::NoPrimaryDirectory
             | SyncError::NotFound => ApiError::not_found(error.to_string()),
-            SyncError::InvalidPageToken | SyncError::InvalidPageSize(_) => {
-                ApiError::bad_request(error.to_string())
-            }
+            SyncError::InvalidPageToken
+            | SyncError::InvalidPageSize(_)
+            | SyncError::CursorTrimmed { .. } => ApiError::bad_request(error.to_string()),
             SyncError::Store(_) => ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the directory store failed; try again later",
@@ -104,6 +104,7 @@ fn user_json(user: SyncUser) -> Value {
         "scimDirectoryId": user.scim_directory_id,
         "email": user.email,
         "deleted": user.deleted,
+        "state": user.state,
         "attributes": user.attributes,
     })
 }
@@ -378,6 +379,7 @@ impl ManagementService {
             .list_users(ListUsers {
                 directory,
                 group,
+                states: crate::store::States::All,
                 page_size: Some(params.size("pageSize")?),
                 page_token: params.get("pageToken").unwrap_or("").to_owned(),
             })
@@ -428,23 +430,13 @@ impl ManagementService {
         let organizations: Vec<OrganizationId> = match scope {
             TokenScope::Organization(org) => vec![org.clone()],
             TokenScope::Directory(_) => Vec::new(),
-            TokenScope::Global => {
-                let mut all = Vec::new();
-                loop {
-                    let page = self
-                        .store
-                        .list_organizations(Keyset {
-                            after: all.last(),
-                            limit: MAX_PAGE_SIZE,
-                        })
-                        .await?;
-                    let done = page.len() < MAX_PAGE_SIZE;
-                    all.extend(page.into_iter().map(|o| o.id));
-                    if done {
-                        break all;
-                    }
-                }
-            }
+            TokenScope::Global => self
+                .store
+                .list_organizations(Keyset::all())
+                .await?
+                .into_iter()
+                .map(|o| o.id)
+                .collect(),
         };
         let mut directories = Vec::new();
         for org in organizations {

@@ -42,12 +42,11 @@
 mod accessors;
 mod changes;
 pub mod management;
-mod notify;
 mod page_token;
 
-pub use changes::{ChangePage, ChangeSubscription};
+pub use crate::store::{ChangeNotifier, LocalNotifier, States};
+pub use changes::{ChangePage, ChangeSubscription, DEFAULT_POLL_INTERVAL};
 pub use management::ManagementService;
-pub use notify::ChangeNotifier;
 
 use std::sync::Arc;
 
@@ -55,9 +54,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::StoreError;
-use crate::model::{Directory, DirectoryId, Group, GroupId, OrganizationId, User, UserId};
+use crate::model::{
+    Directory, DirectoryId, Group, GroupId, OrganizationId, User, UserId, UserState,
+};
 use crate::seal::Sealer;
-use crate::store::{DirectoryStore, Keyset};
+use crate::store::{DirectoryStore, DirectoryStoreExt, Keyset, UserFilter};
 
 /// Default page size.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
@@ -105,6 +106,14 @@ pub enum SyncError {
     /// No user or group with that id in the directory.
     #[error("not found")]
     NotFound,
+    /// The change log no longer holds the changes after this cursor (they were trimmed
+    /// for retention): run a full sync, then follow the feed from
+    /// [`DirectorySync::latest_cursor`] taken before it.
+    #[error("changes through {through} were trimmed; run a full sync")]
+    CursorTrimmed {
+        /// Changes with `seq <= through` are gone.
+        through: u64,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -121,6 +130,9 @@ pub struct SyncUser {
     pub email: String,
     /// Deprovisioned (deleted or deactivated by the IdP): remove its access.
     pub deleted: bool,
+    /// Why it is deprovisioned, if it is: [`UserState::Deactivated`] (`active: false`,
+    /// still visible to the IdP) or [`UserState::Deleted`] (DELETEd by the IdP).
+    pub state: UserState,
     /// The SCIM resource as the IdP last sent it.
     pub attributes: Value,
 }
@@ -129,6 +141,7 @@ impl From<User> for SyncUser {
     fn from(user: User) -> Self {
         Self {
             deleted: user.deleted(),
+            state: user.state,
             id: user.id,
             scim_directory_id: user.directory_id,
             email: user.email,
@@ -180,6 +193,10 @@ pub struct ListUsers {
     pub directory: DirectorySelector,
     /// Only members of this group.
     pub group: Option<GroupId>,
+    /// Which users: by default [`States::All`], so deprovisioned users (and deleted
+    /// members of `group`) are listed with `deleted: true` and the loop deprovisions them;
+    /// [`States::Active`] lists only users to provision.
+    pub states: States,
     /// 1 to 1000; `None` means 100.
     pub page_size: Option<usize>,
     /// Empty for the first page.
@@ -202,7 +219,8 @@ pub struct ListGroups {
 pub struct DirectorySync {
     store: Arc<dyn DirectoryStore>,
     sealer: Sealer,
-    notifier: ChangeNotifier,
+    notifier: Option<Arc<dyn ChangeNotifier>>,
+    poll_interval: std::time::Duration,
 }
 
 impl std::fmt::Debug for DirectorySync {
@@ -225,8 +243,9 @@ impl DirectorySync {
     pub fn new(store: Arc<dyn DirectoryStore>) -> Self {
         Self {
             store,
-            sealer: Sealer::random().unwrap_or_else(|| Sealer::new(crate::service::fallback_key())),
-            notifier: ChangeNotifier::new(),
+            sealer: Sealer::random().unwrap_or_else(|| Sealer::new(crate::seal::fallback_key())),
+            notifier: None,
+            poll_interval: changes::POLL_WITHOUT_NOTIFIER,
         }
     }
 
@@ -237,15 +256,30 @@ impl DirectorySync {
     }
 
     /// Wakes change subscriptions with `notifier` (give the same one to the
-    /// `ScimService` builder).
-    pub fn with_notifier(mut self, notifier: ChangeNotifier) -> Self {
-        self.notifier = notifier;
+    /// `ScimService` builder, or use the backend's cross-process notifier). With a
+    /// notifier, subscriptions stop polling every 250 ms and look at the store only when
+    /// woken, or after [`DEFAULT_POLL_INTERVAL`] (see
+    /// [`DirectorySync::with_poll_interval`]) to cover writes that bypass it.
+    pub fn with_notifier(mut self, notifier: Arc<dyn ChangeNotifier>) -> Self {
+        self.notifier = Some(notifier);
+        if self.poll_interval == changes::POLL_WITHOUT_NOTIFIER {
+            self.poll_interval = DEFAULT_POLL_INTERVAL;
+        }
         self
     }
 
-    /// The notifier subscriptions wait on.
-    pub fn notifier(&self) -> &ChangeNotifier {
-        &self.notifier
+    /// How long a subscription waits before reading the store when nothing woke it:
+    /// 250 ms without a notifier, [`DEFAULT_POLL_INTERVAL`] with one. A change made
+    /// where no notifier sees it (another process without a shared notifier, a write
+    /// straight to the store) reaches subscribers within this bound.
+    pub fn with_poll_interval(mut self, interval: std::time::Duration) -> Self {
+        self.poll_interval = interval.max(std::time::Duration::from_millis(1));
+        self
+    }
+
+    /// The notifier subscriptions wait on, if any.
+    pub fn notifier(&self) -> Option<&Arc<dyn ChangeNotifier>> {
+        self.notifier.as_ref()
     }
 
     /// The directory a selector names.
@@ -281,9 +315,11 @@ impl DirectorySync {
         {
             return Err(SyncError::NotFound);
         }
-        let listing = match &request.group {
-            Some(group) => format!("users_of:{group}"),
-            None => "users".to_owned(),
+        let listing = match (&request.group, request.states) {
+            (Some(group), States::All) => format!("users_of:{group}"),
+            (None, States::All) => "users".to_owned(),
+            (Some(group), states) => format!("users_of:{group}:{states:?}"),
+            (None, states) => format!("users:{states:?}"),
         };
         let after: Option<UserId> = match request.page_token.as_str() {
             "" => None,
@@ -294,16 +330,14 @@ impl DirectorySync {
             ),
         };
         // One extra item tells whether another page follows.
+        let filter = UserFilter {
+            states: request.states,
+            group: request.group.clone(),
+            ..UserFilter::default()
+        };
         let mut users = self
             .store
-            .list_users(
-                &directory.id,
-                request.group.as_ref(),
-                Keyset {
-                    after: after.as_ref(),
-                    limit: limit + 1,
-                },
-            )
+            .list_users(&directory.id, &filter, Keyset::after(after, limit + 1))
             .await?;
         let more = users.len() > limit;
         users.truncate(limit);
@@ -340,10 +374,8 @@ impl DirectorySync {
             .store
             .list_groups(
                 &directory.id,
-                Keyset {
-                    after: after.as_ref(),
-                    limit: limit + 1,
-                },
+                &crate::store::GroupFilter::default(),
+                Keyset::after(after, limit + 1),
             )
             .await?;
         let more = groups.len() > limit;
@@ -403,30 +435,12 @@ impl DirectorySync {
         if self.store.get_user(&directory.id, id).await?.is_none() {
             return Err(SyncError::NotFound);
         }
-        let mut out = Vec::new();
-        let mut after: Option<GroupId> = None;
-        loop {
-            let page = self
-                .store
-                .list_groups_of_user(
-                    &directory.id,
-                    id,
-                    Keyset {
-                        after: after.as_ref(),
-                        limit: MAX_PAGE_SIZE,
-                    },
-                )
-                .await?;
-            let done = page.len() < MAX_PAGE_SIZE;
-            after = page.last().cloned();
-            for group_id in page {
-                if let Some(group) = self.store.get_group(&directory.id, &group_id).await? {
-                    out.push(SyncGroup::from(group));
-                }
-            }
-            if done {
-                return Ok(out);
-            }
-        }
+        Ok(self
+            .store
+            .groups_of_user(&directory.id, id, States::All)
+            .await?
+            .into_iter()
+            .map(SyncGroup::from)
+            .collect())
     }
 }
