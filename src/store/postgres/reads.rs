@@ -2,8 +2,8 @@
 
 use super::PostgresStore;
 use super::sql::{
-    CHANGE_COLUMNS, GROUP_COLUMNS, Query, USER_COLUMNS, change_from_row, db, group_from_row,
-    parse_id, to_u64, user_from_row,
+    CHANGE_COLUMNS, GROUP_COLUMNS, Query, USER_COLUMNS, change_from_row, db, esc, group_from_row,
+    parse_id, to_u64, unesc, unesc_json, user_from_row,
 };
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, User, UserId,
@@ -14,7 +14,7 @@ use crate::store::{
 };
 
 fn organization_from_doc(doc: serde_json::Value) -> Result<Organization, StoreError> {
-    serde_json::from_value(doc).map_err(|_| super::sql::corrupt("organization"))
+    serde_json::from_value(unesc_json(doc)?).map_err(|_| super::sql::corrupt("organization"))
 }
 
 fn directory_from_row(row: &tokio_postgres::Row) -> Result<Directory, StoreError> {
@@ -39,17 +39,17 @@ fn user_selection(query: &mut Query, dir: &DirectoryId, filter: &UserFilter) {
     }
     match &filter.key {
         Some(key @ UserKey::Email(_)) => {
-            let p = query.bind(user_key_value(key));
+            let p = query.bind(esc(&user_key_value(key)));
             joins.push_str(&format!(
                 " JOIN {{s}}.user_emails e ON e.user_id = u.id AND e.email = {p}"
             ));
         }
         Some(key @ UserKey::UserName(_)) => {
-            let p = query.bind(user_key_value(key));
+            let p = query.bind(esc(&user_key_value(key)));
             conditions.push_str(&format!(" AND u.user_name_key = {p}"));
         }
         Some(key @ UserKey::ExternalId(_)) => {
-            let p = query.bind(user_key_value(key));
+            let p = query.bind(esc(&user_key_value(key)));
             conditions.push_str(&format!(" AND u.external_id = {p}"));
         }
         None => {}
@@ -80,11 +80,11 @@ fn group_selection(query: &mut Query, dir: &DirectoryId, filter: &GroupFilter) {
     }
     match &filter.key {
         Some(key @ GroupKey::DisplayName(_)) => {
-            let p = query.bind(group_key_value(key));
+            let p = query.bind(esc(&group_key_value(key)));
             conditions.push_str(&format!(" AND g.display_name_key = {p}"));
         }
         Some(key @ GroupKey::ExternalId(_)) => {
-            let p = query.bind(group_key_value(key));
+            let p = query.bind(esc(&group_key_value(key)));
             conditions.push_str(&format!(" AND g.external_id = {p}"));
         }
         None => {}
@@ -127,7 +127,7 @@ impl PostgresStore {
                 &self
                     .schema
                     .sql("SELECT doc FROM {s}.organizations WHERE external_id = $1"),
-                &[&external_id],
+                &[&esc(external_id)],
             )
             .await
             .map_err(db)?;
@@ -373,7 +373,7 @@ impl PostgresStore {
                 Ok(UserGroup {
                     user_id: parse_id(r.try_get::<_, &str>(0).map_err(db)?)?,
                     group_id: parse_id(r.try_get::<_, &str>(1).map_err(db)?)?,
-                    display_name: r.try_get(2).map_err(db)?,
+                    display_name: unesc(r.try_get(2).map_err(db)?)?,
                     group_deleted: r.try_get(3).map_err(db)?,
                 })
             })

@@ -127,9 +127,9 @@ pub(super) fn user_from_row(row: &Row) -> Result<User, StoreError> {
     Ok(User {
         id: id(row, 0)?,
         directory_id: id(row, 1)?,
-        email: row.try_get(2).map_err(db)?,
+        email: unesc(row.try_get(2).map_err(db)?)?,
         state: state_from_name(state)?,
-        attributes: row.try_get(4).map_err(db)?,
+        attributes: unesc_json(row.try_get(4).map_err(db)?)?,
         meta: Meta {
             created: row.try_get(5).map_err(db)?,
             last_modified: row.try_get(6).map_err(db)?,
@@ -143,9 +143,9 @@ pub(super) fn group_from_row(row: &Row) -> Result<Group, StoreError> {
     Ok(Group {
         id: id(row, 0)?,
         directory_id: id(row, 1)?,
-        display_name: row.try_get(2).map_err(db)?,
+        display_name: unesc(row.try_get(2).map_err(db)?)?,
         deleted: row.try_get(3).map_err(db)?,
-        attributes: row.try_get(4).map_err(db)?,
+        attributes: unesc_json(row.try_get(4).map_err(db)?)?,
         meta: Meta {
             created: row.try_get(5).map_err(db)?,
             last_modified: row.try_get(6).map_err(db)?,
@@ -216,5 +216,164 @@ impl Query {
             .iter()
             .map(|p| p.as_ref() as &(dyn ToSql + Sync))
             .collect()
+    }
+}
+
+/// PostgreSQL `text` and `jsonb` cannot hold U+0000, which SCIM strings may. Stored text
+/// maps it to U+FFFF `0` (and U+FFFF itself to U+FFFF `F`): injective, so indexed
+/// equality still works, and the identity for every string without either character.
+const MARK: char = '\u{FFFF}';
+
+/// `text` as stored.
+pub(super) fn esc(text: &str) -> String {
+    if !text.contains(['\0', MARK]) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 4);
+    for c in text.chars() {
+        match c {
+            '\0' => {
+                out.push(MARK);
+                out.push('0');
+            }
+            MARK => {
+                out.push(MARK);
+                out.push('F');
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Stored text as it was given.
+pub(super) fn unesc(text: String) -> Result<String, StoreError> {
+    if !text.contains(MARK) {
+        return Ok(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == MARK {
+            match chars.next() {
+                Some('0') => out.push('\0'),
+                Some('F') => out.push(MARK),
+                _ => return Err(corrupt("escaped text")),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+fn needs_escape(value: &Value, marker: &[char]) -> bool {
+    match value {
+        Value::String(s) => s.contains(marker),
+        Value::Array(items) => items.iter().any(|v| needs_escape(v, marker)),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.contains(marker) || needs_escape(v, marker)),
+        _ => false,
+    }
+}
+
+fn map_strings(
+    value: Value,
+    f: &impl Fn(String) -> Result<String, StoreError>,
+) -> Result<Value, StoreError> {
+    Ok(match value {
+        Value::String(s) => Value::String(f(s)?),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|v| map_strings(v, f))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| Ok((f(k)?, map_strings(v, f)?)))
+                .collect::<Result<_, StoreError>>()?,
+        ),
+        other => other,
+    })
+}
+
+/// A JSON document as stored in `jsonb` (see [`esc`]); a clone only when it must change.
+pub(super) fn esc_json(value: &Value) -> Value {
+    if !needs_escape(value, &['\0', MARK]) {
+        return value.clone();
+    }
+    map_strings(value.clone(), &|s| Ok(esc(&s))).unwrap_or_else(|_| value.clone())
+}
+
+/// A stored `jsonb` document as it was given.
+pub(super) fn unesc_json(value: Value) -> Result<Value, StoreError> {
+    if !needs_escape(&value, &[MARK]) {
+        return Ok(value);
+    }
+    map_strings(value, &unesc)
+}
+
+/// What a user's row stores besides ids, state, times and version.
+pub(super) struct UserRow {
+    pub(super) user_name_key: String,
+    pub(super) external_id: Option<String>,
+    pub(super) email: String,
+    pub(super) attributes: Value,
+    pub(super) emails: Vec<String>,
+}
+
+impl UserRow {
+    pub(super) fn of(user: &User) -> Self {
+        let keys = crate::store::plan::user_index_keys(user);
+        Self {
+            user_name_key: esc(&keys.user_name),
+            external_id: keys.external_id.as_deref().map(esc),
+            email: esc(&user.email),
+            attributes: esc_json(&user.attributes),
+            emails: keys.emails.iter().map(|e| esc(e)).collect(),
+        }
+    }
+}
+
+/// What a group's row stores besides ids, deleted-ness, times and version.
+pub(super) struct GroupRow {
+    pub(super) display_name: String,
+    pub(super) display_name_key: String,
+    pub(super) external_id: Option<String>,
+    pub(super) attributes: Value,
+}
+
+impl GroupRow {
+    pub(super) fn of(group: &Group) -> Self {
+        let keys = crate::store::plan::group_index_keys(group);
+        Self {
+            display_name: esc(&group.display_name),
+            display_name_key: esc(&keys.display_name),
+            external_id: keys.external_id.as_deref().map(esc),
+            attributes: esc_json(&group.attributes),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn escaping_round_trips_nul_and_the_marker_and_leaves_other_text_alone() {
+        for text in ["ann", "ann\0x", "\u{FFFF}", "\u{FFFF}0", "a\0\u{FFFF}F\0"] {
+            let stored = esc(text);
+            assert!(!stored.contains('\0'));
+            assert_eq!(unesc(stored).ok().as_deref(), Some(text));
+        }
+        assert_eq!(esc("plain"), "plain");
+        assert_ne!(esc("a\0"), esc("a\u{FFFF}0"), "the mapping is injective");
+        let doc = json!({"userName": "ann\0x", "k\0": ["\u{FFFF}", 1, null]});
+        let stored = esc_json(&doc);
+        assert!(!stored.to_string().contains("\\u0000"));
+        assert_eq!(unesc_json(stored).ok(), Some(doc));
     }
 }

@@ -8,8 +8,8 @@ use tokio_postgres::Transaction;
 
 use super::PostgresStore;
 use super::sql::{
-    GROUP_COLUMNS, USER_COLUMNS, db, group_from_row, kind_name, parse_id, state_name,
-    user_from_row, version_param,
+    GROUP_COLUMNS, GroupRow, USER_COLUMNS, UserRow, db, esc, esc_json, group_from_row, kind_name,
+    parse_id, state_name, user_from_row, version_param,
 };
 use crate::model::{Directory, DirectoryId, Group, GroupId, Organization, User, UserId, UserState};
 use crate::store::plan::{self, ChangeDraft, MembershipFacts, MembershipPlan};
@@ -24,14 +24,16 @@ impl PostgresStore {
         &self,
         org: Organization,
     ) -> Result<(), StoreError> {
-        let doc = serde_json::to_value(&org).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let doc =
+            esc_json(&serde_json::to_value(&org).map_err(|e| StoreError::Backend(Box::new(e)))?);
+        let external_id = org.external_id.as_deref().map(esc);
         let client = self.client().await?;
         client
             .execute(
                 &self.schema.sql(
                     "INSERT INTO {s}.organizations (id, external_id, doc) VALUES ($1, $2, $3)",
                 ),
-                &[&org.id.as_str(), &org.external_id, &doc],
+                &[&org.id.as_str(), &external_id, &doc],
             )
             .await
             .map_err(db)?;
@@ -42,14 +44,16 @@ impl PostgresStore {
         &self,
         org: Organization,
     ) -> Result<(), StoreError> {
-        let doc = serde_json::to_value(&org).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let doc =
+            esc_json(&serde_json::to_value(&org).map_err(|e| StoreError::Backend(Box::new(e)))?);
+        let external_id = org.external_id.as_deref().map(esc);
         let client = self.client().await?;
         let updated = client
             .execute(
                 &self
                     .schema
                     .sql("UPDATE {s}.organizations SET external_id = $2, doc = $3 WHERE id = $1"),
-                &[&org.id.as_str(), &org.external_id, &doc],
+                &[&org.id.as_str(), &external_id, &doc],
             )
             .await
             .map_err(db)?;
@@ -166,7 +170,7 @@ impl PostgresStore {
     }
 
     pub(super) async fn insert_user_impl(&self, user: User) -> Result<User, StoreError> {
-        let keys = plan::user_index_keys(&user);
+        let keys = UserRow::of(&user);
         let dir = user.directory_id.clone();
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
@@ -178,7 +182,7 @@ impl PostgresStore {
                             EXISTS (SELECT 1 FROM {s}.users WHERE directory_id = $1 \
                                     AND user_name_key = $2 AND state = 'active')",
                 ),
-                &[&dir.as_str(), &keys.user_name, &user.id.as_str()],
+                &[&dir.as_str(), &keys.user_name_key, &user.id.as_str()],
             )
             .await
             .map_err(db)?;
@@ -204,10 +208,10 @@ impl PostgresStore {
                 &user.id.as_str(),
                 &dir.as_str(),
                 &state_name(user.state),
-                &keys.user_name,
+                &keys.user_name_key,
                 &keys.external_id,
-                &user.email,
-                &user.attributes,
+                &keys.email,
+                &keys.attributes,
                 &user.meta.created,
                 &user.meta.last_modified,
                 &version_param(user.meta.version)?,
@@ -226,7 +230,7 @@ impl PostgresStore {
         user: User,
         expected_version: u64,
     ) -> Result<User, StoreError> {
-        let keys = plan::user_index_keys(&user);
+        let keys = UserRow::of(&user);
         let dir = user.directory_id.clone();
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
@@ -251,7 +255,7 @@ impl PostgresStore {
                         "SELECT EXISTS (SELECT 1 FROM {s}.users WHERE directory_id = $1 \
                              AND user_name_key = $2 AND state = 'active' AND id <> $3)",
                     ),
-                    &[&dir.as_str(), &keys.user_name, &user.id.as_str()],
+                    &[&dir.as_str(), &keys.user_name_key, &user.id.as_str()],
                 )
                 .await
                 .map_err(db)?;
@@ -274,10 +278,10 @@ impl PostgresStore {
                 &dir.as_str(),
                 &user.id.as_str(),
                 &state_name(user.state),
-                &keys.user_name,
+                &keys.user_name_key,
                 &keys.external_id,
-                &user.email,
-                &user.attributes,
+                &keys.email,
+                &keys.attributes,
                 &user.meta.created,
                 &user.meta.last_modified,
                 &version_param(user.meta.version)?,
@@ -326,7 +330,7 @@ impl PostgresStore {
         let membership = plan::membership(&group.id, &edits, &facts, group.meta.last_modified)?;
         let planned = plan::insert_group(group, membership);
         let group = planned.group;
-        let keys = plan::group_index_keys(&group);
+        let keys = GroupRow::of(&group);
         tx.execute(
             &self.schema.sql(
                 "INSERT INTO {s}.groups (id, directory_id, deleted, display_name, \
@@ -337,10 +341,10 @@ impl PostgresStore {
                 &group.id.as_str(),
                 &dir.as_str(),
                 &group.deleted,
-                &group.display_name,
                 &keys.display_name,
+                &keys.display_name_key,
                 &keys.external_id,
-                &group.attributes,
+                &keys.attributes,
                 &group.meta.created,
                 &group.meta.last_modified,
                 &version_param(group.meta.version)?,
@@ -376,7 +380,7 @@ impl PostgresStore {
             return Ok(planned.group);
         }
         let group = planned.group;
-        let keys = plan::group_index_keys(&group);
+        let keys = GroupRow::of(&group);
         tx.execute(
             &self.schema.sql(
                 "UPDATE {s}.groups SET deleted = $3, display_name = $4, display_name_key = $5, \
@@ -388,10 +392,10 @@ impl PostgresStore {
                 &dir.as_str(),
                 &group.id.as_str(),
                 &group.deleted,
-                &group.display_name,
                 &keys.display_name,
+                &keys.display_name_key,
                 &keys.external_id,
-                &group.attributes,
+                &keys.attributes,
                 &group.meta.created,
                 &group.meta.last_modified,
                 &version_param(group.meta.version)?,
