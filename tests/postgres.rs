@@ -472,3 +472,409 @@ async fn parallel_member_edits_from_two_pools_lose_no_member() {
     ));
     drop_schemas(&url, &[schema]).await;
 }
+
+/// Two example servers on one database, as two replicas behind a load balancer.
+mod replicas {
+    use std::collections::{HashMap, HashSet};
+    use std::io::{BufRead, BufReader};
+    use std::path::PathBuf;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::TokioExecutor;
+    use scimkit::DirectorySync;
+    use scimkit::model::{ChangeKind, DirectoryId};
+    use scimkit::store::{
+        DirectoryStore, Keyset, PostgresNotifier, PostgresOptions, PostgresStore, States,
+    };
+    use scimkit::sync::DirectorySelector;
+    use serde_json::{Value, json};
+
+    const TOKEN: &str = "replica-test-token-0123456789";
+    type Http = Client<HttpConnector, Full<Bytes>>;
+
+    fn server_binary() -> PathBuf {
+        // target/<profile>/deps/postgres-<hash> → target/<profile>/examples/server
+        let exe = std::env::current_exe().expect("test binary path");
+        let server = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("target dir")
+            .join("examples")
+            .join("server");
+        assert!(
+            server.exists(),
+            "{} is missing: `cargo test --all-features` builds it, or run \
+             `cargo build --example server --features postgres` first",
+            server.display()
+        );
+        server
+    }
+
+    /// `url` with its database replaced by `database` (URL or key=value form).
+    fn with_database(url: &str, database: &str) -> String {
+        if let Some((base, rest)) = url.split_once("://").and_then(|(scheme, rest)| {
+            rest.split_once('/')
+                .map(|(host, tail)| ((scheme, host), tail))
+        }) {
+            let query = rest
+                .split_once('?')
+                .map(|(_, q)| format!("?{q}"))
+                .unwrap_or_default();
+            format!("{}://{}/{database}{query}", base.0, base.1)
+        } else {
+            format!("{url} dbname={database}")
+        }
+    }
+
+    struct Server {
+        child: Child,
+        scim: String,
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn start(url: &str) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut child = Command::new(server_binary())
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--bearer-token",
+                TOKEN,
+                "--org-external-id",
+                "replicated-org",
+                "--store",
+                &format!("postgres:{url}"),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("server starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut banner = HashMap::new();
+        while banner.len() < 4 {
+            let line = lines
+                .next()
+                .expect("the server prints its banner")
+                .expect("read");
+            if let Some((key, value)) = line.split_once(": ") {
+                banner.insert(key.to_owned(), value.to_owned());
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        Server {
+            child,
+            scim: banner["SCIM base URL"].clone(),
+        }
+    }
+
+    async fn call(http: &Http, method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(url)
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("content-type", "application/scim+json")
+            .body(Full::new(
+                body.map(|b| Bytes::from(b.to_string())).unwrap_or_default(),
+            ))
+            .expect("request");
+        let Ok(response) = http.request(request).await else {
+            return (0, Value::Null);
+        };
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    fn path_of(url: &str) -> &str {
+        url.splitn(4, '/').nth(3).unwrap_or("")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_servers_on_one_database_serve_one_idp_without_losing_anything() {
+        let Some(admin_url) = super::database_url("two_servers_on_one_database") else {
+            return;
+        };
+        // A database of its own: the example servers use the default schema.
+        let database = format!("t_replicas_{}", std::process::id());
+        let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(connection);
+        for statement in [
+            format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
+            format!("CREATE DATABASE {database}"),
+        ] {
+            client
+                .batch_execute(&statement)
+                .await
+                .expect("create the database");
+        }
+        let url = with_database(&admin_url, &database);
+
+        let a = start(&url);
+        let b = start(&url);
+        assert_eq!(
+            path_of(&a.scim),
+            path_of(&b.scim),
+            "both replicas serve the organization at the same SCIM base URL path"
+        );
+        let bases = [a.scim.clone(), b.scim.clone()];
+        let http: Http = Client::builder(TokioExecutor::new()).build_http();
+
+        // A third process's view: the vendor's sync on the same database, woken only by
+        // NOTIFY (its fallback poll is far longer than the deadline below).
+        let store = Arc::new(
+            PostgresStore::connect(&url, PostgresOptions::default().with_migrate(false))
+                .await
+                .expect("store"),
+        );
+        let notifier = PostgresNotifier::connect(&url, &store)
+            .await
+            .expect("notifier");
+        let sync = DirectorySync::new(store.clone())
+            .with_notifier(Arc::new(notifier))
+            .with_poll_interval(Duration::from_secs(60));
+        let selector = DirectorySelector::OrganizationExternalId("replicated-org".into());
+        let dir: DirectoryId = sync.directory(&selector).await.expect("directory").id;
+
+        // The same userName to both replicas at once: exactly one create wins.
+        let racers = (0..8).map(|i| {
+            let (http, base) = (http.clone(), bases[i % 2].clone());
+            tokio::spawn(async move {
+                call(
+                    &http,
+                    "POST",
+                    &format!("{base}/Users"),
+                    Some(json!({"userName": "same@acme.com"})),
+                )
+                .await
+                .0
+            })
+        });
+        let mut statuses = Vec::new();
+        for racer in racers {
+            statuses.push(racer.await.expect("join"));
+        }
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 201 || *s == 409),
+            "{statuses:?}"
+        );
+
+        // Users, a group, and parallel member PATCHes through alternating replicas.
+        let mut members = Vec::new();
+        let mut doomed = Vec::new();
+        for i in 0..25 {
+            let base = &bases[i % 2];
+            let (status, body) = call(
+                &http,
+                "POST",
+                &format!("{base}/Users"),
+                Some(json!({"userName": format!("u{i}@acme.com")})),
+            )
+            .await;
+            assert_eq!(status, 201, "{body}");
+            let id = body["id"].as_str().expect("id").to_owned();
+            if i < 20 {
+                members.push(id)
+            } else {
+                doomed.push(id)
+            }
+        }
+        let (status, group) = call(
+            &http,
+            "POST",
+            &format!("{}/Groups", bases[0]),
+            Some(json!({"displayName": "Engineering"})),
+        )
+        .await;
+        assert_eq!(status, 201, "{group}");
+        let group_id = group["id"].as_str().expect("id").to_owned();
+        let patches = members.iter().enumerate().map(|(i, id)| {
+            let (http, base, gid) = (http.clone(), bases[i % 2].clone(), group_id.clone());
+            let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "add", "path": "members", "value": [{"value": id}]}]});
+            tokio::spawn(async move {
+                call(&http, "PATCH", &format!("{base}/Groups/{gid}"), Some(patch))
+                    .await
+                    .0
+            })
+        });
+        for patch in patches {
+            let status = patch.await.expect("join");
+            assert!(
+                status == 200 || status == 204,
+                "member PATCH answered {status}"
+            );
+        }
+        let deletes = doomed.iter().enumerate().map(|(i, id)| {
+            let (http, base, id) = (http.clone(), bases[i % 2].clone(), id.clone());
+            tokio::spawn(async move {
+                call(&http, "DELETE", &format!("{base}/Users/{id}"), None)
+                    .await
+                    .0
+            })
+        });
+        for delete in deletes {
+            assert_eq!(delete.await.expect("join"), 204);
+        }
+
+        // Invariants, read through the other replica and the store.
+        for (i, id) in doomed.iter().enumerate() {
+            let other = &bases[(i + 1) % 2];
+            assert_eq!(
+                call(&http, "GET", &format!("{other}/Users/{id}"), None)
+                    .await
+                    .0,
+                404
+            );
+        }
+        let (_, found) = call(
+            &http,
+            "GET",
+            &format!(
+                "{}/Users?filter=userName%20eq%20%22SAME@acme.com%22",
+                bases[1]
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(
+            found["totalResults"], 1,
+            "one user holds the raced userName: {found}"
+        );
+        let stored: HashSet<String> = store
+            .list_members(
+                &dir,
+                &group_id.parse().expect("group id"),
+                States::All,
+                Keyset::all(),
+            )
+            .await
+            .expect("members")
+            .into_iter()
+            .map(|u| u.to_string())
+            .collect();
+        assert_eq!(stored, members.iter().cloned().collect(), "no member lost");
+        let changes = store
+            .list_changes(&dir, 0, usize::MAX)
+            .await
+            .expect("changes");
+        let seqs: Vec<u64> = changes.iter().map(|c| c.seq).collect();
+        assert_eq!(
+            seqs,
+            (1..=changes.len() as u64).collect::<Vec<_>>(),
+            "gapless seq"
+        );
+        let count = |kind| changes.iter().filter(|c| c.kind == kind).count();
+        assert_eq!(
+            count(ChangeKind::UserCreated),
+            26,
+            "one create per acknowledged user"
+        );
+        assert_eq!(
+            count(ChangeKind::GroupMemberAdded),
+            20,
+            "one entry per member added"
+        );
+        assert_eq!(count(ChangeKind::UserDeleted), 5);
+
+        // A change received by replica A reaches the third process's subscriber at once.
+        let cursor = sync.latest_cursor(&selector).await.expect("cursor");
+        let mut subscription = sync.subscribe(&selector, cursor).await.expect("subscribe");
+        let started = Instant::now();
+        let (status, _) = call(
+            &http,
+            "POST",
+            &format!("{}/Users", bases[0]),
+            Some(json!({"userName": "late@acme.com"})),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let change = tokio::time::timeout(Duration::from_secs(1), subscription.next())
+            .await
+            .expect("the subscriber hears replica A's write within a second")
+            .expect("change");
+        assert_eq!(change.kind, ChangeKind::UserCreated);
+        eprintln!("cross-process change feed latency: {:?}", started.elapsed());
+
+        // kill -9 of replica B mid-traffic: every write it acknowledged is there.
+        let writer = {
+            let (http, base) = (http.clone(), bases[1].clone());
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for n in 0..10_000 {
+                    let name = format!("k{n}@acme.com");
+                    match call(
+                        &http,
+                        "POST",
+                        &format!("{base}/Users"),
+                        Some(json!({"userName": name})),
+                    )
+                    .await
+                    .0
+                    {
+                        201 => acknowledged.push(name),
+                        _ => break,
+                    }
+                }
+                acknowledged
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut b = b;
+        b.child.kill().expect("SIGKILL replica B");
+        let acknowledged = writer.await.expect("join");
+        assert!(
+            !acknowledged.is_empty(),
+            "replica B took writes before it was killed"
+        );
+        for name in &acknowledged {
+            let (_, found) = call(
+                &http,
+                "GET",
+                &format!("{}/Users?filter=userName%20eq%20%22{name}%22", bases[0]),
+                None,
+            )
+            .await;
+            assert_eq!(
+                found["totalResults"], 1,
+                "{name} was acknowledged, so it is stored"
+            );
+        }
+        drop(a);
+        drop(b);
+        drop(sync);
+        drop(store);
+        let _ = client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+            .await;
+    }
+}
