@@ -11,6 +11,7 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod ext;
+mod hooked;
 mod memory;
 mod notify;
 pub mod plan;
@@ -26,6 +27,7 @@ pub use self::postgres::{
 #[cfg(feature = "sled")]
 pub use self::sled::{FORMAT_VERSION, SledOpenError, SledStore};
 pub use ext::DirectoryStoreExt;
+pub use hooked::{CallCounter, Hooked, Latency, StoreCall, StoreHook};
 pub use memory::MemoryStore;
 pub use notify::{ChangeListener, ChangeNotifier, LocalNotifier, watch_listener};
 

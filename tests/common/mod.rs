@@ -7,13 +7,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use scimkit::model::{DirectoryId, ManualClock, SequentialIds};
-use scimkit::store::MemoryStore;
+use scimkit::store::{CallCounter, Hooked, MemoryStore};
 use scimkit::{Admin, ScimService};
 use serde_json::Value;
 use time::macros::datetime;
 
 pub struct Fixture {
     pub store: Arc<MemoryStore>,
+    /// Counts the service's store calls (the service reads `store` through it).
+    pub calls: Arc<CallCounter>,
     pub admin: Admin,
     pub scim: ScimService,
     pub clock: Arc<ManualClock>,
@@ -63,7 +65,9 @@ impl Fixture {
             .unwrap();
         let directory = admin.create_directory(&org.id, true).await.unwrap();
         let token = admin.issue_scim_token(&directory.id).await.unwrap().secret;
-        let builder = ScimService::builder(store.clone(), store.clone())
+        let calls = Arc::new(CallCounter::default());
+        let counted = Arc::new(Hooked::new(store.clone(), calls.clone()));
+        let builder = ScimService::builder(counted.clone(), counted)
             .clock(clock.clone())
             .ids(ids)
             .public_url("https://scim.example.com");
@@ -71,6 +75,7 @@ impl Fixture {
         let base = format!("/scim/v2/{}", directory.id);
         Self {
             store,
+            calls,
             admin,
             scim,
             clock,
