@@ -215,7 +215,7 @@ pub mod attributes {}
 /// backends on every script.
 ///
 /// **Concurrency.** Writes run at `READ COMMITTED`: the user or group row is locked
-/// (`FOR UPDATE`), the shared planner decides on what was read under the lock, and the
+/// (`FOR NO KEY UPDATE`), the shared planner decides on what was read under the lock, and the
 /// directory's counter row is locked last to number the change-log entries, so `seq` has
 /// no gaps and its order is commit order (a subscriber never skips a late commit). Writes
 /// to one directory therefore commit one at a time at the very end (the lock is held for
@@ -223,7 +223,7 @@ pub mod attributes {}
 /// other. Each write runs `pg_notify` in its own transaction, delivered at commit.
 ///
 /// **Migrations in a deploy.** Migrations are embedded and versioned
-/// (`store::SCHEMA_VERSION`, recorded in `<schema>.scimkit_migrations`). By default
+/// (`store::POSTGRES_SCHEMA_VERSION`, recorded in `<schema>.scimkit_migrations`). By default
 /// `connect` migrates, under an advisory lock, so replicas starting together migrate
 /// once and the rest wait. To migrate as a release step instead, run
 /// `PostgresStore::migrate` from a one-off job (a `--migrate` flag of your binary) with a

@@ -12,8 +12,8 @@ use std::time::Duration;
 use scimkit::model::{ChangeKind, UserState};
 use scimkit::model::{Directory, DirectoryId, Meta, Organization, OrganizationId, User, UserId};
 use scimkit::store::{
-    ChangeNotifier, DirectoryStore, PostgresNotifier, PostgresOpenError, PostgresOptions,
-    PostgresStore, SCHEMA_VERSION, StoreError, UniqueAttribute,
+    ChangeNotifier, DirectoryStore, POSTGRES_SCHEMA_VERSION, PostgresNotifier, PostgresOpenError,
+    PostgresOptions, PostgresStore, StoreError, UniqueAttribute,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -153,7 +153,7 @@ async fn migrations_run_once_even_when_replicas_start_together() {
             .expect("every replica connects");
         assert_eq!(
             store.schema_version().await.expect("version"),
-            SCHEMA_VERSION
+            POSTGRES_SCHEMA_VERSION
         );
     }
     let again = store(&url, &schema).await;

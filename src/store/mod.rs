@@ -22,7 +22,7 @@ mod sled;
 
 #[cfg(feature = "postgres")]
 pub use self::postgres::{
-    PostgresNotifier, PostgresOpenError, PostgresOptions, PostgresStore, SCHEMA_VERSION,
+    POSTGRES_SCHEMA_VERSION, PostgresNotifier, PostgresOpenError, PostgresOptions, PostgresStore,
 };
 #[cfg(feature = "sled")]
 pub use self::sled::{FORMAT_VERSION, SledOpenError, SledStore};

@@ -1,7 +1,7 @@
 //! [`PostgresStore`]: the backend several processes share (feature `postgres`).
 //!
 //! Every write is one transaction at `READ COMMITTED`: the entity row is locked
-//! (`SELECT ... FOR UPDATE`) before the planner ([`super::plan`]) decides, so the version
+//! (`SELECT ... FOR NO KEY UPDATE`) before the planner ([`super::plan`]) decides, so the version
 //! check is a compare-and-swap across processes; `userName` uniqueness is a unique partial
 //! index (a race the planner's read missed fails on the index and maps to
 //! `Conflict(UserName)`); the change-log entries are numbered from the directory's counter
@@ -28,7 +28,7 @@ use time::OffsetDateTime;
 use tokio_postgres::NoTls;
 
 pub use notify::PostgresNotifier;
-pub use schema::SCHEMA_VERSION;
+pub use schema::POSTGRES_SCHEMA_VERSION;
 
 use super::{
     DirectoryStore, GroupFilter, Keyset, MembershipEdit, States, StoreError, TokenStore,
@@ -53,7 +53,7 @@ pub struct PostgresOptions {
     pub wait_timeout: Duration,
     /// Run [`PostgresStore::migrate`] while connecting. Default `true`; turn it off when
     /// migrations run as a separate deploy step, and connect then refuses a schema that is
-    /// not at [`SCHEMA_VERSION`].
+    /// not at [`POSTGRES_SCHEMA_VERSION`].
     pub migrate: bool,
 }
 
@@ -78,6 +78,12 @@ impl PostgresOptions {
     /// The options with another pool size.
     pub fn with_max_connections(mut self, max_connections: usize) -> Self {
         self.max_connections = max_connections;
+        self
+    }
+
+    /// The options with another wait for a free connection.
+    pub fn with_wait_timeout(mut self, wait_timeout: Duration) -> Self {
+        self.wait_timeout = wait_timeout;
         self
     }
 
@@ -111,7 +117,7 @@ pub enum PostgresOpenError {
         schema: String,
         /// Its version.
         found: i32,
-        /// [`SCHEMA_VERSION`].
+        /// [`POSTGRES_SCHEMA_VERSION`].
         supported: i32,
     },
     /// `migrate` was off and the schema is behind (or absent).
@@ -121,7 +127,7 @@ pub enum PostgresOpenError {
         schema: String,
         /// Its version (0: absent).
         found: i32,
-        /// [`SCHEMA_VERSION`].
+        /// [`POSTGRES_SCHEMA_VERSION`].
         supported: i32,
     },
 }
@@ -226,14 +232,14 @@ impl PostgresStore {
             store.migrate().await?;
         } else {
             let found = store.schema_version().await?;
-            if found != SCHEMA_VERSION {
-                return Err(if found > SCHEMA_VERSION {
+            if found != POSTGRES_SCHEMA_VERSION {
+                return Err(if found > POSTGRES_SCHEMA_VERSION {
                     store.too_new(found)
                 } else {
                     PostgresOpenError::NotMigrated {
                         schema: store.schema.name.clone(),
                         found,
-                        supported: SCHEMA_VERSION,
+                        supported: POSTGRES_SCHEMA_VERSION,
                     }
                 });
             }

@@ -20,7 +20,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// The schema version this scimkit writes and reads.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 1;
 
 fn connect_error(e: impl std::error::Error + Send + Sync + 'static) -> PostgresOpenError {
     PostgresOpenError::Connect(Box::new(e))
@@ -59,7 +59,7 @@ impl PostgresStore {
             .await
             .and_then(|row| row.try_get(0))
             .map_err(connect_error)?;
-        if current > SCHEMA_VERSION {
+        if current > POSTGRES_SCHEMA_VERSION {
             return Err(self.too_new(current));
         }
         for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
@@ -106,7 +106,7 @@ impl PostgresStore {
         PostgresOpenError::TooNew {
             schema: self.schema.name.clone(),
             found,
-            supported: SCHEMA_VERSION,
+            supported: POSTGRES_SCHEMA_VERSION,
         }
     }
 }
@@ -118,7 +118,7 @@ mod tests {
     #[test]
     fn migrations_are_numbered_in_order_up_to_the_schema_version() {
         let versions: Vec<i32> = MIGRATIONS.iter().map(|m| m.version).collect();
-        let expected: Vec<i32> = (1..=SCHEMA_VERSION).collect();
+        let expected: Vec<i32> = (1..=POSTGRES_SCHEMA_VERSION).collect();
         assert_eq!(versions, expected);
     }
 

@@ -234,12 +234,14 @@ impl PostgresStore {
         let dir = user.directory_id.clone();
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
-        // The row lock makes the version check a compare-and-swap across processes.
+        // The row lock makes the version check a compare-and-swap across processes. NO KEY
+        // UPDATE (the id never changes) lets membership inserts, whose foreign-key check
+        // takes KEY SHARE on the user row, proceed meanwhile.
         let stored = tx
             .query_opt(
                 &self.schema.sql(&format!(
                     "SELECT {USER_COLUMNS} FROM {{s}}.users u \
-                     WHERE u.directory_id = $1 AND u.id = $2 FOR UPDATE"
+                     WHERE u.directory_id = $1 AND u.id = $2 FOR NO KEY UPDATE"
                 )),
                 &[&dir.as_str(), &user.id.as_str()],
             )
@@ -500,7 +502,7 @@ impl PostgresStore {
         tx.query_opt(
             &self.schema.sql(&format!(
                 "SELECT {GROUP_COLUMNS} FROM {{s}}.groups g \
-                 WHERE g.directory_id = $1 AND g.id = $2 FOR UPDATE"
+                 WHERE g.directory_id = $1 AND g.id = $2 FOR NO KEY UPDATE"
             )),
             &[&dir.as_str(), &group.as_str()],
         )
