@@ -212,7 +212,11 @@ pub mod attributes {}
 /// COLLATE "C"`, so keyset order is id order whatever the database's collation.
 /// `userName` and `displayName` are compared through a lower-cased key computed in Rust
 /// (the same rule every backend uses), not `lower()`, so the index agrees with the other
-/// backends on every script.
+/// backends on every script. Listing and counting are single indexed statements;
+/// `startIndex` paging (`Keyset::skip`) passes over the skipped rows in the
+/// `(directory_id, id) INCLUDE (state)` index (an index-only scan once autovacuum has
+/// marked the pages visible) and reads documents only for the page, so a deep page costs
+/// an index range, not the directory's documents.
 ///
 /// **Concurrency.** Writes run at `READ COMMITTED`: the user or group row is locked
 /// (`FOR NO KEY UPDATE`), the shared planner decides on what was read under the lock, and the

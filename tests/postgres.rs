@@ -366,6 +366,37 @@ async fn parallel_member_edits_from_two_pools_lose_no_member() {
         .await
         .expect("skip");
     assert_eq!(skipped.len(), 2, "skip passes over rows");
+    let deep = a
+        .list_users(
+            &dir,
+            &by_group,
+            Keyset {
+                after: Some(users[4].clone()),
+                skip: 20,
+                limit: 3,
+            },
+        )
+        .await
+        .expect("skip within a group");
+    let ids: Vec<_> = deep.iter().map(|u| u.id.clone()).collect();
+    assert_eq!(
+        ids,
+        users[25..28].to_vec(),
+        "skip counts from after, within the filter"
+    );
+    let groups = a
+        .list_groups(
+            &dir,
+            &GroupFilter::default(),
+            Keyset {
+                after: None,
+                skip: 1,
+                limit: 5,
+            },
+        )
+        .await
+        .expect("skip groups");
+    assert!(groups.is_empty(), "skipping the only group leaves nothing");
     for key in [
         UserKey::UserName("user7".into()),
         UserKey::ExternalId("x7".into()),

@@ -238,7 +238,14 @@ impl PostgresStore {
         filter: &UserFilter,
         page: Keyset<UserId>,
     ) -> Result<Vec<User>, StoreError> {
-        let mut query = Query::new(format!("SELECT {USER_COLUMNS}"));
+        // With `skip`, the page's ids come from an inner query that the index on
+        // (directory_id, id) INCLUDE (state) can answer without visiting the skipped
+        // rows' documents; only the page's rows are then read in full.
+        let mut query = Query::new(if page.skip > 0 {
+            "SELECT u.id".to_owned()
+        } else {
+            format!("SELECT {USER_COLUMNS}")
+        });
         user_selection(&mut query, dir, filter);
         if let Some(after) = &page.after {
             let p = query.bind(after.to_string());
@@ -246,6 +253,12 @@ impl PostgresStore {
         }
         query.push(" ORDER BY u.id");
         query.page(page.skip, page.limit);
+        if page.skip > 0 {
+            query.sql = format!(
+                "SELECT {USER_COLUMNS} FROM {{s}}.users u WHERE u.id IN ({}) ORDER BY u.id",
+                query.sql
+            );
+        }
         let client = self.client().await?;
         let rows = client
             .query(&self.schema.sql(&query.sql), &query.params())
@@ -320,7 +333,12 @@ impl PostgresStore {
         filter: &GroupFilter,
         page: Keyset<GroupId>,
     ) -> Result<Vec<Group>, StoreError> {
-        let mut query = Query::new(format!("SELECT {GROUP_COLUMNS}"));
+        // `skip` as for users: ids first, documents only for the page.
+        let mut query = Query::new(if page.skip > 0 {
+            "SELECT g.id".to_owned()
+        } else {
+            format!("SELECT {GROUP_COLUMNS}")
+        });
         group_selection(&mut query, dir, filter);
         if let Some(after) = &page.after {
             let p = query.bind(after.to_string());
@@ -328,6 +346,12 @@ impl PostgresStore {
         }
         query.push(" ORDER BY g.id");
         query.page(page.skip, page.limit);
+        if page.skip > 0 {
+            query.sql = format!(
+                "SELECT {GROUP_COLUMNS} FROM {{s}}.groups g WHERE g.id IN ({}) ORDER BY g.id",
+                query.sql
+            );
+        }
         let client = self.client().await?;
         let rows = client
             .query(&self.schema.sql(&query.sql), &query.params())

@@ -37,7 +37,9 @@ CREATE TABLE {s}.users (
     last_modified timestamptz NOT NULL,
     version       bigint NOT NULL
 );
-CREATE UNIQUE INDEX users_by_directory ON {s}.users (directory_id, id);
+-- INCLUDE (state): listing by state and skipping rows for startIndex paging can be
+-- answered from the index alone.
+CREATE UNIQUE INDEX users_by_directory ON {s}.users (directory_id, id) INCLUDE (state);
 -- userName is unique among active users of a directory, enforced here even across processes.
 CREATE UNIQUE INDEX users_active_user_name ON {s}.users (directory_id, user_name_key)
     WHERE state = 'active';
@@ -64,7 +66,7 @@ CREATE TABLE {s}.groups (
     last_modified    timestamptz NOT NULL,
     version          bigint NOT NULL
 );
-CREATE UNIQUE INDEX groups_by_directory ON {s}.groups (directory_id, id);
+CREATE UNIQUE INDEX groups_by_directory ON {s}.groups (directory_id, id) INCLUDE (deleted);
 CREATE INDEX groups_display_name ON {s}.groups (directory_id, display_name_key, id);
 CREATE INDEX groups_external_id ON {s}.groups (directory_id, external_id, id);
 
