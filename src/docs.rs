@@ -194,4 +194,26 @@ pub mod sync_loop {}
 /// each before the protocol engine sees the request; its table names the IdP that sends
 /// each quirk. The `User-Agent` in the [request log](request_log) tells which IdP a
 /// directory is connected to.
+///
+/// ## Custom extension attributes
+///
+/// An attribute under an extension URN scimkit has no schema for (Entra's
+/// `urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:tag`, Okta's
+/// "external namespace") is stored as sent, under its URN, without a type check. It can be
+/// set by POST/PUT (nested under the URN or flattened to its full name), by PATCH (full
+/// path, the extension object's URN, or a path-less value), filtered
+/// (`urn:...:CustomExtensionName:2.0:User:tag eq "x"`) and read back; the URN is added to
+/// `schemas`. A URN names the whole extension object when its last segment is the resource
+/// type (`...:2.0:User`); otherwise its last `:` separates the attribute.
+///
+/// ## Choices where IdPs disagree with the RFC
+///
+/// - **`id` in a PATCH**: the resource's own id (Okta's group rename, Entra's
+///   `path: "id"`) is dropped as a restatement; another id in a path-less value is
+///   ignored, as every server-owned attribute there is; `path: "id"` with another id is
+///   400 `mutability` and nothing changes.
+/// - **Removing through a filter that matches nothing**
+///   (`members[value eq "gone"]`, `emails[type eq "home"]` on a user without one) is a
+///   successful no-op, with no change recorded. Entra retries removals it believes
+///   failed, and a `noTarget` error would fail the retry of a removal that succeeded.
 pub mod identity_providers {}

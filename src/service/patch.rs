@@ -16,9 +16,13 @@ use crate::protocol::{quirks, resource};
 use crate::schema::ResourceKind;
 use crate::store::{DirectoryStoreExt, MembershipEdit};
 
-fn parse(request: &Request<Bytes>, kind: ResourceKind) -> Result<Vec<PatchOp>, ScimError> {
+fn parse(
+    request: &Request<Bytes>,
+    kind: ResourceKind,
+    id: &str,
+) -> Result<Vec<PatchOp>, ScimError> {
     let mut body = json_body(request.headers(), request.body())?;
-    quirks::normalise_patch(&mut body);
+    quirks::normalise_patch(quirks::PatchTarget { kind, id }, &mut body);
     Ok(parse_request(&body, kind)?)
 }
 
@@ -43,7 +47,7 @@ pub(super) async fn user(
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
-    let operations = parse(request, ResourceKind::User)?;
+    let operations = parse(request, ResourceKind::User, id)?;
     let preconditions = Preconditions::from_headers(request.headers());
     let mut retries = cas::Retries::new(&preconditions);
     let stored = loop {
@@ -219,7 +223,7 @@ pub(super) async fn group(
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
-    let operations = parse(request, ResourceKind::Group)?;
+    let operations = parse(request, ResourceKind::Group, id)?;
     let preconditions = Preconditions::from_headers(request.headers());
     let mut retries = cas::Retries::new(&preconditions);
     let stored = loop {
