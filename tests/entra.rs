@@ -591,3 +591,60 @@ async fn entra_retried_removals_through_a_filter_that_matches_nothing_succeed() 
         "nothing was removed"
     );
 }
+
+/// Entra's matching lookup on a value path's sub-attribute (its tutorial: attributes used
+/// for matching must be filterable), and a primary email with an empty value beside a
+/// valid one, seen from real tenants.
+#[tokio::test]
+async fn entra_matches_on_work_email_and_tolerates_an_empty_primary_email() {
+    let fx = Fixture::new(&["acme.com"]).await;
+    let created = fx
+        .request(
+            "POST",
+            "/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "ann",
+                "emails": [
+                    {"primary": true, "type": "work", "value": ""},
+                    {"type": "other", "value": "Ann@acme.com"}
+                ]
+            })),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let stored = fx
+        .store
+        .get_user(&fx.directory, &created.id().parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.email, "Ann@acme.com");
+    fx.request(
+        "POST",
+        "/Users",
+        Some(json!({
+            "userName": "bob@acme.com",
+            "emails": [{"primary": true, "type": "work", "value": "bob@acme.com"}]
+        })),
+    )
+    .await;
+    let lookup = |filter: &'static str| {
+        let fx = &fx;
+        async move {
+            fx.request("GET", &format!("/Users?filter={}", encoded(filter)), None)
+                .await
+        }
+    };
+    let found = lookup("emails[type eq \"work\"].value eq \"BOB@acme.com\"").await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert_eq!(found.body["totalResults"], 1);
+    assert_eq!(found.body["Resources"][0]["userName"], "bob@acme.com");
+    let found = lookup("emails[type eq \"work\"].value eq \"ann@acme.com\"").await;
+    assert_eq!(
+        found.body["totalResults"], 0,
+        "ann's address is not her work email"
+    );
+    let found = lookup("emails[type eq \"other\"].value eq \"ann@acme.com\"").await;
+    assert_eq!(found.body["totalResults"], 1);
+}

@@ -45,15 +45,23 @@ pub fn user_email(doc: &Value, org: &Organization) -> Result<String, ScimError> 
     Ok(email)
 }
 
+/// The primary `emails[].value` that is an address, else the first that is. IdPs send a
+/// primary element with an empty `value` beside a valid secondary one; the valid one wins
+/// rather than the user being refused.
 fn primary_email(doc: &Value) -> Option<String> {
     let emails = doc.get("emails")?.as_array()?;
-    let value_of = |e: &Value| e.get("value").and_then(Value::as_str).map(str::to_owned);
+    let address = |e: &Value| {
+        e.get("value")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|v| looks_like_email(v))
+            .map(str::to_owned)
+    };
     emails
         .iter()
-        .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
-        .and_then(value_of)
-        .or_else(|| emails.iter().find_map(value_of))
-        .filter(|e| looks_like_email(e))
+        .filter(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
+        .find_map(address)
+        .or_else(|| emails.iter().find_map(address))
 }
 
 fn looks_like_email(text: &str) -> bool {
@@ -243,6 +251,16 @@ mod tests {
         assert_eq!(user_email(&doc, &org(&[])).unwrap(), "primary@acme.com");
         let doc = json!({"userName": "ann", "emails": [{"value": "first@acme.com"}]});
         assert_eq!(user_email(&doc, &org(&[])).unwrap(), "first@acme.com");
+    }
+
+    #[test]
+    fn an_empty_primary_email_gives_way_to_a_valid_secondary() {
+        let doc = json!({"userName": "ann", "emails": [
+            {"value": "", "primary": true, "type": "work"},
+            {"value": "ann@acme.com", "type": "home"}]});
+        assert_eq!(user_email(&doc, &org(&[])).unwrap(), "ann@acme.com");
+        let doc = json!({"userName": "ann", "emails": [{"value": "", "primary": true}]});
+        assert!(user_email(&doc, &org(&[])).is_err());
     }
 
     #[test]
