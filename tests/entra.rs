@@ -619,7 +619,7 @@ async fn entra_matches_on_work_email_and_tolerates_an_empty_primary_email() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.email, "Ann@acme.com");
+    assert_eq!(stored.email.as_deref(), Some("Ann@acme.com"));
     fx.request(
         "POST",
         "/Users",

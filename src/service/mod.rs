@@ -29,6 +29,7 @@ use crate::error::{ScimError, StoreError, UniqueAttribute};
 use crate::model::{Clock, Directory, IdGenerator, Organization, RandomIds, SystemClock};
 use crate::protocol::cursor::CursorCodec;
 use crate::protocol::projection::Projection;
+pub use crate::protocol::resource::EmailPolicy;
 use crate::protocol::resource::Locations;
 use crate::seal::Sealer;
 use crate::store::{DirectoryStore, TokenStore};
@@ -57,6 +58,7 @@ struct Config {
     max_page_size: usize,
     restore_deleted_on_create: bool,
     patch_returns_content: bool,
+    email_policy: EmailPolicy,
 }
 
 /// A SCIM 2.0 service provider over a [`DirectoryStore`] and a [`TokenStore`]. Cheap to
@@ -146,6 +148,27 @@ impl ScimServiceBuilder {
     /// that user under the same id (the default, `true`) or creates a fresh user.
     pub fn restore_deleted_on_create(mut self, restore: bool) -> Self {
         self.config.restore_deleted_on_create = restore;
+        self
+    }
+
+    /// Whether every user needs an email (default [`EmailPolicy::Required`]: a user
+    /// without one is 400 `invalidValue`, and `/Schemas` marks `emails` required). With
+    /// [`EmailPolicy::Optional`], `{"userName": "dschrute", "externalId": ".."}` is
+    /// accepted and [`SyncUser::email`](crate::sync::SyncUser::email) is `None`; an email
+    /// that is present must still be in the organization's domains.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scimkit::{ScimService, protocol::resource::EmailPolicy, store::MemoryStore};
+    ///
+    /// let store = Arc::new(MemoryStore::new());
+    /// let scim = ScimService::builder(store.clone(), store)
+    ///     .email_policy(EmailPolicy::Optional)
+    ///     .build();
+    /// # let _ = scim;
+    /// ```
+    pub fn email_policy(mut self, policy: EmailPolicy) -> Self {
+        self.config.email_policy = policy;
         self
     }
 
@@ -276,6 +299,7 @@ impl ScimService {
                 max_page_size: DEFAULT_MAX_PAGE_SIZE,
                 restore_deleted_on_create: true,
                 patch_returns_content: true,
+                email_policy: EmailPolicy::Required,
             },
         }
     }

@@ -58,7 +58,7 @@ pub(super) async fn user(
         let doc = document::user(patched, WriteKind::Replace(&old.attributes))?;
         let version = old.meta.version;
         let user = User {
-            email: resource::user_email(&doc, &ctx.organization)?,
+            email: resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?,
             state: resource::requested_state(&doc),
             attributes: doc,
             meta: Meta {

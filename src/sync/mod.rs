@@ -117,8 +117,10 @@ pub struct SyncUser {
     pub id: UserId,
     /// The directory it came from.
     pub scim_directory_id: DirectoryId,
-    /// Its email (always present).
-    pub email: String,
+    /// Its email: always present under the default
+    /// [`EmailPolicy::Required`](crate::service::EmailPolicy); `None` when the service runs
+    /// with `EmailPolicy::Optional` and the IdP sent no email for this user.
+    pub email: Option<String>,
     /// Deprovisioned (deleted or deactivated by the IdP): remove its access.
     pub deleted: bool,
     /// The SCIM resource as the IdP last sent it.
