@@ -216,4 +216,9 @@ pub mod sync_loop {}
 ///   (`members[value eq "gone"]`, `emails[type eq "home"]` on a user without one) is a
 ///   successful no-op, with no change recorded. Entra retries removals it believes
 ///   failed, and a `noTarget` error would fail the retry of a removal that succeeded.
+/// - **SCIM 1.1 clients**: SCIM 1.1 URNs inside a document (`urn:scim:schemas:core:1.0`,
+///   OneLogin's 1.1 connector) are read as their 2.0 schemas. A SCIM 1.1 base URL
+///   (`/scim/v1/...`, or `v1` where the directory id belongs) and a SCIM 1.1 PATCH (a
+///   partial resource with `"operation": "delete"`) get 400 with a detail that names
+///   SCIM 1.1 and says what to configure instead; scimkit does not guess at 1.1 semantics.
 pub mod identity_providers {}
