@@ -195,6 +195,35 @@ pub mod sync_loop {}
 /// each quirk. The `User-Agent` in the [request log](request_log) tells which IdP a
 /// directory is connected to.
 ///
+/// ## What each IdP sends, and where it is tested
+///
+/// Each row is a request shape from the IdP's own documentation (or a public integration
+/// guide where the IdP publishes none), replayed against a `ScimService` in the named test.
+///
+/// | IdP | operation | shape | test |
+/// |---|---|---|---|
+/// | Microsoft Entra ID | existence check, create | `GET /Users?filter=userName eq ".."`, then POST | `tests/entra.rs` `entra_user_lifecycle` |
+/// | Microsoft Entra ID | update | capitalised ops, `emails[type eq "work"].value`, manager as a bare id, `active: "False"` | `tests/entra.rs` `entra_user_lifecycle` |
+/// | Microsoft Entra ID | custom extension | `urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:tag` by PATCH, POST, filter | `tests/entra.rs` `entra_custom_extension_attributes_round_trip_and_filter` |
+/// | Microsoft Entra ID | string booleans in values | `{"primary": "True"}` inside `emails` elements, `active` in a path-less value | `tests/entra.rs` `entra_string_booleans_inside_patch_values_never_duplicate_an_element` |
+/// | Microsoft Entra ID | retried removal | `members[value eq "gone"]`, `emails[type eq "home"]` that match nothing | `tests/entra.rs` `entra_retried_removals_through_a_filter_that_matches_nothing_succeed` |
+/// | Microsoft Entra ID | matching lookup | `emails[type eq "work"].value eq ".."` | `tests/entra.rs` `entra_matches_on_work_email_and_tolerates_an_empty_primary_email` |
+/// | Microsoft Entra ID | membership check | `GET /Groups?filter=id eq "g" and members eq "u"&excludedAttributes=members` | `tests/entra.rs` `entra_members_filter_on_groups` |
+/// | Microsoft Entra ID | members | add, `remove` with `path: "members"` and a value list, parallel PATCHes | `tests/entra.rs` `entra_group_lifecycle`, `parallel_member_patches_never_lose_a_member` |
+/// | Okta | users | lookup, POST, PUT of the whole user, path-less `{"active": false}` | `tests/okta.rs` `okta_user_lifecycle` |
+/// | Okta | custom attributes | nested under the attribute's external namespace (`urn:...:custom:2.0:User`, `urn:...:custom:Space`) | `tests/okta.rs` `okta_custom_attributes_under_an_extension_namespace` |
+/// | Okta Group Push | rename, remove+add | path-less replace carrying the group's `id`; `members[value eq ..]` remove and `members` add in one request | `tests/okta.rs` `okta_group_push` |
+/// | Okta Group Push | re-push | `replace` of `members` with 1,000 members, then 500 | `tests/okta.rs` `okta_group_push_replaces_a_thousand_members` |
+/// | OneLogin | SCIM 1.1 documents | `urn:scim:schemas:core:1.0` URNs, `emails` as one object | `tests/idp_onelogin.rs` `onelogin_scim_1_urns_in_a_document_are_accepted` |
+/// | OneLogin, PingFederate (1.1 mode) | SCIM 1.1 paths and PATCH | `/scim/v1/...`, a partial resource with `"operation": "delete"` | `tests/idp_onelogin.rs` |
+/// | JumpCloud | connection test | create then delete a test user and a test group | `tests/idp_jumpcloud.rs` `jumpcloud_connection_test_creates_and_deletes_a_test_user_and_group` |
+/// | JumpCloud | sync | PUT updates and deactivation; groups created with members; `members` add/remove with a value list; path-less rename | `tests/idp_jumpcloud.rs` `jumpcloud_user_and_group_sync` |
+/// | Google Workspace | users only | `GET /Users?count=1` probe, lookup, POST, path-less replace, suspend (`active: false`), DELETE | `tests/idp_google.rs` |
+/// | PingFederate SCIM Provisioner | users, groups | non-address `userName` (`jsmith`), PUT updates and "Disable", groups found by paging all of them, members by PATCH | `tests/idp_ping.rs` `pingfederate_scim_provisioner_users_by_put_and_groups_found_by_paging` |
+/// | PingOne | membership handling | "Merge" (`add`) and "Overwrite" (`replace`) of `members`; "Delete" removal | `tests/idp_ping.rs` `pingone_group_membership_merge_and_overwrite` |
+/// | Rippling | users | `/ServiceProviderConfig` probe, hire with `employeeNumber`, retried POST (409, one user), manager/title replaces, termination | `tests/idp_rippling.rs` `rippling_hire_change_and_termination` |
+/// | Rippling | groups | PATCH add of members and rename in one request, filtered member removal, DELETE | `tests/idp_rippling.rs` `rippling_groups_by_patch_and_delete` |
+///
 /// ## Custom extension attributes
 ///
 /// An attribute under an extension URN scimkit has no schema for (Entra's

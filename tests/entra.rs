@@ -648,3 +648,46 @@ async fn entra_matches_on_work_email_and_tolerates_an_empty_primary_email() {
     let found = lookup("emails[type eq \"other\"].value eq \"ann@acme.com\"").await;
     assert_eq!(found.body["totalResults"], 1);
 }
+
+/// Entra checks one membership with a filter on the group, `id eq` and `members eq`,
+/// excluding members from the answer (its tutorial, "Get Group by ID with members filter").
+#[tokio::test]
+async fn entra_members_filter_on_groups() {
+    let fx = Fixture::new(&[]).await;
+    let ann = fx.create_user("ann@acme.com").await;
+    let bob = fx.create_user("bob@acme.com").await;
+    let group = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({"displayName": "G", "members": [{"value": ann}]})),
+        )
+        .await
+        .id();
+    let check = |user: String| {
+        let fx = &fx;
+        let group = group.clone();
+        async move {
+            fx.request(
+                "GET",
+                &format!(
+                    "/Groups?excludedAttributes=members&filter={}",
+                    encoded(&format!("id eq \"{group}\" and members eq \"{user}\""))
+                ),
+                None,
+            )
+            .await
+        }
+    };
+    let member = check(ann.clone()).await;
+    assert_eq!(member.status, StatusCode::OK, "{}", member.body);
+    assert_eq!(member.body["totalResults"], 1, "{}", member.body);
+    assert_eq!(member.body["Resources"][0]["id"], group.as_str());
+    assert!(
+        member.body["Resources"][0].get("members").is_none(),
+        "members are excluded: {}",
+        member.body
+    );
+    let not_member = check(bob).await;
+    assert_eq!(not_member.body["totalResults"], 0, "{}", not_member.body);
+}

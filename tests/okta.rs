@@ -272,3 +272,76 @@ async fn okta_custom_attributes_under_an_extension_namespace() {
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
     assert_eq!(patched.body[space], json!({"custom1": "moon"}));
 }
+
+/// Okta Group Push re-pushes a whole group with a member replace; a pushed group of 1,000
+/// members lands whole, and `excludedAttributes=members` answers without them.
+#[tokio::test]
+async fn okta_group_push_replaces_a_thousand_members() {
+    let fx = Fixture::new(&[]).await;
+    let mut users = Vec::new();
+    for i in 0..1000 {
+        users.push(fx.create_user(&format!("u{i}@acme.com")).await);
+    }
+    let group = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "All Staff", "members": []})),
+        )
+        .await
+        .id();
+    let members: Vec<serde_json::Value> = users
+        .iter()
+        .enumerate()
+        .map(|(i, id)| json!({"value": id, "display": format!("u{i}@acme.com")}))
+        .collect();
+    let reply = fx
+        .request(
+            "PATCH",
+            &format!("/Groups/{group}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "members", "value": members}]
+            })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let mut got: Vec<String> = reply.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap().to_owned())
+        .collect();
+    got.sort();
+    users.sort();
+    assert_eq!(got, users);
+    // A second push with half of them leaves exactly that half.
+    let half: Vec<serde_json::Value> = users
+        .iter()
+        .take(500)
+        .map(|id| json!({"value": id}))
+        .collect();
+    let reply = fx
+        .request(
+            "PATCH",
+            &format!("/Groups/{group}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "members", "value": half}]
+            })),
+        )
+        .await;
+    assert_eq!(reply.body["members"].as_array().unwrap().len(), 500);
+    let lookup = fx
+        .request(
+            "GET",
+            &format!(
+                "/Groups?excludedAttributes=members&filter={}",
+                encoded("displayName eq \"All Staff\"")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(lookup.body["totalResults"], 1);
+    assert!(lookup.body["Resources"][0].get("members").is_none());
+}
