@@ -7,6 +7,8 @@
 //! - [`backends`]: where the directory lives.
 //! - [`sync_loop`]: getting provisioned users into the product.
 //! - [`identity_providers`]: what Entra, Okta and others do that the RFCs do not say.
+//!   The `testing` feature's `scimkit::testing` replays Entra and Okta against your own
+//!   endpoint (`examples/idp_simulation.rs`).
 
 /// # Embedding
 ///

@@ -76,6 +76,8 @@ pub mod seal;
 pub mod service;
 pub mod store;
 pub mod sync;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use admin::Admin;
 pub use error::{ScimError, ScimType, StoreError};

@@ -1,0 +1,170 @@
+//! The IdP simulators of `scimkit::testing`: they send Entra's and Okta's request shapes,
+//! succeed against a conforming endpoint and name the step an endpoint gets wrong.
+#![cfg(feature = "testing")]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use common::Fixture;
+use http::Method;
+use scimkit::store::DirectoryStore;
+use scimkit::testing::{
+    Entra, InProcess, Okta, SimGroup, SimRequest, SimResponse, SimUser, SimulationError, Transport,
+};
+
+/// Records what a simulator sends, on top of the in-process transport.
+#[derive(Clone)]
+struct Recording {
+    inner: InProcess,
+    sent: Arc<Mutex<Vec<SimRequest>>>,
+}
+
+impl Recording {
+    fn new(fx: &Fixture) -> Self {
+        Self {
+            inner: InProcess::new(fx.scim.clone(), &fx.directory, fx.token.clone()),
+            sent: Arc::default(),
+        }
+    }
+
+    fn take(&self) -> Vec<SimRequest> {
+        std::mem::take(&mut *self.sent.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl Transport for Recording {
+    async fn send(&self, request: SimRequest) -> SimResponse {
+        self.sent.lock().unwrap().push(request.clone());
+        self.inner.send(request).await
+    }
+}
+
+fn decoded(path: &str) -> String {
+    form_urlencoded::parse(path.as_bytes())
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[tokio::test]
+async fn entra_simulator_sends_entra_shapes_and_provisions() {
+    let fx = Fixture::new(&["acme.com"]).await;
+    let transport = Recording::new(&fx);
+    let entra = Entra::new(transport.clone());
+    let users = [SimUser::new("ann@acme.com"), SimUser::new("bob@acme.com")];
+    let cycle = entra
+        .run_initial_cycle(
+            &users,
+            &[SimGroup::new("Sales", &["ann@acme.com", "bob@acme.com"])],
+        )
+        .await
+        .unwrap();
+    let sent = transport.take();
+    assert_eq!(sent[0].method, Method::GET);
+    assert!(
+        decoded(&sent[0].path).contains("filter=userName eq \"ann@acme.com\""),
+        "{}",
+        sent[0].path
+    );
+    assert_eq!(sent[1].method, Method::POST);
+    let add = sent.iter().find(|r| r.method == Method::PATCH).unwrap();
+    assert_eq!(add.body.as_ref().unwrap()["Operations"][0]["op"], "Add");
+    let (ann, bob) = (&cycle.users["ann@acme.com"], &cycle.users["bob@acme.com"]);
+    let sales = &cycle.groups["Sales"];
+    assert!(entra.is_member(sales, ann).await.unwrap());
+    let check = transport.take();
+    assert!(decoded(&check[0].path).contains("excludedAttributes=members"));
+    entra.remove_from_group(sales, &[ann]).await.unwrap();
+    let removal = transport.take();
+    let op = &removal[0].body.as_ref().unwrap()["Operations"][0];
+    assert_eq!(
+        (op["op"].as_str(), op["path"].as_str()),
+        (Some("Remove"), Some("members"))
+    );
+    assert!(!entra.is_member(sales, ann).await.unwrap());
+    assert!(entra.is_member(sales, bob).await.unwrap());
+    // A second provisioning of the same user matches it instead of creating another.
+    let again = entra
+        .provision(&SimUser::new("ann@acme.com").named("Ann", "Lee"))
+        .await
+        .unwrap();
+    assert_eq!(&again, ann);
+    entra.deprovision(ann).await.unwrap();
+    let disable = transport.take().pop().unwrap();
+    assert_eq!(disable.body.unwrap()["Operations"][0]["value"], "False");
+    let stored = fx
+        .store
+        .get_user(&fx.directory, &ann.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.deleted());
+    assert_eq!(stored.attributes["name"]["familyName"], "Lee");
+    entra.restore(ann).await.unwrap();
+    entra.delete(bob).await.unwrap();
+    entra.delete(bob).await.unwrap();
+}
+
+#[tokio::test]
+async fn okta_simulator_assigns_updates_deactivates_and_pushes_groups() {
+    let fx = Fixture::new(&["acme.com"]).await;
+    let transport = Recording::new(&fx);
+    let okta = Okta::new(transport.clone());
+    let ann = okta.provision(&SimUser::new("ann@acme.com")).await.unwrap();
+    let bob = okta.provision(&SimUser::new("bob@acme.com")).await.unwrap();
+    let sent = transport.take();
+    assert!(decoded(&sent[0].path).contains("startIndex=1&count=100"));
+    okta.update(&ann, &SimUser::new("ann@acme.com").named("Ann", "Lee"))
+        .await
+        .unwrap();
+    assert_eq!(transport.take()[1].method, Method::PUT);
+    okta.deactivate(&bob).await.unwrap();
+    let deactivate = transport.take().pop().unwrap();
+    assert_eq!(
+        deactivate.body.unwrap()["Operations"][0],
+        serde_json::json!({"op": "replace", "value": {"active": false}})
+    );
+    okta.reactivate(&bob).await.unwrap();
+    let group = okta.push_group("Engineering", &[&ann]).await.unwrap();
+    okta.update_pushed_group(&group, "Platform", &[&bob], &[&ann])
+        .await
+        .unwrap();
+    let got = fx.request("GET", &format!("/Groups/{group}"), None).await;
+    assert_eq!(got.body["displayName"], "Platform");
+    assert_eq!(got.body["members"].as_array().unwrap().len(), 1);
+    assert_eq!(got.body["members"][0]["value"], bob.as_str());
+    okta.delete_group(&group).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_step_is_named_with_its_status_and_body() {
+    let fx = Fixture::new(&["acme.com"]).await;
+    let entra = Entra::new(InProcess::new(
+        fx.scim.clone(),
+        &fx.directory,
+        fx.token.clone(),
+    ));
+    let error = entra
+        .provision(&SimUser::new("eve@evil.com"))
+        .await
+        .unwrap_err();
+    let SimulationError::Status {
+        step, status, body, ..
+    } = &error
+    else {
+        panic!("a status error expected: {error}")
+    };
+    assert_eq!(step, "Entra: create user eve@evil.com");
+    assert_eq!(*status, http::StatusCode::BAD_REQUEST);
+    assert_eq!(body["scimType"], "invalidValue");
+    assert!(error.to_string().contains("evil.com"), "{error}");
+    let wrong_token = Entra::new(InProcess::new(fx.scim.clone(), &fx.directory, "nope"));
+    let error = wrong_token
+        .provision(&SimUser::new("ann@acme.com"))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("Entra: match user"), "{error}");
+}
