@@ -168,3 +168,25 @@ async fn a_refused_step_is_named_with_its_status_and_body() {
         .unwrap_err();
     assert!(error.to_string().contains("Entra: match user"), "{error}");
 }
+
+/// `examples/idp_simulation.rs`, the vendor's deprovisioning test, passes.
+#[test]
+fn the_idp_simulation_example_removes_the_leavers_access() {
+    let exe = std::env::current_exe().expect("test binary");
+    let binary = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target dir")
+        .join("examples")
+        .join("idp_simulation");
+    let output = std::process::Command::new(binary)
+        .output()
+        .expect("idp_simulation runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("49 keep access"), "{stdout}");
+}
