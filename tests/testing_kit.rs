@@ -190,3 +190,49 @@ fn the_idp_simulation_example_removes_the_leavers_access() {
     );
     assert!(stdout.contains("49 keep access"), "{stdout}");
 }
+
+/// The Okta simulator over real HTTP, against a hyper server mounting the service.
+#[cfg(feature = "tower")]
+#[tokio::test]
+async fn okta_simulator_over_http() {
+    use hyper::{body::Incoming, server::conn::http1, service::service_fn};
+    use hyper_util::rt::TokioIo;
+    use scimkit::testing::HttpTransport;
+    use tower_service::Service;
+
+    let fx = Fixture::new(&["acme.com"]).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let scim = fx.scim.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let scim = scim.clone();
+            let service =
+                service_fn(move |request: hyper::Request<Incoming>| scim.clone().call(request));
+            tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+        }
+    });
+    let base = format!("http://{address}{}", fx.base);
+    let okta = Okta::new(HttpTransport::new(base, fx.token.clone()));
+    let ann = okta.provision(&SimUser::new("ann@acme.com")).await.unwrap();
+    okta.deactivate(&ann).await.unwrap();
+    let stored = fx
+        .store
+        .get_user(&fx.directory, &ann.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.deleted());
+    let tls = Okta::new(HttpTransport::new(
+        "https://scim.example.com/scim/v2/d",
+        "t",
+    ));
+    let error = tls
+        .provision(&SimUser::new("ann@acme.com"))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("plain http://"), "{error}");
+}

@@ -7,8 +7,9 @@
 //! status and the body, so a failing test says which request the endpoint got wrong.
 //!
 //! The transport is a [`Transport`]: [`InProcess`] calls a [`ScimService`] directly, with
-//! no sockets, for fast tests; implement the trait over an HTTP client to smoke-test a
-//! deployed endpoint (scimkit does not ship one yet).
+//! no sockets, for fast tests; [`HttpTransport`] sends real requests to any SCIM base URL
+//! over plain HTTP (a smoke test for a deployment, including one that does not use
+//! scimkit); implement the trait over your own client for TLS.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,9 +39,11 @@
 
 mod entra;
 mod okta;
+mod over_http;
 
 pub use entra::{Entra, InitialCycle, SimGroup};
 pub use okta::Okta;
+pub use over_http::HttpTransport;
 
 use async_trait::async_trait;
 use bytes::Bytes;
