@@ -377,6 +377,29 @@ async fn entra_custom_extension_attributes_round_trip_and_filter() {
     assert_eq!(found.status, StatusCode::OK, "{}", found.body);
     assert_eq!(found.body["totalResults"], 1);
     assert_eq!(found.body["Resources"][0]["id"], bob.as_str());
+    // Projection by the qualified name keeps just that attribute.
+    let projected = fx
+        .request(
+            "GET",
+            &format!("/Users/{bob}?attributes={CUSTOM}:tag"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        projected.body[CUSTOM],
+        json!({"tag": "green"}),
+        "{}",
+        projected.body
+    );
+    assert!(projected.body.get("userName").is_none());
+    let excluded = fx
+        .request(
+            "GET",
+            &format!("/Users/{bob}?excludedAttributes={CUSTOM}"),
+            None,
+        )
+        .await;
+    assert!(excluded.body.get(CUSTOM).is_none(), "{}", excluded.body);
     // Removing the attribute, then the whole extension object.
     let removed = fx
         .request(
