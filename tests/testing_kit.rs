@@ -236,3 +236,87 @@ async fn okta_simulator_over_http() {
         .unwrap_err();
     assert!(error.to_string().contains("plain http://"), "{error}");
 }
+
+/// The example server (`cargo run --example server`) process, killed on drop.
+struct ExampleServer {
+    child: std::process::Child,
+    scim_base: String,
+}
+
+impl Drop for ExampleServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn boot_example_server(token: &str) -> ExampleServer {
+    use std::io::{BufRead, BufReader};
+    let exe = std::env::current_exe().expect("test binary");
+    let binary = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target dir")
+        .join("examples")
+        .join("server");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut child = std::process::Command::new(binary)
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--bearer-token",
+            token,
+            "--domain",
+            "acme.com",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the example server starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let scim_base = loop {
+        let line = lines.next().expect("a banner line").expect("readable");
+        if let Some(url) = line.strip_prefix("SCIM base URL: ") {
+            break url.to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    ExampleServer { child, scim_base }
+}
+
+/// The simulators against scimkit's own example server, over HTTP: what a vendor's CI
+/// smoke test of a deployment looks like.
+#[tokio::test]
+async fn simulators_drive_the_example_server_over_http() {
+    use scimkit::testing::HttpTransport;
+    let token = "simulator-token-0123456789";
+    let server = boot_example_server(token);
+    let entra = Entra::new(HttpTransport::new(server.scim_base.clone(), token));
+    let users: Vec<SimUser> = (0..10)
+        .map(|i| SimUser::new(format!("u{i}@acme.com")))
+        .collect();
+    let cycle = entra
+        .run_initial_cycle(
+            &users,
+            &[SimGroup::new("Sales", &["u0@acme.com", "u1@acme.com"])],
+        )
+        .await
+        .unwrap();
+    let (u0, u1) = (&cycle.users["u0@acme.com"], &cycle.users["u1@acme.com"]);
+    let sales = &cycle.groups["Sales"];
+    assert!(entra.is_member(sales, u0).await.unwrap());
+    entra.remove_from_group(sales, &[u0]).await.unwrap();
+    assert!(!entra.is_member(sales, u0).await.unwrap());
+    entra.deprovision(u1).await.unwrap();
+    entra.delete(u1).await.unwrap();
+    let okta = Okta::new(HttpTransport::new(server.scim_base.clone(), token));
+    let ann = okta.provision(&SimUser::new("ann@acme.com")).await.unwrap();
+    let group = okta.push_group("Okta pushed", &[&ann]).await.unwrap();
+    okta.update_pushed_group(&group, "Okta renamed", &[u0], &[&ann])
+        .await
+        .unwrap();
+    okta.deactivate(&ann).await.unwrap();
+}
