@@ -7,8 +7,8 @@
 //! - [`backends`]: where the directory lives.
 //! - [`sync_loop`]: getting provisioned users into the product.
 //! - [`identity_providers`]: what Entra, Okta and others do that the RFCs do not say.
-//!   The `testing` feature's `scimkit::testing` replays Entra and Okta against your own
-//!   endpoint (`examples/idp_simulation.rs`).
+//! - [`simulating_idps`]: testing your own deprovisioning with the `testing` feature's
+//!   Entra and Okta simulators.
 
 /// # Embedding
 ///
@@ -253,3 +253,27 @@ pub mod sync_loop {}
 ///   partial resource with `"operation": "delete"`) get 400 with a detail that names
 ///   SCIM 1.1 and says what to configure instead; scimkit does not guess at 1.1 semantics.
 pub mod identity_providers {}
+
+/// # Simulating IdPs in your own tests
+///
+/// With the `testing` feature, `scimkit::testing` has simulators of Microsoft Entra ID
+/// (`Entra`) and Okta (`Okta`) that send those IdPs' request sequences and shapes (the
+/// `userName eq` lookup before a create, capitalised ops, `"False"` booleans, path-less
+/// replaces, each IdP's member-removal form, `excludedAttributes=members`) and fail with a
+/// `SimulationError` naming the step when your endpoint answers what the IdP would not
+/// accept. `InProcess` calls a [`ScimService`](crate::ScimService) without sockets;
+/// `HttpTransport` sends the same requests to any SCIM base URL over HTTP, so the test can
+/// also run against a deployment that does not use scimkit.
+///
+/// A vendor's deprovisioning test (the whole program is `examples/idp_simulation.rs`):
+///
+/// ```text
+/// let entra = Entra::new(InProcess::new(scim, &directory.id, token));
+/// let users: Vec<SimUser> = (0..50).map(|i| SimUser::new(format!("user{i}@acme.com"))).collect();
+/// let cycle = entra.run_initial_cycle(&users, &[]).await?;
+/// entra.deprovision(&cycle.users["user7@acme.com"]).await?;
+///
+/// let access = users_with_access(&sync, &selector).await?; // your own sync code
+/// assert!(!access.contains("user7@acme.com"));
+/// ```
+pub mod simulating_idps {}
