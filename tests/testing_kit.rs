@@ -320,3 +320,53 @@ async fn simulators_drive_the_example_server_over_http() {
         .unwrap();
     okta.deactivate(&ann).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_generic_rfc_client_round_trips() {
+    use scimkit::testing::GenericClient;
+    let fx = Fixture::new(&["acme.com"]).await;
+    let client = GenericClient::new(InProcess::new(
+        fx.scim.clone(),
+        &fx.directory,
+        fx.token.clone(),
+    ));
+    assert_eq!(client.find_user("ann@acme.com").await.unwrap(), None);
+    let ann = client
+        .create_user(&SimUser::new("ann@acme.com"))
+        .await
+        .unwrap();
+    let bob = client
+        .create_user(&SimUser::new("bob@acme.com"))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.find_user("ANN@acme.com").await.unwrap(),
+        Some(ann.clone())
+    );
+    client
+        .replace_user(
+            &ann,
+            &SimUser::new("ann@acme.com").named("Ann", "Lee"),
+            true,
+        )
+        .await
+        .unwrap();
+    client.set_active(&bob, false).await.unwrap();
+    client.set_active(&bob, true).await.unwrap();
+    let group = client.create_group("G", &[&ann]).await.unwrap();
+    client.add_members(&group, &[&bob]).await.unwrap();
+    client.remove_member(&group, &ann).await.unwrap();
+    let got = fx.request("GET", &format!("/Groups/{group}"), None).await;
+    assert_eq!(got.body["members"][0]["value"], bob.as_str());
+    let mut listed = client.list_user_ids(1).await.unwrap();
+    listed.sort();
+    let mut expected = vec![ann.clone(), bob.clone()];
+    expected.sort();
+    assert_eq!(listed, expected);
+    client.delete_user(&ann).await.unwrap();
+    let error = client.delete_user(&ann).await.unwrap_err();
+    assert!(
+        error.to_string().contains("expected 204, got 404"),
+        "{error}"
+    );
+}
