@@ -370,3 +370,78 @@ async fn the_generic_rfc_client_round_trips() {
         "{error}"
     );
 }
+
+/// The generic client and the simulators against a peer SCIM server that is not scimkit
+/// (`scripts/peer.sh` starts the Python `scim2-server` and runs this with
+/// `SCIMKIT_PEER_SCIM_URL` set): an honest check that the generic client speaks RFC 7644,
+/// not only scimkit's dialect, and a report of the IdP shapes the peer refuses. Ignored by
+/// default: it needs the peer running.
+#[tokio::test]
+#[ignore = "needs a peer SCIM server; run scripts/peer.sh"]
+async fn clients_against_a_peer_server() {
+    use scimkit::testing::{GenericClient, HttpTransport};
+    let base = std::env::var("SCIMKIT_PEER_SCIM_URL").expect("SCIMKIT_PEER_SCIM_URL is set");
+    let token = std::env::var("SCIMKIT_PEER_TOKEN").unwrap_or_default();
+    let transport = HttpTransport::new(base, token);
+    let mut failures = Vec::new();
+    let generic = GenericClient::new(transport.clone());
+    match generic
+        .create_user(&SimUser::new("peer.ann@acme.com"))
+        .await
+    {
+        Ok(ann) => {
+            let steps: Vec<Result<(), SimulationError>> = vec![
+                generic.find_user("peer.ann@acme.com").await.map(drop),
+                generic
+                    .replace_user(
+                        &ann,
+                        &SimUser::new("peer.ann@acme.com").named("Ann", "Lee"),
+                        true,
+                    )
+                    .await,
+                generic.set_active(&ann, false).await,
+                match generic.create_group("Peer group", &[&ann]).await {
+                    Ok(group) => generic.remove_member(&group, &ann).await,
+                    Err(e) => Err(e),
+                },
+                generic.list_user_ids(10).await.map(drop),
+                generic.delete_user(&ann).await,
+            ];
+            failures.extend(steps.into_iter().filter_map(Result::err));
+        }
+        Err(e) => failures.push(e),
+    }
+    // The IdP simulators send those IdPs' real shapes, which a strict peer may refuse
+    // (Entra's group POST names Microsoft's ADSCIM schema): reported, not asserted.
+    let mut dialect = Vec::new();
+    let entra = Entra::new(transport.clone());
+    if let Err(e) = entra
+        .run_initial_cycle(
+            &[SimUser::new("peer.bob@acme.com")],
+            &[SimGroup::new("Peer Entra", &["peer.bob@acme.com"])],
+        )
+        .await
+    {
+        dialect.push(e);
+    }
+    let okta = Okta::new(transport);
+    match okta.provision(&SimUser::new("peer.cat@acme.com")).await {
+        Ok(cat) => {
+            if let Err(e) = okta.deactivate(&cat).await {
+                dialect.push(e);
+            }
+        }
+        Err(e) => dialect.push(e),
+    }
+    for refusal in &dialect {
+        eprintln!("the peer refuses an IdP's real shape: {refusal}");
+    }
+    for failure in &failures {
+        eprintln!("the peer refuses an RFC 7644 request: {failure}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} RFC 7644 requests refused by the peer",
+        failures.len()
+    );
+}
