@@ -363,6 +363,28 @@ async fn entra_custom_extension_attributes_round_trip_and_filter() {
         .await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
     assert_eq!(patched.body[CUSTOM]["tag"], "red");
+    // Beside it, a qualified enterprise attribute with an object value stays an attribute
+    // of the enterprise extension, and the custom extension's object form merges.
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let patched = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{ann}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Replace", "value": {
+                    format!("{enterprise}:manager"): {"value": bob},
+                    CUSTOM: {"costCenter": "7"}
+                }}]
+            })),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body[enterprise]["manager"]["value"], bob.as_str());
+    assert_eq!(
+        patched.body[CUSTOM],
+        json!({"tag": "red", "costCenter": "7"})
+    );
     // Filterable by the fully qualified name, case-insensitively like any string.
     let found = fx
         .request(

@@ -62,14 +62,28 @@ impl ResourceKind {
     /// (`urn:ietf:params:scim:api:...`). IdPs send custom attributes under such URNs
     /// (Entra's `urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User`,
     /// Okta's "external namespace"); scimkit stores them as sent, without a type check.
+    ///
+    /// A URN-qualified attribute of a schema scimkit knows
+    /// (`urn:...:enterprise:2.0:User:manager`) or of a conventional custom extension
+    /// (`urn:...:Acme:2.0:User:tag`) is not one: it names an attribute, not an extension.
     pub fn is_custom_extension(self, urn: &str) -> bool {
         let lower = urn.to_ascii_lowercase();
+        let names_schema = |text: &str| {
+            text.eq_ignore_ascii_case(USER)
+                || text.eq_ignore_ascii_case(GROUP)
+                || self.extension(text).is_some()
+        };
+        let qualifies_an_attribute = urn.rsplit_once(':').is_some_and(|(prefix, _)| {
+            names_schema(prefix)
+                || prefix
+                    .rsplit_once(':')
+                    .is_some_and(|(_, last)| last.eq_ignore_ascii_case(self.name()))
+        });
         lower.starts_with("urn:")
             && lower.len() > "urn:".len()
             && !lower.starts_with("urn:ietf:params:scim:api:")
-            && !lower.eq_ignore_ascii_case(USER)
-            && !lower.eq_ignore_ascii_case(GROUP)
-            && self.extension(urn).is_none()
+            && !names_schema(urn)
+            && !qualifies_an_attribute
     }
 
     /// Whether `text` names a whole custom extension object by its conventional form, a
@@ -180,6 +194,9 @@ mod tests {
         assert!(user.is_custom_extension("urn:ietf:params:scim:schemas:custom:Space"));
         assert!(!user.is_custom_extension_object("urn:ietf:params:scim:schemas:custom:Space"));
         for not_custom in [
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+            "urn:ietf:params:scim:schemas:core:2.0:User:name",
+            "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:tag",
             USER,
             GROUP,
             ENTERPRISE_USER,
