@@ -82,6 +82,8 @@ impl ResourceKind {
         lower.starts_with("urn:")
             && lower.len() > "urn:".len()
             && !lower.starts_with("urn:ietf:params:scim:api:")
+            // SCIM 1.1's core schema is the core schema under an old name, not an extension.
+            && !lower.starts_with("urn:scim:schemas:core:")
             && !names_schema(urn)
             && !qualifies_an_attribute
     }
@@ -201,6 +203,7 @@ mod tests {
             GROUP,
             ENTERPRISE_USER,
             "urn:ietf:params:scim:api:messages:2.0:PatchOp",
+            "urn:scim:schemas:core:1.0",
             "userName",
             "urn:",
         ] {
