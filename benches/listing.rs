@@ -44,7 +44,7 @@ async fn setup(users: u128, groups: u128, grouped: u128) -> Setup {
             .insert_user(User {
                 id: user_id(n),
                 directory_id: dir.id.clone(),
-                email: name.clone(),
+                email: Some(name.clone()),
                 state: UserState::Active,
                 attributes: json!({"userName": name, "emails": [{"value": name, "primary": true}],
                     "name": {"givenName": "Given", "familyName": format!("Family{n}")}}),

@@ -16,7 +16,7 @@ fn user(dir: &DirectoryId, n: u128) -> User {
     User {
         id: UserId::from_uuid(uuid::Uuid::from_u128(n + 1)),
         directory_id: dir.clone(),
-        email: name.clone(),
+        email: Some(name.clone()),
         state: UserState::Active,
         attributes: json!({"userName": name}),
         meta: Meta::new(datetime!(2026-01-01 0:00 UTC)),

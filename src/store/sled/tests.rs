@@ -32,7 +32,7 @@ fn user(dir: &DirectoryId, n: u128, state: UserState) -> User {
     User {
         id: uid(n),
         directory_id: dir.clone(),
-        email: format!("u{n}@example.com"),
+        email: Some(format!("u{n}@example.com")),
         state,
         attributes: json!({"userName": format!("u{n}@example.com"), "externalId": format!("x{}", n % 2)}),
         meta: Meta::new(at()),
