@@ -3,13 +3,22 @@
 //!
 //! ```text
 //! cargo run --example server -- [--listen 127.0.0.1:8080] [--bearer-token T] [--api-key K]
-//!     [--org-external-id ID] [--domain example.com ...] [--store memory|sled:PATH]
+//!     [--org-external-id ID] [--domain example.com ...] [--store memory|sled:PATH|postgres:URL]
 //! ```
 //!
 //! `--store sled:PATH` needs the `sled` feature and keeps everything across restarts:
 //!
 //! ```text
 //! cargo run --example server --features sled -- --store sled:./scim-data --bearer-token T
+//! ```
+//!
+//! `--store postgres:URL` needs the `postgres` feature; every server started on the same
+//! database serves the same organization and directory (same SCIM base URL path) and
+//! wakes the others' change-feed subscribers. On a throwaway local cluster:
+//!
+//! ```text
+//! scripts/with-postgres.sh cargo run --example server --features postgres -- \
+//!     --store 'postgres:$SCIMKIT_POSTGRES_URL' --bearer-token T
 //! ```
 
 mod common;

@@ -167,11 +167,94 @@ pub mod attributes {}
 /// State lives behind two traits, [`DirectoryStore`](crate::store::DirectoryStore) and
 /// [`TokenStore`](crate::store::TokenStore); one value usually implements both.
 ///
-/// - [`MemoryStore`](crate::store::MemoryStore): always available; tests and demos.
-/// - `SledStore` (feature `sled`): persistent and transactional, in one directory.
-/// - Your own: implement the traits over your database and run `store::conformance`
-///   (feature `conformance`) against it in your tests; it checks uniqueness under
-///   concurrency, compare-and-swap, membership atomicity and the change log.
+/// ## Choosing one
+///
+/// | backend | when |
+/// |---|---|
+/// | [`MemoryStore`](crate::store::MemoryStore) | tests, demos, a single process that may forget everything on restart |
+/// | `SledStore` (feature `sled`) | one process with a local disk: persistent, transactional, no server to run; a second process cannot open the same path |
+/// | `PostgresStore` (feature `postgres`) | several replicas behind a load balancer, or anywhere you already run PostgreSQL: every replica serves SCIM and the Sync API over one transactional store |
+/// | your own | implement the traits over your database and run `store::conformance` (feature `conformance`) against it in your tests; it checks uniqueness under concurrency, compare-and-swap, membership atomicity and the change log |
+///
+/// ## PostgreSQL
+///
+/// ```no_run
+/// # #[cfg(feature = "postgres")]
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use scimkit::store::{PostgresNotifier, PostgresOptions, PostgresStore};
+///
+/// let url = "postgresql://app@db.internal/app";
+/// let store = PostgresStore::connect(url, PostgresOptions::default().with_schema("scim")).await?;
+/// // Wakes this replica's change-feed subscribers for writes made by any replica.
+/// let notifier = Arc::new(PostgresNotifier::connect(url, &store).await?);
+/// let store = Arc::new(store);
+/// # let _ = (store, notifier); Ok(()) }
+/// ```
+///
+/// **Pool and connections.** Each `PostgresStore` holds a pool (`max_connections`,
+/// default 16; `wait_timeout`, default 10 s, after which a request fails with a backend
+/// error rather than queueing forever). A write holds one connection for its transaction
+/// (3 to 5 statements); a read holds one for one statement. Size the pool so that
+/// replicas × `max_connections` (+ 1 per `PostgresNotifier`) stays under the server's
+/// `max_connections`, or put PgBouncer in transaction mode in front (the store uses no
+/// session state; the notifier's `LISTEN` connection must bypass PgBouncer). `connect`
+/// speaks plain TCP; for TLS, build a `deadpool_postgres::Pool` with your TLS connector and
+/// pass it to `PostgresStore::from_pool`.
+///
+/// **Schema.** Everything lives in one schema you name (default `scimkit`), next to your
+/// own tables: `organizations`, `directories`, `users` (document as `jsonb`, a unique
+/// partial index on `(directory_id, user_name_key) WHERE state = 'active'`, indexes on
+/// external id), `user_emails` (one row per lower-cased address), `groups`, `memberships`
+/// (primary key `(group_id, user_id)` and an index `(user_id, group_id)`), `changes`
+/// (primary key `(directory_id, seq)`), `change_counters` (one row per directory: the
+/// last `seq` and the trim point) and `tokens` (SHA-256 hashes only). Ids are `text
+/// COLLATE "C"`, so keyset order is id order whatever the database's collation.
+/// `userName` and `displayName` are compared through a lower-cased key computed in Rust
+/// (the same rule every backend uses), not `lower()`, so the index agrees with the other
+/// backends on every script. Listing and counting are single indexed statements;
+/// `startIndex` paging (`Keyset::skip`) passes over the skipped rows in the
+/// `(directory_id, id) INCLUDE (state)` index (an index-only scan once autovacuum has
+/// marked the pages visible) and reads documents only for the page, so a deep page costs
+/// an index range, not the directory's documents.
+///
+/// **Concurrency.** Writes run at `READ COMMITTED`: the user or group row is locked
+/// (`FOR NO KEY UPDATE`), the shared planner decides on what was read under the lock, and the
+/// directory's counter row is locked last to number the change-log entries, so `seq` has
+/// no gaps and its order is commit order (a subscriber never skips a late commit). Writes
+/// to one directory therefore commit one at a time at the very end (the lock is held for
+/// two statements and the commit); writes to different directories do not wait for each
+/// other. Each write runs `pg_notify` in its own transaction, delivered at commit.
+///
+/// **Migrations in a deploy.** Migrations are embedded and versioned
+/// (`store::POSTGRES_SCHEMA_VERSION`, recorded in `<schema>.scimkit_migrations`). By default
+/// `connect` migrates, under an advisory lock, so replicas starting together migrate
+/// once and the rest wait. To migrate as a release step instead, run
+/// `PostgresStore::migrate` from a one-off job (a `--migrate` flag of your binary) with a
+/// role that may create tables, and connect the serving replicas with
+/// `PostgresOptions::with_migrate(false)`: they then refuse to start on a schema that is
+/// behind (`NotMigrated`) or ahead (`TooNew`, a rollback past a migration), rather than run
+/// on tables they do not understand. Migrations only add; an older scimkit never sees a
+/// half-migrated schema because each migration commits with its version row.
+///
+/// **Past one database server.** One PostgreSQL primary carries a lot of SCIM traffic
+/// (identity providers write in bursts of at most a few hundred requests per second per
+/// directory); read replicas do not help writes, and the per-directory counter row orders
+/// each directory's writes. To go further, Postgres-wire distributed databases
+/// (CockroachDB, YugabyteDB) are the path: they speak this SQL and shard by primary key.
+/// What the schema needs from them: unique partial indexes (both support them),
+/// `SELECT ... FOR UPDATE`, `COLLATE "C"` text ordering, `jsonb`, and arrays with
+/// `unnest`. What they lack is `LISTEN`/`NOTIFY`: run without `PostgresNotifier` there and
+/// let subscriptions fall back to polling the change log. They are not tested in CI; run
+/// `store::conformance` against one before relying on it.
+///
+/// A backend reads and commits; [`store::plan`](crate::store::plan) decides (version
+/// checks, `userName` uniqueness, the membership net difference, change kinds), so every
+/// backend records the same changes. Each trait method documents what it may read: list,
+/// count and batch calls read only what they return, so no request costs the whole
+/// directory. Wrap a store in [`store::Hooked`](crate::store::Hooked) with a
+/// [`CallCounter`](crate::store::CallCounter) to see how many round trips a request
+/// makes, or with [`Latency`](crate::store::Latency) to make an N+1 pattern show.
 pub mod backends {}
 
 /// # The sync loop
@@ -180,10 +263,16 @@ pub mod backends {}
 /// pages through [`list_users`](crate::DirectorySync::list_users) and
 /// [`list_groups`](crate::DirectorySync::list_groups) until `next_page_token` is empty;
 /// afterwards, the change feed gives every change in order, and a
-/// [`ChangeNotifier`](crate::sync::ChangeNotifier) shared with the
+/// [`ChangeNotifier`](crate::store::ChangeNotifier) (a
+/// [`LocalNotifier`](crate::store::LocalNotifier) in one process) shared with the
 /// [`ScimService`](crate::ScimService) builder wakes subscribers as soon as the IdP
-/// writes. A user with `deleted: true` has been deprovisioned (deleted or deactivated):
-/// remove its access. `cargo run --example sync_job` runs the whole loop.
+/// writes. A user with `deleted: true` has been deprovisioned (deleted or deactivated;
+/// `state` says which, and the feed records `user.deleted` or `user.deactivated`):
+/// remove its access. Take [`latest_cursor`](crate::DirectorySync::latest_cursor) before
+/// the full sync and follow the feed from it. If the log was trimmed past your cursor
+/// ([`Admin::trim_changes`](crate::Admin::trim_changes)), the feed answers
+/// `SyncError::CursorTrimmed`: run a full sync again. `cargo run --example sync_job` runs
+/// the whole loop.
 pub mod sync_loop {}
 
 /// # Identity providers

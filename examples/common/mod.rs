@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use scimkit::admin::{Admin, AdminError, IssuedToken};
 use scimkit::store::{DirectoryStore, MemoryStore, TokenStore};
-use scimkit::sync::LocalNotifier;
+use scimkit::sync::{ChangeNotifier, LocalNotifier};
 use scimkit::{Directory, DirectorySync, ManagementService, ScimService};
 
 const USAGE: &str = "usage: server [--listen ADDR] [--bearer-token T] [--api-key K] \
-[--org-external-id ID] [--domain D]... [--store memory|sled:PATH]";
+[--org-external-id ID] [--domain D]... [--store memory|sled:PATH|postgres:URL]";
 
 #[derive(Debug)]
 pub struct Args {
@@ -75,7 +75,8 @@ fn registered(result: Result<IssuedToken, AdminError>, secret: &str) -> Result<S
 }
 
 /// Creates the organization, directory and credentials, or, restarting on a persistent
-/// store, finds the ones the last run made (the flags stay authoritative for domains).
+/// store (or starting next to other replicas on a shared one), finds the ones already
+/// made (the flags stay authoritative for domains).
 pub async fn set_up(admin: &Admin, args: &Args) -> Result<Setup, AdminError> {
     let external_id = Some(args.org_external_id.clone());
     let org = match admin
@@ -87,15 +88,30 @@ pub async fn set_up(admin: &Admin, args: &Args) -> Result<Setup, AdminError> {
                 .update_organization(&org.id, external_id, args.domains.clone())
                 .await?
         }
-        None => {
-            admin
-                .create_organization(external_id, args.domains.clone())
+        None => match admin
+            .create_organization(external_id, args.domains.clone())
+            .await
+        {
+            Ok(org) => org,
+            // Another replica created it between our lookup and our create: use theirs.
+            Err(AdminError::ExternalIdTaken(taken)) => admin
+                .organization_by_external_id(&args.org_external_id)
                 .await?
-        }
+                .ok_or(AdminError::ExternalIdTaken(taken))?,
+            Err(error) => return Err(error),
+        },
     };
     let directory = match admin.primary_directory(&org.id).await? {
         Some(directory) => directory,
-        None => admin.create_directory(&org.id, true).await?,
+        None => {
+            admin.create_directory(&org.id, true).await?;
+            // Replicas starting at once may each create one; the last made primary wins
+            // and every replica reads which one that is, so all print the same URL.
+            admin
+                .primary_directory(&org.id)
+                .await?
+                .ok_or_else(|| AdminError::UnknownOrganization(org.id.clone()))?
+        }
     };
     let bearer = match &args.bearer_token {
         Some(secret) => registered(admin.add_scim_token(&directory.id, secret).await, secret)?,
@@ -114,25 +130,66 @@ pub async fn set_up(admin: &Admin, args: &Args) -> Result<Setup, AdminError> {
 
 type Stores = (Arc<dyn DirectoryStore>, Arc<dyn TokenStore>);
 
-/// `memory`, or `sled:PATH` (with the `sled` feature).
-pub fn open_store(spec: &str) -> Result<Stores, String> {
+/// An opened store and the notifier that wakes change-feed subscribers for its writes.
+pub struct Opened {
+    pub stores: Stores,
+    pub notifier: Arc<dyn ChangeNotifier>,
+}
+
+/// `memory`, `sled:PATH` (with the `sled` feature) or `postgres:URL` (with `postgres`).
+pub async fn open_store(spec: &str) -> Result<Opened, String> {
+    let local = || -> Arc<dyn ChangeNotifier> { Arc::new(LocalNotifier::new()) };
     if spec == "memory" {
         let store = Arc::new(MemoryStore::new());
-        return Ok((store.clone(), store));
+        return Ok(Opened {
+            stores: (store.clone(), store),
+            notifier: local(),
+        });
+    }
+    if let Some(url) = spec.strip_prefix("postgres:").filter(|u| !u.is_empty()) {
+        return open_postgres(url).await;
     }
     let Some(path) = spec.strip_prefix("sled:").filter(|p| !p.is_empty()) else {
         return Err(format!(
-            "--store: `{spec}` is neither `memory` nor `sled:PATH`"
+            "--store: `{spec}` is neither `memory`, `sled:PATH` nor `postgres:URL`"
         ));
     };
     #[cfg(feature = "sled")]
     {
         let store = Arc::new(scimkit::store::SledStore::open(path).map_err(|e| e.to_string())?);
-        Ok((store.clone(), store))
+        Ok(Opened {
+            stores: (store.clone(), store),
+            notifier: local(),
+        })
     }
     #[cfg(not(feature = "sled"))]
     Err(format!(
         "--store sled:{path} needs the sled backend: cargo run --example server --features sled -- --store sled:{path}"
+    ))
+}
+
+/// PostgreSQL, shared with every other server on the same database: the store migrates
+/// the schema on connect, and the notifier hears the other servers' writes.
+#[cfg(feature = "postgres")]
+async fn open_postgres(url: &str) -> Result<Opened, String> {
+    use scimkit::store::{PostgresNotifier, PostgresOptions, PostgresStore};
+    let store = PostgresStore::connect(url, PostgresOptions::default())
+        .await
+        .map_err(|e| format!("--store postgres: {e}"))?;
+    let notifier = PostgresNotifier::connect(url, &store)
+        .await
+        .map_err(|e| format!("--store postgres: {e}"))?;
+    let store = Arc::new(store);
+    Ok(Opened {
+        stores: (store.clone(), store),
+        notifier: Arc::new(notifier),
+    })
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(url: &str) -> Result<Opened, String> {
+    Err(format!(
+        "--store postgres:{url} needs the postgres backend: cargo run --example server --features postgres -- --store postgres:{url}"
     ))
 }
 
@@ -152,16 +209,17 @@ pub async fn boot() -> Result<(App, SocketAddr), ExitCode> {
         eprintln!("{message}");
         ExitCode::from(2)
     })?;
-    let (store, tokens) = open_store(&args.store).map_err(|message| {
+    let opened = open_store(&args.store).await.map_err(|message| {
         eprintln!("{message}");
         ExitCode::from(2)
     })?;
+    let (store, tokens) = opened.stores;
     let admin = Admin::new(store.clone(), tokens.clone());
     let setup = set_up(&admin, &args).await.map_err(|error| {
         eprintln!("setup failed: {error}");
         ExitCode::FAILURE
     })?;
-    let notifier = Arc::new(LocalNotifier::new());
+    let notifier = opened.notifier;
     let scim = ScimService::builder(store.clone(), tokens.clone())
         .change_notifier(notifier.clone())
         .build();

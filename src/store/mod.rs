@@ -15,9 +15,15 @@ mod hooked;
 mod memory;
 mod notify;
 pub mod plan;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sled")]
 mod sled;
 
+#[cfg(feature = "postgres")]
+pub use self::postgres::{
+    POSTGRES_SCHEMA_VERSION, PostgresNotifier, PostgresOpenError, PostgresOptions, PostgresStore,
+};
 #[cfg(feature = "sled")]
 pub use self::sled::{FORMAT_VERSION, SledOpenError, SledStore};
 pub use ext::DirectoryStoreExt;

@@ -1,0 +1,501 @@
+//! Reads: each answers with one statement over an index, reading only what it returns.
+
+use super::PostgresStore;
+use super::sql::{
+    CHANGE_COLUMNS, GROUP_COLUMNS, Query, USER_COLUMNS, change_from_row, db, esc, group_from_row,
+    parse_id, to_u64, unesc, unesc_json, user_from_row,
+};
+use crate::model::{
+    Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, User, UserId,
+};
+use crate::store::plan::{group_key_value, user_key_value};
+use crate::store::{
+    GroupFilter, GroupKey, Keyset, States, StoreError, UserFilter, UserGroup, UserKey,
+};
+
+fn organization_from_doc(doc: serde_json::Value) -> Result<Organization, StoreError> {
+    serde_json::from_value(unesc_json(doc)?).map_err(|_| super::sql::corrupt("organization"))
+}
+
+fn directory_from_row(row: &tokio_postgres::Row) -> Result<Directory, StoreError> {
+    let id: &str = row.try_get(0).map_err(db)?;
+    let org: &str = row.try_get(1).map_err(db)?;
+    Ok(Directory {
+        id: parse_id(id)?,
+        organization_id: parse_id(org)?,
+        primary: row.try_get(2).map_err(db)?,
+    })
+}
+
+/// The `WHERE` conditions a user filter adds (after `u.directory_id = $1`), and the joins.
+fn user_selection(query: &mut Query, dir: &DirectoryId, filter: &UserFilter) {
+    let mut joins = String::new();
+    let mut conditions = String::new();
+    if let Some(group) = &filter.group {
+        let p = query.bind(group.to_string());
+        joins.push_str(&format!(
+            " JOIN {{s}}.memberships m ON m.user_id = u.id AND m.group_id = {p}"
+        ));
+    }
+    match &filter.key {
+        Some(key @ UserKey::Email(_)) => {
+            let p = query.bind(esc(&user_key_value(key)));
+            joins.push_str(&format!(
+                " JOIN {{s}}.user_emails e ON e.user_id = u.id AND e.email = {p}"
+            ));
+        }
+        Some(key @ UserKey::UserName(_)) => {
+            let p = query.bind(esc(&user_key_value(key)));
+            conditions.push_str(&format!(" AND u.user_name_key = {p}"));
+        }
+        Some(key @ UserKey::ExternalId(_)) => {
+            let p = query.bind(esc(&user_key_value(key)));
+            conditions.push_str(&format!(" AND u.external_id = {p}"));
+        }
+        None => {}
+    }
+    conditions.push_str(user_states(filter.states));
+    let d = query.bind(dir.to_string());
+    query.push(&format!(
+        " FROM {{s}}.users u{joins} WHERE u.directory_id = {d}{conditions}"
+    ));
+}
+
+fn user_states(states: States) -> &'static str {
+    match states {
+        States::All => "",
+        States::Visible => " AND u.state <> 'deleted'",
+        States::Active => " AND u.state = 'active'",
+    }
+}
+
+fn group_selection(query: &mut Query, dir: &DirectoryId, filter: &GroupFilter) {
+    let mut joins = String::new();
+    let mut conditions = String::new();
+    if let Some(member) = &filter.member {
+        let p = query.bind(member.to_string());
+        joins.push_str(&format!(
+            " JOIN {{s}}.memberships m ON m.group_id = g.id AND m.user_id = {p}"
+        ));
+    }
+    match &filter.key {
+        Some(key @ GroupKey::DisplayName(_)) => {
+            let p = query.bind(esc(&group_key_value(key)));
+            conditions.push_str(&format!(" AND g.display_name_key = {p}"));
+        }
+        Some(key @ GroupKey::ExternalId(_)) => {
+            let p = query.bind(esc(&group_key_value(key)));
+            conditions.push_str(&format!(" AND g.external_id = {p}"));
+        }
+        None => {}
+    }
+    if filter.states != States::All {
+        conditions.push_str(" AND NOT g.deleted");
+    }
+    let d = query.bind(dir.to_string());
+    query.push(&format!(
+        " FROM {{s}}.groups g{joins} WHERE g.directory_id = {d}{conditions}"
+    ));
+}
+
+impl PostgresStore {
+    pub(super) async fn get_organization_impl(
+        &self,
+        id: &OrganizationId,
+    ) -> Result<Option<Organization>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &self
+                    .schema
+                    .sql("SELECT doc FROM {s}.organizations WHERE id = $1"),
+                &[&id.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        row.map(|r| organization_from_doc(r.try_get(0).map_err(db)?))
+            .transpose()
+    }
+
+    pub(super) async fn find_organization_impl(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<Organization>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &self
+                    .schema
+                    .sql("SELECT doc FROM {s}.organizations WHERE external_id = $1"),
+                &[&esc(external_id)],
+            )
+            .await
+            .map_err(db)?;
+        row.map(|r| organization_from_doc(r.try_get(0).map_err(db)?))
+            .transpose()
+    }
+
+    pub(super) async fn list_organizations_impl(
+        &self,
+        page: Keyset<OrganizationId>,
+    ) -> Result<Vec<Organization>, StoreError> {
+        let mut query = Query::new("SELECT doc FROM {s}.organizations".to_owned());
+        if let Some(after) = page.after {
+            let p = query.bind(after.to_string());
+            query.push(&format!(" WHERE id > {p}"));
+        }
+        query.push(" ORDER BY id");
+        query.page(page.skip, page.limit);
+        let client = self.client().await?;
+        let rows = client
+            .query(&self.schema.sql(&query.sql), &query.params())
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| organization_from_doc(r.try_get(0).map_err(db)?))
+            .collect()
+    }
+
+    pub(super) async fn get_directory_impl(
+        &self,
+        id: &DirectoryId,
+    ) -> Result<Option<Directory>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &self.schema.sql(
+                    "SELECT id, organization_id, is_primary FROM {s}.directories WHERE id = $1",
+                ),
+                &[&id.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        row.as_ref().map(directory_from_row).transpose()
+    }
+
+    pub(super) async fn list_directories_impl(
+        &self,
+        org: &OrganizationId,
+    ) -> Result<Vec<Directory>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &self.schema.sql(
+                    "SELECT id, organization_id, is_primary FROM {s}.directories \
+                     WHERE organization_id = $1 ORDER BY id",
+                ),
+                &[&org.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        rows.iter().map(directory_from_row).collect()
+    }
+
+    pub(super) async fn get_user_impl(
+        &self,
+        dir: &DirectoryId,
+        id: &UserId,
+    ) -> Result<Option<User>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &self.schema.sql(&format!(
+                    "SELECT {USER_COLUMNS} FROM {{s}}.users u WHERE u.directory_id = $1 AND u.id = $2"
+                )),
+                &[&dir.as_str(), &id.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    pub(super) async fn get_users_impl(
+        &self,
+        dir: &DirectoryId,
+        ids: &[UserId],
+    ) -> Result<Vec<User>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = ids.iter().map(UserId::as_str).collect();
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &self.schema.sql(&format!(
+                    "SELECT {USER_COLUMNS} FROM {{s}}.users u \
+                     WHERE u.directory_id = $1 AND u.id = ANY($2) ORDER BY u.id"
+                )),
+                &[&dir.as_str(), &ids],
+            )
+            .await
+            .map_err(db)?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    pub(super) async fn list_users_impl(
+        &self,
+        dir: &DirectoryId,
+        filter: &UserFilter,
+        page: Keyset<UserId>,
+    ) -> Result<Vec<User>, StoreError> {
+        // With `skip`, the page's ids come from an inner query that the index on
+        // (directory_id, id) INCLUDE (state) can answer without visiting the skipped
+        // rows' documents; only the page's rows are then read in full.
+        let mut query = Query::new(if page.skip > 0 {
+            "SELECT u.id".to_owned()
+        } else {
+            format!("SELECT {USER_COLUMNS}")
+        });
+        user_selection(&mut query, dir, filter);
+        if let Some(after) = &page.after {
+            let p = query.bind(after.to_string());
+            query.push(&format!(" AND u.id > {p}"));
+        }
+        query.push(" ORDER BY u.id");
+        query.page(page.skip, page.limit);
+        if page.skip > 0 {
+            query.sql = format!(
+                "SELECT {USER_COLUMNS} FROM {{s}}.users u WHERE u.id IN ({}) ORDER BY u.id",
+                query.sql
+            );
+        }
+        let client = self.client().await?;
+        let rows = client
+            .query(&self.schema.sql(&query.sql), &query.params())
+            .await
+            .map_err(db)?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    pub(super) async fn count_users_impl(
+        &self,
+        dir: &DirectoryId,
+        filter: &UserFilter,
+    ) -> Result<u64, StoreError> {
+        let mut query = Query::new("SELECT count(*)".to_owned());
+        user_selection(&mut query, dir, filter);
+        self.count(&query).await
+    }
+
+    async fn count(&self, query: &Query) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(&self.schema.sql(&query.sql), &query.params())
+            .await
+            .map_err(db)?;
+        to_u64(row.try_get(0).map_err(db)?)
+    }
+
+    pub(super) async fn get_group_impl(
+        &self,
+        dir: &DirectoryId,
+        id: &GroupId,
+    ) -> Result<Option<Group>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &self.schema.sql(&format!(
+                    "SELECT {GROUP_COLUMNS} FROM {{s}}.groups g WHERE g.directory_id = $1 AND g.id = $2"
+                )),
+                &[&dir.as_str(), &id.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        row.as_ref().map(group_from_row).transpose()
+    }
+
+    pub(super) async fn get_groups_impl(
+        &self,
+        dir: &DirectoryId,
+        ids: &[GroupId],
+    ) -> Result<Vec<Group>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = ids.iter().map(GroupId::as_str).collect();
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &self.schema.sql(&format!(
+                    "SELECT {GROUP_COLUMNS} FROM {{s}}.groups g \
+                     WHERE g.directory_id = $1 AND g.id = ANY($2) ORDER BY g.id"
+                )),
+                &[&dir.as_str(), &ids],
+            )
+            .await
+            .map_err(db)?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    pub(super) async fn list_groups_impl(
+        &self,
+        dir: &DirectoryId,
+        filter: &GroupFilter,
+        page: Keyset<GroupId>,
+    ) -> Result<Vec<Group>, StoreError> {
+        // `skip` as for users: ids first, documents only for the page.
+        let mut query = Query::new(if page.skip > 0 {
+            "SELECT g.id".to_owned()
+        } else {
+            format!("SELECT {GROUP_COLUMNS}")
+        });
+        group_selection(&mut query, dir, filter);
+        if let Some(after) = &page.after {
+            let p = query.bind(after.to_string());
+            query.push(&format!(" AND g.id > {p}"));
+        }
+        query.push(" ORDER BY g.id");
+        query.page(page.skip, page.limit);
+        if page.skip > 0 {
+            query.sql = format!(
+                "SELECT {GROUP_COLUMNS} FROM {{s}}.groups g WHERE g.id IN ({}) ORDER BY g.id",
+                query.sql
+            );
+        }
+        let client = self.client().await?;
+        let rows = client
+            .query(&self.schema.sql(&query.sql), &query.params())
+            .await
+            .map_err(db)?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    pub(super) async fn count_groups_impl(
+        &self,
+        dir: &DirectoryId,
+        filter: &GroupFilter,
+    ) -> Result<u64, StoreError> {
+        let mut query = Query::new("SELECT count(*)".to_owned());
+        group_selection(&mut query, dir, filter);
+        self.count(&query).await
+    }
+
+    pub(super) async fn groups_of_users_impl(
+        &self,
+        dir: &DirectoryId,
+        users: &[UserId],
+    ) -> Result<Vec<UserGroup>, StoreError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let users: Vec<&str> = users.iter().map(UserId::as_str).collect();
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &self.schema.sql(
+                    "SELECT m.user_id, g.id, g.display_name, g.deleted \
+                     FROM {s}.memberships m JOIN {s}.groups g ON g.id = m.group_id \
+                     WHERE m.user_id = ANY($2) AND m.directory_id = $1 \
+                     ORDER BY m.user_id, g.id",
+                ),
+                &[&dir.as_str(), &users],
+            )
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(UserGroup {
+                    user_id: parse_id(r.try_get::<_, &str>(0).map_err(db)?)?,
+                    group_id: parse_id(r.try_get::<_, &str>(1).map_err(db)?)?,
+                    display_name: unesc(r.try_get(2).map_err(db)?)?,
+                    group_deleted: r.try_get(3).map_err(db)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn list_members_impl(
+        &self,
+        dir: &DirectoryId,
+        group: &GroupId,
+        states: States,
+        page: Keyset<UserId>,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let mut query = Query::new("SELECT m.user_id FROM {s}.memberships m".to_owned());
+        if states != States::All {
+            query.push(" JOIN {s}.users u ON u.id = m.user_id");
+        }
+        let g = query.bind(group.to_string());
+        let d = query.bind(dir.to_string());
+        query.push(&format!(
+            " WHERE m.group_id = {g} AND m.directory_id = {d}{}",
+            user_states(states)
+        ));
+        if let Some(after) = &page.after {
+            let p = query.bind(after.to_string());
+            query.push(&format!(" AND m.user_id > {p}"));
+        }
+        query.push(" ORDER BY m.user_id");
+        query.page(page.skip, page.limit);
+        let client = self.client().await?;
+        let rows = client
+            .query(&self.schema.sql(&query.sql), &query.params())
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| parse_id(r.try_get::<_, &str>(0).map_err(db)?))
+            .collect()
+    }
+
+    pub(super) async fn list_changes_impl(
+        &self,
+        dir: &DirectoryId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Change>, StoreError> {
+        let after_param = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit_param = i64::try_from(limit).unwrap_or(i64::MAX);
+        // One round trip: the counter row says what was trimmed, the lateral join reads the
+        // page from the primary key.
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &self.schema.sql(&format!(
+                    "SELECT k.trimmed_through, {CHANGE_COLUMNS} FROM {{s}}.change_counters k \
+                     LEFT JOIN LATERAL (SELECT * FROM {{s}}.changes \
+                         WHERE directory_id = k.directory_id AND seq > $2 \
+                         ORDER BY seq LIMIT $3) c ON true \
+                     WHERE k.directory_id = $1 ORDER BY c.seq"
+                )),
+                &[&dir.as_str(), &after_param, &limit_param],
+            )
+            .await
+            .map_err(db)?;
+        let Some(first) = rows.first() else {
+            // An unknown directory has an empty log.
+            return Ok(Vec::new());
+        };
+        let trimmed = to_u64(first.try_get(0).map_err(db)?)?;
+        if after < trimmed {
+            return Err(StoreError::ChangesTrimmed { through: trimmed });
+        }
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let seq: Option<i64> = row.try_get(1).map_err(db)?;
+            if seq.is_some() {
+                changes.push(change_from_row(row, 1)?);
+            }
+        }
+        Ok(changes)
+    }
+
+    pub(super) async fn latest_change_seq_impl(
+        &self,
+        dir: &DirectoryId,
+    ) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &self
+                    .schema
+                    .sql("SELECT last_seq FROM {s}.change_counters WHERE directory_id = $1"),
+                &[&dir.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        match row {
+            Some(row) => to_u64(row.try_get(0).map_err(db)?),
+            None => Ok(0),
+        }
+    }
+}

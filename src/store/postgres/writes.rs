@@ -1,0 +1,703 @@
+//! Writes: each is one transaction. The entity row is locked first, the planner decides on
+//! what was read under the lock, and the change-log append (which locks the directory's
+//! counter row) comes last, so the per-directory lock is held only for the final
+//! statements before commit.
+
+use time::OffsetDateTime;
+use tokio_postgres::Transaction;
+
+use super::PostgresStore;
+use super::sql::{
+    GROUP_COLUMNS, GroupRow, USER_COLUMNS, UserRow, db, esc, esc_json, group_from_row, kind_name,
+    parse_id, state_name, user_from_row, version_param,
+};
+use crate::model::{Directory, DirectoryId, Group, GroupId, Organization, User, UserId, UserState};
+use crate::store::plan::{self, ChangeDraft, MembershipFacts, MembershipPlan};
+use crate::store::{EntityKind, MembershipEdit, StoreError, UniqueAttribute};
+
+fn ids(users: &[UserId]) -> Vec<&str> {
+    users.iter().map(UserId::as_str).collect()
+}
+
+impl PostgresStore {
+    pub(super) async fn insert_organization_impl(
+        &self,
+        org: Organization,
+    ) -> Result<(), StoreError> {
+        let doc =
+            esc_json(&serde_json::to_value(&org).map_err(|e| StoreError::Backend(Box::new(e)))?);
+        let external_id = org.external_id.as_deref().map(esc);
+        let client = self.client().await?;
+        client
+            .execute(
+                &self.schema.sql(
+                    "INSERT INTO {s}.organizations (id, external_id, doc) VALUES ($1, $2, $3)",
+                ),
+                &[&org.id.as_str(), &external_id, &doc],
+            )
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    pub(super) async fn update_organization_impl(
+        &self,
+        org: Organization,
+    ) -> Result<(), StoreError> {
+        let doc =
+            esc_json(&serde_json::to_value(&org).map_err(|e| StoreError::Backend(Box::new(e)))?);
+        let external_id = org.external_id.as_deref().map(esc);
+        let client = self.client().await?;
+        let updated = client
+            .execute(
+                &self
+                    .schema
+                    .sql("UPDATE {s}.organizations SET external_id = $2, doc = $3 WHERE id = $1"),
+                &[&org.id.as_str(), &external_id, &doc],
+            )
+            .await
+            .map_err(db)?;
+        if updated == 0 {
+            return Err(StoreError::not_found(EntityKind::Organization, &org.id));
+        }
+        Ok(())
+    }
+
+    pub(super) async fn insert_directory_impl(
+        &self,
+        directory: Directory,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        // Locking the organization serialises primary-directory changes within it.
+        lock_organization(&tx, self, &directory).await?;
+        if directory.primary {
+            clear_primary(&tx, self, &directory).await?;
+        }
+        tx.execute(
+            &self.schema.sql(
+                "INSERT INTO {s}.directories (id, organization_id, is_primary) VALUES ($1, $2, $3)",
+            ),
+            &[
+                &directory.id.as_str(),
+                &directory.organization_id.as_str(),
+                &directory.primary,
+            ],
+        )
+        .await
+        .map_err(db)?;
+        tx.execute(
+            &self
+                .schema
+                .sql("INSERT INTO {s}.change_counters (directory_id) VALUES ($1)"),
+            &[&directory.id.as_str()],
+        )
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    pub(super) async fn update_directory_impl(
+        &self,
+        directory: Directory,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let stored = tx
+            .query_opt(
+                &self
+                    .schema
+                    .sql("SELECT organization_id FROM {s}.directories WHERE id = $1 FOR UPDATE"),
+                &[&directory.id.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        let stored_org: String = match stored {
+            Some(row) => row.try_get(0).map_err(db)?,
+            None => return Err(StoreError::not_found(EntityKind::Directory, &directory.id)),
+        };
+        if stored_org != directory.organization_id.as_str() {
+            // A directory never moves between organizations.
+            return Err(StoreError::not_found(EntityKind::Directory, &directory.id));
+        }
+        lock_organization(&tx, self, &directory).await?;
+        if directory.primary {
+            clear_primary(&tx, self, &directory).await?;
+        }
+        tx.execute(
+            &self
+                .schema
+                .sql("UPDATE {s}.directories SET is_primary = $2 WHERE id = $1"),
+            &[&directory.id.as_str(), &directory.primary],
+        )
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    pub(super) async fn purge_directory_impl(&self, id: &DirectoryId) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        // Memberships and emails first, by their directory column, so the cascade from
+        // users and groups finds nothing left to look up row by row.
+        tx.execute(
+            &self
+                .schema
+                .sql("DELETE FROM {s}.memberships WHERE directory_id = $1"),
+            &[&id.as_str()],
+        )
+        .await
+        .map_err(db)?;
+        tx.execute(
+            &self
+                .schema
+                .sql("DELETE FROM {s}.user_emails WHERE directory_id = $1"),
+            &[&id.as_str()],
+        )
+        .await
+        .map_err(db)?;
+        let deleted = tx
+            .execute(
+                &self.schema.sql("DELETE FROM {s}.directories WHERE id = $1"),
+                &[&id.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        if deleted == 0 {
+            return Err(StoreError::not_found(EntityKind::Directory, id));
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    pub(super) async fn insert_user_impl(&self, user: User) -> Result<User, StoreError> {
+        let keys = UserRow::of(&user);
+        let dir = user.directory_id.clone();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let row = tx
+            .query_one(
+                &self.schema.sql(
+                    "SELECT EXISTS (SELECT 1 FROM {s}.directories WHERE id = $1), \
+                            EXISTS (SELECT 1 FROM {s}.users WHERE id = $3), \
+                            EXISTS (SELECT 1 FROM {s}.users WHERE directory_id = $1 \
+                                    AND user_name_key = $2 AND state = 'active')",
+                ),
+                &[&dir.as_str(), &keys.user_name_key, &user.id.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        let directory_exists: bool = row.try_get(0).map_err(db)?;
+        if !directory_exists {
+            return Err(StoreError::not_found(EntityKind::Directory, &dir));
+        }
+        // A taken id is reported before the planner looks at the userName; a concurrent
+        // insert of the same id still fails on the primary key.
+        if row.try_get::<_, bool>(1).map_err(db)? {
+            return Err(StoreError::Conflict(UniqueAttribute::Id));
+        }
+        let taken: bool = row.try_get(2).map_err(db)?;
+        let planned = plan::insert_user(user, taken)?;
+        let user = planned.user;
+        tx.execute(
+            &self.schema.sql(
+                "INSERT INTO {s}.users (id, directory_id, state, user_name_key, external_id, \
+                     email, attributes, created, last_modified, version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            ),
+            &[
+                &user.id.as_str(),
+                &dir.as_str(),
+                &state_name(user.state),
+                &keys.user_name_key,
+                &keys.external_id,
+                &keys.email,
+                &keys.attributes,
+                &user.meta.created,
+                &user.meta.last_modified,
+                &version_param(user.meta.version)?,
+            ],
+        )
+        .await
+        .map_err(db)?;
+        write_emails(&tx, self, &user, &keys.emails).await?;
+        self.append_changes(&tx, &dir, &planned.changes).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(user)
+    }
+
+    pub(super) async fn update_user_impl(
+        &self,
+        user: User,
+        expected_version: u64,
+    ) -> Result<User, StoreError> {
+        let keys = UserRow::of(&user);
+        let dir = user.directory_id.clone();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        // The row lock makes the version check a compare-and-swap across processes. NO KEY
+        // UPDATE (the id never changes) lets membership inserts, whose foreign-key check
+        // takes KEY SHARE on the user row, proceed meanwhile.
+        let stored = tx
+            .query_opt(
+                &self.schema.sql(&format!(
+                    "SELECT {USER_COLUMNS} FROM {{s}}.users u \
+                     WHERE u.directory_id = $1 AND u.id = $2 FOR NO KEY UPDATE"
+                )),
+                &[&dir.as_str(), &user.id.as_str()],
+            )
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()?;
+        let taken = if user.state == UserState::Active && stored.is_some() {
+            let row = tx
+                .query_one(
+                    &self.schema.sql(
+                        "SELECT EXISTS (SELECT 1 FROM {s}.users WHERE directory_id = $1 \
+                             AND user_name_key = $2 AND state = 'active' AND id <> $3)",
+                    ),
+                    &[&dir.as_str(), &keys.user_name_key, &user.id.as_str()],
+                )
+                .await
+                .map_err(db)?;
+            row.try_get(0).map_err(db)?
+        } else {
+            false
+        };
+        let planned = plan::update_user(stored.as_ref(), user, expected_version, taken)?;
+        if planned.is_noop() {
+            return Ok(planned.user);
+        }
+        let user = planned.user;
+        tx.execute(
+            &self.schema.sql(
+                "UPDATE {s}.users SET state = $3, user_name_key = $4, external_id = $5, \
+                     email = $6, attributes = $7, created = $8, last_modified = $9, version = $10 \
+                 WHERE directory_id = $1 AND id = $2",
+            ),
+            &[
+                &dir.as_str(),
+                &user.id.as_str(),
+                &state_name(user.state),
+                &keys.user_name_key,
+                &keys.external_id,
+                &keys.email,
+                &keys.attributes,
+                &user.meta.created,
+                &user.meta.last_modified,
+                &version_param(user.meta.version)?,
+            ],
+        )
+        .await
+        .map_err(db)?;
+        write_emails(&tx, self, &user, &keys.emails).await?;
+        self.append_changes(&tx, &dir, &planned.changes).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(user)
+    }
+
+    pub(super) async fn insert_group_impl(
+        &self,
+        group: Group,
+        members: &[UserId],
+    ) -> Result<Group, StoreError> {
+        let dir = group.directory_id.clone();
+        let edits: Vec<MembershipEdit> = members.iter().cloned().map(MembershipEdit::Add).collect();
+        let reads = plan::membership_reads(&edits);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let row = tx
+            .query_one(
+                &self.schema.sql(
+                    "SELECT EXISTS (SELECT 1 FROM {s}.directories WHERE id = $1), \
+                            ARRAY(SELECT id FROM {s}.users WHERE directory_id = $1 AND id = ANY($2)), \
+                            EXISTS (SELECT 1 FROM {s}.groups WHERE id = $3)",
+                ),
+                &[&dir.as_str(), &ids(&reads.added), &group.id.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        let directory_exists: bool = row.try_get(0).map_err(db)?;
+        if !directory_exists {
+            return Err(StoreError::not_found(EntityKind::Directory, &dir));
+        }
+        if row.try_get::<_, bool>(2).map_err(db)? {
+            return Err(StoreError::Conflict(UniqueAttribute::Id));
+        }
+        let facts = MembershipFacts {
+            members: Default::default(),
+            users: id_set(row.try_get(1).map_err(db)?)?,
+        };
+        let membership = plan::membership(&group.id, &edits, &facts, group.meta.last_modified)?;
+        let planned = plan::insert_group(group, membership);
+        let group = planned.group;
+        let keys = GroupRow::of(&group);
+        tx.execute(
+            &self.schema.sql(
+                "INSERT INTO {s}.groups (id, directory_id, deleted, display_name, \
+                     display_name_key, external_id, attributes, created, last_modified, version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            ),
+            &[
+                &group.id.as_str(),
+                &dir.as_str(),
+                &group.deleted,
+                &keys.display_name,
+                &keys.display_name_key,
+                &keys.external_id,
+                &keys.attributes,
+                &group.meta.created,
+                &group.meta.last_modified,
+                &version_param(group.meta.version)?,
+            ],
+        )
+        .await
+        .map_err(db)?;
+        self.apply_membership(&tx, &dir, &group.id, &planned.membership)
+            .await?;
+        self.append_changes(&tx, &dir, &planned.changes).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(group)
+    }
+
+    pub(super) async fn update_group_impl(
+        &self,
+        group: Group,
+        expected_version: u64,
+        edits: &[MembershipEdit],
+    ) -> Result<Group, StoreError> {
+        let dir = group.directory_id.clone();
+        let group_id = group.id.clone();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let Some(stored) = self.lock_group(&tx, &dir, &group_id).await? else {
+            return plan::update_group(None, group, expected_version, MembershipPlan::default())
+                .map(|p| p.group);
+        };
+        let facts = self.membership_facts(&tx, &dir, &group_id, edits).await?;
+        let membership = plan::membership(&group_id, edits, &facts, group.meta.last_modified)?;
+        let planned = plan::update_group(Some(&stored), group, expected_version, membership)?;
+        if planned.is_noop() {
+            return Ok(planned.group);
+        }
+        let group = planned.group;
+        let keys = GroupRow::of(&group);
+        tx.execute(
+            &self.schema.sql(
+                "UPDATE {s}.groups SET deleted = $3, display_name = $4, display_name_key = $5, \
+                     external_id = $6, attributes = $7, created = $8, last_modified = $9, \
+                     version = $10 \
+                 WHERE directory_id = $1 AND id = $2",
+            ),
+            &[
+                &dir.as_str(),
+                &group.id.as_str(),
+                &group.deleted,
+                &keys.display_name,
+                &keys.display_name_key,
+                &keys.external_id,
+                &keys.attributes,
+                &group.meta.created,
+                &group.meta.last_modified,
+                &version_param(group.meta.version)?,
+            ],
+        )
+        .await
+        .map_err(db)?;
+        self.apply_membership(&tx, &dir, &group.id, &planned.membership)
+            .await?;
+        self.append_changes(&tx, &dir, &planned.changes).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(group)
+    }
+
+    pub(super) async fn edit_members_impl(
+        &self,
+        dir: &DirectoryId,
+        group_id: &GroupId,
+        edits: &[MembershipEdit],
+        at: OffsetDateTime,
+    ) -> Result<Group, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        // The group row lock orders concurrent edits of one group; each then reads the
+        // memberships it names after the previous one committed, so none is lost.
+        let stored = self.lock_group(&tx, dir, group_id).await?;
+        if stored.as_ref().is_none_or(|g| g.deleted) {
+            return plan::edit_members(stored.as_ref(), group_id, MembershipPlan::default(), at)
+                .map(|p| p.group);
+        }
+        let facts = self.membership_facts(&tx, dir, group_id, edits).await?;
+        let membership = plan::membership(group_id, edits, &facts, at)?;
+        let planned = plan::edit_members(stored.as_ref(), group_id, membership, at)?;
+        if planned.is_noop() {
+            return Ok(planned.group);
+        }
+        let group = planned.group;
+        tx.execute(
+            &self.schema.sql(
+                "UPDATE {s}.groups SET last_modified = $3, version = $4 \
+                 WHERE directory_id = $1 AND id = $2",
+            ),
+            &[
+                &dir.as_str(),
+                &group.id.as_str(),
+                &group.meta.last_modified,
+                &version_param(group.meta.version)?,
+            ],
+        )
+        .await
+        .map_err(db)?;
+        self.apply_membership(&tx, dir, group_id, &planned.membership)
+            .await?;
+        self.append_changes(&tx, dir, &planned.changes).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(group)
+    }
+
+    pub(super) async fn trim_changes_impl(
+        &self,
+        dir: &DirectoryId,
+        through: u64,
+    ) -> Result<u64, StoreError> {
+        let through = i64::try_from(through).unwrap_or(i64::MAX);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        // Never past the latest entry: a cursor at the head must keep reading.
+        let row = tx
+            .query_opt(
+                &self.schema.sql(
+                    "UPDATE {s}.change_counters \
+                     SET trimmed_through = GREATEST(trimmed_through, LEAST($2, last_seq)) \
+                     WHERE directory_id = $1 RETURNING trimmed_through",
+                ),
+                &[&dir.as_str(), &through],
+            )
+            .await
+            .map_err(db)?;
+        let Some(row) = row else {
+            return Err(StoreError::not_found(EntityKind::Directory, dir));
+        };
+        let trimmed: i64 = row.try_get(0).map_err(db)?;
+        let removed = tx
+            .execute(
+                &self
+                    .schema
+                    .sql("DELETE FROM {s}.changes WHERE directory_id = $1 AND seq <= $2"),
+                &[&dir.as_str(), &trimmed],
+            )
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(removed)
+    }
+
+    async fn lock_group(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+        group: &GroupId,
+    ) -> Result<Option<Group>, StoreError> {
+        tx.query_opt(
+            &self.schema.sql(&format!(
+                "SELECT {GROUP_COLUMNS} FROM {{s}}.groups g \
+                 WHERE g.directory_id = $1 AND g.id = $2 FOR NO KEY UPDATE"
+            )),
+            &[&dir.as_str(), &group.as_str()],
+        )
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(group_from_row)
+        .transpose()
+    }
+
+    /// What the planner needs for `edits`, in one statement: which named users are members
+    /// (every member only for `RemoveAll`) and which added users exist in the directory.
+    async fn membership_facts(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+        group: &GroupId,
+        edits: &[MembershipEdit],
+    ) -> Result<MembershipFacts, StoreError> {
+        let reads = plan::membership_reads(edits);
+        let (named, added) = (ids(&reads.named), ids(&reads.added));
+        let users_sql = "ARRAY(SELECT id FROM {s}.users WHERE directory_id = $2 AND id = ANY($3))";
+        let row = if reads.all_members {
+            let sql = format!(
+                "SELECT ARRAY(SELECT user_id FROM {{s}}.memberships WHERE group_id = $1), {users_sql}"
+            );
+            tx.query_one(
+                &self.schema.sql(&sql),
+                &[&group.as_str(), &dir.as_str(), &added],
+            )
+            .await
+        } else {
+            let sql = format!(
+                "SELECT ARRAY(SELECT user_id FROM {{s}}.memberships \
+                              WHERE group_id = $1 AND user_id = ANY($4)), {users_sql}"
+            );
+            tx.query_one(
+                &self.schema.sql(&sql),
+                &[&group.as_str(), &dir.as_str(), &added, &named],
+            )
+            .await
+        }
+        .map_err(db)?;
+        Ok(MembershipFacts {
+            members: id_set(row.try_get(0).map_err(db)?)?,
+            users: id_set(row.try_get(1).map_err(db)?)?,
+        })
+    }
+
+    async fn apply_membership(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+        group: &GroupId,
+        membership: &MembershipPlan,
+    ) -> Result<(), StoreError> {
+        if !membership.remove.is_empty() {
+            tx.execute(
+                &self
+                    .schema
+                    .sql("DELETE FROM {s}.memberships WHERE group_id = $1 AND user_id = ANY($2)"),
+                &[&group.as_str(), &ids(&membership.remove)],
+            )
+            .await
+            .map_err(db)?;
+        }
+        if !membership.add.is_empty() {
+            tx.execute(
+                &self.schema.sql(
+                    "INSERT INTO {s}.memberships (group_id, user_id, directory_id) \
+                     SELECT $1, u, $3 FROM unnest($2::text[]) AS u",
+                ),
+                &[&group.as_str(), &ids(&membership.add), &dir.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    /// Appends `drafts` to the directory's log and signals the change, as the last
+    /// statement of the transaction: the counter row's lock is what orders `seq` by commit.
+    async fn append_changes(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+        drafts: &[ChangeDraft],
+    ) -> Result<(), StoreError> {
+        if drafts.is_empty() {
+            return Ok(());
+        }
+        let count = i64::try_from(drafts.len()).unwrap_or(i64::MAX);
+        let kinds = drafts
+            .iter()
+            .map(|d| kind_name(d.kind))
+            .collect::<Result<Vec<_>, _>>()?;
+        let resources: Vec<&str> = drafts.iter().map(|d| d.resource_id.as_str()).collect();
+        let members: Vec<Option<&str>> = drafts
+            .iter()
+            .map(|d| d.member_id.as_ref().map(UserId::as_str))
+            .collect();
+        let ats: Vec<OffsetDateTime> = drafts.iter().map(|d| d.at).collect();
+        let row = tx
+            .query_opt(
+                &self.schema.sql(
+                    "WITH k AS (UPDATE {s}.change_counters SET last_seq = last_seq + $2 \
+                                WHERE directory_id = $1 RETURNING last_seq - $2 AS base), \
+                          ins AS (INSERT INTO {s}.changes \
+                                      (directory_id, seq, kind, resource_id, member_id, at) \
+                                  SELECT $1, k.base + t.n, t.kind, t.resource_id, t.member_id, t.at \
+                                  FROM k, unnest($3::text[], $4::text[], $5::text[], \
+                                                 $6::timestamptz[]) \
+                                       WITH ORDINALITY AS t(kind, resource_id, member_id, at, n)) \
+                     SELECT k.base, pg_notify($7, $1) FROM k",
+                ),
+                &[
+                    &dir.as_str(),
+                    &count,
+                    &kinds,
+                    &resources,
+                    &members,
+                    &ats,
+                    &self.schema.channel,
+                ],
+            )
+            .await
+            .map_err(db)?;
+        match row {
+            Some(_) => Ok(()),
+            None => Err(StoreError::not_found(EntityKind::Directory, dir)),
+        }
+    }
+}
+
+fn id_set(texts: Vec<String>) -> Result<std::collections::BTreeSet<UserId>, StoreError> {
+    texts.iter().map(|t| parse_id(t)).collect()
+}
+
+async fn lock_organization(
+    tx: &Transaction<'_>,
+    store: &PostgresStore,
+    directory: &Directory,
+) -> Result<(), StoreError> {
+    let found = tx
+        .query_opt(
+            &store
+                .schema
+                .sql("SELECT 1 FROM {s}.organizations WHERE id = $1 FOR UPDATE"),
+            &[&directory.organization_id.as_str()],
+        )
+        .await
+        .map_err(db)?;
+    if found.is_none() {
+        return Err(StoreError::not_found(
+            EntityKind::Organization,
+            &directory.organization_id,
+        ));
+    }
+    Ok(())
+}
+
+async fn clear_primary(
+    tx: &Transaction<'_>,
+    store: &PostgresStore,
+    directory: &Directory,
+) -> Result<(), StoreError> {
+    tx.execute(
+        &store.schema.sql(
+            "UPDATE {s}.directories SET is_primary = false \
+             WHERE organization_id = $1 AND is_primary AND id <> $2",
+        ),
+        &[&directory.organization_id.as_str(), &directory.id.as_str()],
+    )
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Replaces the user's email index rows with `emails`, touching only the difference.
+async fn write_emails(
+    tx: &Transaction<'_>,
+    store: &PostgresStore,
+    user: &User,
+    emails: &[String],
+) -> Result<(), StoreError> {
+    tx.execute(
+        &store.schema.sql(
+            "WITH gone AS (DELETE FROM {s}.user_emails \
+                           WHERE user_id = $1 AND NOT (email = ANY($3))) \
+             INSERT INTO {s}.user_emails (user_id, directory_id, email) \
+             SELECT $1, $2, e FROM unnest($3::text[]) AS e ON CONFLICT DO NOTHING",
+        ),
+        &[&user.id.as_str(), &user.directory_id.as_str(), &emails],
+    )
+    .await
+    .map_err(db)?;
+    Ok(())
+}
