@@ -57,7 +57,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Inner {
     /// Under the writer lock: `plan` reads and decides, its writes commit in one
     /// transaction; returns once the write is on disk. A write that stages nothing (a
-    /// no-op) returns at once.
+    /// no-op, or a refusal) returns at once: like any read, what it saw may include
+    /// other writers' commits that are not acknowledged yet.
     pub(super) fn write<T>(
         &self,
         plan: impl FnOnce(&Inner) -> Result<(WriteSet, T), StoreError>,

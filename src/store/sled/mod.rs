@@ -106,6 +106,25 @@ struct Inner {
 ///
 /// Its async methods run sled on Tokio's blocking pool, so they must be called from
 /// within a Tokio runtime.
+///
+/// # Costs
+/// - `list_users` / `list_groups`: the keys passed over plus one document per returned
+///   row. Keys come from the attribute index when the filter has a `key`, else the
+///   membership relation (`group` / `member`), else a state index (`Visible`, `Active`),
+///   else the documents themselves (`All`). `Keyset::skip` passes over that many keys
+///   without decoding documents (with a `key` or relation, one state lookup each).
+/// - `count_users` / `count_groups`: O(1) from per-directory counters without `key`,
+///   `group` or `member`; otherwise one pass over that index's entries for the value or
+///   group (one state lookup each unless `States::All`).
+/// - `list_members`: the membership keys, plus one state lookup each unless
+///   `States::All`. `groups_of_users`: the memberships of the users, one read per
+///   distinct group.
+/// - `latest_change_seq`: one read. `trim_changes`: the trimmed entries.
+///   `purge_directory`: every key of the directory, deleted in batches.
+/// - Writes: the planner's reads (the entity, holders of the `userName`, the memberships
+///   the edits name; every member only for `RemoveAll`) and one transaction.
+/// - `list_directories`, `list_tokens`, `delete_tokens` read every directory or token
+///   (there are few).
 #[derive(Clone)]
 pub struct SledStore {
     inner: Arc<Inner>,
