@@ -142,12 +142,16 @@ impl SledStore {
     /// panics when the path is held by another process (or another handle in this one),
     /// is not a sled database, or has an unknown format version.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, SledOpenError> {
-        let shown = path.as_ref().display().to_string();
+        Self::open_path(path.as_ref())
+    }
+
+    fn open_path(path: &Path) -> Result<Self, SledOpenError> {
+        let shown = path.display().to_string();
         let open_error = |source| SledOpenError::Open {
             path: shown.clone(),
             source,
         };
-        let db = ::sled::open(path.as_ref()).map_err(open_error)?;
+        let db = open_waiting_for_lock(path).map_err(open_error)?;
         let trees = TREES
             .iter()
             .map(|name| db.open_tree(name))
@@ -496,4 +500,27 @@ impl TokenStore for SledStore {
         })
         .await
     }
+}
+
+/// Opens the database, waiting up to a second for its file lock: sled's background
+/// threads release it shortly after the previous `Db` in this process is dropped, so a
+/// store reopened right after being dropped (a restart in-process, a test) would otherwise
+/// fail with `WouldBlock`.
+fn open_waiting_for_lock(path: &Path) -> Result<::sled::Db, ::sled::Error> {
+    let mut attempts = 0;
+    loop {
+        match ::sled::open(path) {
+            Err(::sled::Error::Io(error)) if attempts < 40 && is_lock_contention(&error) => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_lock_contention(error: &std::io::Error) -> bool {
+    // sled 0.34 reports a held lock as `Other` with only a message to go by.
+    error.kind() == std::io::ErrorKind::WouldBlock
+        || error.to_string().contains("could not acquire lock")
 }
