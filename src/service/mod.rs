@@ -10,6 +10,7 @@ mod cas;
 mod discovery;
 mod groups;
 mod http;
+mod limits;
 mod list;
 mod observe;
 mod patch;
@@ -35,6 +36,11 @@ use crate::store::{DirectoryStore, TokenStore};
 use crate::sync::ChangeNotifier;
 
 pub use self::http::SCIM_JSON;
+pub use limits::{
+    DEFAULT_MAX_ATTRIBUTE_NAMES, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADERS,
+    DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_MULTI_VALUED, DEFAULT_MAX_PATCH_OPERATIONS,
+    DEFAULT_MAX_URI_BYTES,
+};
 pub use observe::{RequestLog, RequestRecord};
 
 /// Default limit on request bodies: 1 MiB.
@@ -57,6 +63,7 @@ struct Config {
     max_page_size: usize,
     restore_deleted_on_create: bool,
     patch_returns_content: bool,
+    limits: limits::Limits,
 }
 
 /// A SCIM 2.0 service provider over a [`DirectoryStore`] and a [`TokenStore`]. Cheap to
@@ -133,6 +140,53 @@ impl ScimServiceBuilder {
     /// Page size of list responses without `count` (default 100).
     pub fn default_page_size(mut self, size: usize) -> Self {
         self.config.default_page_size = size;
+        self
+    }
+
+    /// Deepest nesting of objects and arrays in a request body (default
+    /// [`DEFAULT_MAX_JSON_DEPTH`], 64); deeper bodies get 400 `invalidValue`. Kept well
+    /// under serde_json's decode limit of 128 so every stored document can be read back.
+    pub fn max_json_depth(mut self, depth: usize) -> Self {
+        self.config.limits.max_json_depth = depth.clamp(2, 100);
+        self
+    }
+
+    /// Most operations in one PATCH request (default [`DEFAULT_MAX_PATCH_OPERATIONS`],
+    /// 1000, advertised as `patch.maxOperations` in `/ServiceProviderConfig`); more get
+    /// 400 `invalidValue`.
+    pub fn max_patch_operations(mut self, operations: usize) -> Self {
+        self.config.limits.max_patch_operations = operations.max(1);
+        self
+    }
+
+    /// Most values of one multi-valued attribute (`emails`, `roles`, ...) in a request
+    /// body or a patched document (default [`DEFAULT_MAX_MULTI_VALUED`], 1000). Group
+    /// members are not counted: they are bounded by the body size.
+    pub fn max_multi_valued(mut self, values: usize) -> Self {
+        self.config.limits.max_multi_valued = values.max(1);
+        self
+    }
+
+    /// Most names in `attributes` or `excludedAttributes` (default
+    /// [`DEFAULT_MAX_ATTRIBUTE_NAMES`], 200).
+    pub fn max_attribute_names(mut self, names: usize) -> Self {
+        self.config.limits.max_attribute_names = names.max(1);
+        self
+    }
+
+    /// Longest request URI, path and query (default [`DEFAULT_MAX_URI_BYTES`], 16 KiB);
+    /// longer ones get 414. Set the HTTP server's own limit above it so clients get
+    /// this SCIM error rather than the server's empty one.
+    pub fn max_uri_bytes(mut self, bytes: usize) -> Self {
+        self.config.limits.max_uri_bytes = bytes;
+        self
+    }
+
+    /// Largest header block (default [`DEFAULT_MAX_HEADER_BYTES`], 32 KiB) and most
+    /// header fields (default [`DEFAULT_MAX_HEADERS`], 100); past either, 431.
+    pub fn max_headers(mut self, bytes: usize, fields: usize) -> Self {
+        self.config.limits.max_header_bytes = bytes;
+        self.config.limits.max_headers = fields;
         self
     }
 
@@ -276,6 +330,7 @@ impl ScimService {
                 max_page_size: DEFAULT_MAX_PAGE_SIZE,
                 restore_deleted_on_create: true,
                 patch_returns_content: true,
+                limits: limits::Limits::default(),
             },
         }
     }
@@ -304,6 +359,13 @@ impl ScimService {
                 self.inner.config.max_body_bytes
             ),
         )
+    }
+
+    /// A SearchRequest body, its attribute lists within the limit.
+    fn search_body(&self, request: &Request<Bytes>) -> Result<serde_json::Value, ScimError> {
+        let body = self::http::json_body(request.headers(), request.body())?;
+        self.inner.config.limits.check_search(&body)?;
+        Ok(body)
     }
 
     /// Answers one request. Never fails: every error is a SCIM error response.
@@ -342,6 +404,7 @@ impl ScimService {
 
     async fn route(&self, request: Request<Bytes>) -> Result<Response<Bytes>, ScimError> {
         let config = &self.inner.config;
+        config.limits.check_head(request.uri(), request.headers())?;
         let path = request.uri().path();
         let rest = path
             .strip_prefix(config.prefix.as_str())
@@ -354,6 +417,11 @@ impl ScimService {
             return Err(self.too_large());
         }
         let endpoint = segments.get(1).copied().unwrap_or("");
+        config.limits.check_query(request.uri().query())?;
+        if !request.body().is_empty() {
+            let groups = endpoint.eq_ignore_ascii_case("Groups");
+            config.limits.check_body(request.body(), groups)?;
+        }
         if segments.len() <= 3 {
             let item = segments.get(2).copied();
             if let Some(answer) = discovery::answer(self, &ctx, request.method(), endpoint, item) {
@@ -367,7 +435,7 @@ impl ScimService {
                     "/.search takes a POST with a SearchRequest body",
                 ));
             }
-            let body = self::http::json_body(request.headers(), request.body())?;
+            let body = self.search_body(&request)?;
             let list = ListQuery::parse(&ListParams::from_search(&body)?, config)?;
             return search::search_all(self, &ctx, &list, &Projection::from_search(&body)?).await;
         }
@@ -391,7 +459,7 @@ impl ScimService {
                 users::search(self, &ctx, &list, &self::http::projection_of(&request)?).await
             }
             (Collection::Users, Some(SEARCH), _, Method::POST) => {
-                let body = self::http::json_body(request.headers(), request.body())?;
+                let body = self.search_body(&request)?;
                 let list = ListQuery::parse(&ListParams::from_search(&body)?, config)?;
                 users::search(self, &ctx, &list, &Projection::from_search(&body)?).await
             }
@@ -417,7 +485,7 @@ impl ScimService {
                 groups::search(self, &ctx, &list, &self::http::projection_of(&request)?).await
             }
             (Collection::Groups, Some(SEARCH), _, Method::POST) => {
-                let body = self::http::json_body(request.headers(), request.body())?;
+                let body = self.search_body(&request)?;
                 let list = ListQuery::parse(&ListParams::from_search(&body)?, config)?;
                 groups::search(self, &ctx, &list, &Projection::from_search(&body)?).await
             }
