@@ -17,11 +17,9 @@ mod common;
 use std::process::ExitCode;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Body, Incoming};
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use scimkit::{ManagementService, ScimService};
 use tokio::net::TcpListener;
 
@@ -39,6 +37,15 @@ async fn serve(
         return response;
     }
     let (parts, body) = request.into_parts();
+    // A declared length past the limit is answered at once (the connection then closes
+    // lingeringly, see `common::serve`, so the client still reads the 413).
+    if body
+        .size_hint()
+        .upper()
+        .is_some_and(|length| length > scim.max_body_bytes() as u64)
+    {
+        return scim.payload_too_large().map(Full::new);
+    }
     let response = match Limited::new(body, scim.max_body_bytes()).collect().await {
         Ok(collected) => {
             let request = hyper::Request::from_parts(parts, collected.to_bytes());
@@ -48,6 +55,10 @@ async fn serve(
                 management.handle(request).await
             }
         }
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            scim.payload_too_large()
+        }
+        // The client went away mid-body; nobody reads this answer.
         Err(_) => scim.payload_too_large(),
     };
     response.map(Full::new)
@@ -67,26 +78,11 @@ async fn main() -> ExitCode {
         }
     };
     app.print_banner(listener.local_addr().unwrap_or(listen));
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(conn) => conn,
-            Err(error) => {
-                eprintln!("accept failed: {error}");
-                continue;
-            }
-        };
-        let (scim, management) = (app.scim.clone(), app.management.clone());
-        tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let (scim, management) = (scim.clone(), management.clone());
-                async move { Ok::<_, std::convert::Infallible>(serve(scim, management, request).await) }
-            });
-            if let Err(error) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                eprintln!("connection error: {error}");
-            }
-        });
-    }
+    let (scim, management) = (app.scim.clone(), app.management.clone());
+    let service = service_fn(move |request| {
+        let (scim, management) = (scim.clone(), management.clone());
+        async move { Ok::<_, std::convert::Infallible>(serve(scim, management, request).await) }
+    });
+    common::serve(listener, service, common::ServerLimits::default()).await;
+    ExitCode::SUCCESS
 }
