@@ -32,8 +32,15 @@ async fn serve(
     let path = request.uri().path();
     let for_scim = path.starts_with(scim.prefix());
     if !for_scim && !path.starts_with(management.prefix()) {
-        let mut response = hyper::Response::new(Full::new(Bytes::from_static(b"not found\n")));
+        // The vendor's own routes would go here; anything else answers like SCIM does.
+        let error = scimkit::ScimError::not_found(format!("no endpoint at `{path}`"));
+        let mut response =
+            hyper::Response::new(Full::new(Bytes::from(error.to_json().to_string())));
         *response.status_mut() = hyper::StatusCode::NOT_FOUND;
+        response.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static(scimkit::service::SCIM_JSON),
+        );
         return response;
     }
     let (parts, body) = request.into_parts();

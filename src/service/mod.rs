@@ -364,6 +364,12 @@ impl ScimService {
     /// A SearchRequest body, its attribute lists within the limit.
     fn search_body(&self, request: &Request<Bytes>) -> Result<serde_json::Value, ScimError> {
         let body = self::http::json_body(request.headers(), request.body())?;
+        if !body.is_object() {
+            return Err(ScimError::bad_request(
+                crate::error::ScimType::InvalidSyntax,
+                "a SearchRequest body must be a JSON object",
+            ));
+        }
         self.inner.config.limits.check_search(&body)?;
         Ok(body)
     }
