@@ -83,7 +83,7 @@ request = function()
   if op == 'add' then
     body = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"$3"}]}]}'
   else
-    body = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members[value eq \\"$3\\"]"}]}'
+    body = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members[value eq \\\\\"$3\\\\\"]"}]}'
   end
   return wrk.format("PATCH", "$1/Groups/$2?excludedAttributes=members", {["Authorization"] = "Bearer $token", ["Content-Type"] = "application/scim+json"}, body)
 end
@@ -108,8 +108,10 @@ declare -A rps
 
 measure() { # name base user group member
   local name=$1 base=$2 user=$3 group=$4 member=$5
-  lua_post "$base"
-  lua_patch "$base" "$group" "$member"
+  # wrk scripts send the path alone as the request target (origin form).
+  local path="/${base#*://*/}"
+  lua_post "$path"
+  lua_patch "$path" "$group" "$member"
   echo "  $name: GET by id" >&2
   rps[$name,get]=$(run "$name get" "$base/Users/$user")
   echo "  $name: filter" >&2
