@@ -20,24 +20,14 @@ pub(super) fn answer(
     let document = if endpoint.eq_ignore_ascii_case("ServiceProviderConfig") {
         item.is_none().then(|| {
             let config = &svc.inner.config;
-            let mut document = discovery::service_provider_config(
+            Some(discovery::service_provider_config(
                 base,
                 &Capabilities {
                     patch: true,
                     max_results: config.max_page_size,
                     default_page_size: config.default_page_size,
                 },
-            );
-            // RFC 7643 §5 gives PATCH no limits to report; `maxOperations` beside
-            // `supported` tells clients that read it (bulk's name for the same bound)
-            // and is ignored by the rest.
-            if let Some(patch) = document.get_mut("patch").and_then(|p| p.as_object_mut()) {
-                patch.insert(
-                    "maxOperations".into(),
-                    config.limits.max_patch_operations.into(),
-                );
-            }
-            Some(document)
+            ))
         })?
     } else if endpoint.eq_ignore_ascii_case("Schemas") {
         match item {

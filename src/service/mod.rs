@@ -152,8 +152,9 @@ impl ScimServiceBuilder {
     }
 
     /// Most operations in one PATCH request (default [`DEFAULT_MAX_PATCH_OPERATIONS`],
-    /// 1000, advertised as `patch.maxOperations` in `/ServiceProviderConfig`); more get
-    /// 400 `invalidValue`.
+    /// 1000); more get 400 `invalidValue` naming the limit. Not advertised:
+    /// `/ServiceProviderConfig` has no place for it (RFC 7643 §5 gives `patch` only
+    /// `supported`, and strict clients such as scim2-tester refuse extra fields there).
     pub fn max_patch_operations(mut self, operations: usize) -> Self {
         self.config.limits.max_patch_operations = operations.max(1);
         self
