@@ -65,8 +65,20 @@ async fn serve(
         Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
             scim.payload_too_large()
         }
-        // The client went away mid-body; nobody reads this answer.
-        Err(_) => scim.payload_too_large(),
+        // The body broke off (a reset connection): what arrived is not a request.
+        Err(error) => {
+            let error = scimkit::ScimError::bad_request(
+                scimkit::ScimType::InvalidSyntax,
+                format!("the request body could not be read: {error}"),
+            );
+            let mut response = hyper::Response::new(Bytes::from(error.to_json().to_string()));
+            *response.status_mut() = error.status;
+            response.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static(scimkit::service::SCIM_JSON),
+            );
+            response
+        }
     };
     response.map(Full::new)
 }
