@@ -2,7 +2,9 @@
 //! `returned` characteristic (RFC 7643 §7): `id` and `schemas` always come back,
 //! `password` never, and `returned: request` attributes only when asked for.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
@@ -86,18 +88,15 @@ impl Projection {
         self.attributes.is_empty() || names(&self.attributes)
     }
 
-    /// The resource reduced to what the request asked for. The lists are parsed once per
-    /// call and looked up by name, so the cost is the lists' length plus the resource's
-    /// size, not their product.
+    /// The resource reduced to what the request asked for. The lists are parsed and
+    /// looked up by name, so one resource costs the lists' length plus its own size, not
+    /// their product; a list response applies the same projection to every resource,
+    /// and the parsed lists are reused while the projection stays the same.
     pub fn apply(&self, resource: Value, kind: ResourceKind) -> Value {
         let Value::Object(doc) = resource else {
             return resource;
         };
-        let lists = Lists {
-            attributes: Names::new(&self.attributes),
-            excluded: Names::new(&self.excluded),
-            has_attributes: !self.attributes.is_empty(),
-        };
+        let lists = self.compiled();
         let mut out = Map::new();
         for (key, value) in doc {
             if let Some(value) = lists.keep(kind, &key, value) {
@@ -105,6 +104,33 @@ impl Projection {
             }
         }
         Value::Object(out)
+    }
+}
+
+thread_local! {
+    /// The last projection applied on this thread and its parsed lists. Comparing the
+    /// lists costs no allocation, parsing them does: a page of 1,000 resources with 200
+    /// names parses them once instead of 1,000 times.
+    static COMPILED: RefCell<Option<(Projection, Rc<Lists>)>> = const { RefCell::new(None) };
+}
+
+impl Projection {
+    fn compiled(&self) -> Rc<Lists> {
+        COMPILED.with(|cell| {
+            let mut cached = cell.borrow_mut();
+            if let Some((projection, lists)) = cached.as_ref()
+                && projection == self
+            {
+                return lists.clone();
+            }
+            let lists = Rc::new(Lists {
+                attributes: Names::new(&self.attributes),
+                excluded: Names::new(&self.excluded),
+                has_attributes: !self.attributes.is_empty(),
+            });
+            *cached = Some((self.clone(), lists.clone()));
+            lists
+        })
     }
 }
 
@@ -372,6 +398,24 @@ mod tests {
             out["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
             json!({"employeeNumber": "7"})
         );
+    }
+
+    #[test]
+    fn projections_applied_in_turn_each_select_their_own_attributes() {
+        let names = Projection::from_params(Some("userName"), None).unwrap();
+        let emails = Projection::from_params(Some("emails"), None).unwrap();
+        for _ in 0..2 {
+            let a = names.apply(user(), ResourceKind::User);
+            assert!(
+                a.get("userName").is_some() && a.get("emails").is_none(),
+                "{a}"
+            );
+            let b = emails.apply(user(), ResourceKind::User);
+            assert!(
+                b.get("emails").is_some() && b.get("userName").is_none(),
+                "{b}"
+            );
+        }
     }
 
     #[test]
