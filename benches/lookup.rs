@@ -28,7 +28,7 @@ fn lookups(c: &mut Criterion) {
                     .insert_user(User {
                         id: UserId::from_uuid(uuid::Uuid::from_u128(n + 1)),
                         directory_id: dir.id.clone(),
-                        email: name.clone(),
+                        email: Some(name.clone()),
                         state: UserState::Active,
                         attributes: json!({"userName": name, "emails": [{"value": name}]}),
                         meta: Meta::new(datetime!(2026-01-01 0:00 UTC)),

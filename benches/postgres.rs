@@ -26,7 +26,7 @@ fn user(dir: &DirectoryId, n: u64) -> User {
     User {
         id: UserId::from_uuid(uuid::Uuid::now_v7()),
         directory_id: dir.clone(),
-        email: name.clone(),
+        email: Some(name.clone()),
         state: UserState::Active,
         attributes: json!({"userName": name, "name": {"givenName": "Bench", "familyName": n},
             "emails": [{"value": name, "primary": true}], "externalId": format!("ext-{n}")}),

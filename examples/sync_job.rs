@@ -29,18 +29,22 @@ impl Vendor {
     /// Matches by SCIM id, then by email (an account that predates SCIM), then creates,
     /// updates or soft-deletes.
     fn apply_user(&mut self, user: &SyncUser) {
-        let row = (user.id.clone(), user.email.clone(), !user.deleted);
+        // The service runs the default `EmailPolicy::Required`: every user has an email.
+        let Some(email) = user.email.clone() else {
+            return;
+        };
+        let row = (user.id.clone(), email.clone(), !user.deleted);
         let by_id = self.accounts.iter().position(|a| a.0 == user.id);
-        let found = by_id.or_else(|| self.accounts.iter().position(|a| a.1 == user.email));
+        let found = by_id.or_else(|| self.accounts.iter().position(|a| a.1 == email));
         match found.and_then(|i| self.accounts.get_mut(i)) {
             Some(existing) => *existing = row,
             None if user.deleted => return,
             None => self.accounts.push(row),
         }
         if !user.deleted {
-            self.sessions.insert(user.email.clone());
-        } else if self.sessions.remove(&user.email) {
-            println!("{} deprovisioned: sessions ended", user.email);
+            self.sessions.insert(email);
+        } else if self.sessions.remove(&email) {
+            println!("{email} deprovisioned: sessions ended");
         }
     }
 }

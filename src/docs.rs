@@ -7,6 +7,8 @@
 //! - [`backends`]: where the directory lives.
 //! - [`sync_loop`]: getting provisioned users into the product.
 //! - [`identity_providers`]: what Entra, Okta and others do that the RFCs do not say.
+//! - [`simulating_idps`]: testing your own deprovisioning with the `testing` feature's
+//!   Entra and Okta simulators.
 
 /// # Embedding
 ///
@@ -250,6 +252,14 @@ pub mod attributes {}
 /// `unnest`. What they lack is `LISTEN`/`NOTIFY`: run without `PostgresNotifier` there and
 /// let subscriptions fall back to polling the change log. They are not tested in CI; run
 /// `store::conformance` against one before relying on it.
+///
+/// A backend reads and commits; [`store::plan`](crate::store::plan) decides (version
+/// checks, `userName` uniqueness, the membership net difference, change kinds), so every
+/// backend records the same changes. Each trait method documents what it may read: list,
+/// count and batch calls read only what they return, so no request costs the whole
+/// directory. Wrap a store in [`store::Hooked`](crate::store::Hooked) with a
+/// [`CallCounter`](crate::store::CallCounter) to see how many round trips a request
+/// makes, or with [`Latency`](crate::store::Latency) to make an N+1 pattern show.
 pub mod backends {}
 
 /// # The sync loop
@@ -258,10 +268,16 @@ pub mod backends {}
 /// pages through [`list_users`](crate::DirectorySync::list_users) and
 /// [`list_groups`](crate::DirectorySync::list_groups) until `next_page_token` is empty;
 /// afterwards, the change feed gives every change in order, and a
-/// [`ChangeNotifier`](crate::sync::ChangeNotifier) shared with the
+/// [`ChangeNotifier`](crate::store::ChangeNotifier) (a
+/// [`LocalNotifier`](crate::store::LocalNotifier) in one process) shared with the
 /// [`ScimService`](crate::ScimService) builder wakes subscribers as soon as the IdP
-/// writes. A user with `deleted: true` has been deprovisioned (deleted or deactivated):
-/// remove its access. `cargo run --example sync_job` runs the whole loop.
+/// writes. A user with `deleted: true` has been deprovisioned (deleted or deactivated;
+/// `state` says which, and the feed records `user.deleted` or `user.deactivated`):
+/// remove its access. Take [`latest_cursor`](crate::DirectorySync::latest_cursor) before
+/// the full sync and follow the feed from it. If the log was trimmed past your cursor
+/// ([`Admin::trim_changes`](crate::Admin::trim_changes)), the feed answers
+/// `SyncError::CursorTrimmed`: run a full sync again. `cargo run --example sync_job` runs
+/// the whole loop.
 pub mod sync_loop {}
 
 /// # Identity providers
@@ -272,4 +288,84 @@ pub mod sync_loop {}
 /// each before the protocol engine sees the request; its table names the IdP that sends
 /// each quirk. The `User-Agent` in the [request log](request_log) tells which IdP a
 /// directory is connected to.
+///
+/// ## What each IdP sends, and where it is tested
+///
+/// Each row is a request shape from the IdP's own documentation (or a public integration
+/// guide where the IdP publishes none), replayed against a `ScimService` in the named test.
+///
+/// | IdP | operation | shape | test |
+/// |---|---|---|---|
+/// | Microsoft Entra ID | existence check, create | `GET /Users?filter=userName eq ".."`, then POST | `tests/entra.rs` `entra_user_lifecycle` |
+/// | Microsoft Entra ID | update | capitalised ops, `emails[type eq "work"].value`, manager as a bare id, `active: "False"` | `tests/entra.rs` `entra_user_lifecycle` |
+/// | Microsoft Entra ID | custom extension | `urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:tag` by PATCH, POST, filter | `tests/entra.rs` `entra_custom_extension_attributes_round_trip_and_filter` |
+/// | Microsoft Entra ID | string booleans in values | `{"primary": "True"}` inside `emails` elements, `active` in a path-less value | `tests/entra.rs` `entra_string_booleans_inside_patch_values_never_duplicate_an_element` |
+/// | Microsoft Entra ID | retried removal | `members[value eq "gone"]`, `emails[type eq "home"]` that match nothing | `tests/entra.rs` `entra_retried_removals_through_a_filter_that_matches_nothing_succeed` |
+/// | Microsoft Entra ID | matching lookup | `emails[type eq "work"].value eq ".."` | `tests/entra.rs` `entra_matches_on_work_email_and_tolerates_an_empty_primary_email` |
+/// | Microsoft Entra ID | membership check | `GET /Groups?filter=id eq "g" and members eq "u"&excludedAttributes=members` | `tests/entra.rs` `entra_members_filter_on_groups` |
+/// | Microsoft Entra ID | members | add, `remove` with `path: "members"` and a value list, parallel PATCHes | `tests/entra.rs` `entra_group_lifecycle`, `parallel_member_patches_never_lose_a_member` |
+/// | Okta | users | lookup, POST, PUT of the whole user, path-less `{"active": false}` | `tests/okta.rs` `okta_user_lifecycle` |
+/// | Okta | custom attributes | nested under the attribute's external namespace (`urn:...:custom:2.0:User`, `urn:...:custom:Space`) | `tests/okta.rs` `okta_custom_attributes_under_an_extension_namespace` |
+/// | Okta Group Push | rename, remove+add | path-less replace carrying the group's `id`; `members[value eq ..]` remove and `members` add in one request | `tests/okta.rs` `okta_group_push` |
+/// | Okta Group Push | re-push | `replace` of `members` with 1,000 members, then 500 | `tests/okta.rs` `okta_group_push_replaces_a_thousand_members` |
+/// | OneLogin | SCIM 1.1 documents | `urn:scim:schemas:core:1.0` URNs, `emails` as one object | `tests/idp_onelogin.rs` `onelogin_scim_1_urns_in_a_document_are_accepted` |
+/// | OneLogin, PingFederate (1.1 mode) | SCIM 1.1 paths and PATCH | `/scim/v1/...`, a partial resource with `"operation": "delete"` | `tests/idp_onelogin.rs` |
+/// | JumpCloud | connection test | create then delete a test user and a test group | `tests/idp_jumpcloud.rs` `jumpcloud_connection_test_creates_and_deletes_a_test_user_and_group` |
+/// | JumpCloud | sync | PUT updates and deactivation; groups created with members; `members` add/remove with a value list; path-less rename | `tests/idp_jumpcloud.rs` `jumpcloud_user_and_group_sync` |
+/// | Google Workspace | users only | `GET /Users?count=1` probe, lookup, POST, path-less replace, suspend (`active: false`), DELETE | `tests/idp_google.rs` |
+/// | PingFederate SCIM Provisioner | users, groups | non-address `userName` (`jsmith`), PUT updates and "Disable", groups found by paging all of them, members by PATCH | `tests/idp_ping.rs` `pingfederate_scim_provisioner_users_by_put_and_groups_found_by_paging` |
+/// | PingOne | membership handling | "Merge" (`add`) and "Overwrite" (`replace`) of `members`; "Delete" removal | `tests/idp_ping.rs` `pingone_group_membership_merge_and_overwrite` |
+/// | Rippling | users | `/ServiceProviderConfig` probe, hire with `employeeNumber`, retried POST (409, one user), manager/title replaces, termination | `tests/idp_rippling.rs` `rippling_hire_change_and_termination` |
+/// | Rippling | groups | PATCH add of members and rename in one request, filtered member removal, DELETE | `tests/idp_rippling.rs` `rippling_groups_by_patch_and_delete` |
+///
+/// ## Custom extension attributes
+///
+/// An attribute under an extension URN scimkit has no schema for (Entra's
+/// `urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:tag`, Okta's
+/// "external namespace") is stored as sent, under its URN, without a type check. It can be
+/// set by POST/PUT (nested under the URN or flattened to its full name), by PATCH (full
+/// path, the extension object's URN, or a path-less value), filtered
+/// (`urn:...:CustomExtensionName:2.0:User:tag eq "x"`) and read back; the URN is added to
+/// `schemas`. A URN names the whole extension object when its last segment is the resource
+/// type (`...:2.0:User`); otherwise its last `:` separates the attribute.
+///
+/// ## Choices where IdPs disagree with the RFC
+///
+/// - **`id` in a PATCH**: the resource's own id (Okta's group rename, Entra's
+///   `path: "id"`) is dropped as a restatement; another id in a path-less value is
+///   ignored, as every server-owned attribute there is; `path: "id"` with another id is
+///   400 `mutability` and nothing changes.
+/// - **Removing through a filter that matches nothing**
+///   (`members[value eq "gone"]`, `emails[type eq "home"]` on a user without one) is a
+///   successful no-op, with no change recorded. Entra retries removals it believes
+///   failed, and a `noTarget` error would fail the retry of a removal that succeeded.
+/// - **SCIM 1.1 clients**: SCIM 1.1 URNs inside a document (`urn:scim:schemas:core:1.0`,
+///   OneLogin's 1.1 connector) are read as their 2.0 schemas. A SCIM 1.1 base URL
+///   (`/scim/v1/...`, or `v1` where the directory id belongs) and a SCIM 1.1 PATCH (a
+///   partial resource with `"operation": "delete"`) get 400 with a detail that names
+///   SCIM 1.1 and says what to configure instead; scimkit does not guess at 1.1 semantics.
 pub mod identity_providers {}
+
+/// # Simulating IdPs in your own tests
+///
+/// With the `testing` feature, `scimkit::testing` has simulators of Microsoft Entra ID
+/// (`Entra`) and Okta (`Okta`) that send those IdPs' request sequences and shapes (the
+/// `userName eq` lookup before a create, capitalised ops, `"False"` booleans, path-less
+/// replaces, each IdP's member-removal form, `excludedAttributes=members`) and fail with a
+/// `SimulationError` naming the step when your endpoint answers what the IdP would not
+/// accept. `InProcess` calls a [`ScimService`](crate::ScimService) without sockets;
+/// `HttpTransport` sends the same requests to any SCIM base URL over HTTP, so the test can
+/// also run against a deployment that does not use scimkit.
+///
+/// A vendor's deprovisioning test (the whole program is `examples/idp_simulation.rs`):
+///
+/// ```text
+/// let entra = Entra::new(InProcess::new(scim, &directory.id, token));
+/// let users: Vec<SimUser> = (0..50).map(|i| SimUser::new(format!("user{i}@acme.com"))).collect();
+/// let cycle = entra.run_initial_cycle(&users, &[]).await?;
+/// entra.deprovision(&cycle.users["user7@acme.com"]).await?;
+///
+/// let access = users_with_access(&sync, &selector).await?; // your own sync code
+/// assert!(!access.contains("user7@acme.com"));
+/// ```
+pub mod simulating_idps {}

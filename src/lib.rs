@@ -39,7 +39,7 @@
 //!         ..ListUsers::default()
 //!     })
 //!     .await?;
-//! assert_eq!(page.items[0].email, "ann@acme.com");
+//! assert_eq!(page.items[0].email.as_deref(), Some("ann@acme.com"));
 //! assert!(page.next_page_token.is_empty());
 //! # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
 //! ```
@@ -76,6 +76,8 @@ pub mod seal;
 pub mod service;
 pub mod store;
 pub mod sync;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use admin::Admin;
 pub use error::{ScimError, ScimType, StoreError};

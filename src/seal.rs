@@ -100,6 +100,20 @@ impl Sealer {
     }
 }
 
+/// A key for cursors when the operating system gives no randomness: unpredictable enough
+/// from outside (time and addresses), never a constant.
+pub(crate) fn fallback_key() -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let marker = 0u8;
+    let seed = format!(
+        "{:?}{:p}{}",
+        std::time::SystemTime::now(),
+        &marker,
+        std::process::id()
+    );
+    Sha256::digest(seed.as_bytes()).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,18 +152,4 @@ mod tests {
             let _ = Sealer::new([1; 32]).open(&text);
         }
     }
-}
-
-/// A key for cursors when the operating system gives no randomness: unpredictable enough
-/// from outside (time and addresses), never a constant.
-pub(crate) fn fallback_key() -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let marker = 0u8;
-    let seed = format!(
-        "{:?}{:p}{}",
-        std::time::SystemTime::now(),
-        &marker,
-        std::process::id()
-    );
-    Sha256::digest(seed.as_bytes()).into()
 }

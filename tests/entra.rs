@@ -298,3 +298,441 @@ async fn patch_honours_if_match_and_can_answer_204() {
         "CTO"
     );
 }
+
+const CUSTOM: &str = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
+
+/// Entra's "Provisioning a custom extension attribute to a SCIM compliant application"
+/// (customize-application-attributes): attributes under an extension URN the service
+/// provider never declared, set by PATCH and by POST, stored and filterable.
+#[tokio::test]
+async fn entra_custom_extension_attributes_round_trip_and_filter() {
+    let fx = Fixture::new(&[]).await;
+    // POST with the attribute flattened to its full name, as the mapping's target names it.
+    let created = fx
+        .request(
+            "POST",
+            "/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "ann@acme.com",
+                format!("{CUSTOM}:tag"): "blue",
+            })),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body[CUSTOM]["tag"], "blue");
+    assert!(
+        created.body["schemas"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(CUSTOM)),
+        "{}",
+        created.body
+    );
+    let ann = created.id();
+    let bob = fx.create_user("bob@acme.com").await;
+    // PATCH with the attribute's full path, capitalised op (the shape Entra sends).
+    let patched = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{bob}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [
+                    {"op": "Add", "path": format!("{CUSTOM}:tag"), "value": "green"},
+                    {"op": "Add", "path": format!("{CUSTOM}:costCenter"), "value": "42"}
+                ]
+            })),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(
+        patched.body[CUSTOM],
+        json!({"tag": "green", "costCenter": "42"})
+    );
+    // A path-less replace naming the attribute by its full name also lands.
+    let patched = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{ann}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Replace", "value": {format!("{CUSTOM}:tag"): "red"}}]
+            })),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body[CUSTOM]["tag"], "red");
+    // Beside it, a qualified enterprise attribute with an object value stays an attribute
+    // of the enterprise extension, and the custom extension's object form merges.
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let patched = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{ann}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Replace", "value": {
+                    format!("{enterprise}:manager"): {"value": bob},
+                    CUSTOM: {"costCenter": "7"}
+                }}]
+            })),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body[enterprise]["manager"]["value"], bob.as_str());
+    assert_eq!(
+        patched.body[CUSTOM],
+        json!({"tag": "red", "costCenter": "7"})
+    );
+    // Filterable by the fully qualified name, case-insensitively like any string.
+    let found = fx
+        .request(
+            "GET",
+            &format!(
+                "/Users?filter={}",
+                encoded(&format!("{CUSTOM}:tag eq \"GREEN\""))
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert_eq!(found.body["totalResults"], 1);
+    assert_eq!(found.body["Resources"][0]["id"], bob.as_str());
+    // Projection by the qualified name keeps just that attribute.
+    let projected = fx
+        .request(
+            "GET",
+            &format!("/Users/{bob}?attributes={CUSTOM}:tag"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        projected.body[CUSTOM],
+        json!({"tag": "green"}),
+        "{}",
+        projected.body
+    );
+    assert!(projected.body.get("userName").is_none());
+    let excluded = fx
+        .request(
+            "GET",
+            &format!("/Users/{bob}?excludedAttributes={CUSTOM}"),
+            None,
+        )
+        .await;
+    assert!(excluded.body.get(CUSTOM).is_none(), "{}", excluded.body);
+    // Removing the attribute, then the whole extension object.
+    let removed = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{bob}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Remove", "path": format!("{CUSTOM}:tag")}]
+            })),
+        )
+        .await;
+    assert_eq!(removed.body[CUSTOM], json!({"costCenter": "42"}));
+    let removed = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{bob}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Remove", "path": CUSTOM}]
+            })),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    assert!(removed.body.get(CUSTOM).is_none(), "{}", removed.body);
+    // A core or message URN is still not an extension.
+    let refused = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{bob}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Add", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:displayName", "value": "x"}]
+            })),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.scim_type(), Some("invalidPath"));
+}
+
+/// Entra's "Known issues ... SCIM 2.0 protocol compliance": booleans as strings, here inside
+/// a multi-valued element, where a string `primary` used to add a second copy.
+#[tokio::test]
+async fn entra_string_booleans_inside_patch_values_never_duplicate_an_element() {
+    let fx = Fixture::new(&[]).await;
+    let created = fx
+        .request(
+            "POST",
+            "/Users",
+            Some(json!({
+                "userName": "ann@acme.com",
+                "emails": [{"value": "ann@acme.com", "type": "work", "primary": true}]
+            })),
+        )
+        .await;
+    let id = created.id();
+    let patched = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [
+                    {"op": "Add", "path": "emails", "value": [{"value": "ann@acme.com", "type": "work", "primary": "True"}]},
+                    {"op": "Add", "path": "emails", "value": [{"value": "ann@home.org", "type": "home", "primary": "False"}]},
+                    {"op": "Replace", "value": {"active": "False", "phoneNumbers": [{"value": "555", "primary": "true"}]}}
+                ]
+            })),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(
+        patched.body["emails"],
+        json!([
+            {"value": "ann@acme.com", "type": "work", "primary": true},
+            {"value": "ann@home.org", "type": "home", "primary": false}
+        ])
+    );
+    assert_eq!(patched.body["active"], false);
+    assert_eq!(patched.body["phoneNumbers"][0]["primary"], true);
+    // A filtered path to a boolean sub-attribute.
+    let patched = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Replace", "path": "emails[type eq \"home\"].primary", "value": "True"}]
+            })),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(
+        patched.body["emails"],
+        json!([
+            {"value": "ann@acme.com", "type": "work", "primary": false},
+            {"value": "ann@home.org", "type": "home", "primary": true}
+        ])
+    );
+}
+
+/// The resource's own `id` in a PATCH is accepted; a foreign one is ignored in a path-less
+/// value and refused with an explicit `path: "id"`.
+#[tokio::test]
+async fn entra_and_okta_patches_carrying_an_id() {
+    let fx = Fixture::new(&[]).await;
+    let id = fx.create_user("ann@acme.com").await;
+    let other = fx.create_user("bob@acme.com").await;
+    let own = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [
+                    {"op": "Replace", "path": "id", "value": id},
+                    {"op": "Replace", "value": {"id": id, "title": "CTO"}}
+                ]
+            })),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    assert_eq!(own.body["title"], "CTO");
+    let foreign_in_value = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Replace", "value": {"id": other, "title": "CEO"}}]
+            })),
+        )
+        .await;
+    assert_eq!(foreign_in_value.status, StatusCode::OK);
+    assert_eq!(foreign_in_value.body["id"], id.as_str());
+    assert_eq!(foreign_in_value.body["title"], "CEO");
+    let foreign_path = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [
+                    {"op": "Replace", "path": "title", "value": "Intern"},
+                    {"op": "Replace", "path": "id", "value": other}
+                ]
+            })),
+        )
+        .await;
+    assert_eq!(foreign_path.status, StatusCode::BAD_REQUEST);
+    assert_eq!(foreign_path.scim_type(), Some("mutability"));
+    let got = fx.request("GET", &format!("/Users/{id}"), None).await;
+    assert_eq!(got.body["title"], "CEO", "a refused PATCH changes nothing");
+}
+
+/// Entra retries a removal it believes failed; the retry finds nothing to remove and
+/// must succeed without a change (scimkit's documented choice: a no-op 200).
+#[tokio::test]
+async fn entra_retried_removals_through_a_filter_that_matches_nothing_succeed() {
+    let fx = Fixture::new(&[]).await;
+    let ann = fx.create_user("ann@acme.com").await;
+    let bob = fx.create_user("bob@acme.com").await;
+    let group = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({"displayName": "G", "members": [{"value": bob}]})),
+        )
+        .await
+        .id();
+    let before = fx.store.list_changes(&fx.directory, 0, 1000).await.unwrap();
+    for _ in 0..2 {
+        let reply = fx
+            .request(
+                "PATCH",
+                &format!("/Groups/{group}"),
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "Remove", "path": format!("members[value eq \"{ann}\"]")}]
+                })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.body["members"][0]["value"], bob.as_str());
+    }
+    for path in [
+        "emails[type eq \"home\"]",
+        "emails[type eq \"home\"].value",
+        "phoneNumbers[type eq \"mobile\"]",
+    ] {
+        let reply = fx
+            .request(
+                "PATCH",
+                &format!("/Users/{ann}"),
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "Remove", "path": path}]
+                })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+    }
+    let after = fx.store.list_changes(&fx.directory, 0, 1000).await.unwrap();
+    assert_eq!(
+        after
+            .iter()
+            .filter(|c| c.kind == scimkit::model::ChangeKind::GroupMemberRemoved)
+            .count(),
+        before
+            .iter()
+            .filter(|c| c.kind == scimkit::model::ChangeKind::GroupMemberRemoved)
+            .count(),
+        "nothing was removed"
+    );
+}
+
+/// Entra's matching lookup on a value path's sub-attribute (its tutorial: attributes used
+/// for matching must be filterable), and a primary email with an empty value beside a
+/// valid one, seen from real tenants.
+#[tokio::test]
+async fn entra_matches_on_work_email_and_tolerates_an_empty_primary_email() {
+    let fx = Fixture::new(&["acme.com"]).await;
+    let created = fx
+        .request(
+            "POST",
+            "/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "ann",
+                "emails": [
+                    {"primary": true, "type": "work", "value": ""},
+                    {"type": "other", "value": "Ann@acme.com"}
+                ]
+            })),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let stored = fx
+        .store
+        .get_user(&fx.directory, &created.id().parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.email.as_deref(), Some("Ann@acme.com"));
+    fx.request(
+        "POST",
+        "/Users",
+        Some(json!({
+            "userName": "bob@acme.com",
+            "emails": [{"primary": true, "type": "work", "value": "bob@acme.com"}]
+        })),
+    )
+    .await;
+    let lookup = |filter: &'static str| {
+        let fx = &fx;
+        async move {
+            fx.request("GET", &format!("/Users?filter={}", encoded(filter)), None)
+                .await
+        }
+    };
+    let found = lookup("emails[type eq \"work\"].value eq \"BOB@acme.com\"").await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert_eq!(found.body["totalResults"], 1);
+    assert_eq!(found.body["Resources"][0]["userName"], "bob@acme.com");
+    let found = lookup("emails[type eq \"work\"].value eq \"ann@acme.com\"").await;
+    assert_eq!(
+        found.body["totalResults"], 0,
+        "ann's address is not her work email"
+    );
+    let found = lookup("emails[type eq \"other\"].value eq \"ann@acme.com\"").await;
+    assert_eq!(found.body["totalResults"], 1);
+}
+
+/// Entra checks one membership with a filter on the group, `id eq` and `members eq`,
+/// excluding members from the answer (its tutorial, "Get Group by ID with members filter").
+#[tokio::test]
+async fn entra_members_filter_on_groups() {
+    let fx = Fixture::new(&[]).await;
+    let ann = fx.create_user("ann@acme.com").await;
+    let bob = fx.create_user("bob@acme.com").await;
+    let group = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({"displayName": "G", "members": [{"value": ann}]})),
+        )
+        .await
+        .id();
+    let check = |user: String| {
+        let fx = &fx;
+        let group = group.clone();
+        async move {
+            fx.request(
+                "GET",
+                &format!(
+                    "/Groups?excludedAttributes=members&filter={}",
+                    encoded(&format!("id eq \"{group}\" and members eq \"{user}\""))
+                ),
+                None,
+            )
+            .await
+        }
+    };
+    let member = check(ann.clone()).await;
+    assert_eq!(member.status, StatusCode::OK, "{}", member.body);
+    assert_eq!(member.body["totalResults"], 1, "{}", member.body);
+    assert_eq!(member.body["Resources"][0]["id"], group.as_str());
+    assert!(
+        member.body["Resources"][0].get("members").is_none(),
+        "members are excluded: {}",
+        member.body
+    );
+    let not_member = check(bob).await;
+    assert_eq!(not_member.body["totalResults"], 0, "{}", not_member.body);
+}

@@ -103,7 +103,7 @@ async fn members_must_be_users_of_the_same_directory() {
         .insert_user(scimkit::User {
             id: stranger.clone(),
             directory_id: other_directory.id,
-            email: "zed@globex.com".into(),
+            email: Some("zed@globex.com".into()),
             state: scimkit::model::UserState::Active,
             attributes: json!({"userName": "zed@globex.com"}),
             meta: scimkit::model::Meta::new(time::macros::datetime!(2026-01-01 0:00 UTC)),

@@ -218,3 +218,130 @@ async fn no_patch_body_produces_a_server_error() {
         }
     }
 }
+
+/// Okta's custom profile attributes: each has an "external namespace" and Okta sends it
+/// nested under that URN (Okta's help article on custom SCIM attributes not being sent
+/// shows `urn:ietf:params:scim:schemas:custom:Space`; integrators document
+/// `urn:ietf:params:scim:schemas:extension:custom:2.0:User`). Stored, updated by PUT,
+/// filterable.
+#[tokio::test]
+async fn okta_custom_attributes_under_an_extension_namespace() {
+    let fx = Fixture::new(&[]).await;
+    let extension = "urn:ietf:params:scim:schemas:extension:custom:2.0:User";
+    let space = "urn:ietf:params:scim:schemas:custom:Space";
+    let body = |cost_center: &str| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", extension, space],
+            "userName": "test.user@example.com",
+            "emails": [{"primary": true, "value": "test.user@example.com", "type": "work"}],
+            "active": true,
+            extension: {"custom_attr_1": cost_center},
+            space: {"custom1": "orbit"}
+        })
+    };
+    let created = fx.request("POST", "/Users", Some(body("1001"))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body[extension]["custom_attr_1"], "1001");
+    assert_eq!(created.body[space]["custom1"], "orbit");
+    let id = created.id();
+    let replaced = fx
+        .request("PUT", &format!("/Users/{id}"), Some(body("2002")))
+        .await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    assert_eq!(replaced.body[extension]["custom_attr_1"], "2002");
+    for filter in [
+        format!("{extension}:custom_attr_1 eq \"2002\""),
+        format!("{space}:custom1 eq \"orbit\""),
+    ] {
+        let found = fx
+            .request("GET", &format!("/Users?filter={}", encoded(&filter)), None)
+            .await;
+        assert_eq!(found.body["totalResults"], 1, "{filter}: {}", found.body);
+    }
+    // Okta's path-less PATCH naming the namespace object.
+    let patched = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "value": {space: {"custom1": "moon"}}}]
+            })),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body[space], json!({"custom1": "moon"}));
+}
+
+/// Okta Group Push re-pushes a whole group with a member replace; a pushed group of 1,000
+/// members lands whole, and `excludedAttributes=members` answers without them.
+#[tokio::test]
+async fn okta_group_push_replaces_a_thousand_members() {
+    let fx = Fixture::new(&[]).await;
+    let mut users = Vec::new();
+    for i in 0..1000 {
+        users.push(fx.create_user(&format!("u{i}@acme.com")).await);
+    }
+    let group = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "All Staff", "members": []})),
+        )
+        .await
+        .id();
+    let members: Vec<serde_json::Value> = users
+        .iter()
+        .enumerate()
+        .map(|(i, id)| json!({"value": id, "display": format!("u{i}@acme.com")}))
+        .collect();
+    let reply = fx
+        .request(
+            "PATCH",
+            &format!("/Groups/{group}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "members", "value": members}]
+            })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let mut got: Vec<String> = reply.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap().to_owned())
+        .collect();
+    got.sort();
+    users.sort();
+    assert_eq!(got, users);
+    // A second push with half of them leaves exactly that half.
+    let half: Vec<serde_json::Value> = users
+        .iter()
+        .take(500)
+        .map(|id| json!({"value": id}))
+        .collect();
+    let reply = fx
+        .request(
+            "PATCH",
+            &format!("/Groups/{group}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "members", "value": half}]
+            })),
+        )
+        .await;
+    assert_eq!(reply.body["members"].as_array().unwrap().len(), 500);
+    let lookup = fx
+        .request(
+            "GET",
+            &format!(
+                "/Groups?excludedAttributes=members&filter={}",
+                encoded("displayName eq \"All Staff\"")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(lookup.body["totalResults"], 1);
+    assert!(lookup.body["Resources"][0].get("members").is_none());
+}

@@ -102,7 +102,7 @@ fn user(dir: &DirectoryId, n: u128, user_name: &str) -> User {
     User {
         id: UserId::from_uuid(uuid(n)),
         directory_id: dir.clone(),
-        email: format!("{n}@example.com"),
+        email: Some(format!("{n}@example.com")),
         state: UserState::Active,
         attributes: json!({"userName": user_name}),
         meta: Meta::new(AT),

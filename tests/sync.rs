@@ -77,7 +77,7 @@ async fn pages_through_every_user_including_deprovisioned_ones() {
         .unwrap();
     let deleted: Vec<bool> = page.items.iter().map(|u| u.deleted).collect();
     assert_eq!(deleted, [false, true, true, false, false, false, false]);
-    assert_eq!(page.items[0].email, "u0@acme.com");
+    assert_eq!(page.items[0].email.as_deref(), Some("u0@acme.com"));
     assert_eq!(page.items[0].attributes["userName"], "u0@acme.com");
     assert!(page.next_page_token.is_empty());
 }

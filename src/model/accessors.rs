@@ -184,7 +184,7 @@ mod tests {
         User {
             id: UserId::from_uuid(uuid::Uuid::from_u128(1)),
             directory_id: DirectoryId::from_uuid(uuid::Uuid::from_u128(2)),
-            email: "signin@x.com".into(),
+            email: Some("signin@x.com".into()),
             state: UserState::Active,
             attributes,
             meta: Meta::new(OffsetDateTime::UNIX_EPOCH),

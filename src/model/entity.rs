@@ -97,8 +97,10 @@ pub struct User {
     /// The directory it was provisioned into.
     pub directory_id: DirectoryId,
     /// The user's email: `userName` when it is an address, else the primary (or first)
-    /// `emails[].value`. Always present.
-    pub email: String,
+    /// `emails[].value`. Always present under the default
+    /// [`EmailPolicy::Required`](crate::protocol::resource::EmailPolicy); `None` only for a
+    /// user provisioned without one under `EmailPolicy::Optional`.
+    pub email: Option<String>,
     /// Lifecycle state; anything but [`UserState::Active`] reads as deleted to the vendor.
     pub state: UserState,
     /// The SCIM resource as the IdP last sent it, normalised, without `id`, `meta` or

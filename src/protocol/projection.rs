@@ -102,22 +102,28 @@ impl Projection {
         if key.eq_ignore_ascii_case("id") || key.eq_ignore_ascii_case("schemas") {
             return Some(value);
         }
-        if let Some(extension) = kind.extension(key) {
+        // A custom extension (Entra's `CustomExtensionName`, Okta's namespaces) is selected
+        // like the enterprise one, under the URN it is stored by.
+        let extension_urn = kind
+            .extension(key)
+            .map(|e| e.id)
+            .or_else(|| (kind.is_custom_extension(key) && value.is_object()).then_some(key));
+        if let Some(extension_id) = extension_urn {
             // An extension object: select within it by its own attribute names.
             let Value::Object(inner) = value else {
                 return Some(value);
             };
             let mut kept = Map::new();
             for (name, v) in inner {
-                let qualified = format!("{}:{name}", extension.id);
+                let qualified = format!("{}:{name}", extension_id);
                 let whole_requested = self
                     .attributes
                     .iter()
-                    .any(|a| a.eq_ignore_ascii_case(extension.id));
+                    .any(|a| a.eq_ignore_ascii_case(extension_id));
                 let whole_excluded = self
                     .excluded
                     .iter()
-                    .any(|a| a.eq_ignore_ascii_case(extension.id));
+                    .any(|a| a.eq_ignore_ascii_case(extension_id));
                 if whole_excluded {
                     continue;
                 }

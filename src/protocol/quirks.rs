@@ -6,9 +6,13 @@
 //! | `capitalised-op-names` | Microsoft Entra ID | `"Replace"`, `"Add"` read as `replace`, `add` |
 //! | `url-encoded-paths` | Microsoft Entra ID | `members[value eq %22id%22]` is percent-decoded |
 //! | `empty-user-name` | Microsoft Entra ID | an operation setting `userName` to `""` is dropped |
+//! | `string-booleans-in-patch-values` | Microsoft Entra ID | `"True"`/`"False"` inside PATCH values (`{"primary": "False"}` in an `emails` element, `active` in a path-less value) become booleans where the schema says boolean, before the engine compares elements |
+//! | `own-id-in-patch` | Okta, Microsoft Entra ID | the resource's own `id` in a PATCH (`path: "id"` or a key of a path-less value) is dropped; a foreign `id` is ignored in a path-less value and refused (`mutability`) with `path: "id"` |
 //! | `string-booleans` | Microsoft Entra ID | `"True"`, `"False"`, `"false"` become booleans for boolean attributes (`active`, `primary`), on PATCH, POST and PUT |
 //! | `manager-shapes` | Entra, Okta, OneLogin | enterprise `manager` as a bare id string or `[{"value": ..}]` becomes `{"value": ..}` |
 //! | `flattened-extension-keys` | Entra, Okta | a top-level `"urn:...:enterprise:2.0:User:department"` key moves into the extension object |
+//! | `flattened-custom-extension-keys` | Entra, Okta | a top-level `"urn:...:CustomExtensionName:2.0:User:tag"` key (any extension URN scimkit has no schema for) moves into that extension's object, stored untyped |
+//! | `unlisted-extension-schemas` | Microsoft Entra ID | a custom extension object the document carries (e.g. one a PATCH created) is listed in `schemas` |
 //! | `scim-1.1-urns` | OneLogin | `urn:scim:schemas:core:1.0` and `urn:scim:schemas:extension:enterprise:1.0` read as their 2.0 schemas |
 //! | `single-object-multi-valued` | OneLogin | `"emails": {..}` (one object for a multi-valued attribute) becomes a one-element array |
 //! | `members-null-ref` | Okta | `"$ref": null` on group members is dropped |
@@ -21,7 +25,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::schema::{AttributeType, ENTERPRISE_USER, GROUP, ResourceKind, USER};
+use crate::protocol::patch::PatchPath;
+use crate::schema::{AttributeDef, AttributeType, ENTERPRISE_USER, GROUP, ResourceKind, USER};
 
 /// A quirk: what it is called, who sends it, and its normaliser.
 pub struct Quirk<F> {
@@ -33,8 +38,17 @@ pub struct Quirk<F> {
     pub normalise: F,
 }
 
+/// What a PATCH request is applied to, for quirks that depend on it.
+#[derive(Debug, Clone, Copy)]
+pub struct PatchTarget<'a> {
+    /// The resource type.
+    pub kind: ResourceKind,
+    /// The id in the request's URL.
+    pub id: &'a str,
+}
+
 /// A normaliser of PatchOp request bodies.
-pub type PatchNormaliser = fn(&mut Value);
+pub type PatchNormaliser = fn(PatchTarget<'_>, &mut Value);
 /// A normaliser of whole User or Group documents.
 pub type DocumentNormaliser = fn(ResourceKind, &mut Map<String, Value>);
 
@@ -55,6 +69,16 @@ pub static PATCH_QUIRKS: &[Quirk<PatchNormaliser>] = &[
         sent_by: "Microsoft Entra ID",
         normalise: drop_empty_user_name,
     },
+    Quirk {
+        name: "string-booleans-in-patch-values",
+        sent_by: "Microsoft Entra ID",
+        normalise: patch_string_booleans,
+    },
+    Quirk {
+        name: "own-id-in-patch",
+        sent_by: "Okta, Microsoft Entra ID",
+        normalise: drop_own_id,
+    },
 ];
 
 /// Quirks of whole documents, applied to POST/PUT bodies and to PATCH results.
@@ -68,6 +92,16 @@ pub static DOCUMENT_QUIRKS: &[Quirk<DocumentNormaliser>] = &[
         name: "flattened-extension-keys",
         sent_by: "Microsoft Entra ID, Okta",
         normalise: nest_extension_keys,
+    },
+    Quirk {
+        name: "flattened-custom-extension-keys",
+        sent_by: "Microsoft Entra ID, Okta",
+        normalise: nest_custom_extension_keys,
+    },
+    Quirk {
+        name: "unlisted-extension-schemas",
+        sent_by: "Microsoft Entra ID",
+        normalise: list_extension_schemas,
     },
     Quirk {
         name: "single-object-multi-valued",
@@ -92,9 +126,9 @@ pub static DOCUMENT_QUIRKS: &[Quirk<DocumentNormaliser>] = &[
 ];
 
 /// Applies every PATCH quirk to a request body.
-pub fn normalise_patch(body: &mut Value) {
+pub fn normalise_patch(target: PatchTarget<'_>, body: &mut Value) {
     for quirk in PATCH_QUIRKS {
-        (quirk.normalise)(body);
+        (quirk.normalise)(target, body);
     }
 }
 
@@ -118,7 +152,7 @@ fn operations(body: &mut Value) -> impl Iterator<Item = &mut Map<String, Value>>
         .filter_map(Value::as_object_mut)
 }
 
-fn lower_case_op_names(body: &mut Value) {
+fn lower_case_op_names(_: PatchTarget<'_>, body: &mut Value) {
     for op in operations(body) {
         if let Some(Value::String(name)) = op.get_mut("op") {
             *name = name.to_ascii_lowercase();
@@ -126,7 +160,7 @@ fn lower_case_op_names(body: &mut Value) {
     }
 }
 
-fn decode_paths(body: &mut Value) {
+fn decode_paths(_: PatchTarget<'_>, body: &mut Value) {
     for op in operations(body) {
         if let Some(Value::String(path)) = op.get_mut("path")
             && has_percent_escape(path)
@@ -149,7 +183,7 @@ fn has_percent_escape(text: &str) -> bool {
         .any(|w| w.first() == Some(&b'%') && w.iter().skip(1).all(u8::is_ascii_hexdigit))
 }
 
-fn drop_empty_user_name(body: &mut Value) {
+fn drop_empty_user_name(_: PatchTarget<'_>, body: &mut Value) {
     let is_empty_string = |v: Option<&Value>| {
         v.and_then(Value::as_str)
             .is_some_and(|s| s.trim().is_empty())
@@ -176,6 +210,114 @@ fn drop_empty_user_name(body: &mut Value) {
                     !(k.eq_ignore_ascii_case("userName") && is_empty_string(Some(v)))
                 });
             }
+        }
+    }
+}
+
+/// Turns `"True"`/`"False"` into booleans wherever `path_text` (a PATCH path, or a key of
+/// a path-less value) reaches a boolean attribute or a complex one with boolean
+/// sub-attributes, so that the engine compares `primary` as a boolean and never keeps two
+/// copies of an element that differ only in how `primary` was spelled.
+fn booleans_at(kind: ResourceKind, path_text: &str, value: &mut Value) {
+    if let Some(extension) = kind.extension(path_text) {
+        if let Value::Object(inner) = value {
+            for (name, v) in inner.iter_mut() {
+                booleans_at(kind, &format!("{}:{name}", extension.id), v);
+            }
+        }
+        return;
+    }
+    let Ok(PatchPath::Attribute {
+        path,
+        sub_attribute,
+        ..
+    }) = PatchPath::parse(path_text, kind)
+    else {
+        return;
+    };
+    let path = match sub_attribute {
+        Some(sub) => path.with_sub(sub),
+        None => path,
+    };
+    if let Some(def) = kind.attribute(&path) {
+        booleans_of(def, value);
+    }
+}
+
+fn booleans_of(def: &AttributeDef, value: &mut Value) {
+    match def.kind {
+        AttributeType::Boolean => string_to_bool(value),
+        AttributeType::Complex => {
+            let elements: Vec<&mut Value> = match value {
+                Value::Array(items) => items.iter_mut().collect(),
+                other => vec![other],
+            };
+            for element in elements {
+                if let Value::Object(object) = element {
+                    for (k, v) in object.iter_mut() {
+                        if let Some(sub) = def.sub_attribute(k) {
+                            booleans_of(sub, v);
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn patch_string_booleans(target: PatchTarget<'_>, body: &mut Value) {
+    for op in operations(body) {
+        let path = op.get("path").and_then(Value::as_str).map(str::to_owned);
+        let Some(value) = op.get_mut("value") else {
+            continue;
+        };
+        match (path, value) {
+            (Some(path), value) if !path.trim().is_empty() => {
+                booleans_at(target.kind, &path, value);
+            }
+            (_, Value::Object(values)) => {
+                for (key, v) in values.iter_mut() {
+                    booleans_at(target.kind, key, v);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Okta renames a group with a path-less replace whose value carries the group's own
+/// `id`; Entra has been seen to send `{"op": "replace", "path": "id", "value": <own id>}`.
+/// Both restate what is already true, so they are dropped. A *different* id in a
+/// path-less value is ignored by the engine (it is server-owned), while an explicit
+/// `path: "id"` naming another id is refused there with 400 `mutability`.
+fn drop_own_id(target: PatchTarget<'_>, body: &mut Value) {
+    let is_own = |v: Option<&Value>| v.and_then(Value::as_str) == Some(target.id);
+    let Some(ops) = body
+        .as_object_mut()
+        .and_then(|o| {
+            o.iter_mut()
+                .find(|(k, _)| k.eq_ignore_ascii_case("operations"))
+                .map(|(_, v)| v)
+        })
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    ops.retain(|op| {
+        let names_id = op
+            .get("path")
+            .and_then(Value::as_str)
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("id"));
+        let is_remove = op
+            .get("op")
+            .and_then(Value::as_str)
+            .is_some_and(|o| o.eq_ignore_ascii_case("remove"));
+        !(names_id && !is_remove && is_own(op.get("value")))
+    });
+    for op in ops.iter_mut() {
+        if let Some(Value::Object(values)) = op.get_mut("value") {
+            values.retain(|k, v| !(k.eq_ignore_ascii_case("id") && is_own(Some(v))));
         }
     }
 }
@@ -227,6 +369,95 @@ fn nest_extension_keys(kind: ResourceKind, doc: &mut Map<String, Value>) {
                 .or_insert_with(|| Value::Object(Map::new()));
             if let Some(target) = target.as_object_mut() {
                 target.insert(name, value);
+            }
+        }
+    }
+}
+
+/// Where a flattened custom-extension key (`urn:...:Acme:2.0:User:tag`) belongs: the
+/// extension's URN and the attribute name, or `None` when the key is not one.
+fn flattened_custom_key(kind: ResourceKind, key: &str, value: &Value) -> Option<(String, String)> {
+    if kind.is_custom_extension_object(key) {
+        return None;
+    }
+    let (urn, name) = key.rsplit_once(':')?;
+    if name.is_empty() || !kind.is_custom_extension(urn) {
+        return None;
+    }
+    // An object under a URN that does not end in the resource type's name is taken as an
+    // extension object (Okta's namespaces), not as one complex attribute.
+    if value.is_object() && !kind.is_custom_extension_object(urn) {
+        return None;
+    }
+    Some((urn.to_owned(), name.to_owned()))
+}
+
+fn nest_custom_extension_keys(kind: ResourceKind, doc: &mut Map<String, Value>) {
+    let flattened: Vec<(String, String, String)> = doc
+        .iter()
+        .filter_map(|(k, v)| flattened_custom_key(kind, k, v).map(|(u, n)| (k.clone(), u, n)))
+        .collect();
+    for (key, urn, name) in flattened {
+        let Some(value) = doc.shift_remove(&key) else {
+            continue;
+        };
+        let existing = doc.keys().find(|k| k.eq_ignore_ascii_case(&urn)).cloned();
+        let target = doc
+            .entry(existing.unwrap_or(urn))
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !target.is_object() {
+            *target = Value::Object(Map::new());
+        }
+        let Some(target) = target.as_object_mut() else {
+            continue;
+        };
+        // `urn:...:User:name.givenName` sets one sub-attribute.
+        match name.split_once('.') {
+            Some((attribute, sub)) if !attribute.is_empty() && !sub.is_empty() => {
+                let inner = target
+                    .entry(attribute.to_owned())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !inner.is_object() {
+                    *inner = Value::Object(Map::new());
+                }
+                if let Some(inner) = inner.as_object_mut() {
+                    inner.insert(sub.to_owned(), value);
+                }
+            }
+            _ => {
+                target.insert(name, value);
+            }
+        }
+    }
+}
+
+/// Lists every custom extension object the document carries in its `schemas` (RFC 7643
+/// §3), so a custom extension added by PATCH, or sent without being listed, is announced (and a
+/// client that reads `schemas` to find extensions finds it).
+fn list_extension_schemas(kind: ResourceKind, doc: &mut Map<String, Value>) {
+    let carried: Vec<String> = doc
+        .iter()
+        .filter(|(k, v)| v.is_object() && kind.is_custom_extension(k))
+        .map(|(k, _)| k.clone())
+        .collect();
+    if carried.is_empty() {
+        return;
+    }
+    let key = match doc.keys().find(|k| k.eq_ignore_ascii_case("schemas")) {
+        Some(key) => key.clone(),
+        None => {
+            let core = kind.schema().id;
+            doc.insert("schemas".into(), Value::Array(vec![core.into()]));
+            "schemas".to_owned()
+        }
+    };
+    if let Some(Value::Array(schemas)) = doc.get_mut(&key) {
+        for urn in carried {
+            let listed = schemas
+                .iter()
+                .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(&urn)));
+            if !listed {
+                schemas.push(Value::String(urn));
             }
         }
     }
@@ -423,7 +654,13 @@ mod tests {
             {"op": "Remove", "path": "members[value eq %22abc%22]"},
             {"op": "Add", "value": {"userName": "", "title": "x"}}
         ]});
-        normalise_patch(&mut body);
+        normalise_patch(
+            PatchTarget {
+                kind: ResourceKind::User,
+                id: "scim_user_1",
+            },
+            &mut body,
+        );
         assert_eq!(
             body,
             json!({"Operations": [

@@ -14,10 +14,29 @@ pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// ListResponse message URN.
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
+/// Whether every user must have an email (see
+/// [`ScimServiceBuilder::email_policy`](crate::service::ScimServiceBuilder::email_policy)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EmailPolicy {
+    /// A user without an email is refused with 400 `invalidValue` (the default): the
+    /// product keys users by email. The served User schema marks `emails` required.
+    #[default]
+    Required,
+    /// A user without an email is accepted and its email reads as absent (`None`); one
+    /// that has an email is still held to the organization's domains. For products that
+    /// key users by something else (`userName`, `externalId`) and RFC-minimal clients.
+    Optional,
+}
+
 /// The email of a user document: `userName` when it is an address, else the primary (or
-/// first) `emails[].value`. Refused when there is none, or when the organization owns
-/// domains and the email is outside them.
-pub fn user_email(doc: &Value, org: &Organization) -> Result<String, ScimError> {
+/// first) `emails[].value`. Refused when the organization owns domains and the email is
+/// outside them, and, under [`EmailPolicy::Required`], when there is none.
+pub fn user_email(
+    doc: &Value,
+    org: &Organization,
+    policy: EmailPolicy,
+) -> Result<Option<String>, ScimError> {
     let user_name = doc.get("userName").and_then(Value::as_str).unwrap_or("");
     let email = if looks_like_email(user_name) {
         Some(user_name.to_owned())
@@ -25,6 +44,9 @@ pub fn user_email(doc: &Value, org: &Organization) -> Result<String, ScimError> 
         primary_email(doc)
     };
     let Some(email) = email else {
+        if policy == EmailPolicy::Optional {
+            return Ok(None);
+        }
         return Err(ScimError::bad_request(
             ScimType::InvalidValue,
             format!(
@@ -42,18 +64,26 @@ pub fn user_email(doc: &Value, org: &Organization) -> Result<String, ScimError> 
             ),
         ));
     }
-    Ok(email)
+    Ok(Some(email))
 }
 
+/// The primary `emails[].value` that is an address, else the first that is. IdPs send a
+/// primary element with an empty `value` beside a valid secondary one; the valid one wins
+/// rather than the user being refused.
 fn primary_email(doc: &Value) -> Option<String> {
     let emails = doc.get("emails")?.as_array()?;
-    let value_of = |e: &Value| e.get("value").and_then(Value::as_str).map(str::to_owned);
+    let address = |e: &Value| {
+        e.get("value")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|v| looks_like_email(v))
+            .map(str::to_owned)
+    };
     emails
         .iter()
-        .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
-        .and_then(value_of)
-        .or_else(|| emails.iter().find_map(value_of))
-        .filter(|e| looks_like_email(e))
+        .filter(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
+        .find_map(address)
+        .or_else(|| emails.iter().find_map(address))
 }
 
 fn looks_like_email(text: &str) -> bool {
@@ -233,31 +263,91 @@ mod tests {
     #[test]
     fn email_is_user_name_when_it_is_an_address() {
         let doc = json!({"userName": "ann@acme.com", "emails": [{"value": "other@acme.com"}]});
-        assert_eq!(user_email(&doc, &org(&[])).unwrap(), "ann@acme.com");
+        assert_eq!(
+            user_email(&doc, &org(&[]), EmailPolicy::Required)
+                .unwrap()
+                .unwrap(),
+            "ann@acme.com"
+        );
     }
 
     #[test]
     fn email_falls_back_to_primary_then_first_emails_value() {
         let doc = json!({"userName": "ann", "emails": [
             {"value": "first@acme.com"}, {"value": "primary@acme.com", "primary": true}]});
-        assert_eq!(user_email(&doc, &org(&[])).unwrap(), "primary@acme.com");
+        assert_eq!(
+            user_email(&doc, &org(&[]), EmailPolicy::Required)
+                .unwrap()
+                .unwrap(),
+            "primary@acme.com"
+        );
         let doc = json!({"userName": "ann", "emails": [{"value": "first@acme.com"}]});
-        assert_eq!(user_email(&doc, &org(&[])).unwrap(), "first@acme.com");
+        assert_eq!(
+            user_email(&doc, &org(&[]), EmailPolicy::Required)
+                .unwrap()
+                .unwrap(),
+            "first@acme.com"
+        );
+    }
+
+    #[test]
+    fn an_empty_primary_email_gives_way_to_a_valid_secondary() {
+        let doc = json!({"userName": "ann", "emails": [
+            {"value": "", "primary": true, "type": "work"},
+            {"value": "ann@acme.com", "type": "home"}]});
+        assert_eq!(
+            user_email(&doc, &org(&[]), EmailPolicy::Required)
+                .unwrap()
+                .unwrap(),
+            "ann@acme.com"
+        );
+        let doc = json!({"userName": "ann", "emails": [{"value": "", "primary": true}]});
+        assert!(user_email(&doc, &org(&[]), EmailPolicy::Required).is_err());
     }
 
     #[test]
     fn a_user_without_email_is_refused() {
-        let err = user_email(&json!({"userName": "ann"}), &org(&[])).unwrap_err();
+        let err = user_email(
+            &json!({"userName": "ann"}),
+            &org(&[]),
+            EmailPolicy::Required,
+        )
+        .unwrap_err();
         assert_eq!(err.scim_type, Some(ScimType::InvalidValue));
         assert!(err.detail.contains("no email"), "{}", err.detail);
+        let optional = user_email(
+            &json!({"userName": "ann"}),
+            &org(&["acme.com"]),
+            EmailPolicy::Optional,
+        );
+        assert_eq!(optional.unwrap(), None);
     }
 
     #[test]
     fn domains_match_exactly_and_case_insensitively_without_subdomains() {
         let acme = org(&["acme.com"]);
-        assert!(user_email(&json!({"userName": "a@ACME.com"}), &acme).is_ok());
-        let err = user_email(&json!({"userName": "a@eu.acme.com"}), &acme).unwrap_err();
+        assert!(
+            user_email(
+                &json!({"userName": "a@ACME.com"}),
+                &acme,
+                EmailPolicy::Required
+            )
+            .is_ok()
+        );
+        let err = user_email(
+            &json!({"userName": "a@eu.acme.com"}),
+            &acme,
+            EmailPolicy::Optional,
+        )
+        .unwrap_err();
         assert!(err.detail.contains("`eu.acme.com`"), "{}", err.detail);
-        assert!(user_email(&json!({"userName": "a@evil.com"}), &acme).is_err());
+        assert!(
+            user_email(
+                &json!({"userName": "a@evil.com"}),
+                &acme,
+                EmailPolicy::Required
+            )
+            .is_err()
+        );
     }
 }

@@ -3,8 +3,9 @@
 
 use serde_json::{Value, json};
 
+use super::Schema;
 use super::core::{ENTERPRISE_USER, GROUP, USER, all_schemas};
-use crate::protocol::resource::list_response;
+use crate::protocol::resource::{EmailPolicy, list_response};
 
 /// What the service supports, as `/ServiceProviderConfig` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,17 +90,53 @@ pub fn resource_type(base: &str, name: &str) -> Option<Value> {
     })
 }
 
-/// `/Schemas`.
-pub fn schema_list(base: &str) -> Value {
-    let all: Vec<Value> = all_schemas().iter().map(|s| s.to_json(base)).collect();
+/// `/Schemas`, as served under `policy`.
+pub fn schema_list(base: &str, policy: EmailPolicy) -> Value {
+    let all: Vec<Value> = all_schemas()
+        .iter()
+        .map(|s| served(s, base, policy))
+        .collect();
     let total = all.len();
     list_response(all, total, 1)
 }
 
-/// `/Schemas/{urn}`, matched case-insensitively.
-pub fn schema(base: &str, urn: &str) -> Option<Value> {
+/// `/Schemas/{urn}`, matched case-insensitively, as served under `policy`.
+pub fn schema(base: &str, urn: &str, policy: EmailPolicy) -> Option<Value> {
     all_schemas()
         .iter()
         .find(|s| s.id.eq_ignore_ascii_case(urn))
-        .map(|s| s.to_json(base))
+        .map(|s| served(s, base, policy))
+}
+
+/// A schema document, with the User schema's `emails` required only when the service
+/// requires an email: schema-reading clients (scim2-tester among them) then send one
+/// exactly when it is needed.
+fn served(schema: &Schema, base: &str, policy: EmailPolicy) -> Value {
+    let mut doc = schema.to_json(base);
+    if schema.id == USER && policy == EmailPolicy::Optional {
+        let emails = doc
+            .get_mut("attributes")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object_mut)
+            .find(|a| a.get("name").and_then(Value::as_str) == Some("emails"));
+        if let Some(emails) = emails {
+            emails.insert("required".into(), Value::Bool(false));
+            emails.insert(
+                "description".into(),
+                Value::from("Email addresses for the user."),
+            );
+            let subs = emails
+                .get_mut("subAttributes")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object_mut);
+            for sub in subs {
+                sub.insert("required".into(), Value::Bool(false));
+            }
+        }
+    }
+    doc
 }

@@ -49,6 +49,56 @@ impl ResourceKind {
             .find(|s| s.id.eq_ignore_ascii_case(urn))
     }
 
+    /// The resource type's name, as in `/ResourceTypes` (`User`, `Group`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ResourceKind::User => "User",
+            ResourceKind::Group => "Group",
+        }
+    }
+
+    /// Whether `urn` may name an extension object of this resource type that scimkit has no
+    /// schema for: a URN that is neither a core schema nor a protocol message
+    /// (`urn:ietf:params:scim:api:...`). IdPs send custom attributes under such URNs
+    /// (Entra's `urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User`,
+    /// Okta's "external namespace"); scimkit stores them as sent, without a type check.
+    ///
+    /// A URN-qualified attribute of a schema scimkit knows
+    /// (`urn:...:enterprise:2.0:User:manager`) or of a conventional custom extension
+    /// (`urn:...:Acme:2.0:User:tag`) is not one: it names an attribute, not an extension.
+    pub fn is_custom_extension(self, urn: &str) -> bool {
+        let lower = urn.to_ascii_lowercase();
+        let names_schema = |text: &str| {
+            text.eq_ignore_ascii_case(USER)
+                || text.eq_ignore_ascii_case(GROUP)
+                || self.extension(text).is_some()
+        };
+        let qualifies_an_attribute = urn.rsplit_once(':').is_some_and(|(prefix, _)| {
+            names_schema(prefix)
+                || prefix
+                    .rsplit_once(':')
+                    .is_some_and(|(_, last)| last.eq_ignore_ascii_case(self.name()))
+        });
+        lower.starts_with("urn:")
+            && lower.len() > "urn:".len()
+            && !lower.starts_with("urn:ietf:params:scim:api:")
+            // SCIM 1.1's core schema is the core schema under an old name, not an extension.
+            && !lower.starts_with("urn:scim:schemas:core:")
+            && !names_schema(urn)
+            && !qualifies_an_attribute
+    }
+
+    /// Whether `text` names a whole custom extension object by its conventional form, a
+    /// URN whose last segment is the resource type's name
+    /// (`urn:ietf:params:scim:schemas:extension:Acme:2.0:User`). Any other URN-qualified
+    /// name reads as `urn:attribute` (split at its last `:`).
+    pub fn is_custom_extension_object(self, text: &str) -> bool {
+        self.is_custom_extension(text)
+            && text
+                .rsplit_once(':')
+                .is_some_and(|(_, last)| last.eq_ignore_ascii_case(self.name()))
+    }
+
     /// The definition of the attribute a path names (its sub-attribute's, when it has
     /// one): core, common or extension attributes, case-insensitively.
     pub fn attribute(self, path: &AttrPath) -> Option<&'static AttributeDef> {
@@ -135,6 +185,30 @@ mod tests {
         assert!(user.case_exact(&AttrPath::parse("id").unwrap()));
         assert!(!user.case_exact(&AttrPath::parse("emails").unwrap()));
         assert!(ResourceKind::Group.case_exact(&AttrPath::parse("members").unwrap()));
+    }
+
+    #[test]
+    fn custom_extension_urns_are_told_from_core_and_message_urns() {
+        let user = ResourceKind::User;
+        let entra = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
+        assert!(user.is_custom_extension(entra));
+        assert!(user.is_custom_extension_object(entra));
+        assert!(user.is_custom_extension("urn:ietf:params:scim:schemas:custom:Space"));
+        assert!(!user.is_custom_extension_object("urn:ietf:params:scim:schemas:custom:Space"));
+        for not_custom in [
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+            "urn:ietf:params:scim:schemas:core:2.0:User:name",
+            "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:tag",
+            USER,
+            GROUP,
+            ENTERPRISE_USER,
+            "urn:ietf:params:scim:api:messages:2.0:PatchOp",
+            "urn:scim:schemas:core:1.0",
+            "userName",
+            "urn:",
+        ] {
+            assert!(!user.is_custom_extension(not_custom), "{not_custom}");
+        }
     }
 
     #[test]

@@ -31,8 +31,8 @@ pub(super) fn answer(
         })?
     } else if endpoint.eq_ignore_ascii_case("Schemas") {
         match item {
-            None => Some(discovery::schema_list(base)),
-            Some(urn) => discovery::schema(base, urn),
+            None => Some(discovery::schema_list(base, svc.inner.config.email_policy)),
+            Some(urn) => discovery::schema(base, urn, svc.inner.config.email_policy),
         }
     } else if endpoint.eq_ignore_ascii_case("ResourceTypes") {
         match item {

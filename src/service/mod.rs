@@ -29,6 +29,7 @@ use crate::error::{ScimError, StoreError, UniqueAttribute};
 use crate::model::{Clock, Directory, IdGenerator, Organization, RandomIds, SystemClock};
 use crate::protocol::cursor::CursorCodec;
 use crate::protocol::projection::Projection;
+pub use crate::protocol::resource::EmailPolicy;
 use crate::protocol::resource::Locations;
 use crate::seal::Sealer;
 use crate::store::ChangeNotifier;
@@ -61,6 +62,7 @@ struct Config {
     restore_deleted_on_create: bool,
     patch_returns_content: bool,
     max_filter_candidates: usize,
+    email_policy: EmailPolicy,
 }
 
 /// A SCIM 2.0 service provider over a [`DirectoryStore`] and a [`TokenStore`]. Cheap to
@@ -163,6 +165,27 @@ impl ScimServiceBuilder {
         self
     }
 
+    /// Whether every user needs an email (default [`EmailPolicy::Required`]: a user
+    /// without one is 400 `invalidValue`, and `/Schemas` marks `emails` required). With
+    /// [`EmailPolicy::Optional`], `{"userName": "dschrute", "externalId": ".."}` is
+    /// accepted and [`SyncUser::email`](crate::sync::SyncUser::email) is `None`; an email
+    /// that is present must still be in the organization's domains.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scimkit::{ScimService, protocol::resource::EmailPolicy, store::MemoryStore};
+    ///
+    /// let store = Arc::new(MemoryStore::new());
+    /// let scim = ScimService::builder(store.clone(), store)
+    ///     .email_policy(EmailPolicy::Optional)
+    ///     .build();
+    /// # let _ = scim;
+    /// ```
+    pub fn email_policy(mut self, policy: EmailPolicy) -> Self {
+        self.config.email_policy = policy;
+        self
+    }
+
     /// Whether PATCH answers 200 with the resource (the default, `true`) or 204 with no
     /// body (saves rendering for IdPs that ignore it).
     pub fn patch_returns_content(mut self, returns_content: bool) -> Self {
@@ -259,6 +282,31 @@ struct Ctx {
     locations: Locations,
 }
 
+/// A SCIM 1.1 client (older OneLogin connectors, custom ones) configured with a `/v1` base
+/// URL: `{prefix with v1 for v2}/...`, or a `v1` segment where the directory id belongs.
+/// Refused with a 400 that names the version and the right base, rather than a 404 or a
+/// 401 that sends the administrator looking at tokens. Checked before authentication; it
+/// tells nothing about any directory.
+fn scim_1_path(prefix: &str, path: &str) -> Option<ScimError> {
+    let v1_prefix = prefix.strip_suffix("/v2").map(|base| format!("{base}/v1"));
+    let under_v1_prefix = v1_prefix.as_deref().is_some_and(|v1| {
+        path.strip_prefix(v1)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    });
+    let v1_segment = path
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.split('/').find(|s| !s.is_empty()))
+        .is_some_and(|first| first.eq_ignore_ascii_case("v1"));
+    (under_v1_prefix || v1_segment).then(|| {
+        ScimError::status(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`{path}` is a SCIM 1.1 path; this service provider speaks SCIM 2.0 (RFC 7644) only: set the client's base URL to `{prefix}/<directory id>` and its protocol to SCIM 2.0"
+            ),
+        )
+    })
+}
+
 /// The path segment of a search request (RFC 7644 §3.4.3).
 const SEARCH: &str = ".search";
 
@@ -293,6 +341,7 @@ impl ScimService {
                 restore_deleted_on_create: true,
                 patch_returns_content: true,
                 max_filter_candidates: DEFAULT_MAX_FILTER_CANDIDATES,
+                email_policy: EmailPolicy::Required,
             },
         }
     }
@@ -373,6 +422,9 @@ impl ScimService {
     async fn route(&self, request: Request<Bytes>) -> Result<Response<Bytes>, ScimError> {
         let config = &self.inner.config;
         let path = request.uri().path();
+        if let Some(refusal) = scim_1_path(&config.prefix, path) {
+            return Err(refusal);
+        }
         let rest = path
             .strip_prefix(config.prefix.as_str())
             .filter(|rest| rest.is_empty() || rest.starts_with('/'))

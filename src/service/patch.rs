@@ -17,9 +17,13 @@ use crate::protocol::{quirks, resource};
 use crate::schema::ResourceKind;
 use crate::store::{DirectoryStoreExt, MembershipEdit, States};
 
-fn parse(request: &Request<Bytes>, kind: ResourceKind) -> Result<Vec<PatchOp>, ScimError> {
+fn parse(
+    request: &Request<Bytes>,
+    kind: ResourceKind,
+    id: &str,
+) -> Result<Vec<PatchOp>, ScimError> {
     let mut body = json_body(request.headers(), request.body())?;
-    quirks::normalise_patch(&mut body);
+    quirks::normalise_patch(quirks::PatchTarget { kind, id }, &mut body);
     Ok(parse_request(&body, kind)?)
 }
 
@@ -44,7 +48,7 @@ pub(super) async fn user(
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
-    let operations = parse(request, ResourceKind::User)?;
+    let operations = parse(request, ResourceKind::User, id)?;
     let preconditions = Preconditions::from_headers(request.headers());
     let mut retries = cas::Retries::new(&preconditions);
     let stored = loop {
@@ -55,7 +59,7 @@ pub(super) async fn user(
         let doc = document::user(patched, WriteKind::Replace(&old.attributes))?;
         let version = old.meta.version;
         let user = User {
-            email: resource::user_email(&doc, &ctx.organization)?,
+            email: resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?,
             state: resource::requested_state(&doc),
             attributes: doc,
             meta: Meta {
@@ -237,7 +241,7 @@ pub(super) async fn group(
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
-    let operations = parse(request, ResourceKind::Group)?;
+    let operations = parse(request, ResourceKind::Group, id)?;
     let preconditions = Preconditions::from_headers(request.headers());
     let mut retries = cas::Retries::new(&preconditions);
     let stored = loop {

@@ -93,7 +93,7 @@ pub(super) async fn create(
     let projection = projection_of(request)?;
     let input = json_body(request.headers(), request.body())?;
     let doc = document::user(input, WriteKind::Create)?;
-    let email = resource::user_email(&doc, &ctx.organization)?;
+    let email = resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?;
     let state = resource::requested_state(&doc);
     let now = svc.inner.clock.now();
     let store = &svc.inner.store;
@@ -322,7 +322,7 @@ pub(super) async fn replace(
         let old = load(svc, ctx, id).await?;
         preconditions.check_if_match(&old.meta.etag())?;
         let doc = document::user(input.clone(), WriteKind::Replace(&old.attributes))?;
-        let email = resource::user_email(&doc, &ctx.organization)?;
+        let email = resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?;
         let version = old.meta.version;
         let user = User {
             email,

@@ -128,9 +128,13 @@ impl StateCounts {
     }
 }
 
-/// Skips and takes per a keyset page over an id-ordered iterator already past `after`.
-fn paged<T>(items: impl Iterator<Item = T>, page: &Keyset<impl Sized>) -> Vec<T> {
-    items.skip(page.skip).take(page.limit).collect()
+/// Skips and takes per a keyset page over an id-ordered iterator already past `after`,
+/// cloning only the page (skipped items are passed over by reference).
+fn paged<'a, T: Clone + 'a>(
+    items: impl Iterator<Item = &'a T>,
+    page: &Keyset<impl Sized>,
+) -> Vec<T> {
+    items.skip(page.skip).take(page.limit).cloned().collect()
 }
 
 impl DirectoryContents {
@@ -468,7 +472,7 @@ impl DirectoryStore for MemoryStore {
     ) -> Result<Vec<Organization>, StoreError> {
         let state = self.read();
         let items = state.orgs.range(after_bound(page.after.as_ref()));
-        Ok(paged(items.map(|(_, org)| org.clone()), &page))
+        Ok(paged(items.map(|(_, org)| org), &page))
     }
 
     async fn insert_directory(&self, directory: Directory) -> Result<(), StoreError> {
@@ -580,7 +584,7 @@ impl DirectoryStore for MemoryStore {
             return Ok(Vec::new());
         };
         let selected = contents.select_users(filter, page.after.as_ref());
-        Ok(paged(selected.cloned(), &page))
+        Ok(paged(selected, &page))
     }
 
     async fn count_users(&self, dir: &DirectoryId, filter: &UserFilter) -> Result<u64, StoreError> {
@@ -697,7 +701,7 @@ impl DirectoryStore for MemoryStore {
             return Ok(Vec::new());
         };
         let selected = contents.select_groups(filter, page.after.as_ref());
-        Ok(paged(selected.cloned(), &page))
+        Ok(paged(selected, &page))
     }
 
     async fn count_groups(
@@ -766,7 +770,7 @@ impl DirectoryStore for MemoryStore {
                         .get(*id)
                         .is_some_and(|u| states.includes_user(u.state))
             });
-        Ok(paged(members.cloned(), &page))
+        Ok(paged(members, &page))
     }
 
     async fn list_changes(

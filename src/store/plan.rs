@@ -443,7 +443,7 @@ mod tests {
         User {
             id: uid(1),
             directory_id: DirectoryId::from_uuid(uuid::Uuid::from_u128(9)),
-            email: "ann@example.com".into(),
+            email: Some("ann@example.com".into()),
             state,
             attributes: json!({"userName": "ann@example.com"}),
             meta: Meta::new(at()),

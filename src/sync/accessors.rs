@@ -83,7 +83,7 @@ mod tests {
         SyncUser {
             id: UserId::from_uuid(uuid::Uuid::from_u128(1)),
             scim_directory_id: DirectoryId::from_uuid(uuid::Uuid::from_u128(2)),
-            email: "a@x.com".into(),
+            email: Some("a@x.com".into()),
             deleted: false,
             state: crate::model::UserState::Active,
             attributes,

@@ -126,8 +126,10 @@ pub struct SyncUser {
     pub id: UserId,
     /// The directory it came from.
     pub scim_directory_id: DirectoryId,
-    /// Its email (always present).
-    pub email: String,
+    /// Its email: always present under the default
+    /// [`EmailPolicy::Required`](crate::service::EmailPolicy); `None` when the service runs
+    /// with `EmailPolicy::Optional` and the IdP sent no email for this user.
+    pub email: Option<String>,
     /// Deprovisioned (deleted or deactivated by the IdP): remove its access.
     pub deleted: bool,
     /// Why it is deprovisioned, if it is: [`UserState::Deactivated`] (`active: false`,

@@ -9,6 +9,8 @@
 //! - a filter on an attribute a resource lacks does not match it (so an unknown attribute
 //!   selects nothing instead of failing), except `ne`, which holds when no value equals,
 //!   and `eq null`, which holds when there is no value;
+//! - `attr[filter].sub op value` (Entra's uniqueness lookups, not in RFC 7644's ABNF)
+//!   reads as `attr[filter and sub op value]`;
 //! - input over [`MAX_FILTER_LEN`] bytes or nesting deeper than [`MAX_DEPTH`] is refused.
 
 mod ast;

@@ -192,11 +192,41 @@ impl Parser {
             let depth = Self::deeper(depth, bracket)?;
             let inner = self.or_expr(depth, true)?;
             self.expect(Token::CloseBracket, "`]` to close the value filter")?;
+            let inner = match self.peek() {
+                // Entra's uniqueness lookups: `emails[type eq "work"].value eq "x"`, a
+                // comparison on a sub-attribute of the selected elements. Not in
+                // RFC 7644's ABNF; it reads as `emails[type eq "work" and value eq "x"]`,
+                // which means the same under the any-element rule.
+                Some((sub_pos, Token::Word(sub))) if sub.starts_with('.') => {
+                    let sub = sub.clone();
+                    self.bump();
+                    let name = sub.get(1..).unwrap_or("");
+                    let sub_path = AttrPath::parse(name)
+                        .ok()
+                        .filter(|p| p.urn.is_none() && p.sub_attribute.is_none())
+                        .ok_or_else(|| {
+                            FilterError::new(
+                                sub_pos,
+                                format!(
+                                    "`{sub}` after a value filter must be `.` and one sub-attribute name"
+                                ),
+                            )
+                        })?;
+                    let on_sub = self.comparison(sub_path, &format!("{word}[...]{sub}"))?;
+                    Filter::And(Box::new(inner), Box::new(on_sub))
+                }
+                _ => inner,
+            };
             return Ok(Filter::ValuePath {
                 path,
                 filter: Box::new(inner),
             });
         }
+        self.comparison(path, word)
+    }
+
+    /// The operator and value after an attribute path (`word` names it in errors).
+    fn comparison(&mut self, path: AttrPath, word: &str) -> Result<Filter, FilterError> {
         let op_pos = self.position();
         let op_word = match self.bump() {
             Some((_, Token::Word(w))) => w,

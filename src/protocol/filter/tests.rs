@@ -852,3 +852,54 @@ fn pushdown_respects_urns_and_timestamps() {
         Some(IndexedAttribute::DisplayName)
     );
 }
+
+/// Entra matches users on `emails[type eq "work"].value` (its "Tutorial: Develop and plan
+/// provisioning for a SCIM endpoint" requires matching attributes to be filterable), a
+/// sub-attribute after a value filter that RFC 7644's ABNF lacks.
+#[test]
+fn entra_sub_attribute_after_a_value_filter() {
+    let user = bjensen();
+    assert!(matches(
+        r#"emails[type eq "work"].value eq "BJENSEN@example.com""#,
+        &user
+    ));
+    assert!(!matches(
+        r#"emails[type eq "home"].value eq "bjensen@example.com""#,
+        &user
+    ));
+    assert!(matches(
+        r#"emails[type eq "home"].value co "jensen.org""#,
+        &user
+    ));
+    assert!(matches(r#"emails[type eq "work"].primary eq true"#, &user));
+    assert!(matches(
+        r#"emails[type eq "home"].value pr and userName sw "bj""#,
+        &user
+    ));
+    assert!(!matches(r#"emails[type eq "other"].value pr"#, &user));
+    let filter = parse_filter(r#"emails[type eq "work" or type eq "home"].value eq "x""#).unwrap();
+    assert_eq!(
+        parse_filter(&filter.to_string()).unwrap(),
+        filter,
+        "{filter}"
+    );
+    let pushed = indexed_equality(
+        &parse_filter(r#"emails[type eq "work"].value eq "a@x.com""#).unwrap(),
+        IndexedResource::User,
+    );
+    assert_eq!(
+        pushed,
+        Some(IndexedEq {
+            attribute: IndexedAttribute::EmailValue,
+            value: "a@x.com".into()
+        })
+    );
+    for bad in [
+        r#"emails[type eq "work"].value"#,
+        r#"emails[type eq "work"].value.x eq "a""#,
+        r#"emails[type eq "work"]. eq "a""#,
+        r#"emails[type eq "work"].urn:x:y eq "a""#,
+    ] {
+        assert!(parse_filter(bad).is_err(), "{bad}");
+    }
+}

@@ -50,10 +50,15 @@ fn apply(doc: &mut Map<String, Value>, op: &PatchOp, kind: ResourceKind) -> Resu
                 {
                     continue;
                 }
-                match (kind.extension(key), value) {
+                let extension = kind.extension(key).map(|e| e.id).or_else(|| {
+                    // Okta's namespaces need not end in `:User`; a URN key holding an
+                    // object is the extension object itself.
+                    (kind.is_custom_extension(key) && value.is_object()).then_some(key.as_str())
+                });
+                match (extension, value) {
                     (Some(extension), Value::Object(inner)) => {
                         for (name, v) in inner {
-                            let path = PatchPath::parse(&format!("{}:{name}", extension.id), kind)?;
+                            let path = PatchPath::parse(&format!("{extension}:{name}"), kind)?;
                             apply_at(doc, op.op, &path, Some(v), kind)?;
                         }
                     }
@@ -101,16 +106,22 @@ fn container<'a>(
         Some(urn) if !urn.eq_ignore_ascii_case(kind.schema().id) => urn,
         _ => return Ok(Some(doc)),
     };
-    let Some(extension) = kind.extension(urn) else {
-        return Err(PatchError::InvalidPath(format!(
-            "`{urn}` is not a schema of this resource type"
-        )));
+    // A custom extension (Entra's `CustomExtensionName`, Okta's namespaces) is kept under
+    // its URN as the IdP spelled it.
+    let canonical = match kind.extension(urn) {
+        Some(extension) => extension.id,
+        None if kind.is_custom_extension(urn) => urn.as_str(),
+        None => {
+            return Err(PatchError::InvalidPath(format!(
+                "`{urn}` is not a schema of this resource type"
+            )));
+        }
     };
-    let key = match find_key(doc, extension.id) {
+    let key = match find_key(doc, canonical) {
         Some(key) => key,
         None if create => {
-            doc.insert(extension.id.to_owned(), Value::Object(Map::new()));
-            extension.id.to_owned()
+            doc.insert(canonical.to_owned(), Value::Object(Map::new()));
+            canonical.to_owned()
         }
         None => return Ok(None),
     };

@@ -96,6 +96,19 @@ pub fn parse_request(body: &Value, kind: ResourceKind) -> Result<Vec<PatchOp>, P
                     .is_some_and(|u| u.eq_ignore_ascii_case(PATCH_OP_SCHEMA))
             })
         });
+        let names_scim_1 = schemas.as_array().is_some_and(|s| {
+            s.iter().any(|u| {
+                u.as_str()
+                    .is_some_and(|u| u.to_ascii_lowercase().starts_with("urn:scim:schemas:"))
+            })
+        });
+        if !names_patch_op && names_scim_1 {
+            // SCIM 1.1's PATCH is a partial resource (`meta.attributes`, `"operation":
+            // "delete"`), not a list of operations: reading it as 2.0 would guess.
+            return Err(PatchError::InvalidSyntax(format!(
+                "this is a SCIM 1.1 PATCH (its `schemas` names a `urn:scim:schemas:` URN); this service provider speaks SCIM 2.0 only: send a PatchOp (`{PATCH_OP_SCHEMA}`) with `Operations`"
+            )));
+        }
         if !names_patch_op {
             return Err(PatchError::InvalidSyntax(format!(
                 "`schemas` must list `{PATCH_OP_SCHEMA}`"

@@ -32,6 +32,9 @@ impl PatchPath {
         if let Some(extension) = kind.extension(text) {
             return Ok(Self::Extension(extension.id.to_owned()));
         }
+        if !text.contains('[') && kind.is_custom_extension_object(text) {
+            return Ok(Self::Extension(text.to_owned()));
+        }
         let invalid = |reason: String| PatchError::InvalidPath(format!("`{text}`: {reason}"));
         let Some(open) = text.find('[') else {
             let path = AttrPath::parse(text).map_err(|e| invalid(e.to_string()))?;
@@ -117,6 +120,22 @@ mod tests {
             panic!("attribute path expected")
         };
         assert_eq!(path.attribute, "manager");
+    }
+
+    #[test]
+    fn entra_custom_extension_paths_name_the_object_or_one_attribute() {
+        let urn = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
+        assert_eq!(
+            PatchPath::parse(urn, ResourceKind::User).unwrap(),
+            PatchPath::Extension(urn.into())
+        );
+        let PatchPath::Attribute { path, .. } =
+            PatchPath::parse(&format!("{urn}:tag"), ResourceKind::User).unwrap()
+        else {
+            panic!("attribute path expected")
+        };
+        assert_eq!(path.urn.as_deref(), Some(urn));
+        assert_eq!(path.attribute, "tag");
     }
 
     #[test]

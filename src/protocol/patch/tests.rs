@@ -3,13 +3,19 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::protocol::quirks::normalise_patch;
+use crate::protocol::quirks::{PatchTarget, normalise_patch};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 fn patch(doc: Value, body: Value) -> Result<Value, PatchError> {
     let mut body = body;
-    normalise_patch(&mut body);
+    normalise_patch(
+        PatchTarget {
+            kind: ResourceKind::User,
+            id: "scim_user_1",
+        },
+        &mut body,
+    );
     let ops = parse_request(&body, ResourceKind::User)?;
     apply_operations(&doc, &ops, ResourceKind::User)
 }

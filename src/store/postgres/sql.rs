@@ -127,7 +127,11 @@ pub(super) fn user_from_row(row: &Row) -> Result<User, StoreError> {
     Ok(User {
         id: id(row, 0)?,
         directory_id: id(row, 1)?,
-        email: unesc(row.try_get(2).map_err(db)?)?,
+        email: row
+            .try_get::<_, Option<String>>(2)
+            .map_err(db)?
+            .map(unesc)
+            .transpose()?,
         state: state_from_name(state)?,
         attributes: unesc_json(row.try_get(4).map_err(db)?)?,
         meta: Meta {
@@ -319,7 +323,7 @@ pub(super) fn unesc_json(value: Value) -> Result<Value, StoreError> {
 pub(super) struct UserRow {
     pub(super) user_name_key: String,
     pub(super) external_id: Option<String>,
-    pub(super) email: String,
+    pub(super) email: Option<String>,
     pub(super) attributes: Value,
     pub(super) emails: Vec<String>,
 }
@@ -330,7 +334,7 @@ impl UserRow {
         Self {
             user_name_key: esc(&keys.user_name),
             external_id: keys.external_id.as_deref().map(esc),
-            email: esc(&user.email),
+            email: user.email.as_deref().map(esc),
             attributes: esc_json(&user.attributes),
             emails: keys.emails.iter().map(|e| esc(e)).collect(),
         }

@@ -31,7 +31,7 @@ CREATE TABLE {s}.users (
     state         text NOT NULL CHECK (state IN ('active', 'deactivated', 'deleted')),
     user_name_key text NOT NULL,
     external_id   text,
-    email         text NOT NULL,
+    email         text,
     attributes    jsonb NOT NULL,
     created       timestamptz NOT NULL,
     last_modified timestamptz NOT NULL,

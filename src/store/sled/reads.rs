@@ -1,0 +1,478 @@
+//! Reads: point gets, batch gets, filtered keyset listings and counts.
+//!
+//! Costs, in sled operations: a listing reads the keys it passes over plus one document
+//! per returned row. Keys come from the narrowest source the filter allows: an attribute
+//! index (`key`), the membership relation (`group` / `member`), a state index (`states`
+//! without either), or the documents themselves (`States::All`). `Keyset::skip` passes
+//! over that many index keys without decoding a document. Counts without `key` or
+//! `group` / `member` read the per-directory counters (O(1)); with one, they count that
+//! index's entries (one state lookup each unless `States::All`).
+//!
+//! Reads never check that the directory exists: an unknown directory simply has no keys,
+//! which answers "lists nothing" and `None` without an extra read.
+
+use std::collections::HashMap;
+
+use ::sled::Tree;
+use serde::de::DeserializeOwned;
+
+use super::Inner;
+use super::codec::{backend, decode, decode_listed, decode_u64};
+use super::keys::{self, *};
+use crate::model::{
+    Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenRecord,
+    TokenScope, User, UserId,
+};
+use crate::store::{GroupFilter, Keyset, States, StoreError, UserFilter, UserGroup};
+
+impl Inner {
+    pub(super) fn tree(&self, index: usize) -> Result<&Tree, StoreError> {
+        self.trees
+            .get(index)
+            .ok_or_else(|| StoreError::Backend("missing tree".into()))
+    }
+
+    pub(super) fn tree_name(index: usize) -> &'static str {
+        TREES.get(index).copied().unwrap_or("?")
+    }
+
+    pub(super) fn get<T: DeserializeOwned>(
+        &self,
+        tree: usize,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        match self.tree(tree)?.get(key).map_err(backend)? {
+            Some(bytes) => decode(Self::tree_name(tree), &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A document met while listing; `None` if absent or undecodable (warned).
+    fn get_listed<T: DeserializeOwned>(
+        &self,
+        tree: usize,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        Ok(self
+            .tree(tree)?
+            .get(key)
+            .map_err(backend)?
+            .and_then(|bytes| decode_listed(Self::tree_name(tree), key, &bytes)))
+    }
+
+    pub(super) fn exists(&self, tree: usize, key: &[u8]) -> Result<bool, StoreError> {
+        self.tree(tree)?.contains_key(key).map_err(backend)
+    }
+
+    pub(super) fn counter(&self, dir: &DirectoryId, name: &[u8]) -> Result<u64, StoreError> {
+        match self
+            .tree(DIR_META)?
+            .get(meta_key(dir, name))
+            .map_err(backend)?
+        {
+            Some(bytes) => decode_u64(&bytes),
+            None => Ok(0),
+        }
+    }
+
+    pub(super) fn latest_seq(&self, dir: &DirectoryId) -> Result<u64, StoreError> {
+        match self
+            .tree(CHANGE_SEQ)?
+            .get(dir.as_str().as_bytes())
+            .map_err(backend)?
+        {
+            Some(bytes) => decode_u64(&bytes),
+            None => Ok(0),
+        }
+    }
+
+    pub(super) fn user(&self, dir: &DirectoryId, id: &UserId) -> Result<Option<User>, StoreError> {
+        self.get(USERS, &entity(dir, id.as_str()))
+    }
+
+    pub(super) fn group(
+        &self,
+        dir: &DirectoryId,
+        id: &GroupId,
+    ) -> Result<Option<Group>, StoreError> {
+        self.get(GROUPS, &entity(dir, id.as_str()))
+    }
+
+    pub(super) fn is_member(
+        &self,
+        dir: &DirectoryId,
+        group: &str,
+        user: &str,
+    ) -> Result<bool, StoreError> {
+        self.exists(
+            MEMBERS,
+            &key(&[dir.as_str().as_bytes(), group.as_bytes(), user.as_bytes()]),
+        )
+    }
+
+    /// Whether the user `id` is in one of `states`, from the state indexes (no document).
+    fn user_in(&self, dir: &DirectoryId, id: &str, states: States) -> Result<bool, StoreError> {
+        match user_state_index(states) {
+            Some(tree) => self.exists(tree, &entity(dir, id)),
+            None => Ok(true),
+        }
+    }
+
+    fn group_in(&self, dir: &DirectoryId, id: &str, states: States) -> Result<bool, StoreError> {
+        match group_state_index(states) {
+            Some(tree) => self.exists(tree, &entity(dir, id)),
+            None => Ok(true),
+        }
+    }
+
+    /// Where a user listing takes its ids from, and what each id must also pass.
+    fn user_source(&self, dir: &DirectoryId, filter: &UserFilter) -> (usize, Vec<u8>, bool) {
+        let d = dir.as_str().as_bytes();
+        match (&filter.key, &filter.group) {
+            (Some(wanted), _) => {
+                let (tree, prefix) = user_key_prefix(dir, wanted);
+                (tree, prefix, true)
+            }
+            (None, Some(group)) => (MEMBERS, prefix(&[d, group.as_str().as_bytes()]), true),
+            (None, None) => match user_state_index(filter.states) {
+                Some(tree) => (tree, prefix(&[d]), false),
+                None => (USERS, prefix(&[d]), false),
+            },
+        }
+    }
+
+    /// Whether a user id from the source passes the rest of the filter.
+    fn user_passes(
+        &self,
+        dir: &DirectoryId,
+        id: &str,
+        filter: &UserFilter,
+    ) -> Result<bool, StoreError> {
+        if let (Some(_), Some(group)) = (&filter.key, &filter.group)
+            && !self.is_member(dir, group.as_str(), id)?
+        {
+            return Ok(false);
+        }
+        self.user_in(dir, id, filter.states)
+    }
+
+    pub(super) fn list_users(
+        &self,
+        dir: &DirectoryId,
+        filter: &UserFilter,
+        page: &Keyset<UserId>,
+    ) -> Result<Vec<User>, StoreError> {
+        let (tree, prefix, check) = self.user_source(dir, filter);
+        let after = page.after.as_ref().map(UserId::as_str);
+        if tree == USERS {
+            return self.documents_after(USERS, prefix, after, page.skip, page.limit);
+        }
+        let source = self.tree(tree)?;
+        let mut out = Vec::new();
+        let mut skipped = 0;
+        for id in ids_after(source, prefix, after) {
+            if out.len() >= page.limit {
+                break;
+            }
+            let id = id?;
+            if check && !self.user_passes(dir, &id, filter)? {
+                continue;
+            }
+            if skipped < page.skip {
+                skipped += 1;
+                continue;
+            }
+            if let Some(user) = self.get_listed(USERS, &entity(dir, &id))? {
+                out.push(user);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) fn count_users(
+        &self,
+        dir: &DirectoryId,
+        filter: &UserFilter,
+    ) -> Result<u64, StoreError> {
+        if filter.key.is_none() && filter.group.is_none() {
+            let mut total = 0u64;
+            for name in user_counters(filter.states) {
+                total = total.saturating_add(self.counter(dir, name)?);
+            }
+            return Ok(total);
+        }
+        let (tree, prefix, _) = self.user_source(dir, filter);
+        let mut total = 0;
+        for id in ids_after(self.tree(tree)?, prefix, None) {
+            if self.user_passes(dir, &id?, filter)? {
+                total += 1;
+            }
+        }
+        Ok(total)
+    }
+
+    fn group_source(&self, dir: &DirectoryId, filter: &GroupFilter) -> (usize, Vec<u8>, bool) {
+        let d = dir.as_str().as_bytes();
+        match (&filter.key, &filter.member) {
+            (Some(wanted), _) => {
+                let (tree, prefix) = group_key_prefix(dir, wanted);
+                (tree, prefix, true)
+            }
+            (None, Some(user)) => (MEMBER_OF, prefix(&[d, user.as_str().as_bytes()]), true),
+            (None, None) => match group_state_index(filter.states) {
+                Some(tree) => (tree, prefix(&[d]), false),
+                None => (GROUPS, prefix(&[d]), false),
+            },
+        }
+    }
+
+    fn group_passes(
+        &self,
+        dir: &DirectoryId,
+        id: &str,
+        filter: &GroupFilter,
+    ) -> Result<bool, StoreError> {
+        if let (Some(_), Some(user)) = (&filter.key, &filter.member)
+            && !self.is_member(dir, id, user.as_str())?
+        {
+            return Ok(false);
+        }
+        self.group_in(dir, id, filter.states)
+    }
+
+    pub(super) fn list_groups(
+        &self,
+        dir: &DirectoryId,
+        filter: &GroupFilter,
+        page: &Keyset<GroupId>,
+    ) -> Result<Vec<Group>, StoreError> {
+        let (tree, prefix, check) = self.group_source(dir, filter);
+        let after = page.after.as_ref().map(GroupId::as_str);
+        if tree == GROUPS {
+            return self.documents_after(GROUPS, prefix, after, page.skip, page.limit);
+        }
+        let mut out = Vec::new();
+        let mut skipped = 0;
+        for id in ids_after(self.tree(tree)?, prefix, after) {
+            if out.len() >= page.limit {
+                break;
+            }
+            let id = id?;
+            if check && !self.group_passes(dir, &id, filter)? {
+                continue;
+            }
+            if skipped < page.skip {
+                skipped += 1;
+                continue;
+            }
+            if let Some(group) = self.get_listed(GROUPS, &entity(dir, &id))? {
+                out.push(group);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) fn count_groups(
+        &self,
+        dir: &DirectoryId,
+        filter: &GroupFilter,
+    ) -> Result<u64, StoreError> {
+        if filter.key.is_none() && filter.member.is_none() {
+            let mut total = 0u64;
+            for name in group_counters(filter.states) {
+                total = total.saturating_add(self.counter(dir, name)?);
+            }
+            return Ok(total);
+        }
+        let (tree, prefix, _) = self.group_source(dir, filter);
+        let mut total = 0;
+        for id in ids_after(self.tree(tree)?, prefix, None) {
+            if self.group_passes(dir, &id?, filter)? {
+                total += 1;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Documents of `tree` under `prefix` after `after`: `skip` entries passed over
+    /// undecoded, then up to `limit` decodable ones (undecodable ones are skipped and do
+    /// not use up the page).
+    fn documents_after<T: DeserializeOwned>(
+        &self,
+        tree: usize,
+        prefix: Vec<u8>,
+        after: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<T>, StoreError> {
+        let name = Self::tree_name(tree);
+        let mut out = Vec::new();
+        let range = after_range(&prefix, after);
+        for (i, entry) in self.tree(tree)?.range::<Vec<u8>, _>(range).enumerate() {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = entry.map_err(backend)?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            if i < skip {
+                continue;
+            }
+            if let Some(doc) = decode_listed(name, &k, &v) {
+                out.push(doc);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Batch get: each distinct id once, in id order; absent and undecodable ones left out.
+    pub(super) fn get_many<T: DeserializeOwned>(
+        &self,
+        tree: usize,
+        dir: &DirectoryId,
+        mut ids: Vec<&str>,
+    ) -> Result<Vec<T>, StoreError> {
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(doc) = self.get_listed(tree, &entity(dir, id))? {
+                out.push(doc);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) fn list_members(
+        &self,
+        dir: &DirectoryId,
+        group: &GroupId,
+        states: States,
+        page: &Keyset<UserId>,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let prefix = prefix(&[dir.as_str().as_bytes(), group.as_str().as_bytes()]);
+        let after = page.after.as_ref().map(UserId::as_str);
+        let mut out = Vec::new();
+        let mut skipped = 0;
+        for id in ids_after(self.tree(MEMBERS)?, prefix, after) {
+            if out.len() >= page.limit {
+                break;
+            }
+            let id = id?;
+            if !self.user_in(dir, &id, states)? {
+                continue;
+            }
+            if skipped < page.skip {
+                skipped += 1;
+                continue;
+            }
+            out.push(parse_id(&id)?);
+        }
+        Ok(out)
+    }
+
+    /// The groups of each of `users` (each once, in id order), then group id order. Each
+    /// group is decoded once per call however many of the users share it.
+    pub(super) fn groups_of_users(
+        &self,
+        dir: &DirectoryId,
+        mut users: Vec<&UserId>,
+    ) -> Result<Vec<UserGroup>, StoreError> {
+        users.sort_unstable();
+        users.dedup();
+        let mut seen: HashMap<String, Option<(String, bool)>> = HashMap::new();
+        let mut rows = Vec::new();
+        for user in users {
+            let prefix = prefix(&[dir.as_str().as_bytes(), user.as_str().as_bytes()]);
+            for group_id in ids_after(self.tree(MEMBER_OF)?, prefix, None) {
+                let group_id = group_id?;
+                let group = match seen.get(&group_id) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let read: Option<Group> =
+                            self.get_listed(GROUPS, &entity(dir, &group_id))?;
+                        let found = read.map(|g| (g.display_name, g.deleted));
+                        seen.insert(group_id.clone(), found.clone());
+                        found
+                    }
+                };
+                if let Some((display_name, group_deleted)) = group {
+                    rows.push(UserGroup {
+                        user_id: user.clone(),
+                        group_id: parse_id(&group_id)?,
+                        display_name,
+                        group_deleted,
+                    });
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Every member id of a group (for [`crate::store::MembershipEdit::RemoveAll`]).
+    pub(super) fn all_members(
+        &self,
+        dir: &DirectoryId,
+        group: &GroupId,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let prefix = prefix(&[dir.as_str().as_bytes(), group.as_str().as_bytes()]);
+        ids_after(self.tree(MEMBERS)?, prefix, None)
+            .map(|id| parse_id(&id?))
+            .collect()
+    }
+
+    pub(super) fn list_changes(
+        &self,
+        dir: &DirectoryId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Change>, StoreError> {
+        let trimmed = self.counter(dir, keys::meta::CHANGES_TRIMMED)?;
+        if after < trimmed {
+            return Err(StoreError::ChangesTrimmed { through: trimmed });
+        }
+        let prefix = prefix(&[dir.as_str().as_bytes()]);
+        let start = change(dir, after.saturating_add(1));
+        let mut out = Vec::new();
+        for entry in self.tree(CHANGES)?.range(start..) {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = entry.map_err(backend)?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            // A change the feed cannot decode would stall every subscriber at its seq, so
+            // it is an error, not skipped: a reader must not silently miss a change.
+            out.push(decode(Self::tree_name(CHANGES), &v)?);
+        }
+        Ok(out)
+    }
+
+    pub(super) fn list_organizations(
+        &self,
+        page: &Keyset<OrganizationId>,
+    ) -> Result<Vec<Organization>, StoreError> {
+        self.documents_after(
+            ORGS,
+            Vec::new(),
+            page.after.as_ref().map(OrganizationId::as_str),
+            page.skip,
+            page.limit,
+        )
+    }
+
+    /// Every directory (few per store: read whole for `list_directories` and the primary
+    /// flag).
+    pub(super) fn all_directories(&self) -> Result<Vec<Directory>, StoreError> {
+        self.documents_after(DIRS, Vec::new(), None, 0, usize::MAX)
+    }
+
+    /// Every token with `scope` (tokens are few; read whole).
+    pub(super) fn tokens_with(&self, scope: &TokenScope) -> Result<Vec<TokenRecord>, StoreError> {
+        let all: Vec<TokenRecord> =
+            self.documents_after(TOKENS, Vec::new(), None, 0, usize::MAX)?;
+        Ok(all.into_iter().filter(|t| &t.scope == scope).collect())
+    }
+}

@@ -1,0 +1,680 @@
+//! What only the sled backend promises: counters and state indexes kept by every write,
+//! trimming and purging that survive a restart (and a crash part-way), format migration,
+//! and records that cannot be decoded.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::keys::*;
+use super::*;
+use crate::model::{Meta, UserState};
+use crate::store::{GroupKey, UserKey};
+
+fn at() -> OffsetDateTime {
+    OffsetDateTime::UNIX_EPOCH
+}
+
+fn uid(n: u128) -> UserId {
+    UserId::from_uuid(uuid::Uuid::from_u128(n))
+}
+
+fn gid(n: u128) -> GroupId {
+    GroupId::from_uuid(uuid::Uuid::from_u128(n))
+}
+
+fn did(n: u128) -> DirectoryId {
+    DirectoryId::from_uuid(uuid::Uuid::from_u128(n))
+}
+
+fn user(dir: &DirectoryId, n: u128, state: UserState) -> User {
+    User {
+        id: uid(n),
+        directory_id: dir.clone(),
+        email: Some(format!("u{n}@example.com")),
+        state,
+        attributes: json!({"userName": format!("u{n}@example.com"), "externalId": format!("x{}", n % 2)}),
+        meta: Meta::new(at()),
+    }
+}
+
+fn group(dir: &DirectoryId, n: u128, deleted: bool) -> Group {
+    Group {
+        id: gid(n),
+        directory_id: dir.clone(),
+        display_name: format!("G{n}"),
+        deleted,
+        attributes: json!({"displayName": format!("G{n}")}),
+        meta: Meta::new(at()),
+    }
+}
+
+/// A store with one organization and directories 1 and 2.
+async fn store(path: &std::path::Path) -> SledStore {
+    let store = SledStore::open(path).expect("open");
+    let org = Organization {
+        id: OrganizationId::from_uuid(uuid::Uuid::from_u128(1)),
+        external_id: None,
+        domains: vec![],
+        created: at(),
+    };
+    store.insert_organization(org.clone()).await.expect("org");
+    for n in [1, 2] {
+        store
+            .insert_directory(Directory {
+                id: did(n),
+                organization_id: org.id.clone(),
+                primary: n == 1,
+            })
+            .await
+            .expect("dir");
+    }
+    store
+}
+
+fn ids(users: &[User]) -> Vec<UserId> {
+    users.iter().map(|u| u.id.clone()).collect()
+}
+
+fn states(states: States) -> UserFilter {
+    UserFilter {
+        states,
+        ..UserFilter::default()
+    }
+}
+
+/// Users 1..=9 in directory 1: 1-3 active, 4-6 deactivated, 7-9 deleted; users 1-4 and 7
+/// in group 100; group 101 deleted.
+async fn populated(path: &std::path::Path) -> SledStore {
+    let store = store(path).await;
+    let dir = did(1);
+    for n in 1..=9 {
+        let state = match n {
+            1..=3 => UserState::Active,
+            4..=6 => UserState::Deactivated,
+            _ => UserState::Deleted,
+        };
+        store.insert_user(user(&dir, n, state)).await.expect("user");
+    }
+    store
+        .insert_group(
+            group(&dir, 100, false),
+            &[uid(1), uid(2), uid(3), uid(4), uid(7)],
+        )
+        .await
+        .expect("group");
+    store
+        .insert_group(group(&dir, 101, true), &[])
+        .await
+        .expect("group");
+    store
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn counts_follow_every_state_change_without_reading_documents() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = populated(tmp.path()).await;
+    let dir = did(1);
+    let count = |s| {
+        let store = store.clone();
+        let dir = dir.clone();
+        async move { store.count_users(&dir, &states(s)).await.expect("count") }
+    };
+    assert_eq!(
+        (
+            count(States::All).await,
+            count(States::Visible).await,
+            count(States::Active).await
+        ),
+        (9, 6, 3)
+    );
+    // Deactivate 1, delete 4, restore 7: counters move with each.
+    for (n, state) in [
+        (1, UserState::Deactivated),
+        (4, UserState::Deleted),
+        (7, UserState::Active),
+    ] {
+        let mut next = store
+            .get_user(&dir, &uid(n))
+            .await
+            .expect("get")
+            .expect("present");
+        next.state = state;
+        store.update_user(next, 1).await.expect("update");
+    }
+    assert_eq!(
+        (
+            count(States::All).await,
+            count(States::Visible).await,
+            count(States::Active).await
+        ),
+        (9, 6, 3)
+    );
+    // Every count agrees with the listing it counts.
+    for s in [States::All, States::Visible, States::Active] {
+        let listed = store
+            .list_users(&dir, &states(s), Keyset::all())
+            .await
+            .expect("list");
+        assert_eq!(listed.len() as u64, count(s).await, "{s:?}");
+        assert!(listed.iter().all(|u| s.includes_user(u.state)));
+    }
+    // Filtered counts count the index they use.
+    let in_group = UserFilter {
+        states: States::Active,
+        group: Some(gid(100)),
+        key: None,
+    };
+    assert_eq!(
+        store.count_users(&dir, &in_group).await.expect("count"),
+        3,
+        "2, 3 and 7"
+    );
+    let by_key = UserFilter {
+        states: States::Visible,
+        key: Some(UserKey::ExternalId("x1".into())),
+        group: None,
+    };
+    assert_eq!(
+        ids(&store
+            .list_users(&dir, &by_key, Keyset::all())
+            .await
+            .expect("list")),
+        [uid(1), uid(3), uid(5), uid(7)]
+    );
+    assert_eq!(store.count_users(&dir, &by_key).await.expect("count"), 4);
+    // Groups: live and deleted, and per member.
+    let groups = |s| GroupFilter {
+        states: s,
+        ..GroupFilter::default()
+    };
+    assert_eq!(
+        store
+            .count_groups(&dir, &groups(States::All))
+            .await
+            .expect("count"),
+        2
+    );
+    assert_eq!(
+        store
+            .count_groups(&dir, &groups(States::Visible))
+            .await
+            .expect("count"),
+        1
+    );
+    let of_user = GroupFilter {
+        member: Some(uid(2)),
+        ..GroupFilter::default()
+    };
+    assert_eq!(store.count_groups(&dir, &of_user).await.expect("count"), 1);
+    let by_name = GroupFilter {
+        key: Some(GroupKey::DisplayName("g101".into())),
+        states: States::Visible,
+        member: None,
+    };
+    assert_eq!(
+        store.count_groups(&dir, &by_name).await.expect("count"),
+        0,
+        "deleted"
+    );
+    // The other directory counts nothing; counts survive a restart.
+    assert_eq!(
+        store
+            .count_users(&did(2), &states(States::All))
+            .await
+            .expect("count"),
+        0
+    );
+    drop(store);
+    let store = SledStore::open(tmp.path()).expect("reopen");
+    assert_eq!(
+        store
+            .count_users(&dir, &states(States::Visible))
+            .await
+            .expect("count"),
+        6
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn skip_passes_over_entries_of_the_chosen_index() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = populated(tmp.path()).await;
+    let dir = did(1);
+    let page = |after: Option<u128>, skip, limit| Keyset {
+        after: after.map(uid),
+        skip,
+        limit,
+    };
+    let all = store
+        .list_users(&dir, &states(States::All), page(None, 2, 3))
+        .await
+        .expect("list");
+    assert_eq!(ids(&all), [uid(3), uid(4), uid(5)]);
+    let visible = store
+        .list_users(&dir, &states(States::Visible), page(Some(1), 2, 10))
+        .await
+        .expect("list");
+    assert_eq!(ids(&visible), [uid(4), uid(5), uid(6)]);
+    let active = store
+        .list_users(&dir, &states(States::Active), page(None, 1, 1))
+        .await
+        .expect("list");
+    assert_eq!(ids(&active), [uid(2)]);
+    let members = UserFilter {
+        states: States::Visible,
+        group: Some(gid(100)),
+        key: None,
+    };
+    let listed = store
+        .list_users(&dir, &members, page(None, 1, 10))
+        .await
+        .expect("list");
+    assert_eq!(ids(&listed), [uid(2), uid(3), uid(4)], "7 is deleted");
+    let member_ids = store
+        .list_members(&dir, &gid(100), States::Active, page(Some(1), 1, 10))
+        .await
+        .expect("members");
+    assert_eq!(member_ids, [uid(3)]);
+    let past_the_end = store
+        .list_users(&dir, &states(States::All), page(None, 50, 10))
+        .await
+        .expect("list");
+    assert!(past_the_end.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trimming_keeps_the_latest_seq_and_says_what_is_gone() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = populated(tmp.path()).await;
+    let dir = did(1);
+    let latest = store.latest_change_seq(&dir).await.expect("seq");
+    assert_eq!(
+        latest,
+        9 + 1 + 5 + 1,
+        "9 users, a group, 5 members, another group"
+    );
+    assert_eq!(store.trim_changes(&dir, 4).await.expect("trim"), 4);
+    assert!(matches!(
+        store.list_changes(&dir, 0, 10).await,
+        Err(StoreError::ChangesTrimmed { through: 4 })
+    ));
+    assert!(matches!(
+        store.list_changes(&dir, 3, 10).await,
+        Err(StoreError::ChangesTrimmed { through: 4 })
+    ));
+    let rest = store
+        .list_changes(&dir, 4, 100)
+        .await
+        .expect("after the trim point");
+    assert_eq!(rest.first().map(|c| c.seq), Some(5));
+    assert_eq!(rest.len() as u64, latest - 4);
+    assert_eq!(
+        store.trim_changes(&dir, 2).await.expect("trim"),
+        0,
+        "already gone"
+    );
+    // Past the end: trims everything, but the point stops at the latest seq, so the next
+    // change is readable from there.
+    assert_eq!(
+        store.trim_changes(&dir, 1_000).await.expect("trim"),
+        latest - 4
+    );
+    assert_eq!(store.latest_change_seq(&dir).await.expect("seq"), latest);
+    store
+        .insert_user(user(&dir, 50, UserState::Active))
+        .await
+        .expect("user");
+    let next = store
+        .list_changes(&dir, latest, 10)
+        .await
+        .expect("new changes");
+    assert_eq!(next.iter().map(|c| c.seq).collect::<Vec<_>>(), [latest + 1]);
+    drop(store);
+    let store = SledStore::open(tmp.path()).expect("reopen");
+    assert!(
+        matches!(store.list_changes(&dir, 0, 10).await, Err(StoreError::ChangesTrimmed { through }) if through == latest)
+    );
+    assert_eq!(
+        store
+            .list_changes(&did(2), 0, 10)
+            .await
+            .expect("untouched")
+            .len(),
+        0
+    );
+}
+
+async fn assert_purged(store: &SledStore) {
+    let dir = did(1);
+    assert_eq!(store.get_directory(&dir).await.expect("get"), None);
+    assert!(
+        store
+            .list_users(&dir, &UserFilter::default(), Keyset::all())
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_groups(&dir, &GroupFilter::default(), Keyset::all())
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .count_users(&dir, &UserFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        store
+            .count_groups(&dir, &GroupFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(store.latest_change_seq(&dir).await.expect("seq"), 0);
+    assert!(
+        store
+            .list_changes(&dir, 0, 10)
+            .await
+            .expect("changes")
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_members(&dir, &gid(100), States::All, Keyset::all())
+            .await
+            .expect("members")
+            .is_empty()
+    );
+    for tree in DIRECTORY_TREES {
+        let prefix = prefix(&[dir.as_str().as_bytes()]);
+        let left = store
+            .inner
+            .tree(tree)
+            .expect("tree")
+            .scan_prefix(prefix)
+            .count();
+        assert_eq!(left, 0, "{} still holds keys of the directory", TREES[tree]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn purge_erases_one_directory_and_leaves_the_other() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = populated(tmp.path()).await;
+    store
+        .insert_user(user(&did(2), 1, UserState::Active))
+        .await
+        .expect("other directory");
+    store.purge_directory(&did(1)).await.expect("purge");
+    assert_purged(&store).await;
+    assert!(matches!(
+        store.purge_directory(&did(1)).await,
+        Err(StoreError::NotFound {
+            kind: EntityKind::Directory,
+            ..
+        })
+    ));
+    assert!(matches!(
+        store
+            .insert_user(user(&did(1), 20, UserState::Active))
+            .await,
+        Err(StoreError::NotFound {
+            kind: EntityKind::Directory,
+            ..
+        })
+    ));
+    let other = store
+        .list_users(&did(2), &UserFilter::default(), Keyset::all())
+        .await
+        .expect("list");
+    assert_eq!(ids(&other), [uid(1)]);
+    assert_eq!(store.latest_change_seq(&did(2)).await.expect("seq"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_purge_cut_short_by_a_crash_is_finished_on_open() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = populated(tmp.path()).await;
+    // What a crash right after the purge began leaves: the mark, and everything else.
+    store
+        .inner
+        .tree(PURGING)
+        .expect("tree")
+        .insert(did(1).as_str(), Vec::new())
+        .expect("mark");
+    store.inner.db.flush().expect("flush");
+    drop(store);
+    let store = SledStore::open(tmp.path()).expect("reopen");
+    assert_purged(&store).await;
+    assert_eq!(store.inner.tree(PURGING).expect("tree").len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_format_1_database_is_migrated_on_open() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = populated(tmp.path()).await;
+    // Format 1 is format 2 without the derived trees.
+    for tree in [USER_ACTIVE, USER_VISIBLE, GROUP_LIVE, DIR_META] {
+        store
+            .inner
+            .tree(tree)
+            .expect("tree")
+            .clear()
+            .expect("clear");
+    }
+    store.inner.db.insert(FORMAT_KEY, "1").expect("downgrade");
+    store.inner.db.flush().expect("flush");
+    drop(store);
+    let store = SledStore::open(tmp.path()).expect("migrating open");
+    let dir = did(1);
+    assert_eq!(
+        store
+            .count_users(&dir, &states(States::Visible))
+            .await
+            .expect("count"),
+        6
+    );
+    assert_eq!(
+        store
+            .count_groups(
+                &dir,
+                &GroupFilter {
+                    states: States::Visible,
+                    ..GroupFilter::default()
+                }
+            )
+            .await
+            .expect("count"),
+        1
+    );
+    let active = store
+        .list_users(&dir, &states(States::Active), Keyset::all())
+        .await
+        .expect("list");
+    assert_eq!(ids(&active), [uid(1), uid(2), uid(3)]);
+    assert_eq!(
+        store.inner.db.get(FORMAT_KEY).expect("read").as_deref(),
+        Some(b"2".as_slice())
+    );
+    // Uniqueness works off the rebuilt active index.
+    assert!(matches!(
+        store
+            .insert_user(User {
+                id: uid(60),
+                ..user(&dir, 1, UserState::Active)
+            })
+            .await,
+        Err(StoreError::Conflict(
+            crate::store::UniqueAttribute::UserName
+        ))
+    ));
+}
+
+/// Captures `tracing` events on the current thread.
+#[derive(Default, Clone)]
+struct Captured(Arc<Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for Captured {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Fields(String);
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!("{}={value:?} ", field.name()));
+            }
+        }
+        let mut fields = Fields(format!("{} ", event.metadata().level()));
+        event.record(&mut fields);
+        self.0.lock().expect("lock").push(fields.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_undecodable_record_is_skipped_in_listings_and_reported_without_its_contents() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = populated(tmp.path()).await;
+    let dir = did(1);
+    // Damage user 2: a document that is not JSON any more, holding a secret-looking text.
+    store
+        .inner
+        .tree(USERS)
+        .expect("tree")
+        .insert(
+            entity(&dir, uid(2).as_str()),
+            b"{\"userName\": \"hunter2-secret\"".to_vec(),
+        )
+        .expect("damage");
+    let captured = Captured::default();
+    let inner = store.inner.clone();
+    let (page, active, batch) = tracing::subscriber::with_default(captured.clone(), || {
+        let page = inner
+            .list_users(&dir, &states(States::All), &Keyset::first(3))
+            .expect("list");
+        let active = inner
+            .list_users(&dir, &states(States::Active), &Keyset::all())
+            .expect("list");
+        let batch: Vec<User> = inner
+            .get_many(USERS, &dir, vec![uid(1).as_str(), uid(2).as_str()])
+            .expect("batch");
+        (page, active, batch)
+    });
+    assert_eq!(
+        ids(&page),
+        [uid(1), uid(3), uid(4)],
+        "the page is still full"
+    );
+    assert_eq!(ids(&active), [uid(1), uid(3)]);
+    assert_eq!(ids(&batch), [uid(1)]);
+    let events = captured.0.lock().expect("lock").clone();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.starts_with("WARN") && e.contains(uid(2).as_str())),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().all(|e| !e.contains("hunter2")),
+        "no document contents: {events:?}"
+    );
+    // Asked for by id, it is an error, not a panic and not "absent".
+    assert!(matches!(
+        store.get_user(&dir, &uid(2)).await,
+        Err(StoreError::Backend(_))
+    ));
+}
+
+fn nested(depth: usize) -> Value {
+    let mut value = json!("leaf");
+    for _ in 1..depth {
+        value = json!({ "n": value });
+    }
+    value
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_is_stored_can_be_read_back_and_what_could_not_is_refused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = store(tmp.path()).await;
+    let dir = did(1);
+    let mut deep = user(&dir, 1, UserState::Active);
+    // The attributes object itself is level 1: `nested(n)` under one key is n levels.
+    deep.attributes["deep"] = nested(super::codec::MAX_ATTRIBUTE_DEPTH);
+    assert_eq!(
+        super::codec::depth(&deep.attributes),
+        super::codec::MAX_ATTRIBUTE_DEPTH
+    );
+    store.insert_user(deep.clone()).await.expect("at the limit");
+    let read = store
+        .get_user(&dir, &uid(1))
+        .await
+        .expect("decodes")
+        .expect("present");
+    assert_eq!(read.attributes, deep.attributes);
+    let mut deeper = user(&dir, 2, UserState::Active);
+    deeper.attributes["deep"] = nested(super::codec::MAX_ATTRIBUTE_DEPTH + 1);
+    assert!(matches!(
+        store.insert_user(deeper).await,
+        Err(StoreError::Backend(_))
+    ));
+    assert_eq!(
+        store.get_user(&dir, &uid(2)).await.expect("get"),
+        None,
+        "nothing stored"
+    );
+    assert_eq!(store.latest_change_seq(&dir).await.expect("seq"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_writers_are_all_acknowledged_and_all_durable() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = store(tmp.path()).await;
+    let dir = did(1);
+    let tasks: Vec<_> = (0..16u128)
+        .map(|w| {
+            let (store, dir) = (store.clone(), dir.clone());
+            tokio::spawn(async move {
+                for i in 0..10 {
+                    store
+                        .insert_user(user(&dir, 1_000 + w * 10 + i, UserState::Active))
+                        .await
+                        .expect("insert");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task");
+    }
+    assert_eq!(
+        super::commit::durable(&store.inner),
+        (163, 163),
+        "every write acknowledged is durable: an organization, 2 directories, 160 users"
+    );
+    drop(store);
+    let store = SledStore::open(tmp.path()).expect("reopen");
+    assert_eq!(
+        store
+            .count_users(&dir, &UserFilter::default())
+            .await
+            .expect("count"),
+        160
+    );
+    assert_eq!(store.latest_change_seq(&dir).await.expect("seq"), 160);
+}
