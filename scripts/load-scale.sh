@@ -40,7 +40,7 @@ for size in $SIZES; do
   token="load-scale-token-0123456789"
   key="load-scale-api-key-0123456789"
   target/release/examples/server --listen "127.0.0.1:$port" --bearer-token "$token" \
-    --api-key "$key" >"$work/server.log" 2>&1 &
+    --api-key "$key" --org-external-id load-org >"$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do grep -q "API key" "$work/server.log" && break; sleep 0.1; done
   base=$(sed -n 's/^SCIM base URL: //p' "$work/server.log")
@@ -89,13 +89,13 @@ PY
   newcomer=$(python3 -c "import json;print(json.load(open('$work/ids'))['newcomer'])")
   cursor=$(python3 -c "import json,urllib.parse;print(urllib.parse.quote(json.load(open('$work/ids'))['cursor']))")
   page_token=$(curl -s -H "Authorization: Bearer $key" \
-    "$management/scim/users?pageSize=100" | python3 -c 'import json,sys,urllib.parse; print(urllib.parse.quote(json.load(sys.stdin)["nextPageToken"]))')
+    "$management/scim/users?organizationExternalId=load-org&pageSize=100" | python3 -c 'import json,sys,urllib.parse; print(urllib.parse.quote(json.load(sys.stdin)["nextPageToken"]))')
   auth=(-H "Authorization: Bearer $token")
 
   results[$size,first]=$(rate "${auth[@]}" "$base/Users?count=100")
   results[$size,middle]=$(rate "${auth[@]}" "$base/Users?startIndex=$((size / 2))&count=100")
   results[$size,cursor]=$(rate "${auth[@]}" "$base/Users?count=100&cursor=$cursor")
-  results[$size,sync]=$(rate -H "Authorization: Bearer $key" "$management/scim/users?pageSize=100&pageToken=$page_token")
+  results[$size,sync]=$(rate -H "Authorization: Bearer $key" "$management/scim/users?organizationExternalId=load-org&pageSize=100&pageToken=$page_token")
   for which in empty large; do
     group=${!which}
     cat >"$work/member.lua" <<LUA
