@@ -99,7 +99,7 @@ impl ScimError {
     /// The SCIM error document (RFC 7644 §3.12) for this error.
     pub fn to_json(&self) -> serde_json::Value {
         let mut doc = serde_json::json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "schemas": [crate::urn::ERROR],
             "status": self.status.as_u16().to_string(),
             "detail": self.detail,
         });

@@ -78,6 +78,7 @@ pub mod store;
 pub mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod urn;
 
 pub use admin::Admin;
 pub use error::{ScimError, ScimType, StoreError};

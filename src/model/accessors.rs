@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use super::User;
-use crate::schema::ENTERPRISE_USER;
+use crate::urn::ENTERPRISE_USER;
 
 /// `object[name]`, matching the name exactly first, then in any case (RFC 7643 §2.1:
 /// attribute names are case-insensitive).

@@ -7,27 +7,11 @@ use time::format_description::well_known::Rfc3339;
 use crate::error::{ScimError, ScimType};
 use crate::model::{Group, GroupId, Meta, Organization, User, UserId, UserState};
 
-/// Core User schema URN.
-pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-/// Core Group schema URN.
-pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-/// ListResponse message URN.
-pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub use crate::urn::{
+    GROUP as GROUP_SCHEMA, LIST_RESPONSE as LIST_RESPONSE_SCHEMA, USER as USER_SCHEMA,
+};
 
-/// Whether every user must have an email (see
-/// [`ScimServiceBuilder::email_policy`](crate::service::ScimServiceBuilder::email_policy)).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum EmailPolicy {
-    /// A user without an email is refused with 400 `invalidValue` (the default): the
-    /// product keys users by email. The served User schema marks `emails` required.
-    #[default]
-    Required,
-    /// A user without an email is accepted and its email reads as absent (`None`); one
-    /// that has an email is still held to the organization's domains. For products that
-    /// key users by something else (`userName`, `externalId`) and RFC-minimal clients.
-    Optional,
-}
+pub use crate::schema::EmailPolicy;
 
 /// The email of a user document: `userName` when it is an address, else the primary (or
 /// first) `emails[].value`. Refused when the organization owns domains and the email is
@@ -296,16 +280,7 @@ pub fn render_group(group: &Group, members: Option<&[UserId]>, at: &Locations) -
     Value::Object(doc)
 }
 
-/// A ListResponse (RFC 7644 §3.4.2).
-pub fn list_response(resources: Vec<Value>, total: usize, start_index: usize) -> Value {
-    json!({
-        "schemas": [LIST_RESPONSE_SCHEMA],
-        "totalResults": total,
-        "itemsPerPage": resources.len(),
-        "startIndex": start_index,
-        "Resources": resources,
-    })
-}
+pub use crate::schema::list_response;
 
 #[cfg(test)]
 mod tests {

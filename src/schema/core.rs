@@ -5,12 +5,7 @@ use std::sync::LazyLock;
 use super::definition::AttributeType::{Boolean, Complex, DateTime, Reference, String as Str};
 use super::definition::{AttributeDef, Mutability, Returned, Schema, Uniqueness, attr};
 
-/// Core User schema URN.
-pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-/// Core Group schema URN.
-pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-/// Enterprise User extension URN.
-pub const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub use crate::urn::{ENTERPRISE_USER, GROUP, USER};
 
 const TYPES_WHPO: &[&str] = &["work", "home", "other"];
 

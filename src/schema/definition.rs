@@ -260,7 +260,7 @@ impl Schema {
     /// The RFC 7643 §7 representation, with `meta.location` under `base`.
     pub fn to_json(&self, base: &str) -> Value {
         json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+            "schemas": [crate::urn::SCHEMA],
             "id": self.id,
             "name": self.name,
             "description": self.description,

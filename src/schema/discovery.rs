@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::Schema;
 use super::core::{ENTERPRISE_USER, GROUP, USER, all_schemas};
-use crate::protocol::resource::{EmailPolicy, list_response};
+use super::{EmailPolicy, list_response};
 
 /// What the service supports, as `/ServiceProviderConfig` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub struct Capabilities {
 /// The `/ServiceProviderConfig` document.
 pub fn service_provider_config(base: &str, capabilities: &Capabilities) -> Value {
     json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "schemas": [crate::urn::SERVICE_PROVIDER_CONFIG],
         "documentationUri": "https://docs.rs/scimkit",
         "patch": {"supported": capabilities.patch},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
@@ -53,7 +53,7 @@ pub fn service_provider_config(base: &str, capabilities: &Capabilities) -> Value
 fn resource_types(base: &str) -> [Value; 2] {
     let resource_type = |name: &str, endpoint: &str, schema: &str, extensions: Value| {
         json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "schemas": [crate::urn::RESOURCE_TYPE],
             "id": name,
             "name": name,
             "endpoint": endpoint,

@@ -4,6 +4,7 @@
 mod core;
 mod definition;
 pub mod discovery;
+pub mod path;
 
 pub use core::{
     ENTERPRISE_USER, GROUP, USER, all_schemas, common_attributes, enterprise_user_schema,
@@ -11,7 +12,7 @@ pub use core::{
 };
 pub use definition::{AttributeDef, AttributeType, Mutability, Returned, Schema, Uniqueness};
 
-use crate::protocol::path::{AttrPath, CaseExactness};
+use self::path::{AttrPath, CaseExactness};
 
 /// A resource type scimkit serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,9 +82,9 @@ impl ResourceKind {
         });
         lower.starts_with("urn:")
             && lower.len() > "urn:".len()
-            && !lower.starts_with("urn:ietf:params:scim:api:")
+            && !lower.starts_with(crate::urn::API_MESSAGES_PREFIX)
             // SCIM 1.1's core schema is the core schema under an old name, not an extension.
-            && !lower.starts_with("urn:scim:schemas:core:")
+            && !lower.starts_with(crate::urn::SCIM_1_CORE_PREFIX)
             && !names_schema(urn)
             && !qualifies_an_attribute
     }
@@ -136,6 +137,36 @@ impl CaseExactness for ResourceKind {
             None => false,
         }
     }
+}
+
+/// Whether every user must have an email (see
+/// [`ScimServiceBuilder::email_policy`](crate::service::ScimServiceBuilder::email_policy); it decides whether the served User schema marks `emails` required).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EmailPolicy {
+    /// A user without an email is refused with 400 `invalidValue` (the default): the
+    /// product keys users by email. The served User schema marks `emails` required.
+    #[default]
+    Required,
+    /// A user without an email is accepted and its email reads as absent (`None`); one
+    /// that has an email is still held to the organization's domains. For products that
+    /// key users by something else (`userName`, `externalId`) and RFC-minimal clients.
+    Optional,
+}
+
+/// A ListResponse (RFC 7644 §3.4.2).
+pub fn list_response(
+    resources: Vec<serde_json::Value>,
+    total: usize,
+    start_index: usize,
+) -> serde_json::Value {
+    serde_json::json!({
+        "schemas": [crate::urn::LIST_RESPONSE],
+        "totalResults": total,
+        "itemsPerPage": resources.len(),
+        "startIndex": start_index,
+        "Resources": resources,
+    })
 }
 
 #[cfg(test)]

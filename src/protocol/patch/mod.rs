@@ -14,7 +14,7 @@ use crate::error::{ScimError, ScimType};
 use crate::schema::ResourceKind;
 
 /// The PatchOp message URN.
-pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub use crate::urn::PATCH_OP as PATCH_OP_SCHEMA;
 
 /// Why a PATCH was refused. Each maps to the RFC 7644 §3.12 `scimType` of its name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
