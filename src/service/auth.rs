@@ -22,15 +22,10 @@ pub fn challenge() -> HeaderValue {
     HeaderValue::from_static("Bearer realm=\"SCIM\"")
 }
 
-/// Checks the bearer token against the directory named in the path and loads the
-/// directory and its organization.
-pub(super) async fn authenticate(
-    inner: &Inner,
-    request: &Request<Bytes>,
-    directory_segment: &str,
-) -> Result<Ctx, ScimError> {
-    let secret = request
-        .headers()
+/// The secret of an `Authorization: Bearer <secret>` header (scheme case-insensitive),
+/// for both the SCIM service and the management API.
+pub(crate) fn bearer_secret(headers: &http::HeaderMap) -> Option<&str> {
+    headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -38,7 +33,16 @@ pub(super) async fn authenticate(
             scheme.eq_ignore_ascii_case("Bearer").then(|| token.trim())
         })
         .filter(|t| !t.is_empty())
-        .ok_or_else(unauthorized)?;
+}
+
+/// Checks the bearer token against the directory named in the path and loads the
+/// directory and its organization.
+pub(super) async fn authenticate(
+    inner: &Inner,
+    request: &Request<Bytes>,
+    directory_segment: &str,
+) -> Result<Ctx, ScimError> {
+    let secret = bearer_secret(request.headers()).ok_or_else(unauthorized)?;
     let directory_id: DirectoryId = directory_segment.parse().map_err(|_| unauthorized())?;
     let token = inner
         .tokens

@@ -6,6 +6,7 @@
 //! a document means lives in [`crate::protocol`]; state lives behind [`crate::store`].
 
 mod auth;
+pub(crate) use auth::bearer_secret;
 mod cas;
 mod discovery;
 mod groups;

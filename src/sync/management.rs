@@ -26,7 +26,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -258,16 +258,8 @@ impl ManagementService {
     }
 
     async fn authenticate(&self, request: &Request<Bytes>) -> Result<TokenScope, ApiError> {
-        let secret = request
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("Bearer").then(|| token.trim())
-            })
-            .filter(|t| !t.is_empty())
-            .ok_or_else(ApiError::unauthorized)?;
+        let secret =
+            crate::service::bearer_secret(request.headers()).ok_or_else(ApiError::unauthorized)?;
         let token = self
             .tokens
             .find_token(&TokenHash::of(secret))
