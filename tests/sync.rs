@@ -512,3 +512,128 @@ proptest! {
         });
     }
 }
+
+// Streams: the same keyset walk as the page methods, paged under the hood.
+
+#[tokio::test]
+async fn the_users_stream_pages_through_every_user_once() {
+    use futures_util::TryStreamExt;
+    let fx = Fixture::new(&[]).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        ids.push(fx.create_user(&format!("u{i}@acme.com")).await);
+    }
+    fx.request("DELETE", &format!("/Users/{}", ids[1]), None)
+        .await;
+    let sync = sync_for(&fx);
+    let users: Vec<_> = sync
+        .users(ListUsers {
+            directory: DirectorySelector::OrganizationExternalId("acme".into()),
+            page_size: Some(3), // three pages, the last one short
+            ..Default::default()
+        })
+        .try_collect()
+        .await
+        .unwrap();
+    let seen: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
+    assert_eq!(seen, ids, "every user once, deprovisioned ones included");
+    assert!(users[1].deleted);
+    // An error ends the stream after one item.
+    let mut bad = sync.users(ListUsers {
+        directory: DirectorySelector::OrganizationExternalId("nobody".into()),
+        ..Default::default()
+    });
+    use futures_util::StreamExt;
+    assert!(matches!(
+        bad.next().await,
+        Some(Err(SyncError::UnknownOrganization))
+    ));
+    assert!(bad.next().await.is_none());
+}
+
+#[tokio::test]
+async fn the_members_stream_walks_a_group_larger_than_a_page() {
+    use futures_util::TryStreamExt;
+    let fx = Fixture::new(&[]).await;
+    let mut ids = Vec::new();
+    // One more than the default page size, so the stream reads two pages.
+    for i in 0..=scimkit::sync::DEFAULT_PAGE_SIZE {
+        ids.push(fx.create_user(&format!("m{i:03}@acme.com")).await);
+    }
+    let _outsider = fx.create_user("outsider@acme.com").await;
+    let members: Vec<_> = ids.iter().map(|id| json!({"value": id})).collect();
+    let group = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({"displayName": "All", "members": members})),
+        )
+        .await
+        .id();
+    let sync = sync_for(&fx);
+    let selector = DirectorySelector::Directory(fx.directory.clone());
+    let streamed: Vec<String> = sync
+        .members(&selector, &group.parse().unwrap())
+        .map_ok(|u| u.id.to_string())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(streamed, ids);
+    let unknown: Result<Vec<_>, _> = sync
+        .members(&selector, &GroupId::from_uuid(uuid::Uuid::from_u128(7)))
+        .try_collect()
+        .await;
+    assert!(matches!(unknown, Err(SyncError::NotFound)));
+}
+
+#[tokio::test]
+async fn the_groups_stream_pages_through_every_group_once() {
+    use futures_util::TryStreamExt;
+    let fx = Fixture::new(&[]).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let group = json!({"displayName": format!("G{i}")});
+        ids.push(fx.request("POST", "/Groups", Some(group)).await.id());
+    }
+    fx.request("DELETE", &format!("/Groups/{}", ids[3]), None)
+        .await;
+    let sync = sync_for(&fx);
+    let groups: Vec<_> = sync
+        .groups(ListGroups {
+            directory: DirectorySelector::Directory(fx.directory.clone()),
+            page_size: Some(2),
+            ..Default::default()
+        })
+        .try_collect()
+        .await
+        .unwrap();
+    let seen: Vec<String> = groups.iter().map(|g| g.id.to_string()).collect();
+    assert_eq!(seen, ids);
+    assert!(groups[3].deleted);
+}
+
+#[tokio::test]
+async fn the_subscription_stream_yields_a_change_made_after_subscribing() {
+    use futures_util::StreamExt;
+    let notifier = Arc::new(LocalNotifier::new());
+    let fx = Fixture::with(&[], |b| b.change_notifier(notifier.clone())).await;
+    let sync = sync_for(&fx).with_notifier(notifier);
+    let selector = DirectorySelector::Directory(fx.directory.clone());
+    let mut feed = sync.subscribe(&selector, 0).await.unwrap();
+    // A poll dropped while it waits (as `tokio::select!` drops the losing branch) must not
+    // lose the change that arrives next.
+    let early = tokio::time::timeout(Duration::from_millis(20), StreamExt::next(&mut feed)).await;
+    assert!(early.is_err(), "nothing happened yet");
+    let ann = fx.create_user("ann@acme.com").await;
+    // A liveness bound, not a speed assertion.
+    let change = tokio::time::timeout(Duration::from_secs(5), StreamExt::next(&mut feed))
+        .await
+        .expect("the change arrives")
+        .expect("the feed never ends")
+        .unwrap();
+    assert_eq!(
+        (change.seq, change.kind, change.resource_id),
+        (1, ChangeKind::UserCreated, ann)
+    );
+    assert_eq!(feed.cursor(), 1);
+}

@@ -1,52 +1,58 @@
 //! The vendor side: read what identity providers provisioned, page by page, and follow
 //! every change as it happens.
 //!
-//! The sync loop pages through users (optionally of one group) and groups until
-//! `next_page_token` is empty; deprovisioned users stay listed with `deleted: true`, so
-//! the loop both provisions and deprovisions. Paging is keyset-based: every item that
-//! exists for the whole walk appears exactly once, even while the IdP changes the
-//! directory mid-walk.
+//! The sync loop reads every user (optionally of one group) and group as a stream
+//! ([`DirectorySync::users`], [`members`](DirectorySync::members),
+//! [`groups`](DirectorySync::groups)) that pages under the hood; deprovisioned users stay
+//! listed with `deleted: true`, so the loop both provisions and deprovisions. Paging is
+//! keyset-based: every item that exists for the whole walk appears exactly once, even
+//! while the IdP changes the directory mid-walk. The page methods
+//! ([`DirectorySync::list_users`], [`list_groups`](DirectorySync::list_groups)) are there
+//! for a walk that must stop and resume from a stored `next_page_token`. Afterwards,
+//! [`DirectorySync::subscribe`] follows the change feed: a [`ChangeSubscription`] is a
+//! stream of every later change.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use std::sync::Arc;
+//! use futures_util::TryStreamExt;
 //! use scimkit::store::MemoryStore;
-//! use scimkit::sync::{DirectorySelector, DirectorySync, ListUsers};
+//! use scimkit::sync::{DirectorySelector, DirectorySync, ListGroups, ListUsers};
 //! use scimkit::Admin;
 //!
 //! let store = Arc::new(MemoryStore::new());
 //! let admin = Admin::new(store.clone(), store.clone());
-//! let org = admin.create_organization(Some("acme".into()), vec![]).await.unwrap();
-//! admin.create_directory(&org.id, true).await.unwrap();
+//! let org = admin.create_organization(Some("acme".into()), vec![]).await?;
+//! admin.create_directory(&org.id, true).await?;
 //!
 //! let sync = DirectorySync::new(store);
-//! let mut page_token = String::new();
-//! loop {
-//!     let page = sync
-//!         .list_users(ListUsers {
-//!             directory: DirectorySelector::OrganizationExternalId("acme".into()),
-//!             page_token: page_token.clone(),
-//!             ..ListUsers::default()
-//!         })
-//!         .await
-//!         .unwrap();
-//!     for user in &page.items {
-//!         if user.deleted { /* deprovision user.email */ } else { /* provision it */ }
-//!     }
-//!     if page.next_page_token.is_empty() { break }
-//!     page_token = page.next_page_token;
+//! let acme = DirectorySelector::OrganizationExternalId("acme".into());
+//! // Taken before the full sync, so a change made during it is replayed afterwards.
+//! let cursor = sync.latest_cursor(&acme).await?;
+//! let mut users = sync.users(ListUsers { directory: acme.clone(), ..ListUsers::default() });
+//! while let Some(user) = users.try_next().await? {
+//!     if user.deleted { /* deprovision user.email */ } else { /* provision it */ }
 //! }
-//! # });
+//! let mut groups = sync.groups(ListGroups { directory: acme.clone(), ..ListGroups::default() });
+//! while let Some(group) = groups.try_next().await? {
+//!     let members: Vec<_> = sync.members(&acme, &group.id).try_collect().await?;
+//!     # let _ = members;
+//! }
+//! let feed = sync.subscribe(&acme, cursor).await?; // then: while let Some(change) = feed.try_next().await? { .. }
+//! # drop(feed);
+//! # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
 //! ```
 
 mod accessors;
 mod changes;
 pub mod management;
 mod page_token;
+mod stream;
 
 pub use crate::store::{ChangeNotifier, LocalNotifier, States};
 pub use changes::{ChangePage, ChangeSubscription, DEFAULT_POLL_INTERVAL};
 pub use management::ManagementService;
+pub use stream::Items;
 
 use std::sync::Arc;
 
@@ -396,6 +402,76 @@ impl DirectorySync {
         Ok(Page {
             items: groups.into_iter().map(SyncGroup::from).collect(),
             next_page_token,
+        })
+    }
+
+    /// Every user of the listing `request` describes (the directory, optionally one
+    /// group, which states), as a stream that reads one page of `request.page_size` at a
+    /// time; `request.page_token` resumes a walk. The same keyset walk as
+    /// [`list_users`](DirectorySync::list_users): each user present for the whole walk
+    /// appears exactly once.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use futures_util::TryStreamExt;
+    /// use scimkit::store::MemoryStore;
+    /// use scimkit::sync::{DirectorySelector, DirectorySync, ListUsers};
+    /// use scimkit::Admin;
+    ///
+    /// let store = Arc::new(MemoryStore::new());
+    /// let admin = Admin::new(store.clone(), store.clone());
+    /// let org = admin.create_organization(Some("acme".into()), vec![]).await?;
+    /// admin.create_directory(&org.id, true).await?;
+    ///
+    /// let sync = DirectorySync::new(store);
+    /// let acme = DirectorySelector::OrganizationExternalId("acme".into());
+    /// let mut users = sync.users(ListUsers { directory: acme, ..ListUsers::default() });
+    /// while let Some(user) = users.try_next().await? {
+    ///     if user.deleted { /* deprovision user.email */ } else { /* provision it */ }
+    /// }
+    /// # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub fn users(&self, request: ListUsers) -> Items<SyncUser> {
+        let sync = self.clone();
+        let first = request.page_token.clone();
+        stream::paged(first, move |page_token| {
+            let (sync, request) = (
+                sync.clone(),
+                ListUsers {
+                    page_token,
+                    ..request.clone()
+                },
+            );
+            async move { sync.list_users(request).await }
+        })
+    }
+
+    /// Every user of a group, deleted members included with `deleted: true`, as a
+    /// stream that pages under the hood (see [`DirectorySync::users`]; this is `users`
+    /// with `group` set). An unknown group is one `SyncError::NotFound` item.
+    pub fn members(&self, directory: &DirectorySelector, group: &GroupId) -> Items<SyncUser> {
+        self.users(ListUsers {
+            directory: directory.clone(),
+            group: Some(group.clone()),
+            ..ListUsers::default()
+        })
+    }
+
+    /// Every group, deleted ones included with `deleted: true`, as a stream that reads
+    /// one page of `request.page_size` at a time (see [`DirectorySync::users`]).
+    pub fn groups(&self, request: ListGroups) -> Items<SyncGroup> {
+        let sync = self.clone();
+        let first = request.page_token.clone();
+        stream::paged(first, move |page_token| {
+            let (sync, request) = (
+                sync.clone(),
+                ListGroups {
+                    page_token,
+                    ..request.clone()
+                },
+            );
+            async move { sync.list_groups(request).await }
         })
     }
 
