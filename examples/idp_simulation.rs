@@ -21,9 +21,8 @@ async fn users_with_access(
     loop {
         let page = sync
             .list_users(ListUsers {
-                directory: directory.clone(),
                 page_token,
-                ..Default::default()
+                ..ListUsers::new(directory.clone())
             })
             .await?;
         for user in page.items.into_iter().filter(|u| !u.deleted) {
@@ -40,13 +39,13 @@ async fn users_with_access(
 async fn main() -> Result<(), Box<dyn Error>> {
     // The vendor's SCIM endpoint, as in production but on the memory store.
     let store = Arc::new(MemoryStore::new());
-    let admin = Admin::new(store.clone(), store.clone());
+    let admin = Admin::new(store.clone());
     let org = admin
         .create_organization(None, vec!["acme.com".into()])
         .await?;
     let directory = admin.create_directory(&org.id, true).await?;
     let token = admin.issue_scim_token(&directory.id).await?.secret;
-    let scim = ScimService::builder(store.clone(), store.clone()).build();
+    let scim = ScimService::builder(store.clone()).build();
 
     // The test: Entra provisions 50 users, then disables one of them.
     let entra = Entra::new(InProcess::new(scim, &directory.id, token));

@@ -72,18 +72,14 @@ impl Job {
     }
 
     async fn full_sync(&self, vendor: &mut Vendor) -> Result<(), SyncError> {
-        let mut users = self.sync.users(ListUsers {
-            directory: self.dir.clone(),
-            page_size: Some(2), // small, to show paging on three users
-            ..ListUsers::default()
-        });
+        // Pages of two, small to show paging on three users.
+        let mut users = self
+            .sync
+            .users(ListUsers::new(self.dir.clone()).with_page_size(2));
         while let Some(user) = users.try_next().await? {
             vendor.apply_user(&user);
         }
-        let mut groups = self.sync.groups(ListGroups {
-            directory: self.dir.clone(),
-            ..ListGroups::default()
-        });
+        let mut groups = self.sync.groups(ListGroups::new(self.dir.clone()));
         while let Some(group) = groups.try_next().await? {
             self.apply_group(&group, vendor).await?;
         }
@@ -117,7 +113,7 @@ async fn idp(scim: &ScimService, token: &str, method: &str, path: &str, body: Va
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let store = Arc::new(MemoryStore::new());
-    let admin = Admin::new(store.clone(), store.clone());
+    let admin = Admin::new(store.clone());
     let org = admin
         .create_organization(Some("acme".into()), vec![])
         .await?;
@@ -125,7 +121,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let token = admin.issue_scim_token(&directory.id).await?.secret;
     // One notifier for both sides, so a SCIM write wakes the subscription at once.
     let notifier = Arc::new(LocalNotifier::new());
-    let scim = ScimService::builder(store.clone(), store.clone());
+    let scim = ScimService::builder(store.clone());
     let scim = scim.change_notifier(notifier.clone()).build();
     let sync = DirectorySync::new(store).with_notifier(notifier);
     let job = Job {

@@ -138,7 +138,7 @@ pub mod embedding {}
 ///
 /// let store = Arc::new(scimkit::store::MemoryStore::new());
 /// let last = Arc::new(LastRequests::default());
-/// let scim = scimkit::ScimService::builder(store.clone(), store)
+/// let scim = scimkit::ScimService::builder(store)
 ///     .request_log(last.clone())
 ///     .log_request_bodies(true)
 ///     .build();
@@ -290,12 +290,12 @@ pub mod backends {}
 /// use scimkit::{Admin, DirectorySync, ScimService};
 ///
 /// let store = Arc::new(MemoryStore::new());
-/// let admin = Admin::new(store.clone(), store.clone());
+/// let admin = Admin::new(store.clone());
 /// let org = admin.create_organization(Some("acme".into()), vec![]).await?;
 /// admin.create_directory(&org.id, true).await?;
 /// // One notifier for both sides: a SCIM write wakes the subscription at once.
 /// let notifier = Arc::new(LocalNotifier::new());
-/// let scim = ScimService::builder(store.clone(), store.clone())
+/// let scim = ScimService::builder(store.clone())
 ///     .change_notifier(notifier.clone())
 ///     .build();
 /// # drop(scim);
@@ -303,7 +303,7 @@ pub mod backends {}
 /// let acme = DirectorySelector::OrganizationExternalId("acme".into());
 ///
 /// let cursor = sync.latest_cursor(&acme).await?;
-/// let mut users = sync.users(ListUsers { directory: acme.clone(), ..ListUsers::default() });
+/// let mut users = sync.users(ListUsers::new(acme.clone()));
 /// while let Some(user) = users.try_next().await? {
 ///     // provision, or deprovision when `user.deleted`
 /// #   let _ = user;

@@ -18,13 +18,13 @@
 //! // State: the memory store (or SledStore, or your own DirectoryStore).
 //! let store = Arc::new(MemoryStore::new());
 //! // A customer, its SCIM directory, and the bearer token its IdP will use.
-//! let admin = Admin::new(store.clone(), store.clone());
+//! let admin = Admin::new(store.clone());
 //! let org = admin.create_organization(Some("acme".into()), vec!["acme.com".into()]).await?;
 //! let directory = admin.create_directory(&org.id, true).await?;
 //! let token = admin.issue_scim_token(&directory.id).await?.secret;
 //!
 //! // The SCIM endpoint: mount it under /scim/v2 in any HTTP server.
-//! let scim = ScimService::builder(store.clone(), store.clone()).build();
+//! let scim = ScimService::builder(store.clone()).build();
 //! let request = http::Request::post(format!("/scim/v2/{}/Users", directory.id))
 //!     .header("authorization", format!("Bearer {token}"))
 //!     .header("content-type", "application/scim+json")
@@ -33,12 +33,8 @@
 //!
 //! // The vendor side: read what the IdP provisioned.
 //! let sync = DirectorySync::new(store);
-//! let page = sync
-//!     .list_users(ListUsers {
-//!         directory: DirectorySelector::OrganizationExternalId("acme".into()),
-//!         ..ListUsers::default()
-//!     })
-//!     .await?;
+//! let acme = DirectorySelector::OrganizationExternalId("acme".into());
+//! let page = sync.list_users(ListUsers::new(acme)).await?;
 //! assert_eq!(page.items[0].email.as_deref(), Some("ann@acme.com"));
 //! assert!(page.next_page_token.is_empty());
 //! # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
@@ -78,6 +74,41 @@ pub mod store;
 pub mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
+
+/// The crates scimkit's public signatures use, at the versions it was built with, so
+/// that embedding scimkit or implementing its traits needs no dependency of your own
+/// kept in step with ours: [`async_trait`](reexports::async_trait) for implementing
+/// [`store::DirectoryStore`], [`store::TokenStore`] and [`store::ChangeListener`];
+/// [`http`](reexports::http) and [`bytes`](reexports::bytes) for requests and responses;
+/// [`time`](reexports::time) for timestamps; [`serde_json`](reexports::serde_json) for
+/// resource attributes; [`uuid`](reexports::uuid) for ids; and
+/// [`futures_core`](reexports::futures_core) for the [`Stream`](reexports::futures_core::Stream)
+/// that sync listings and subscriptions implement.
+///
+/// ```
+/// use scimkit::reexports::async_trait;
+/// use scimkit::store::ChangeListener;
+///
+/// /// A listener that is never woken: subscriptions fall back to polling.
+/// struct Never;
+///
+/// #[async_trait]
+/// impl ChangeListener for Never {
+///     async fn changed(&mut self) -> bool {
+///         false
+///     }
+/// }
+/// # let _ = Never;
+/// ```
+pub mod reexports {
+    pub use ::async_trait::{self, async_trait};
+    pub use ::bytes;
+    pub use ::futures_core;
+    pub use ::http;
+    pub use ::serde_json;
+    pub use ::time;
+    pub use ::uuid;
+}
 
 pub use admin::Admin;
 pub use error::{ScimError, ScimType, StoreError};

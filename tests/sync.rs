@@ -69,9 +69,8 @@ async fn pages_through_every_user_including_deprovisioned_ones() {
     }
     let page = sync
         .list_users(ListUsers {
-            directory: DirectorySelector::Directory(fx.directory.clone()),
             page_size: Some(1000),
-            ..Default::default()
+            ..ListUsers::new(DirectorySelector::Directory(fx.directory.clone()))
         })
         .await
         .unwrap();
@@ -106,10 +105,7 @@ async fn lists_members_of_one_group_and_groups_of_a_user() {
     assert_eq!(groups.len(), 1);
     assert_eq!(groups[0].display_name, "Sales");
     let listed = sync
-        .list_groups(ListGroups {
-            directory: selector.clone(),
-            ..Default::default()
-        })
+        .list_groups(ListGroups::new(selector.clone()))
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 1);
@@ -132,9 +128,8 @@ async fn bad_page_tokens_sizes_and_selectors_are_refused() {
     let selector = DirectorySelector::Directory(fx.directory.clone());
     let page = sync
         .list_users(ListUsers {
-            directory: selector.clone(),
             page_size: Some(1),
-            ..Default::default()
+            ..ListUsers::new(selector.clone())
         })
         .await
         .unwrap();
@@ -143,27 +138,24 @@ async fn bad_page_tokens_sizes_and_selectors_are_refused() {
     tampered.replace_range(0..2, if token.starts_with("00") { "01" } else { "00" });
     let refused = sync
         .list_users(ListUsers {
-            directory: selector.clone(),
             page_token: tampered,
-            ..Default::default()
+            ..ListUsers::new(selector.clone())
         })
         .await;
     assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
     // A users token is no groups token, and no token of another server.
     let refused = sync
         .list_groups(ListGroups {
-            directory: selector.clone(),
             page_token: token.clone(),
-            ..Default::default()
+            ..ListGroups::new(selector.clone())
         })
         .await;
     assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
     let other_server = DirectorySync::new(fx.store.clone());
     let refused = other_server
         .list_users(ListUsers {
-            directory: selector.clone(),
             page_token: token.clone(),
-            ..Default::default()
+            ..ListUsers::new(selector.clone())
         })
         .await;
     assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
@@ -176,27 +168,24 @@ async fn bad_page_tokens_sizes_and_selectors_are_refused() {
     let other = fx.admin.create_directory(&org.id, true).await.unwrap();
     let refused = sync
         .list_users(ListUsers {
-            directory: DirectorySelector::Directory(other.id),
             page_token: token,
-            ..Default::default()
+            ..ListUsers::new(DirectorySelector::Directory(other.id))
         })
         .await;
     assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
     for size in [0, 1001] {
         let refused = sync
             .list_users(ListUsers {
-                directory: selector.clone(),
                 page_size: Some(size),
-                ..Default::default()
+                ..ListUsers::new(selector.clone())
             })
             .await;
         assert!(matches!(refused, Err(SyncError::InvalidPageSize(_))));
     }
     let unknown = sync
-        .list_users(ListUsers {
-            directory: DirectorySelector::OrganizationExternalId("nope".into()),
-            ..Default::default()
-        })
+        .list_users(ListUsers::new(DirectorySelector::OrganizationExternalId(
+            "nope".into(),
+        )))
         .await;
     assert!(matches!(unknown, Err(SyncError::UnknownOrganization)));
     let no_primary_org = fx
@@ -205,10 +194,9 @@ async fn bad_page_tokens_sizes_and_selectors_are_refused() {
         .await
         .unwrap();
     let none = sync
-        .list_users(ListUsers {
-            directory: DirectorySelector::Organization(no_primary_org.id),
-            ..Default::default()
-        })
+        .list_users(ListUsers::new(DirectorySelector::Organization(
+            no_primary_org.id,
+        )))
         .await;
     assert!(matches!(none, Err(SyncError::NoPrimaryDirectory)));
 }
@@ -528,9 +516,8 @@ async fn the_users_stream_pages_through_every_user_once() {
     let sync = sync_for(&fx);
     let users: Vec<_> = sync
         .users(ListUsers {
-            directory: DirectorySelector::OrganizationExternalId("acme".into()),
             page_size: Some(3), // three pages, the last one short
-            ..Default::default()
+            ..ListUsers::new(DirectorySelector::OrganizationExternalId("acme".into()))
         })
         .try_collect()
         .await
@@ -539,10 +526,9 @@ async fn the_users_stream_pages_through_every_user_once() {
     assert_eq!(seen, ids, "every user once, deprovisioned ones included");
     assert!(users[1].deleted);
     // An error ends the stream after one item.
-    let mut bad = sync.users(ListUsers {
-        directory: DirectorySelector::OrganizationExternalId("nobody".into()),
-        ..Default::default()
-    });
+    let mut bad = sync.users(ListUsers::new(DirectorySelector::OrganizationExternalId(
+        "nobody".into(),
+    )));
     use futures_util::StreamExt;
     assert!(matches!(
         bad.next().await,
@@ -600,9 +586,8 @@ async fn the_groups_stream_pages_through_every_group_once() {
     let sync = sync_for(&fx);
     let groups: Vec<_> = sync
         .groups(ListGroups {
-            directory: DirectorySelector::Directory(fx.directory.clone()),
             page_size: Some(2),
-            ..Default::default()
+            ..ListGroups::new(DirectorySelector::Directory(fx.directory.clone()))
         })
         .try_collect()
         .await

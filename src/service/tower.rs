@@ -158,7 +158,7 @@ mod tests {
     #[tokio::test]
     async fn is_always_ready() {
         let store = Arc::new(MemoryStore::new());
-        let mut scim = ScimService::builder(store.clone(), store).build();
+        let mut scim = ScimService::builder(store).build();
         let ready = std::future::poll_fn(|cx| {
             <ScimService as Service<Request<Full<Bytes>>>>::poll_ready(&mut scim, cx)
         })
@@ -169,7 +169,7 @@ mod tests {
     #[tokio::test]
     async fn a_body_that_fails_to_arrive_is_a_scim_400() {
         let store = Arc::new(MemoryStore::new());
-        let mut scim = ScimService::builder(store.clone(), store).build();
+        let mut scim = ScimService::builder(store).build();
         let request = Request::post("/scim/v2/d/Users").body(Broken).unwrap();
         let response = scim.call(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
@@ -187,7 +187,7 @@ mod tests {
     async fn the_management_service_is_mounted_the_same_way() {
         let store = Arc::new(MemoryStore::new());
         let sync = crate::DirectorySync::new(store.clone());
-        let mut management = ManagementService::new(sync, store.clone(), store);
+        let mut management = ManagementService::new(sync, store);
         let unauthenticated = Request::get(format!("{}/scim/users", management.prefix()))
             .body(Full::new(Bytes::new()))
             .unwrap();
@@ -203,13 +203,11 @@ mod tests {
     #[tokio::test]
     async fn reads_streamed_bodies_and_stops_at_the_limit() {
         let store = Arc::new(MemoryStore::new());
-        let admin = Admin::new(store.clone(), store.clone());
+        let admin = Admin::new(store.clone());
         let org = admin.create_organization(None, vec![]).await.unwrap();
         let dir = admin.create_directory(&org.id, true).await.unwrap();
         let token = admin.issue_scim_token(&dir.id).await.unwrap().secret;
-        let mut scim = ScimService::builder(store.clone(), store)
-            .max_body_bytes(200)
-            .build();
+        let mut scim = ScimService::builder(store).max_body_bytes(200).build();
         let request = |body: String| {
             Request::post(format!("/scim/v2/{}/Users", dir.id))
                 .header("authorization", format!("Bearer {token}"))

@@ -81,7 +81,7 @@ impl DirectorySync {
     /// use scimkit::Admin;
     ///
     /// let store = Arc::new(MemoryStore::new());
-    /// let admin = Admin::new(store.clone(), store.clone());
+    /// let admin = Admin::new(store.clone());
     /// let org = admin.create_organization(None, vec![]).await?;
     /// let directory = admin.create_directory(&org.id, true).await?;
     /// let sync = DirectorySync::new(store);

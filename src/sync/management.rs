@@ -202,9 +202,19 @@ const SELECTORS: [&str; 3] = [
 ];
 
 impl ManagementService {
-    /// The API over `store` and `tokens`, reading through `sync` (share its page-token key
-    /// and notifier with the rest of your setup), under the default prefix `/api/v1`.
-    pub fn new(
+    /// The API over one store that keeps both the directory and the API keys, reading
+    /// through `sync` (share its page-token key and notifier with the rest of your
+    /// setup), under the default prefix `/api/v1`.
+    pub fn new<S>(sync: DirectorySync, store: Arc<S>) -> Self
+    where
+        S: DirectoryStore + TokenStore + 'static,
+    {
+        Self::with_stores(sync, store.clone(), store)
+    }
+
+    /// The API over split backends: the directory in `store`, API keys in `tokens`. With
+    /// one store for both, use [`ManagementService::new`].
+    pub fn with_stores(
         sync: DirectorySync,
         store: Arc<dyn DirectoryStore>,
         tokens: Arc<dyn TokenStore>,

@@ -21,7 +21,7 @@
 //! use scimkit::Admin;
 //!
 //! let store = Arc::new(MemoryStore::new());
-//! let admin = Admin::new(store.clone(), store.clone());
+//! let admin = Admin::new(store.clone());
 //! let org = admin.create_organization(Some("acme".into()), vec![]).await?;
 //! admin.create_directory(&org.id, true).await?;
 //!
@@ -29,11 +29,11 @@
 //! let acme = DirectorySelector::OrganizationExternalId("acme".into());
 //! // Taken before the full sync, so a change made during it is replayed afterwards.
 //! let cursor = sync.latest_cursor(&acme).await?;
-//! let mut users = sync.users(ListUsers { directory: acme.clone(), ..ListUsers::default() });
+//! let mut users = sync.users(ListUsers::new(acme.clone()));
 //! while let Some(user) = users.try_next().await? {
 //!     if user.deleted { /* deprovision user.email */ } else { /* provision it */ }
 //! }
-//! let mut groups = sync.groups(ListGroups { directory: acme.clone(), ..ListGroups::default() });
+//! let mut groups = sync.groups(ListGroups::new(acme.clone()));
 //! while let Some(group) = groups.try_next().await? {
 //!     let members: Vec<_> = sync.members(&acme, &group.id).try_collect().await?;
 //!     # let _ = members;
@@ -80,14 +80,6 @@ pub enum DirectorySelector {
     Organization(OrganizationId),
     /// The primary directory of an organization, by the vendor's external id.
     OrganizationExternalId(String),
-}
-
-/// An empty organization external id: only a placeholder, so that the request structs
-/// can use `..Default::default()`. Always set the selector.
-impl Default for DirectorySelector {
-    fn default() -> Self {
-        DirectorySelector::OrganizationExternalId(String::new())
-    }
 }
 
 /// What can go wrong reading the directory.
@@ -194,8 +186,17 @@ pub struct Page<T> {
     pub next_page_token: String,
 }
 
-/// Parameters of [`DirectorySync::list_users`].
-#[derive(Debug, Clone, Default)]
+/// Parameters of [`DirectorySync::list_users`] and [`DirectorySync::users`]: start from
+/// [`ListUsers::new`] (every user of a directory, 100 a page, from the start).
+///
+/// ```
+/// use scimkit::sync::{DirectorySelector, ListUsers, States};
+///
+/// let acme = DirectorySelector::OrganizationExternalId("acme".into());
+/// let request = ListUsers::new(acme).with_states(States::Active).with_page_size(500);
+/// assert_eq!(request.page_size, Some(500));
+/// ```
+#[derive(Debug, Clone)]
 pub struct ListUsers {
     /// Whose users.
     pub directory: DirectorySelector,
@@ -211,8 +212,9 @@ pub struct ListUsers {
     pub page_token: String,
 }
 
-/// Parameters of [`DirectorySync::list_groups`].
-#[derive(Debug, Clone, Default)]
+/// Parameters of [`DirectorySync::list_groups`] and [`DirectorySync::groups`]: start
+/// from [`ListGroups::new`] (every group of a directory, 100 a page, from the start).
+#[derive(Debug, Clone)]
 pub struct ListGroups {
     /// Whose groups.
     pub directory: DirectorySelector,
@@ -220,6 +222,68 @@ pub struct ListGroups {
     pub page_size: Option<usize>,
     /// Empty for the first page.
     pub page_token: String,
+}
+
+impl ListUsers {
+    /// Every user of `directory` (deprovisioned ones included), the default page size,
+    /// from the first page.
+    pub fn new(directory: DirectorySelector) -> Self {
+        Self {
+            directory,
+            group: None,
+            states: States::All,
+            page_size: None,
+            page_token: String::new(),
+        }
+    }
+
+    /// Only members of `group`.
+    pub fn with_group(mut self, group: GroupId) -> Self {
+        self.group = Some(group);
+        self
+    }
+
+    /// Only users in these states.
+    pub fn with_states(mut self, states: States) -> Self {
+        self.states = states;
+        self
+    }
+
+    /// Pages of `size` (1 to 1000; checked when the request is run).
+    pub fn with_page_size(mut self, size: usize) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// Resume from a `next_page_token` an earlier page returned.
+    pub fn with_page_token(mut self, token: impl Into<String>) -> Self {
+        self.page_token = token.into();
+        self
+    }
+}
+
+impl ListGroups {
+    /// Every group of `directory` (deleted ones included), the default page size, from
+    /// the first page.
+    pub fn new(directory: DirectorySelector) -> Self {
+        Self {
+            directory,
+            page_size: None,
+            page_token: String::new(),
+        }
+    }
+
+    /// Pages of `size` (1 to 1000; checked when the request is run).
+    pub fn with_page_size(mut self, size: usize) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// Resume from a `next_page_token` an earlier page returned.
+    pub fn with_page_token(mut self, token: impl Into<String>) -> Self {
+        self.page_token = token.into();
+        self
+    }
 }
 
 /// Reads provisioned users and groups and the change feed, for the vendor's own code.
@@ -420,13 +484,13 @@ impl DirectorySync {
     /// use scimkit::Admin;
     ///
     /// let store = Arc::new(MemoryStore::new());
-    /// let admin = Admin::new(store.clone(), store.clone());
+    /// let admin = Admin::new(store.clone());
     /// let org = admin.create_organization(Some("acme".into()), vec![]).await?;
     /// admin.create_directory(&org.id, true).await?;
     ///
     /// let sync = DirectorySync::new(store);
     /// let acme = DirectorySelector::OrganizationExternalId("acme".into());
-    /// let mut users = sync.users(ListUsers { directory: acme, ..ListUsers::default() });
+    /// let mut users = sync.users(ListUsers::new(acme));
     /// while let Some(user) = users.try_next().await? {
     ///     if user.deleted { /* deprovision user.email */ } else { /* provision it */ }
     /// }
@@ -451,11 +515,7 @@ impl DirectorySync {
     /// stream that pages under the hood (see [`DirectorySync::users`]; this is `users`
     /// with `group` set). An unknown group is one `SyncError::NotFound` item.
     pub fn members(&self, directory: &DirectorySelector, group: &GroupId) -> Items<SyncUser> {
-        self.users(ListUsers {
-            directory: directory.clone(),
-            group: Some(group.clone()),
-            ..ListUsers::default()
-        })
+        self.users(ListUsers::new(directory.clone()).with_group(group.clone()))
     }
 
     /// Every group, deleted ones included with `deleted: true`, as a stream that reads
