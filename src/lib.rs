@@ -42,12 +42,19 @@
 //!
 //! ## Features
 //!
-//! | feature | what it adds |
-//! |---|---|
-//! | (always) | [`ScimService`], [`ManagementService`], [`DirectorySync`], [`Admin`], [`store::MemoryStore`] |
-//! | `sled` | `store::SledStore`, a persistent backend |
-//! | `conformance` | `store::conformance`, the suite that proves a backend keeps the store traits' promises |
-//! | `tower` | `tower::Service` for [`ScimService`] and [`ManagementService`] (axum, hyper, ...) |
+//! Nothing is on by default; the core needs no runtime beyond Tokio's timer and sync
+//! primitives.
+//!
+//! | feature | what it adds | pulls in |
+//! |---|---|---|
+//! | (always) | [`ScimService`], [`ManagementService`], [`DirectorySync`] (pages, streams, change feed), [`Admin`], [`store::MemoryStore`], [`store::Hooked`] wrappers | — |
+//! | `tower` | `tower::Service` for [`ScimService`] and [`ManagementService`] over any `http_body::Body`, so they mount in axum, hyper, tonic, ... (without it, mounting fails with an error naming this feature; call `handle` with a collected body instead) | `http-body`, `http-body-util` |
+//! | `sled` | `store::SledStore`: a persistent, embedded backend for one process | `sled` |
+//! | `postgres` | `store::PostgresStore` and `store::PostgresNotifier`: PostgreSQL shared by several server processes, with embedded migrations and cross-process change wake-ups | `tokio-postgres`, `deadpool-postgres` |
+//! | `conformance` | `store::conformance`: the public suite that proves a backend (yours too) keeps the store traits' promises | — |
+//! | `testing` | `scimkit::testing`: Entra and Okta simulators over an in-process or HTTP transport, for testing your own provisioning | `hyper`, `hyper-util` |
+//!
+//! The crates the public signatures use are re-exported in [`reexports`].
 //!
 //! ## Where to read on
 //!
@@ -60,6 +67,9 @@
 //!   and how scimkit reads it.
 //! - `examples/`: `server` (hyper), `axum`, `hyper` (tower), `warp`, `sync_job`.
 #![forbid(unsafe_code)]
+// docs.rs builds with `--cfg docsrs` on nightly, where this badges feature-gated items;
+// on stable the attribute is not there and nothing changes.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 pub mod admin;
@@ -73,16 +83,17 @@ pub mod service;
 pub mod store;
 pub mod sync;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 /// The crates scimkit's public signatures use, at the versions it was built with, so
 /// that embedding scimkit or implementing its traits needs no dependency of your own
-/// kept in step with ours: [`async_trait`](reexports::async_trait) for implementing
+/// kept in step with ours: `async_trait` for implementing
 /// [`store::DirectoryStore`], [`store::TokenStore`] and [`store::ChangeListener`];
-/// [`http`](reexports::http) and [`bytes`](reexports::bytes) for requests and responses;
-/// [`time`](reexports::time) for timestamps; [`serde_json`](reexports::serde_json) for
-/// resource attributes; [`uuid`](reexports::uuid) for ids; and
-/// [`futures_core`](reexports::futures_core) for the [`Stream`](reexports::futures_core::Stream)
+/// `http` and `bytes` for requests and responses;
+/// `time` for timestamps; `serde_json` for
+/// resource attributes; `uuid` for ids; and
+/// `futures_core` for the [`Stream`](reexports::futures_core::Stream)
 /// that sync listings and subscriptions implement.
 ///
 /// ```

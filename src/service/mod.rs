@@ -16,6 +16,10 @@ mod patch;
 mod search;
 #[cfg(feature = "tower")]
 mod tower;
+#[cfg(not(feature = "tower"))]
+mod tower_hint;
+#[cfg(not(feature = "tower"))]
+pub use tower_hint::TowerFeature;
 mod users;
 
 use list::{ListParams, ListQuery};

@@ -92,6 +92,7 @@ where
 
 macro_rules! tower_service {
     ($service:ty) => {
+        #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
         impl<B> tower_service::Service<Request<B>> for $service
         where
             B: http_body::Body + Send + 'static,
