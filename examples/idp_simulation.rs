@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::error::Error;
 use std::sync::Arc;
 
+use futures_util::TryStreamExt;
 use scimkit::store::MemoryStore;
 use scimkit::sync::{DirectorySelector, DirectorySync, ListUsers};
 use scimkit::testing::{Entra, InProcess, SimUser};
@@ -17,22 +18,14 @@ async fn users_with_access(
     directory: &DirectorySelector,
 ) -> Result<BTreeSet<String>, Box<dyn Error>> {
     let mut access = BTreeSet::new();
-    let mut page_token = String::new();
-    loop {
-        let page = sync
-            .list_users(ListUsers {
-                page_token,
-                ..ListUsers::new(directory.clone())
-            })
-            .await?;
-        for user in page.items.into_iter().filter(|u| !u.deleted) {
+    // The stream pages under the hood.
+    let mut users = sync.users(ListUsers::new(directory.clone()));
+    while let Some(user) = users.try_next().await? {
+        if !user.deleted {
             access.extend(user.email);
         }
-        if page.next_page_token.is_empty() {
-            return Ok(access);
-        }
-        page_token = page.next_page_token;
     }
+    Ok(access)
 }
 
 #[tokio::main(flavor = "current_thread")]

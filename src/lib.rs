@@ -36,7 +36,7 @@
 //! let acme = DirectorySelector::OrganizationExternalId("acme".into());
 //! let page = sync.list_users(ListUsers::new(acme)).await?;
 //! assert_eq!(page.items[0].email.as_deref(), Some("ann@acme.com"));
-//! assert!(page.next_page_token.is_empty());
+//! assert!(page.next_page_token.is_none(), "one page holds them all");
 //! # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
 //! ```
 //!

@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 
 use super::{
     DEFAULT_PAGE_SIZE, DirectorySelector, DirectorySync, ListGroups, ListUsers, MAX_PAGE_SIZE,
-    SyncError, SyncGroup, SyncUser,
+    PageToken, SyncError, SyncGroup, SyncUser,
 };
 use crate::model::{Change, DirectoryId, GroupId, OrganizationId, TokenHash, TokenScope, UserId};
 use crate::store::{DirectoryStore, Keyset, TokenStore};
@@ -391,12 +391,16 @@ impl ManagementService {
                 group,
                 states: crate::store::States::All,
                 page_size: Some(params.size("pageSize")?),
-                page_token: params.get("pageToken").unwrap_or("").to_owned(),
+                page_token: params
+                    .get("pageToken")
+                    .filter(|token| !token.is_empty())
+                    .map(PageToken::new),
             })
             .await?;
         Ok(json!({
             "scimUsers": page.items.into_iter().map(user_json).collect::<Vec<_>>(),
-            "nextPageToken": page.next_page_token,
+            // The wire keeps SSOReady's shape: an empty string at the end.
+            "nextPageToken": page.next_page_token.map(PageToken::into_string).unwrap_or_default(),
         }))
     }
 
@@ -407,12 +411,16 @@ impl ManagementService {
             .list_groups(ListGroups {
                 directory,
                 page_size: Some(params.size("pageSize")?),
-                page_token: params.get("pageToken").unwrap_or("").to_owned(),
+                page_token: params
+                    .get("pageToken")
+                    .filter(|token| !token.is_empty())
+                    .map(PageToken::new),
             })
             .await?;
         Ok(json!({
             "scimGroups": page.items.into_iter().map(group_json).collect::<Vec<_>>(),
-            "nextPageToken": page.next_page_token,
+            // The wire keeps SSOReady's shape: an empty string at the end.
+            "nextPageToken": page.next_page_token.map(PageToken::into_string).unwrap_or_default(),
         }))
     }
 

@@ -177,13 +177,46 @@ impl From<Group> for SyncGroup {
     }
 }
 
+/// An opaque position in a listing, handed out as [`Page::next_page_token`] and passed
+/// back (as [`ListUsers::page_token`] or [`ListGroups::page_token`]) for the next page.
+/// It is sealed: it works only for the listing and directory it came from, and only on
+/// a server with the same page-token key. Store it as its string form and rebuild it
+/// with [`PageToken::new`] to resume a walk later.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PageToken(String);
+
+impl PageToken {
+    /// A token from its string form (as [`PageToken::as_str`] gave it, or as a client
+    /// sent it); it is checked when used, not here.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The string form, to store or send.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The string form, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::fmt::Display for PageToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A page of a listing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page<T> {
     /// The items.
     pub items: Vec<T>,
-    /// Pass it back for the next page; empty at the end.
-    pub next_page_token: String,
+    /// Pass it back for the next page; `None` at the end.
+    pub next_page_token: Option<PageToken>,
 }
 
 /// Parameters of [`DirectorySync::list_users`] and [`DirectorySync::users`]: start from
@@ -208,8 +241,8 @@ pub struct ListUsers {
     pub states: States,
     /// 1 to 1000; `None` means 100.
     pub page_size: Option<usize>,
-    /// Empty for the first page.
-    pub page_token: String,
+    /// `None` for the first page.
+    pub page_token: Option<PageToken>,
 }
 
 /// Parameters of [`DirectorySync::list_groups`] and [`DirectorySync::groups`]: start
@@ -220,8 +253,8 @@ pub struct ListGroups {
     pub directory: DirectorySelector,
     /// 1 to 1000; `None` means 100.
     pub page_size: Option<usize>,
-    /// Empty for the first page.
-    pub page_token: String,
+    /// `None` for the first page.
+    pub page_token: Option<PageToken>,
 }
 
 impl ListUsers {
@@ -233,7 +266,7 @@ impl ListUsers {
             group: None,
             states: States::All,
             page_size: None,
-            page_token: String::new(),
+            page_token: None,
         }
     }
 
@@ -256,8 +289,8 @@ impl ListUsers {
     }
 
     /// Resume from a `next_page_token` an earlier page returned.
-    pub fn with_page_token(mut self, token: impl Into<String>) -> Self {
-        self.page_token = token.into();
+    pub fn with_page_token(mut self, token: PageToken) -> Self {
+        self.page_token = Some(token);
         self
     }
 }
@@ -269,7 +302,7 @@ impl ListGroups {
         Self {
             directory,
             page_size: None,
-            page_token: String::new(),
+            page_token: None,
         }
     }
 
@@ -280,8 +313,8 @@ impl ListGroups {
     }
 
     /// Resume from a `next_page_token` an earlier page returned.
-    pub fn with_page_token(mut self, token: impl Into<String>) -> Self {
-        self.page_token = token.into();
+    pub fn with_page_token(mut self, token: PageToken) -> Self {
+        self.page_token = Some(token);
         self
     }
 }
@@ -393,10 +426,10 @@ impl DirectorySync {
             (Some(group), states) => format!("users_of:{group}:{states:?}"),
             (None, states) => format!("users:{states:?}"),
         };
-        let after: Option<UserId> = match request.page_token.as_str() {
-            "" => None,
-            token => Some(
-                page_token::decode(&self.sealer, token, &listing, &directory.id)?
+        let after: Option<UserId> = match &request.page_token {
+            None => None,
+            Some(token) => Some(
+                page_token::decode(&self.sealer, token.as_str(), &listing, &directory.id)?
                     .parse()
                     .map_err(|_| SyncError::InvalidPageToken)?,
             ),
@@ -414,15 +447,15 @@ impl DirectorySync {
         let more = users.len() > limit;
         users.truncate(limit);
         let next_page_token = match (more, users.last()) {
-            (true, Some(last)) => page_token::encode(
+            (true, Some(last)) => Some(PageToken(page_token::encode(
                 &self.sealer,
                 &page_token::Position {
                     listing,
                     directory: directory.id.clone(),
                     after: last.id.to_string(),
                 },
-            ),
-            _ => String::new(),
+            ))),
+            _ => None,
         };
         Ok(Page {
             items: users.into_iter().map(SyncUser::from).collect(),
@@ -434,10 +467,10 @@ impl DirectorySync {
     pub async fn list_groups(&self, request: ListGroups) -> Result<Page<SyncGroup>, SyncError> {
         let directory = self.directory(&request.directory).await?;
         let limit = page_size(request.page_size)?;
-        let after: Option<GroupId> = match request.page_token.as_str() {
-            "" => None,
-            token => Some(
-                page_token::decode(&self.sealer, token, "groups", &directory.id)?
+        let after: Option<GroupId> = match &request.page_token {
+            None => None,
+            Some(token) => Some(
+                page_token::decode(&self.sealer, token.as_str(), "groups", &directory.id)?
                     .parse()
                     .map_err(|_| SyncError::InvalidPageToken)?,
             ),
@@ -453,15 +486,15 @@ impl DirectorySync {
         let more = groups.len() > limit;
         groups.truncate(limit);
         let next_page_token = match (more, groups.last()) {
-            (true, Some(last)) => page_token::encode(
+            (true, Some(last)) => Some(PageToken(page_token::encode(
                 &self.sealer,
                 &page_token::Position {
                     listing: "groups".into(),
                     directory: directory.id.clone(),
                     after: last.id.to_string(),
                 },
-            ),
-            _ => String::new(),
+            ))),
+            _ => None,
         };
         Ok(Page {
             items: groups.into_iter().map(SyncGroup::from).collect(),

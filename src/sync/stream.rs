@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use futures_util::{TryStreamExt, stream};
 
-use super::{Page, SyncError};
+use super::{Page, PageToken, SyncError};
 
 /// The items of a listing, read page by page (one store page per
 /// [`DEFAULT_PAGE_SIZE`](super::DEFAULT_PAGE_SIZE) items, or the request's `page_size`)
@@ -37,23 +37,24 @@ impl<T> Stream for Items<T> {
     }
 }
 
-/// Pages with `fetch` from `first` (a page token, empty for the start) until a page comes
-/// back with an empty `next_page_token`.
-pub(super) fn paged<T, F, Fut>(first: String, mut fetch: F) -> Items<T>
+/// Pages with `fetch` from `first` (a page token, `None` for the start) until a page
+/// comes back without a `next_page_token`.
+pub(super) fn paged<T, F, Fut>(first: Option<PageToken>, mut fetch: F) -> Items<T>
 where
     T: Send + 'static,
-    F: FnMut(String) -> Fut + Send + 'static,
+    F: FnMut(Option<PageToken>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Page<T>, SyncError>> + Send + 'static,
 {
-    // `None` once the last page has been read: the walk is over.
-    let pages = stream::try_unfold(Some(first), move |token: Option<String>| {
+    // The state is the token of the next page to read, or `None` once the last page has
+    // been read: the walk is over.
+    let pages = stream::try_unfold(Some(first), move |token: Option<Option<PageToken>>| {
         let page = token.map(&mut fetch);
         async move {
             let Some(page) = page else {
                 return Ok::<_, SyncError>(None);
             };
             let page = page.await?;
-            let next = Some(page.next_page_token).filter(|token| !token.is_empty());
+            let next = page.next_page_token.map(Some);
             Ok(Some((
                 stream::iter(page.items.into_iter().map(Ok::<T, SyncError>)),
                 next,
