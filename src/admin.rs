@@ -62,7 +62,9 @@ pub enum AdminError {
 pub const MIN_SECRET_LEN: usize = 16;
 
 /// A token as issued: the secret is shown this once and never stored.
+/// `#[non_exhaustive]`: read its fields.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct IssuedToken {
     /// The stored record (id, scope, hash).
     pub record: TokenRecord,

@@ -71,6 +71,8 @@
 // on stable the attribute is not there and nothing changes.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
+// A `pub` item that the crate root cannot reach is crate-private in fact: say so.
+#![warn(unreachable_pub)]
 
 pub mod admin;
 pub mod docs;

@@ -27,8 +27,9 @@ fn trimmed(error: StoreError) -> SyncError {
     }
 }
 
-/// A page of the change feed.
+/// A page of the change feed. `#[non_exhaustive]`: read its fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChangePage {
     /// Changes with `seq` greater than the cursor asked for, in order.
     pub changes: Vec<Change>,

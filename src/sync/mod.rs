@@ -72,7 +72,9 @@ pub const DEFAULT_PAGE_SIZE: usize = 100;
 pub const MAX_PAGE_SIZE: usize = 1000;
 
 /// Which directory to read: one by id, or an organization's primary directory.
+/// `#[non_exhaustive]`: more ways to name a directory may come.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DirectorySelector {
     /// A directory by id.
     Directory(DirectoryId),
@@ -117,8 +119,10 @@ pub enum SyncError {
     Store(#[from] StoreError),
 }
 
-/// A provisioned user, as the vendor reads it.
+/// A provisioned user, as the vendor reads it. `#[non_exhaustive]`: fields may be added;
+/// build one from a [`User`] with `From`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct SyncUser {
     /// `scim_user_...`.
     pub id: UserId,
@@ -150,8 +154,10 @@ impl From<User> for SyncUser {
     }
 }
 
-/// A provisioned group, as the vendor reads it.
+/// A provisioned group, as the vendor reads it. `#[non_exhaustive]`: fields may be
+/// added; build one from a [`Group`] with `From`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct SyncGroup {
     /// `scim_group_...`.
     pub id: GroupId,
@@ -210,8 +216,9 @@ impl std::fmt::Display for PageToken {
     }
 }
 
-/// A page of a listing.
+/// A page of a listing. `#[non_exhaustive]`: read its fields.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Page<T> {
     /// The items.
     pub items: Vec<T>,
