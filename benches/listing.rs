@@ -133,10 +133,10 @@ fn pages(c: &mut Criterion) {
             b.to_async(&runtime).iter(|| async {
                 setup
                     .sync
-                    .list_users(ListUsers {
-                        page_token: page_token.clone(),
-                        ..ListUsers::new(DirectorySelector::Directory(setup.directory.clone()))
-                    })
+                    .list_users(
+                        ListUsers::new(DirectorySelector::Directory(setup.directory.clone()))
+                            .with_page_token(page_token.clone()),
+                    )
                     .await
                     .expect("sync page")
             })

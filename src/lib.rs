@@ -80,6 +80,9 @@ pub mod error;
 pub mod model;
 pub mod protocol;
 pub mod schema;
+// How cursors and page tokens are sealed is no embedder's business; public (hidden) only
+// because `protocol::cursor` names it, until the protocol modules go private.
+#[doc(hidden)]
 pub mod seal;
 pub mod service;
 pub mod store;

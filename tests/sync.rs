@@ -28,12 +28,11 @@ async fn walk_users(
     let mut token = None;
     loop {
         let page = sync
-            .list_users(ListUsers {
-                directory: selector.clone(),
-                group: group.clone(),
-                states: Default::default(),
-                page_size: Some(page_size),
-                page_token: token,
+            .list_users({
+                let request = ListUsers::new(selector.clone());
+                let mut request = request.with_page_size(page_size).with_page_token(token);
+                request.group = group.clone();
+                request
             })
             .await
             .unwrap();
@@ -68,10 +67,9 @@ async fn pages_through_every_user_including_deprovisioned_ones() {
         assert_eq!(walk_users(&sync, selector.clone(), None, 3).await, ids);
     }
     let page = sync
-        .list_users(ListUsers {
-            page_size: Some(1000),
-            ..ListUsers::new(DirectorySelector::Directory(fx.directory.clone()))
-        })
+        .list_users(
+            ListUsers::new(DirectorySelector::Directory(fx.directory.clone())).with_page_size(1000),
+        )
         .await
         .unwrap();
     let deleted: Vec<bool> = page.items.iter().map(|u| u.deleted).collect();
@@ -127,10 +125,7 @@ async fn bad_page_tokens_sizes_and_selectors_are_refused() {
     let sync = sync_for(&fx);
     let selector = DirectorySelector::Directory(fx.directory.clone());
     let page = sync
-        .list_users(ListUsers {
-            page_size: Some(1),
-            ..ListUsers::new(selector.clone())
-        })
+        .list_users(ListUsers::new(selector.clone()).with_page_size(1))
         .await
         .unwrap();
     let token = page.next_page_token.expect("two more pages");
@@ -145,26 +140,17 @@ async fn bad_page_tokens_sizes_and_selectors_are_refused() {
     );
     let (tampered, token) = (Some(PageToken::new(tampered)), Some(token));
     let refused = sync
-        .list_users(ListUsers {
-            page_token: tampered,
-            ..ListUsers::new(selector.clone())
-        })
+        .list_users(ListUsers::new(selector.clone()).with_page_token(tampered))
         .await;
     assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
     // A users token is no groups token, and no token of another server.
     let refused = sync
-        .list_groups(ListGroups {
-            page_token: token.clone(),
-            ..ListGroups::new(selector.clone())
-        })
+        .list_groups(ListGroups::new(selector.clone()).with_page_token(token.clone()))
         .await;
     assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
     let other_server = DirectorySync::new(fx.store.clone());
     let refused = other_server
-        .list_users(ListUsers {
-            page_token: token.clone(),
-            ..ListUsers::new(selector.clone())
-        })
+        .list_users(ListUsers::new(selector.clone()).with_page_token(token.clone()))
         .await;
     assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
     // A token of another directory.
@@ -175,18 +161,12 @@ async fn bad_page_tokens_sizes_and_selectors_are_refused() {
         .unwrap();
     let other = fx.admin.create_directory(&org.id, true).await.unwrap();
     let refused = sync
-        .list_users(ListUsers {
-            page_token: token,
-            ..ListUsers::new(DirectorySelector::Directory(other.id))
-        })
+        .list_users(ListUsers::new(DirectorySelector::Directory(other.id)).with_page_token(token))
         .await;
     assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
     for size in [0, 1001] {
         let refused = sync
-            .list_users(ListUsers {
-                page_size: Some(size),
-                ..ListUsers::new(selector.clone())
-            })
+            .list_users(ListUsers::new(selector.clone()).with_page_size(size))
             .await;
         assert!(matches!(refused, Err(SyncError::InvalidPageSize(_))));
     }
@@ -435,12 +415,11 @@ proptest! {
             let mut created = 0;
             loop {
                 let page = sync
-                    .list_users(ListUsers {
-                        directory: selector.clone(),
-                        group: by_group.then(|| group.parse().unwrap()),
-                        page_size: Some(page_size),
-                        page_token: token,
-                        states: Default::default(),
+                    .list_users({
+                        let request = ListUsers::new(selector.clone());
+                        let mut request = request.with_page_size(page_size).with_page_token(token);
+                        request.group = by_group.then(|| group.parse().unwrap());
+                        request
                     })
                     .await
                     .unwrap();
@@ -523,10 +502,11 @@ async fn the_users_stream_pages_through_every_user_once() {
         .await;
     let sync = sync_for(&fx);
     let users: Vec<_> = sync
-        .users(ListUsers {
-            page_size: Some(3), // three pages, the last one short
-            ..ListUsers::new(DirectorySelector::OrganizationExternalId("acme".into()))
-        })
+        // Three pages, the last one short.
+        .users(
+            ListUsers::new(DirectorySelector::OrganizationExternalId("acme".into()))
+                .with_page_size(3),
+        )
         .try_collect()
         .await
         .unwrap();
@@ -593,10 +573,9 @@ async fn the_groups_stream_pages_through_every_group_once() {
         .await;
     let sync = sync_for(&fx);
     let groups: Vec<_> = sync
-        .groups(ListGroups {
-            page_size: Some(2),
-            ..ListGroups::new(DirectorySelector::Directory(fx.directory.clone()))
-        })
+        .groups(
+            ListGroups::new(DirectorySelector::Directory(fx.directory.clone())).with_page_size(2),
+        )
         .try_collect()
         .await
         .unwrap();

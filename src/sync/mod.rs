@@ -236,7 +236,11 @@ pub struct Page<T> {
 /// let request = ListUsers::new(acme).with_states(States::Active).with_page_size(500);
 /// assert_eq!(request.page_size, Some(500));
 /// ```
+///
+/// `#[non_exhaustive]`, so that new options do not break callers: build it with `new`
+/// and the `with_` methods (its fields stay readable and assignable).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ListUsers {
     /// Whose users.
     pub directory: DirectorySelector,
@@ -254,7 +258,9 @@ pub struct ListUsers {
 
 /// Parameters of [`DirectorySync::list_groups`] and [`DirectorySync::groups`]: start
 /// from [`ListGroups::new`] (every group of a directory, 100 a page, from the start).
+/// `#[non_exhaustive]`, like [`ListUsers`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ListGroups {
     /// Whose groups.
     pub directory: DirectorySelector,
@@ -295,9 +301,10 @@ impl ListUsers {
         self
     }
 
-    /// Resume from a `next_page_token` an earlier page returned.
-    pub fn with_page_token(mut self, token: PageToken) -> Self {
-        self.page_token = Some(token);
+    /// Resume from a `next_page_token` an earlier page returned (`None`: from the
+    /// start), so a page loop passes `page.next_page_token` straight back.
+    pub fn with_page_token(mut self, token: impl Into<Option<PageToken>>) -> Self {
+        self.page_token = token.into();
         self
     }
 }
@@ -319,9 +326,10 @@ impl ListGroups {
         self
     }
 
-    /// Resume from a `next_page_token` an earlier page returned.
-    pub fn with_page_token(mut self, token: PageToken) -> Self {
-        self.page_token = Some(token);
+    /// Resume from a `next_page_token` an earlier page returned (`None`: from the
+    /// start), so a page loop passes `page.next_page_token` straight back.
+    pub fn with_page_token(mut self, token: impl Into<Option<PageToken>>) -> Self {
+        self.page_token = token.into();
         self
     }
 }
