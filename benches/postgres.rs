@@ -125,9 +125,11 @@ async fn main() {
         .count_users(&dir, &UserFilter::default())
         .await
         .expect("count");
+    // Users 0..loaded, named `user{n}@bench.example`, are what the lookups below find.
+    let loaded = users.saturating_sub(have).max(1);
     {
         let (store, dir) = (store.clone(), dir.clone());
-        throughput(16, users.saturating_sub(have), move |n| {
+        throughput(16, loaded, move |n| {
             let (store, dir) = (store.clone(), dir.clone());
             async move {
                 store.insert_user(user(&dir, n)).await.expect("load");
@@ -173,7 +175,7 @@ async fn main() {
                 let filter = UserFilter {
                     key: Some(UserKey::UserName(format!(
                         "USER{}@bench.example",
-                        (n * 7919) % users
+                        (n * 7919) % loaded
                     ))),
                     ..UserFilter::default()
                 };

@@ -32,11 +32,9 @@ async fn main() -> ExitCode {
         }
     };
     app.print_banner(listener.local_addr().unwrap_or(listen));
-    match axum::serve(listener, router).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("server error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    // `axum::serve` sets no header-read timeout or connection cap; serve through hyper
+    // with the limits a vendor's server should set (see `common::serve`).
+    let service = hyper_util::service::TowerToHyperService::new(router);
+    common::serve(listener, service, common::ServerLimits::default()).await;
+    ExitCode::SUCCESS
 }

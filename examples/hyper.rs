@@ -13,9 +13,7 @@ use std::process::ExitCode;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use scimkit::{ManagementService, ScimService};
 use tower_service::Service;
 
@@ -48,16 +46,9 @@ async fn main() -> ExitCode {
         }
     };
     app.print_banner(listener.local_addr().unwrap_or(listen));
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let (scim, management) = (app.scim.clone(), app.management.clone());
-        let service = service_fn(move |request| route(scim.clone(), management.clone(), request));
-        tokio::spawn(async move {
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    let (scim, management) = (app.scim.clone(), app.management.clone());
+    let service = service_fn(move |request| route(scim.clone(), management.clone(), request));
+    // Limits and timeouts a vendor's server should set too: see `common::serve`.
+    common::serve(listener, service, common::ServerLimits::default()).await;
+    ExitCode::SUCCESS
 }

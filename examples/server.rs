@@ -26,11 +26,9 @@ mod common;
 use std::process::ExitCode;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Body, Incoming};
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use scimkit::{ManagementService, ScimService};
 use tokio::net::TcpListener;
 
@@ -43,11 +41,27 @@ async fn serve(
     let path = request.uri().path();
     let for_scim = path.starts_with(scim.prefix());
     if !for_scim && !path.starts_with(management.prefix()) {
-        let mut response = hyper::Response::new(Full::new(Bytes::from_static(b"not found\n")));
+        // The vendor's own routes would go here; anything else answers like SCIM does.
+        let error = scimkit::ScimError::not_found(format!("no endpoint at `{path}`"));
+        let mut response =
+            hyper::Response::new(Full::new(Bytes::from(error.to_json().to_string())));
         *response.status_mut() = hyper::StatusCode::NOT_FOUND;
+        response.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static(scimkit::service::SCIM_JSON),
+        );
         return response;
     }
     let (parts, body) = request.into_parts();
+    // A declared length past the limit is answered at once (the connection then closes
+    // lingeringly, see `common::serve`, so the client still reads the 413).
+    if body
+        .size_hint()
+        .upper()
+        .is_some_and(|length| length > scim.max_body_bytes() as u64)
+    {
+        return scim.payload_too_large().map(Full::new);
+    }
     let response = match Limited::new(body, scim.max_body_bytes()).collect().await {
         Ok(collected) => {
             let request = hyper::Request::from_parts(parts, collected.to_bytes());
@@ -57,7 +71,23 @@ async fn serve(
                 management.handle(request).await
             }
         }
-        Err(_) => scim.payload_too_large(),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            scim.payload_too_large()
+        }
+        // The body broke off (a reset connection): what arrived is not a request.
+        Err(error) => {
+            let error = scimkit::ScimError::bad_request(
+                scimkit::ScimType::InvalidSyntax,
+                format!("the request body could not be read: {error}"),
+            );
+            let mut response = hyper::Response::new(Bytes::from(error.to_json().to_string()));
+            *response.status_mut() = error.status;
+            response.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static(scimkit::service::SCIM_JSON),
+            );
+            response
+        }
     };
     response.map(Full::new)
 }
@@ -76,26 +106,11 @@ async fn main() -> ExitCode {
         }
     };
     app.print_banner(listener.local_addr().unwrap_or(listen));
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(conn) => conn,
-            Err(error) => {
-                eprintln!("accept failed: {error}");
-                continue;
-            }
-        };
-        let (scim, management) = (app.scim.clone(), app.management.clone());
-        tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let (scim, management) = (scim.clone(), management.clone());
-                async move { Ok::<_, std::convert::Infallible>(serve(scim, management, request).await) }
-            });
-            if let Err(error) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                eprintln!("connection error: {error}");
-            }
-        });
-    }
+    let (scim, management) = (app.scim.clone(), app.management.clone());
+    let service = service_fn(move |request| {
+        let (scim, management) = (scim.clone(), management.clone());
+        async move { Ok::<_, std::convert::Infallible>(serve(scim, management, request).await) }
+    });
+    common::serve(listener, service, common::ServerLimits::default()).await;
+    ExitCode::SUCCESS
 }

@@ -75,7 +75,10 @@ async fn main() -> ExitCode {
         }
     };
     app.print_banner(listener.local_addr().unwrap_or(listen));
-    warp::serve(routes).incoming(listener).run().await;
+    // `warp::serve` sets no header-read timeout or connection cap; serve the filter
+    // through hyper with the limits a vendor's server should set (see `common::serve`).
+    let service = hyper_util::service::TowerToHyperService::new(warp::service(routes));
+    common::serve(listener, service, common::ServerLimits::default()).await;
     ExitCode::SUCCESS
 }
 

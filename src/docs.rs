@@ -9,6 +9,7 @@
 //! - [`identity_providers`]: what Entra, Okta and others do that the RFCs do not say.
 //! - [`simulating_idps`]: testing your own deprovisioning with the `testing` feature's
 //!   Entra and Okta simulators.
+//! - [`serving`]: the limits and timeouts a server in front of scimkit should set.
 
 /// # Embedding
 ///
@@ -225,8 +226,11 @@ pub mod attributes {}
 /// directory's counter row is locked last to number the change-log entries, so `seq` has
 /// no gaps and its order is commit order (a subscriber never skips a late commit). Writes
 /// to one directory therefore commit one at a time at the very end (the lock is held for
-/// two statements and the commit); writes to different directories do not wait for each
-/// other. Each write runs `pg_notify` in its own transaction, delivered at commit.
+/// two statements and the commit, including its WAL flush); writes to different
+/// directories do not wait for each other. So one directory's durable write rate is about
+/// one over the commit latency (a few hundred per second on an ordinary SSD, see
+/// PERFORMANCE.md), which is far above what an identity provider sends; reads never wait.
+/// Each write runs `pg_notify` in its own transaction, delivered at commit.
 ///
 /// **Migrations in a deploy.** Migrations are embedded and versioned
 /// (`store::POSTGRES_SCHEMA_VERSION`, recorded in `<schema>.scimkit_migrations`). By default
@@ -413,3 +417,27 @@ pub mod identity_providers {}
 /// assert!(!access.contains("user7@acme.com"));
 /// ```
 pub mod simulating_idps {}
+/// # Serving: what the server in front should set
+///
+/// [`ScimService`](crate::ScimService) bounds what one request may ask for (body size,
+/// JSON depth, PATCH operations, multi-valued sizes, `attributes` lists, URI and header
+/// sizes; see [`ScimServiceBuilder`](crate::service::ScimServiceBuilder)). What happens
+/// before a request exists is the HTTP server's job, and hyper, axum and warp set none of
+/// it by default. Every example server (`examples/common/mod.rs`, `serve`) sets:
+///
+/// | setting | example value | without it |
+/// |---|---|---|
+/// | header-read timeout (hyper `http1::Builder::header_read_timeout`, with a `timer`) | 10 s | a client that connects and sends nothing, or half a request, holds a socket forever; it also closes idle keep-alive connections |
+/// | request timeout (around the service call, body reading included) | 60 s, answered with a SCIM 408 | a body that never finishes holds the request open |
+/// | connection cap (a semaphore around `accept`) | 1024 | one client can use every file descriptor |
+/// | backoff on `accept` errors | 10 ms doubling to 1 s, logged once per run | out of file descriptors, the accept loop spins and floods the log |
+/// | header limits (`max_buf_size`, `max_headers`) | 64 KiB, 256 fields | set *above* the service's 16 KiB URI / 32 KiB header / 100 field limits, so clients get a SCIM 414 or 431 rather than hyper's empty one |
+/// | lingering close (`serve_connection(..).without_shutdown()`, then shut down writing and discard input) | 10 s or 64 MiB | a 413 sent before the body is read is lost: closing a socket with unread input resets it, and the client sees a broken pipe instead of the answer |
+///
+/// With the `tower` feature, a declared `Content-Length` past
+/// [`max_body_bytes`](crate::ScimService::max_body_bytes) is refused at once, without
+/// waiting for the body; adapters that read the body themselves should do the same
+/// (`examples/server.rs`). Behind a reverse proxy (nginx, an ALB), set the equivalents
+/// there (`client_header_timeout`, `client_body_timeout`, `client_max_body_size` at or
+/// above the service's limit).
+pub mod serving {}

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use scimkit::admin::{Admin, AdminError, IssuedToken};
 use scimkit::store::{DirectoryStore, MemoryStore, TokenStore};
@@ -252,5 +253,190 @@ impl App {
         let _ = stdout
             .write_all(banner.as_bytes())
             .and_then(|()| stdout.flush());
+    }
+}
+
+/// Connection limits every example server sets, and what a vendor's own server should set
+/// too (see `scimkit::docs::serving`): without them one client can hold every socket or
+/// file descriptor by connecting and sending nothing, or a body that never ends.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerLimits {
+    /// Most open connections; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, counted from when the
+    /// server starts waiting for them: closes half-sent requests and idle keep-alive
+    /// connections alike.
+    pub header_read_timeout: Duration,
+    /// How long one request (reading its body and answering) may take; past it, 408.
+    pub request_timeout: Duration,
+    /// hyper's own cap on the request line and headers, above `ScimService`'s
+    /// (16 KiB URI, 32 KiB headers) so clients get its SCIM 414/431 first; past this,
+    /// hyper answers an empty 431.
+    pub max_header_bytes: usize,
+    /// hyper's own cap on header fields, above `ScimService`'s 100.
+    pub max_headers: usize,
+    /// After a response that ends the connection with request bytes still unread (a
+    /// 413), how long and how much more to read and discard, so the client finishes
+    /// sending and reads the answer instead of a reset.
+    pub linger: Duration,
+    /// See `linger`.
+    pub linger_bytes: u64,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_header_bytes: 64 * 1024,
+            max_headers: 256,
+            linger: Duration::from_secs(10),
+            linger_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type ResponseBody = http_body_util::combinators::UnsyncBoxBody<bytes::Bytes, BoxError>;
+
+/// The SCIM error document for a request that ran out of time.
+fn request_timeout() -> hyper::Response<ResponseBody> {
+    use http_body_util::BodyExt;
+    let body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": "408",
+        "detail": "the request took too long to arrive; send it again",
+    });
+    let mut response = hyper::Response::new(
+        http_body_util::Full::new(bytes::Bytes::from(body.to_string()))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = hyper::StatusCode::REQUEST_TIMEOUT;
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(scimkit::service::SCIM_JSON),
+    );
+    headers.insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
+    response
+}
+
+/// Serves HTTP/1.1 on `listener` with `limits`, one `service` clone per connection.
+/// Accept errors (out of file descriptors, most often) back off from 10 ms to 1 s and
+/// are logged once per run of failures, not once per retry.
+pub async fn serve<S, B>(listener: tokio::net::TcpListener, service: S, limits: ServerLimits)
+where
+    S: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = hyper::Response<B>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let mut backoff = Duration::ZERO;
+    let mut failures = 0u64;
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => {
+                if failures > 0 {
+                    eprintln!("accept works again after {failures} failures");
+                }
+                backoff = Duration::ZERO;
+                failures = 0;
+                stream
+            }
+            Err(error) => {
+                if failures == 0 {
+                    eprintln!("accept failed: {error}; retrying with backoff");
+                }
+                failures += 1;
+                backoff = (backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
+                tokio::time::sleep(backoff).await;
+                continue;
+            }
+        };
+        let service = service.clone();
+        tokio::spawn(async move {
+            connection(stream, service, limits).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn connection<S, B>(stream: tokio::net::TcpStream, service: S, limits: ServerLimits)
+where
+    S: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = hyper::Response<B>,
+            Error = std::convert::Infallible,
+        > + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    use http_body_util::BodyExt;
+    let service = Arc::new(service);
+    let timed = hyper::service::service_fn(move |request| {
+        let call = service.call(request);
+        async move {
+            match tokio::time::timeout(limits.request_timeout, call).await {
+                Ok(Ok(response)) => Ok::<_, std::convert::Infallible>(response.map(|body| {
+                    body.map_err(|error| -> BoxError { error.into() })
+                        .boxed_unsync()
+                })),
+                Ok(Err(never)) => match never {},
+                Err(_) => Ok(request_timeout()),
+            }
+        }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_headers(limits.max_headers)
+        .max_buf_size(limits.max_header_bytes.max(8192));
+    // `without_shutdown` hands the socket back when hyper is done with it, so a request
+    // it answered without reading (413) can be drained before the socket closes.
+    let done = builder
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), timed)
+        .without_shutdown()
+        .await;
+    if let Ok(parts) = done {
+        linger(parts.io.into_inner(), limits).await;
+    }
+}
+
+/// Closes lingeringly: ends our side, then reads and discards what the client still
+/// sends (bounded in time and bytes) so it can finish writing and read the response. A
+/// socket closed with unread input sends a reset, which discards the response too.
+async fn linger(mut stream: tokio::net::TcpStream, limits: ServerLimits) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + limits.linger;
+    let mut buffer = vec![0u8; 16 * 1024];
+    let mut drained = 0u64;
+    while drained < limits.linger_bytes {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Ok(Ok(n)) if n > 0 => drained += n as u64,
+            _ => break,
+        }
     }
 }

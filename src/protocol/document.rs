@@ -152,6 +152,19 @@ fn check_document(kind: ResourceKind, doc: &mut Map<String, Value>) -> Result<()
             .any(|owned| k.eq_ignore_ascii_case(owned))
     });
     check_attributes(doc, &kind.schema().attributes, "")?;
+    // `externalId` is a common attribute (RFC 7643 §3.1), in no schema's list: a string.
+    if let Some(value) = doc
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("externalId"))
+        .map(|(_, v)| v)
+        && !value.is_string()
+        && !value.is_null()
+    {
+        return Err(invalid(format!(
+            "`externalId` must be a string, got {}",
+            describe(value)
+        )));
+    }
     for extension in kind.extensions() {
         let Some(key) = doc
             .keys()
@@ -234,6 +247,10 @@ mod tests {
             (
                 json!({"userName": "a@x.com", "name": "Ann"}),
                 "`name` must be an object",
+            ),
+            (
+                json!({"userName": "a@x.com", "externalId": 12}),
+                "`externalId` must be a string",
             ),
             (
                 json!({"userName": "a@x.com", "name": {"givenName": 5}}),

@@ -377,7 +377,9 @@ fn nest_extension_keys(kind: ResourceKind, doc: &mut Map<String, Value>) {
 /// Where a flattened custom-extension key (`urn:...:Acme:2.0:User:tag`) belongs: the
 /// extension's URN and the attribute name, or `None` when the key is not one.
 fn flattened_custom_key(kind: ResourceKind, key: &str, value: &Value) -> Option<(String, String)> {
-    if kind.is_custom_extension_object(key) {
+    // A known extension's own URN (the enterprise one) is validated as that extension,
+    // whatever its value: never split into a made-up `urn:...:2.0` extension.
+    if kind.is_custom_extension_object(key) || kind.extension(key).is_some() {
         return None;
     }
     let (urn, name) = key.rsplit_once(':')?;

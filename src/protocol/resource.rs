@@ -32,16 +32,34 @@ pub enum EmailPolicy {
 /// The email of a user document: `userName` when it is an address, else the primary (or
 /// first) `emails[].value`. Refused when the organization owns domains and the email is
 /// outside them, and, under [`EmailPolicy::Required`], when there is none.
+///
+/// The email is compared and returned trimmed and NFC-normalised, and refused when it
+/// holds invisible characters (zero-width, bidi controls, ...), so two users cannot carry
+/// emails that look the same but differ. A `userName` that is an address must already be
+/// in that form: uniqueness is on `userName` as sent, so ` ann@acme.com` or a decomposed
+/// `é` beside `ann@acme.com` or a composed one would be two users who look the same.
 pub fn user_email(
     doc: &Value,
     org: &Organization,
     policy: EmailPolicy,
 ) -> Result<Option<String>, ScimError> {
     let user_name = doc.get("userName").and_then(Value::as_str).unwrap_or("");
-    let email = if looks_like_email(user_name) {
-        Some(user_name.to_owned())
+    let email = if looks_like_email(user_name.trim()) {
+        let canonical = canonical_email(user_name, "userName")?;
+        if canonical != user_name {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidValue,
+                format!(
+                    "userName `{}` is an email address with surrounding spaces or in a non-NFC Unicode form; send `{canonical}`",
+                    user_name.escape_debug()
+                ),
+            ));
+        }
+        Some(canonical)
     } else {
         primary_email(doc)
+            .map(|e| canonical_email(&e, "emails.value"))
+            .transpose()?
     };
     let Some(email) = email else {
         if policy == EmailPolicy::Optional {
@@ -65,6 +83,50 @@ pub fn user_email(
         ));
     }
     Ok(Some(email))
+}
+
+/// Characters that render as nothing (or reorder text) and have no place in an address.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFF8}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
+}
+
+/// An email trimmed and NFC-normalised; refused (naming `field` and the character) when
+/// what is left holds an invisible character or a space.
+fn canonical_email(text: &str, field: &str) -> Result<String, ScimError> {
+    use unicode_normalization::UnicodeNormalization;
+    let trimmed = text.trim();
+    if let Some(c) = trimmed.chars().find(|&c| is_invisible(c)) {
+        return Err(ScimError::bad_request(
+            ScimType::InvalidValue,
+            format!(
+                "{field} `{}` holds the invisible or space character U+{:04X}; an email address cannot",
+                trimmed.escape_debug(),
+                u32::from(c)
+            ),
+        ));
+    }
+    Ok(trimmed.nfc().collect())
 }
 
 /// The primary `emails[].value` that is an address, else the first that is. IdPs send a

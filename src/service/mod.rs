@@ -10,6 +10,7 @@ mod cas;
 mod discovery;
 mod groups;
 mod http;
+mod limits;
 mod list;
 mod observe;
 mod patch;
@@ -40,6 +41,11 @@ use crate::store::ChangeNotifier;
 use crate::store::{DirectoryStore, TokenStore};
 
 pub use self::http::SCIM_JSON;
+pub use limits::{
+    DEFAULT_MAX_ATTRIBUTE_NAMES, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADERS,
+    DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_MULTI_VALUED, DEFAULT_MAX_PATCH_OPERATIONS,
+    DEFAULT_MAX_URI_BYTES,
+};
 pub use observe::{RequestLog, RequestRecord};
 
 /// Default limit on request bodies: 1 MiB.
@@ -67,6 +73,7 @@ struct Config {
     patch_returns_content: bool,
     max_filter_candidates: usize,
     email_policy: EmailPolicy,
+    limits: limits::Limits,
 }
 
 /// A SCIM 2.0 service provider over a [`DirectoryStore`] and a [`TokenStore`]. Cheap to
@@ -143,6 +150,54 @@ impl ScimServiceBuilder {
     /// Page size of list responses without `count` (default 100).
     pub fn default_page_size(mut self, size: usize) -> Self {
         self.config.default_page_size = size;
+        self
+    }
+
+    /// Deepest nesting of objects and arrays in a request body (default
+    /// [`DEFAULT_MAX_JSON_DEPTH`], 64); deeper bodies get 400 `invalidValue`. Kept well
+    /// under serde_json's decode limit of 128 so every stored document can be read back.
+    pub fn max_json_depth(mut self, depth: usize) -> Self {
+        self.config.limits.max_json_depth = depth.clamp(2, 100);
+        self
+    }
+
+    /// Most operations in one PATCH request (default [`DEFAULT_MAX_PATCH_OPERATIONS`],
+    /// 1000); more get 400 `invalidValue` naming the limit. Not advertised:
+    /// `/ServiceProviderConfig` has no place for it (RFC 7643 §5 gives `patch` only
+    /// `supported`, and strict clients such as scim2-tester refuse extra fields there).
+    pub fn max_patch_operations(mut self, operations: usize) -> Self {
+        self.config.limits.max_patch_operations = operations.max(1);
+        self
+    }
+
+    /// Most values of one multi-valued attribute (`emails`, `roles`, ...) in a request
+    /// body or a patched document (default [`DEFAULT_MAX_MULTI_VALUED`], 1000). Group
+    /// members are not counted: they are bounded by the body size.
+    pub fn max_multi_valued(mut self, values: usize) -> Self {
+        self.config.limits.max_multi_valued = values.max(1);
+        self
+    }
+
+    /// Most names in `attributes` or `excludedAttributes` (default
+    /// [`DEFAULT_MAX_ATTRIBUTE_NAMES`], 200).
+    pub fn max_attribute_names(mut self, names: usize) -> Self {
+        self.config.limits.max_attribute_names = names.max(1);
+        self
+    }
+
+    /// Longest request URI, path and query (default [`DEFAULT_MAX_URI_BYTES`], 16 KiB);
+    /// longer ones get 414. Set the HTTP server's own limit above it so clients get
+    /// this SCIM error rather than the server's empty one.
+    pub fn max_uri_bytes(mut self, bytes: usize) -> Self {
+        self.config.limits.max_uri_bytes = bytes;
+        self
+    }
+
+    /// Largest header block (default [`DEFAULT_MAX_HEADER_BYTES`], 32 KiB) and most
+    /// header fields (default [`DEFAULT_MAX_HEADERS`], 100); past either, 431.
+    pub fn max_headers(mut self, bytes: usize, fields: usize) -> Self {
+        self.config.limits.max_header_bytes = bytes;
+        self.config.limits.max_headers = fields;
         self
     }
 
@@ -366,6 +421,7 @@ impl ScimService {
                 patch_returns_content: true,
                 max_filter_candidates: DEFAULT_MAX_FILTER_CANDIDATES,
                 email_policy: EmailPolicy::Required,
+                limits: limits::Limits::default(),
             },
         }
     }
@@ -394,6 +450,19 @@ impl ScimService {
                 self.inner.config.max_body_bytes
             ),
         )
+    }
+
+    /// A SearchRequest body, its attribute lists within the limit.
+    fn search_body(&self, request: &Request<Bytes>) -> Result<serde_json::Value, ScimError> {
+        let body = self::http::json_body(request.headers(), request.body())?;
+        if !body.is_object() {
+            return Err(ScimError::bad_request(
+                crate::error::ScimType::InvalidSyntax,
+                "a SearchRequest body must be a JSON object",
+            ));
+        }
+        self.inner.config.limits.check_search(&body)?;
+        Ok(body)
     }
 
     /// Answers one request. Never fails: every error is a SCIM error response.
@@ -445,6 +514,7 @@ impl ScimService {
 
     async fn route(&self, request: Request<Bytes>) -> Result<Response<Bytes>, ScimError> {
         let config = &self.inner.config;
+        config.limits.check_head(request.uri(), request.headers())?;
         let path = request.uri().path();
         if let Some(refusal) = scim_1_path(&config.prefix, path) {
             return Err(refusal);
@@ -460,6 +530,11 @@ impl ScimService {
             return Err(self.too_large());
         }
         let endpoint = segments.get(1).copied().unwrap_or("");
+        config.limits.check_query(request.uri().query())?;
+        if !request.body().is_empty() {
+            let groups = endpoint.eq_ignore_ascii_case("Groups");
+            config.limits.check_body(request.body(), groups)?;
+        }
         if segments.len() <= 3 {
             let item = segments.get(2).copied();
             if let Some(answer) = discovery::answer(self, &ctx, request.method(), endpoint, item) {
@@ -473,7 +548,7 @@ impl ScimService {
                     "/.search takes a POST with a SearchRequest body",
                 ));
             }
-            let body = self::http::json_body(request.headers(), request.body())?;
+            let body = self.search_body(&request)?;
             let list = ListQuery::parse(&ListParams::from_search(&body)?, config)?;
             return search::search_all(self, &ctx, &list, &Projection::from_search(&body)?).await;
         }
@@ -497,7 +572,7 @@ impl ScimService {
                 users::search(self, &ctx, &list, &self::http::projection_of(&request)?).await
             }
             (Collection::Users, Some(SEARCH), _, Method::POST) => {
-                let body = self::http::json_body(request.headers(), request.body())?;
+                let body = self.search_body(&request)?;
                 let list = ListQuery::parse(&ListParams::from_search(&body)?, config)?;
                 users::search(self, &ctx, &list, &Projection::from_search(&body)?).await
             }
@@ -523,7 +598,7 @@ impl ScimService {
                 groups::search(self, &ctx, &list, &self::http::projection_of(&request)?).await
             }
             (Collection::Groups, Some(SEARCH), _, Method::POST) => {
-                let body = self::http::json_body(request.headers(), request.body())?;
+                let body = self.search_body(&request)?;
                 let list = ListQuery::parse(&ListParams::from_search(&body)?, config)?;
                 groups::search(self, &ctx, &list, &Projection::from_search(&body)?).await
             }

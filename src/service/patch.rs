@@ -56,6 +56,7 @@ pub(super) async fn user(
         let old = users::load(svc, ctx, id).await?;
         preconditions.check_if_match(&old.meta.etag())?;
         let patched = apply_operations(&old.attributes, &operations, ResourceKind::User)?;
+        svc.inner.config.limits.check_document(&patched)?;
         let doc = document::user(patched, WriteKind::Replace(&old.attributes))?;
         let version = old.meta.version;
         let user = User {
@@ -259,6 +260,7 @@ pub(super) async fn group(
                 .await
         } else {
             let patched = apply_operations(&old.attributes, &rest, ResourceKind::Group)?;
+            svc.inner.config.limits.check_document(&patched)?;
             let doc = document::group(patched, WriteKind::Replace(&old.attributes))?;
             let version = old.meta.version;
             let group = Group {

@@ -78,6 +78,17 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (parts, body) = request.into_parts();
+    // A declared length past the limit is refused at once: waiting for a body that will
+    // be refused anyway lets a client hold the request open by never sending it.
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let limit = u64::try_from(service.body_limit()).unwrap_or(u64::MAX);
+    if declared.is_some_and(|length| length > limit) || body.size_hint().lower() > limit {
+        return service.too_large().map(Full::new);
+    }
     let response = match Limited::new(body, service.body_limit()).collect().await {
         Ok(collected) => {
             service
@@ -180,6 +191,43 @@ mod tests {
             error["detail"]
                 .as_str()
                 .is_some_and(|d| d.contains("connection reset")),
+            "{error}"
+        );
+    }
+
+    /// A body that never arrives.
+    struct Never;
+
+    impl http_body::Body for Never {
+        type Data = Bytes;
+        type Error = std::io::Error;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_past_the_limit_is_refused_without_waiting_for_the_body() {
+        let store = Arc::new(MemoryStore::new());
+        let mut scim = ScimService::builder(store.clone(), store)
+            .max_body_bytes(100)
+            .build();
+        let request = Request::post("/scim/v2/d/Users")
+            .header("content-length", "101")
+            .body(Never)
+            .unwrap();
+        // `Never` would hang the test if the body were read.
+        let response = scim.call(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let error = body_json(response).await;
+        assert!(
+            error["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("100 bytes")),
             "{error}"
         );
     }

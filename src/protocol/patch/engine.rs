@@ -1,6 +1,9 @@
 //! Applies PATCH operations to a stored document (RFC 7644 §3.5.2.1–3). Pure: a document
 //! and operations in, a new document or an error out; the input is never half-changed.
 
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
 use serde_json::{Map, Value};
 
 use super::path::PatchPath;
@@ -43,11 +46,18 @@ fn apply(doc: &mut Map<String, Value>, op: &PatchOp, kind: ResourceKind) -> Resu
                     "an operation without `path` needs an object `value` of attributes".into(),
                 ));
             };
+            // Server-owned keys beside others are ignored (Okta sends `id` when renaming
+            // a group); a value of nothing else asks only to change what cannot be
+            // changed, and is refused exactly as the same operation with a path is.
+            if let Some(first) = values.keys().next()
+                && values.keys().all(|key| is_server_owned(key))
+            {
+                return Err(PatchError::Mutability(format!(
+                    "`{first}` is set by the server and cannot be changed"
+                )));
+            }
             for (key, value) in values {
-                if SERVER_OWNED
-                    .iter()
-                    .any(|owned| key.eq_ignore_ascii_case(owned))
-                {
+                if is_server_owned(key) {
                     continue;
                 }
                 let extension = kind.extension(key).map(|e| e.id).or_else(|| {
@@ -72,6 +82,66 @@ fn apply(doc: &mut Map<String, Value>, op: &PatchOp, kind: ResourceKind) -> Resu
             Ok(())
         }
     }
+}
+
+fn is_server_owned(key: &str) -> bool {
+    SERVER_OWNED
+        .iter()
+        .any(|owned| key.eq_ignore_ascii_case(owned))
+}
+
+/// A hash of a JSON value consistent with its `==` (object keys in any order), so
+/// multi-valued attributes are matched against incoming values through a map instead of
+/// element by element: PATCH costs grow with the elements touched, not their product.
+fn fingerprint(value: &Value) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    feed(value, &mut hasher);
+    hasher.finish()
+}
+
+fn feed(value: &Value, hasher: &mut DefaultHasher) {
+    match value {
+        Value::Null => 0u8.hash(hasher),
+        Value::Bool(b) => (1u8, b).hash(hasher),
+        Value::Number(n) => {
+            2u8.hash(hasher);
+            if let Some(u) = n.as_u64() {
+                (0u8, u).hash(hasher);
+            } else if let Some(i) = n.as_i64() {
+                (1u8, i).hash(hasher);
+            } else {
+                // 0.0 == -0.0, so both hash as 0.0.
+                let f = n.as_f64().unwrap_or(0.0);
+                (2u8, if f == 0.0 { 0 } else { f.to_bits() }).hash(hasher);
+            }
+        }
+        Value::String(s) => (3u8, s).hash(hasher),
+        Value::Array(items) => {
+            (4u8, items.len()).hash(hasher);
+            for item in items {
+                feed(item, hasher);
+            }
+        }
+        Value::Object(map) => {
+            // Order-insensitive: the sum of each entry's own hash.
+            let sum = map.iter().fold(0u64, |sum, (k, v)| {
+                let mut entry = DefaultHasher::new();
+                k.hash(&mut entry);
+                feed(v, &mut entry);
+                sum.wrapping_add(entry.finish())
+            });
+            (5u8, map.len(), sum).hash(hasher);
+        }
+    }
+}
+
+/// Indexes of values by fingerprint.
+fn index_of<'a>(values: impl Iterator<Item = &'a Value>) -> HashMap<u64, Vec<usize>> {
+    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, value) in values.enumerate() {
+        index.entry(fingerprint(value)).or_default().push(i);
+    }
+    index
 }
 
 fn find_key(map: &Map<String, Value>, name: &str) -> Option<String> {
@@ -207,23 +277,19 @@ fn enforce_single_primary(elements: &mut [Value], keep: &[usize]) {
     {
         return;
     }
-    for (i, element) in elements.iter_mut().enumerate() {
-        if !keep.contains(&i)
+    let mut kept = vec![false; elements.len()];
+    for &i in keep {
+        if let Some(k) = kept.get_mut(i) {
+            *k = true;
+        }
+    }
+    for (element, kept) in elements.iter_mut().zip(kept) {
+        if !kept
             && is_primary(element)
             && let Some(o) = element.as_object_mut()
         {
             o.insert("primary".into(), Value::Bool(false));
         }
-    }
-}
-
-fn same_element(a: &Value, b: &Value) -> bool {
-    if a == b {
-        return true;
-    }
-    match (a.get("value"), b.get("value")) {
-        (Some(x), Some(y)) => x == y && b.as_object().is_some_and(|o| o.len() == 1),
-        _ => false,
     }
 }
 
@@ -304,7 +370,25 @@ fn apply_whole(
                         Value::Array(items) => items.iter().collect(),
                         other => vec![other],
                     };
-                    elements.retain(|e| !listed.iter().any(|l| same_element(e, l)));
+                    // An element goes when it equals a listed one, or its `value` equals
+                    // that of a listed `{"value": ...}`; found through two maps (whole
+                    // elements, and such values) rather than element by element.
+                    let whole = index_of(listed.iter().copied());
+                    let by_value: Vec<&Value> = listed
+                        .iter()
+                        .filter(|l| l.as_object().is_some_and(|o| o.len() == 1))
+                        .filter_map(|l| l.get("value"))
+                        .collect();
+                    let values = index_of(by_value.iter().copied());
+                    let hit = |index: &HashMap<u64, Vec<usize>>, pool: &[&Value], v: &Value| {
+                        index.get(&fingerprint(v)).is_some_and(|candidates| {
+                            candidates.iter().any(|&i| pool.get(i) == Some(&v))
+                        })
+                    };
+                    elements.retain(|e| {
+                        !(hit(&whole, &listed, e)
+                            || e.get("value").is_some_and(|v| hit(&values, &by_value, v)))
+                    });
                     if elements.is_empty() {
                         container.remove(key);
                     }
@@ -332,10 +416,19 @@ fn apply_whole(
                     _ => Vec::new(),
                 };
                 let mut touched = Vec::new();
+                let mut index = index_of(elements.iter());
                 for element in incoming {
-                    match elements.iter().position(|e| *e == element) {
+                    let print = fingerprint(&element);
+                    let found = index.get(&print).and_then(|candidates| {
+                        candidates
+                            .iter()
+                            .copied()
+                            .find(|&i| elements.get(i) == Some(&element))
+                    });
+                    match found {
                         Some(i) => touched.push(i),
                         None => {
+                            index.entry(print).or_default().push(elements.len());
                             touched.push(elements.len());
                             elements.push(element);
                         }
@@ -465,20 +558,19 @@ fn apply_filtered(
         Some(Value::Null) | None => Vec::new(),
         Some(other) => vec![other],
     };
-    let matching: Vec<usize> = elements
+    let matched: Vec<bool> = elements.iter().map(|e| filter.matches(e, &kind)).collect();
+    let matching: Vec<usize> = matched
         .iter()
         .enumerate()
-        .filter(|(_, e)| filter.matches(e, &kind))
+        .filter(|(_, m)| **m)
         .map(|(i, _)| i)
         .collect();
     let result = (|| -> Result<Vec<usize>, PatchError> {
         if op == OpKind::Remove {
-            let mut index = 0;
-            elements.retain(|_| {
-                let keep = !matching.contains(&index);
-                index += 1;
-                keep || sub.is_some()
-            });
+            if sub.is_none() {
+                let mut matched = matched.iter();
+                elements.retain(|_| !matched.next().copied().unwrap_or(false));
+            }
             if let Some(sub) = sub {
                 for i in &matching {
                     if let Some(object) = elements.get_mut(*i).and_then(Value::as_object_mut)
