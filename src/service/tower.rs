@@ -213,9 +213,7 @@ mod tests {
     #[tokio::test]
     async fn a_declared_length_past_the_limit_is_refused_without_waiting_for_the_body() {
         let store = Arc::new(MemoryStore::new());
-        let mut scim = ScimService::builder(store.clone(), store)
-            .max_body_bytes(100)
-            .build();
+        let mut scim = ScimService::builder(store).max_body_bytes(100).build();
         let request = Request::post("/scim/v2/d/Users")
             .header("content-length", "101")
             .body(Never)
