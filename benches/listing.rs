@@ -33,7 +33,7 @@ fn group_id(n: u128) -> GroupId {
 /// `users` users; the first `grouped` of them in each of `groups` groups.
 async fn setup(users: u128, groups: u128, grouped: u128) -> Setup {
     let store = Arc::new(MemoryStore::new());
-    let admin = Admin::new(store.clone(), store.clone());
+    let admin = Admin::new(store.clone());
     let org = admin.create_organization(None, vec![]).await.expect("org");
     let dir = admin.create_directory(&org.id, true).await.expect("dir");
     let token = admin.issue_scim_token(&dir.id).await.expect("token").secret;
@@ -70,7 +70,7 @@ async fn setup(users: u128, groups: u128, grouped: u128) -> Setup {
             .await
             .expect("group");
     }
-    let scim = ScimService::builder(store.clone(), store.clone()).build();
+    let scim = ScimService::builder(store.clone()).build();
     Setup {
         scim,
         sync: DirectorySync::new(store),
@@ -115,10 +115,9 @@ fn pages(c: &mut Criterion) {
         let page_token = runtime.block_on(async {
             setup
                 .sync
-                .list_users(ListUsers {
-                    directory: DirectorySelector::Directory(setup.directory.clone()),
-                    ..ListUsers::default()
-                })
+                .list_users(ListUsers::new(DirectorySelector::Directory(
+                    setup.directory.clone(),
+                )))
                 .await
                 .expect("sync page")
                 .next_page_token
@@ -137,11 +136,10 @@ fn pages(c: &mut Criterion) {
             b.to_async(&runtime).iter(|| async {
                 setup
                     .sync
-                    .list_users(ListUsers {
-                        directory: DirectorySelector::Directory(setup.directory.clone()),
-                        page_token: page_token.clone(),
-                        ..ListUsers::default()
-                    })
+                    .list_users(
+                        ListUsers::new(DirectorySelector::Directory(setup.directory.clone()))
+                            .with_page_token(page_token.clone()),
+                    )
                     .await
                     .expect("sync page")
             })

@@ -18,7 +18,7 @@ fn lookups(c: &mut Criterion) {
     for size in [1_000u128, 100_000, 1_000_000] {
         let (scim, path, token) = runtime.block_on(async {
             let store = Arc::new(MemoryStore::new());
-            let admin = Admin::new(store.clone(), store.clone());
+            let admin = Admin::new(store.clone());
             let org = admin.create_organization(None, vec![]).await.expect("org");
             let dir = admin.create_directory(&org.id, true).await.expect("dir");
             let token = admin.issue_scim_token(&dir.id).await.expect("token").secret;
@@ -40,7 +40,7 @@ fn lookups(c: &mut Criterion) {
             let filter: String =
                 form_urlencoded::byte_serialize(format!(r#"userName eq "{target}""#).as_bytes())
                     .collect();
-            let scim = ScimService::builder(store.clone(), store).build();
+            let scim = ScimService::builder(store).build();
             (
                 scim,
                 format!("/scim/v2/{}/Users?filter={filter}", dir.id),

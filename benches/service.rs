@@ -43,11 +43,11 @@ impl World {
 
 async fn world() -> World {
     let store = Arc::new(MemoryStore::new());
-    let admin = Admin::new(store.clone(), store.clone());
+    let admin = Admin::new(store.clone());
     let org = admin.create_organization(None, vec![]).await.expect("org");
     let dir = admin.create_directory(&org.id, true).await.expect("dir");
     let token = admin.issue_scim_token(&dir.id).await.expect("token").secret;
-    let scim = ScimService::builder(store.clone(), store).build();
+    let scim = ScimService::builder(store).build();
     let mut world = World {
         scim,
         base: format!("/scim/v2/{}", dir.id),

@@ -61,7 +61,7 @@ fn sled_backend(c: &mut Criterion) {
     let dir_path = tempfile::tempdir().expect("temp dir");
     let (store, dir) = runtime.block_on(async {
         let store = Arc::new(SledStore::open(dir_path.path()).expect("open"));
-        let admin = Admin::new(store.clone(), store.clone());
+        let admin = Admin::new(store.clone());
         let org = admin.create_organization(None, vec![]).await.expect("org");
         let dir = admin.create_directory(&org.id, true).await.expect("dir");
         // Alternating rounds, medians reported: the machine is shared, so one round of

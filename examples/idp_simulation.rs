@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::error::Error;
 use std::sync::Arc;
 
+use futures_util::TryStreamExt;
 use scimkit::store::MemoryStore;
 use scimkit::sync::{DirectorySelector, DirectorySync, ListUsers};
 use scimkit::testing::{Entra, InProcess, SimUser};
@@ -17,36 +18,27 @@ async fn users_with_access(
     directory: &DirectorySelector,
 ) -> Result<BTreeSet<String>, Box<dyn Error>> {
     let mut access = BTreeSet::new();
-    let mut page_token = String::new();
-    loop {
-        let page = sync
-            .list_users(ListUsers {
-                directory: directory.clone(),
-                page_token,
-                ..Default::default()
-            })
-            .await?;
-        for user in page.items.into_iter().filter(|u| !u.deleted) {
+    // The stream pages under the hood.
+    let mut users = sync.users(ListUsers::new(directory.clone()));
+    while let Some(user) = users.try_next().await? {
+        if !user.deleted {
             access.extend(user.email);
         }
-        if page.next_page_token.is_empty() {
-            return Ok(access);
-        }
-        page_token = page.next_page_token;
     }
+    Ok(access)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn Error>> {
     // The vendor's SCIM endpoint, as in production but on the memory store.
     let store = Arc::new(MemoryStore::new());
-    let admin = Admin::new(store.clone(), store.clone());
+    let admin = Admin::new(store.clone());
     let org = admin
         .create_organization(None, vec!["acme.com".into()])
         .await?;
     let directory = admin.create_directory(&org.id, true).await?;
     let token = admin.issue_scim_token(&directory.id).await?.secret;
-    let scim = ScimService::builder(store.clone(), store.clone()).build();
+    let scim = ScimService::builder(store.clone()).build();
 
     // The test: Entra provisions 50 users, then disables one of them.
     let entra = Entra::new(InProcess::new(scim, &directory.id, token));

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::TryStreamExt;
 use scimkit::model::{Change, GroupId, UserId};
 use scimkit::store::MemoryStore;
 use scimkit::sync::{DirectorySelector, DirectorySync, ListGroups, ListUsers, LocalNotifier};
@@ -56,34 +57,14 @@ struct Job {
 }
 
 impl Job {
-    /// Users (of one group, if given), page by page until the page token comes back empty.
-    async fn users(&self, group: Option<GroupId>) -> Result<Vec<SyncUser>, SyncError> {
-        let (mut all, mut page_token) = (Vec::new(), String::new());
-        loop {
-            let (directory, group) = (self.dir.clone(), group.clone());
-            let page_size = Some(2); // small, to show paging on three users
-            let request = ListUsers {
-                directory,
-                group,
-                page_size,
-                page_token,
-                ..ListUsers::default()
-            };
-            let page = self.sync.list_users(request).await?;
-            all.extend(page.items);
-            if page.next_page_token.is_empty() {
-                return Ok(all);
-            }
-            page_token = page.next_page_token;
-        }
-    }
-
     async fn apply_group(&self, group: &SyncGroup, vendor: &mut Vendor) -> Result<(), SyncError> {
         if group.deleted {
             vendor.teams.remove(&group.id);
         } else {
-            let members = self.users(Some(group.id.clone())).await?;
-            let members = members.into_iter().map(|u| u.id).collect();
+            // The stream pages under the hood; a member list longer than a page is
+            // read one page at a time.
+            let members = self.sync.members(&self.dir, &group.id);
+            let members = members.map_ok(|u| u.id).try_collect().await?;
             let team = (group.display_name.clone(), members);
             vendor.teams.insert(group.id.clone(), team);
         }
@@ -91,25 +72,18 @@ impl Job {
     }
 
     async fn full_sync(&self, vendor: &mut Vendor) -> Result<(), SyncError> {
-        for user in self.users(None).await? {
+        // Pages of two, small to show paging on three users.
+        let mut users = self
+            .sync
+            .users(ListUsers::new(self.dir.clone()).with_page_size(2));
+        while let Some(user) = users.try_next().await? {
             vendor.apply_user(&user);
         }
-        let (directory, mut page_token) = (self.dir.clone(), String::new());
-        loop {
-            let request = ListGroups {
-                directory: directory.clone(),
-                page_size: None,
-                page_token,
-            };
-            let page = self.sync.list_groups(request).await?;
-            for group in &page.items {
-                self.apply_group(group, vendor).await?;
-            }
-            if page.next_page_token.is_empty() {
-                return Ok(());
-            }
-            page_token = page.next_page_token;
+        let mut groups = self.sync.groups(ListGroups::new(self.dir.clone()));
+        while let Some(group) = groups.try_next().await? {
+            self.apply_group(&group, vendor).await?;
         }
+        Ok(())
     }
 
     /// One change from the feed: re-read what it names and apply that.
@@ -139,7 +113,7 @@ async fn idp(scim: &ScimService, token: &str, method: &str, path: &str, body: Va
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let store = Arc::new(MemoryStore::new());
-    let admin = Admin::new(store.clone(), store.clone());
+    let admin = Admin::new(store.clone());
     let org = admin
         .create_organization(Some("acme".into()), vec![])
         .await?;
@@ -147,7 +121,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let token = admin.issue_scim_token(&directory.id).await?.secret;
     // One notifier for both sides, so a SCIM write wakes the subscription at once.
     let notifier = Arc::new(LocalNotifier::new());
-    let scim = ScimService::builder(store.clone(), store.clone());
+    let scim = ScimService::builder(store.clone());
     let scim = scim.change_notifier(notifier.clone()).build();
     let sync = DirectorySync::new(store).with_notifier(notifier);
     let job = Job {
@@ -180,8 +154,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let bob = format!("{base}/Users/{}", ids[1]);
     let off = json!({"Operations": [{"op": "replace", "path": "active", "value": false}]});
     idp(&scim, &token, "PATCH", &bob, off).await;
+    // The subscription is a `Stream` that never ends; stop once bob is signed out (a
+    // real job runs this for ever, in a `tokio::select!` with its shutdown signal).
     while vendor.sessions.contains("bob@acme.com") {
-        let change = tokio::time::timeout(Duration::from_secs(5), feed.next()).await??;
+        let next = tokio::time::timeout(Duration::from_secs(5), feed.try_next()).await?;
+        let change = next?.ok_or("the feed never ends")?;
         job.apply(&change, &mut vendor).await?;
     }
     println!("signed in now: {:?}", vendor.sessions);

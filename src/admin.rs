@@ -6,7 +6,7 @@
 //! use scimkit::{Admin, store::MemoryStore};
 //!
 //! let store = Arc::new(MemoryStore::new());
-//! let admin = Admin::new(store.clone(), store.clone());
+//! let admin = Admin::new(store.clone());
 //! let org = admin.create_organization(Some("acme".into()), vec!["acme.com".into()]).await?;
 //! let directory = admin.create_directory(&org.id, true).await?;
 //! let token = admin.issue_scim_token(&directory.id).await?;
@@ -62,7 +62,9 @@ pub enum AdminError {
 pub const MIN_SECRET_LEN: usize = 16;
 
 /// A token as issued: the secret is shown this once and never stored.
+/// `#[non_exhaustive]`: read its fields.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct IssuedToken {
     /// The stored record (id, scope, hash).
     pub record: TokenRecord,
@@ -99,8 +101,18 @@ fn normalise_domain(domain: &str) -> Result<String, AdminError> {
 }
 
 impl Admin {
-    /// Administration with the system clock and random ids.
-    pub fn new(store: Arc<dyn DirectoryStore>, tokens: Arc<dyn TokenStore>) -> Self {
+    /// Administration of one store that keeps both the directory and the tokens, with
+    /// the system clock and random ids.
+    pub fn new<S>(store: Arc<S>) -> Self
+    where
+        S: DirectoryStore + TokenStore + 'static,
+    {
+        Self::with_stores(store.clone(), store)
+    }
+
+    /// Administration of split backends (directory in `store`, tokens in `tokens`), with
+    /// the system clock and random ids. With one store for both, use [`Admin::new`].
+    pub fn with_stores(store: Arc<dyn DirectoryStore>, tokens: Arc<dyn TokenStore>) -> Self {
         Self {
             store,
             tokens,

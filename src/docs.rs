@@ -139,7 +139,7 @@ pub mod embedding {}
 ///
 /// let store = Arc::new(scimkit::store::MemoryStore::new());
 /// let last = Arc::new(LastRequests::default());
-/// let scim = scimkit::ScimService::builder(store.clone(), store)
+/// let scim = scimkit::ScimService::builder(store)
 ///     .request_log(last.clone())
 ///     .log_request_bodies(true)
 ///     .build();
@@ -266,9 +266,13 @@ pub mod backends {}
 /// # The sync loop
 ///
 /// The vendor's side reads with [`DirectorySync`](crate::DirectorySync): a full sync
-/// pages through [`list_users`](crate::DirectorySync::list_users) and
-/// [`list_groups`](crate::DirectorySync::list_groups) until `next_page_token` is empty;
-/// afterwards, the change feed gives every change in order, and a
+/// walks the streams [`users`](crate::DirectorySync::users),
+/// [`groups`](crate::DirectorySync::groups) and
+/// [`members`](crate::DirectorySync::members), which page under the hood (the page
+/// methods `list_users` / `list_groups` remain for a walk that stops and resumes from a
+/// stored page token); afterwards, the change feed
+/// ([`subscribe`](crate::DirectorySync::subscribe), a stream that never ends) gives every
+/// change in order, and a
 /// [`ChangeNotifier`](crate::store::ChangeNotifier) (a
 /// [`LocalNotifier`](crate::store::LocalNotifier) in one process) shared with the
 /// [`ScimService`](crate::ScimService) builder wakes subscribers as soon as the IdP
@@ -279,6 +283,49 @@ pub mod backends {}
 /// ([`Admin::trim_changes`](crate::Admin::trim_changes)), the feed answers
 /// `SyncError::CursorTrimmed`: run a full sync again. `cargo run --example sync_job` runs
 /// the whole loop.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use futures_util::TryStreamExt;
+/// use scimkit::store::{LocalNotifier, MemoryStore};
+/// use scimkit::sync::{DirectorySelector, ListUsers, SyncError};
+/// use scimkit::{Admin, DirectorySync, ScimService};
+///
+/// let store = Arc::new(MemoryStore::new());
+/// let admin = Admin::new(store.clone());
+/// let org = admin.create_organization(Some("acme".into()), vec![]).await?;
+/// admin.create_directory(&org.id, true).await?;
+/// // One notifier for both sides: a SCIM write wakes the subscription at once.
+/// let notifier = Arc::new(LocalNotifier::new());
+/// let scim = ScimService::builder(store.clone())
+///     .change_notifier(notifier.clone())
+///     .build();
+/// # drop(scim);
+/// let sync = DirectorySync::new(store).with_notifier(notifier);
+/// let acme = DirectorySelector::OrganizationExternalId("acme".into());
+///
+/// let cursor = sync.latest_cursor(&acme).await?;
+/// let mut users = sync.users(ListUsers::new(acme.clone()));
+/// while let Some(user) = users.try_next().await? {
+///     // provision, or deprovision when `user.deleted`
+/// #   let _ = user;
+/// }
+/// let mut feed = sync.subscribe(&acme, cursor).await?;
+/// loop {
+///     // A real job selects on its shutdown signal here; the timeout stands in for it.
+///     let Ok(next) = tokio::time::timeout(Duration::from_millis(10), feed.try_next()).await
+///     else { break };
+///     match next {
+///         Ok(Some(change)) => { /* re-read change.resource_id and apply it */ let _ = change; }
+///         Ok(None) => break, // never: the feed does not end
+///         Err(SyncError::CursorTrimmed { .. }) => { /* run a full sync again */ break }
+///         Err(other) => return Err(other.into()),
+///     }
+/// }
+/// # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
 pub mod sync_loop {}
 
 /// # Identity providers

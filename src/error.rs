@@ -52,8 +52,12 @@ impl ScimType {
 
 /// A SCIM error response (RFC 7644 §3.12): an HTTP status, an optional `scimType`, and a
 /// `detail` a human can act on.
+///
+/// `#[non_exhaustive]`: build one with [`ScimError::bad_request`] and the other
+/// constructors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{status} {}: {detail}", scim_type.map(ScimType::as_str).unwrap_or("-"))]
+#[non_exhaustive]
 pub struct ScimError {
     /// The HTTP status of the response.
     pub status: StatusCode,

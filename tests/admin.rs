@@ -10,7 +10,7 @@ use scimkit::sync::{DirectorySelector, DirectorySync};
 
 fn admin() -> (Admin, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::new());
-    (Admin::new(store.clone(), store.clone()), store)
+    (Admin::new(store.clone()), store)
 }
 
 #[tokio::test]

@@ -59,11 +59,7 @@ async fn a_deleted_user_leaves_scim_members_but_a_deactivated_one_stays() {
     let sync = DirectorySync::new(fx.store.clone());
     let selector = DirectorySelector::Directory(fx.directory.clone());
     let page = sync
-        .list_users(ListUsers {
-            directory: selector.clone(),
-            group: Some(group.parse().unwrap()),
-            ..ListUsers::default()
-        })
+        .list_users(ListUsers::new(selector.clone()).with_group(group.parse().unwrap()))
         .await
         .unwrap();
     let states: Vec<(bool, UserState)> = page.items.iter().map(|u| (u.deleted, u.state)).collect();
@@ -73,12 +69,11 @@ async fn a_deleted_user_leaves_scim_members_but_a_deactivated_one_stays() {
         "members include deprovisioned users by default, with why"
     );
     let active_only = sync
-        .list_users(ListUsers {
-            directory: selector.clone(),
-            group: Some(group.parse().unwrap()),
-            states: States::Active,
-            ..ListUsers::default()
-        })
+        .list_users(
+            ListUsers::new(selector.clone())
+                .with_group(group.parse().unwrap())
+                .with_states(States::Active),
+        )
         .await
         .unwrap();
     assert!(

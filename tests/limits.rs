@@ -92,11 +92,11 @@ async fn a_sled_store_never_receives_a_record_it_cannot_read_back() {
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(scimkit::store::SledStore::open(dir.path()).unwrap());
-    let admin = scimkit::Admin::new(store.clone(), store.clone());
+    let admin = scimkit::Admin::new(store.clone());
     let org = admin.create_organization(None, vec![]).await.unwrap();
     let directory = admin.create_directory(&org.id, true).await.unwrap();
     let token = admin.issue_scim_token(&directory.id).await.unwrap().secret;
-    let scim = scimkit::ScimService::builder(store.clone(), store).build();
+    let scim = scimkit::ScimService::builder(store).build();
     let send = |method: &str, path: &str, body: String| {
         Request::builder()
             .method(method)

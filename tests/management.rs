@@ -34,7 +34,7 @@ async fn api(fx: &Fixture) -> Api {
     let key = fx.admin.issue_api_key(None).await.unwrap().secret;
     let sync = DirectorySync::new(fx.store.clone());
     Api {
-        service: ManagementService::new(sync, fx.store.clone(), fx.store.clone()),
+        service: ManagementService::new(sync, fx.store.clone()),
         key,
     }
 }

@@ -10,7 +10,7 @@ use common::Fixture;
 use proptest::prelude::*;
 use scimkit::model::{ChangeKind, GroupId, IdGenerator};
 use scimkit::sync::{
-    DirectorySelector, DirectorySync, ListGroups, ListUsers, LocalNotifier, SyncError,
+    DirectorySelector, DirectorySync, ListGroups, ListUsers, LocalNotifier, PageToken, SyncError,
 };
 use serde_json::json;
 
@@ -25,23 +25,22 @@ async fn walk_users(
     page_size: usize,
 ) -> Vec<String> {
     let mut seen = Vec::new();
-    let mut token = String::new();
+    let mut token = None;
     loop {
         let page = sync
-            .list_users(ListUsers {
-                directory: selector.clone(),
-                group: group.clone(),
-                states: Default::default(),
-                page_size: Some(page_size),
-                page_token: token,
+            .list_users({
+                let request = ListUsers::new(selector.clone());
+                let mut request = request.with_page_size(page_size).with_page_token(token);
+                request.group = group.clone();
+                request
             })
             .await
             .unwrap();
         seen.extend(page.items.iter().map(|u| u.id.to_string()));
-        if page.next_page_token.is_empty() {
-            return seen;
+        match page.next_page_token {
+            None => return seen,
+            next => token = next,
         }
-        token = page.next_page_token;
     }
 }
 
@@ -68,18 +67,16 @@ async fn pages_through_every_user_including_deprovisioned_ones() {
         assert_eq!(walk_users(&sync, selector.clone(), None, 3).await, ids);
     }
     let page = sync
-        .list_users(ListUsers {
-            directory: DirectorySelector::Directory(fx.directory.clone()),
-            page_size: Some(1000),
-            ..Default::default()
-        })
+        .list_users(
+            ListUsers::new(DirectorySelector::Directory(fx.directory.clone())).with_page_size(1000),
+        )
         .await
         .unwrap();
     let deleted: Vec<bool> = page.items.iter().map(|u| u.deleted).collect();
     assert_eq!(deleted, [false, true, true, false, false, false, false]);
     assert_eq!(page.items[0].email.as_deref(), Some("u0@acme.com"));
     assert_eq!(page.items[0].attributes["userName"], "u0@acme.com");
-    assert!(page.next_page_token.is_empty());
+    assert!(page.next_page_token.is_none());
 }
 
 #[tokio::test]
@@ -106,10 +103,7 @@ async fn lists_members_of_one_group_and_groups_of_a_user() {
     assert_eq!(groups.len(), 1);
     assert_eq!(groups[0].display_name, "Sales");
     let listed = sync
-        .list_groups(ListGroups {
-            directory: selector.clone(),
-            ..Default::default()
-        })
+        .list_groups(ListGroups::new(selector.clone()))
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 1);
@@ -131,40 +125,32 @@ async fn bad_page_tokens_sizes_and_selectors_are_refused() {
     let sync = sync_for(&fx);
     let selector = DirectorySelector::Directory(fx.directory.clone());
     let page = sync
-        .list_users(ListUsers {
-            directory: selector.clone(),
-            page_size: Some(1),
-            ..Default::default()
-        })
+        .list_users(ListUsers::new(selector.clone()).with_page_size(1))
         .await
         .unwrap();
-    let token = page.next_page_token;
-    let mut tampered = token.clone();
-    tampered.replace_range(0..2, if token.starts_with("00") { "01" } else { "00" });
+    let token = page.next_page_token.expect("two more pages");
+    let mut tampered = token.to_string();
+    tampered.replace_range(
+        0..2,
+        if tampered.starts_with("00") {
+            "01"
+        } else {
+            "00"
+        },
+    );
+    let (tampered, token) = (Some(PageToken::new(tampered)), Some(token));
     let refused = sync
-        .list_users(ListUsers {
-            directory: selector.clone(),
-            page_token: tampered,
-            ..Default::default()
-        })
+        .list_users(ListUsers::new(selector.clone()).with_page_token(tampered))
         .await;
     assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
     // A users token is no groups token, and no token of another server.
     let refused = sync
-        .list_groups(ListGroups {
-            directory: selector.clone(),
-            page_token: token.clone(),
-            ..Default::default()
-        })
+        .list_groups(ListGroups::new(selector.clone()).with_page_token(token.clone()))
         .await;
     assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
     let other_server = DirectorySync::new(fx.store.clone());
     let refused = other_server
-        .list_users(ListUsers {
-            directory: selector.clone(),
-            page_token: token.clone(),
-            ..Default::default()
-        })
+        .list_users(ListUsers::new(selector.clone()).with_page_token(token.clone()))
         .await;
     assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
     // A token of another directory.
@@ -175,28 +161,19 @@ async fn bad_page_tokens_sizes_and_selectors_are_refused() {
         .unwrap();
     let other = fx.admin.create_directory(&org.id, true).await.unwrap();
     let refused = sync
-        .list_users(ListUsers {
-            directory: DirectorySelector::Directory(other.id),
-            page_token: token,
-            ..Default::default()
-        })
+        .list_users(ListUsers::new(DirectorySelector::Directory(other.id)).with_page_token(token))
         .await;
     assert!(matches!(refused, Err(SyncError::InvalidPageToken)));
     for size in [0, 1001] {
         let refused = sync
-            .list_users(ListUsers {
-                directory: selector.clone(),
-                page_size: Some(size),
-                ..Default::default()
-            })
+            .list_users(ListUsers::new(selector.clone()).with_page_size(size))
             .await;
         assert!(matches!(refused, Err(SyncError::InvalidPageSize(_))));
     }
     let unknown = sync
-        .list_users(ListUsers {
-            directory: DirectorySelector::OrganizationExternalId("nope".into()),
-            ..Default::default()
-        })
+        .list_users(ListUsers::new(DirectorySelector::OrganizationExternalId(
+            "nope".into(),
+        )))
         .await;
     assert!(matches!(unknown, Err(SyncError::UnknownOrganization)));
     let no_primary_org = fx
@@ -205,10 +182,9 @@ async fn bad_page_tokens_sizes_and_selectors_are_refused() {
         .await
         .unwrap();
     let none = sync
-        .list_users(ListUsers {
-            directory: DirectorySelector::Organization(no_primary_org.id),
-            ..Default::default()
-        })
+        .list_users(ListUsers::new(DirectorySelector::Organization(
+            no_primary_org.id,
+        )))
         .await;
     assert!(matches!(none, Err(SyncError::NoPrimaryDirectory)));
 }
@@ -434,17 +410,16 @@ proptest! {
             let mut left: Vec<String> = Vec::new();
             let mut joined: Vec<String> = Vec::new();
             let mut deleted: Vec<String> = Vec::new();
-            let mut token = String::new();
+            let mut token = None;
             let mut steps = steps.into_iter();
             let mut created = 0;
             loop {
                 let page = sync
-                    .list_users(ListUsers {
-                        directory: selector.clone(),
-                        group: by_group.then(|| group.parse().unwrap()),
-                        page_size: Some(page_size),
-                        page_token: token,
-                        states: Default::default(),
+                    .list_users({
+                        let request = ListUsers::new(selector.clone());
+                        let mut request = request.with_page_size(page_size).with_page_token(token);
+                        request.group = by_group.then(|| group.parse().unwrap());
+                        request
                     })
                     .await
                     .unwrap();
@@ -487,10 +462,10 @@ proptest! {
                         Step::Join(_) => {}
                     }
                 }
-                if page.next_page_token.is_empty() {
-                    break;
+                match page.next_page_token {
+                    None => break,
+                    next => token = next,
                 }
-                token = page.next_page_token;
             }
             assert!(seen.values().all(|&n| n == 1), "no user twice: {seen:?}");
             if by_group {
@@ -511,4 +486,126 @@ proptest! {
             }
         });
     }
+}
+
+// Streams: the same keyset walk as the page methods, paged under the hood.
+
+#[tokio::test]
+async fn the_users_stream_pages_through_every_user_once() {
+    use futures_util::TryStreamExt;
+    let fx = Fixture::new(&[]).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        ids.push(fx.create_user(&format!("u{i}@acme.com")).await);
+    }
+    fx.request("DELETE", &format!("/Users/{}", ids[1]), None)
+        .await;
+    let sync = sync_for(&fx);
+    let users: Vec<_> = sync
+        // Three pages, the last one short.
+        .users(
+            ListUsers::new(DirectorySelector::OrganizationExternalId("acme".into()))
+                .with_page_size(3),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    let seen: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
+    assert_eq!(seen, ids, "every user once, deprovisioned ones included");
+    assert!(users[1].deleted);
+    // An error ends the stream after one item.
+    let mut bad = sync.users(ListUsers::new(DirectorySelector::OrganizationExternalId(
+        "nobody".into(),
+    )));
+    use futures_util::StreamExt;
+    assert!(matches!(
+        bad.next().await,
+        Some(Err(SyncError::UnknownOrganization))
+    ));
+    assert!(bad.next().await.is_none());
+}
+
+#[tokio::test]
+async fn the_members_stream_walks_a_group_larger_than_a_page() {
+    use futures_util::TryStreamExt;
+    let fx = Fixture::new(&[]).await;
+    let mut ids = Vec::new();
+    // One more than the default page size, so the stream reads two pages.
+    for i in 0..=scimkit::sync::DEFAULT_PAGE_SIZE {
+        ids.push(fx.create_user(&format!("m{i:03}@acme.com")).await);
+    }
+    let _outsider = fx.create_user("outsider@acme.com").await;
+    let members: Vec<_> = ids.iter().map(|id| json!({"value": id})).collect();
+    let group = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({"displayName": "All", "members": members})),
+        )
+        .await
+        .id();
+    let sync = sync_for(&fx);
+    let selector = DirectorySelector::Directory(fx.directory.clone());
+    let streamed: Vec<String> = sync
+        .members(&selector, &group.parse().unwrap())
+        .map_ok(|u| u.id.to_string())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(streamed, ids);
+    let unknown: Result<Vec<_>, _> = sync
+        .members(&selector, &GroupId::from_uuid(uuid::Uuid::from_u128(7)))
+        .try_collect()
+        .await;
+    assert!(matches!(unknown, Err(SyncError::NotFound)));
+}
+
+#[tokio::test]
+async fn the_groups_stream_pages_through_every_group_once() {
+    use futures_util::TryStreamExt;
+    let fx = Fixture::new(&[]).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let group = json!({"displayName": format!("G{i}")});
+        ids.push(fx.request("POST", "/Groups", Some(group)).await.id());
+    }
+    fx.request("DELETE", &format!("/Groups/{}", ids[3]), None)
+        .await;
+    let sync = sync_for(&fx);
+    let groups: Vec<_> = sync
+        .groups(
+            ListGroups::new(DirectorySelector::Directory(fx.directory.clone())).with_page_size(2),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    let seen: Vec<String> = groups.iter().map(|g| g.id.to_string()).collect();
+    assert_eq!(seen, ids);
+    assert!(groups[3].deleted);
+}
+
+#[tokio::test]
+async fn the_subscription_stream_yields_a_change_made_after_subscribing() {
+    use futures_util::StreamExt;
+    let notifier = Arc::new(LocalNotifier::new());
+    let fx = Fixture::with(&[], |b| b.change_notifier(notifier.clone())).await;
+    let sync = sync_for(&fx).with_notifier(notifier);
+    let selector = DirectorySelector::Directory(fx.directory.clone());
+    let mut feed = sync.subscribe(&selector, 0).await.unwrap();
+    // A poll dropped while it waits (as `tokio::select!` drops the losing branch) must not
+    // lose the change that arrives next.
+    let early = tokio::time::timeout(Duration::from_millis(20), StreamExt::next(&mut feed)).await;
+    assert!(early.is_err(), "nothing happened yet");
+    let ann = fx.create_user("ann@acme.com").await;
+    // A liveness bound, not a speed assertion.
+    let change = tokio::time::timeout(Duration::from_secs(5), StreamExt::next(&mut feed))
+        .await
+        .expect("the change arrives")
+        .expect("the feed never ends")
+        .unwrap();
+    assert_eq!(
+        (change.seq, change.kind, change.resource_id),
+        (1, ChangeKind::UserCreated, ann)
+    );
+    assert_eq!(feed.cursor(), 1);
 }

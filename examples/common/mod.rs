@@ -215,17 +215,17 @@ pub async fn boot() -> Result<(App, SocketAddr), ExitCode> {
         ExitCode::from(2)
     })?;
     let (store, tokens) = opened.stores;
-    let admin = Admin::new(store.clone(), tokens.clone());
+    let admin = Admin::with_stores(store.clone(), tokens.clone());
     let setup = set_up(&admin, &args).await.map_err(|error| {
         eprintln!("setup failed: {error}");
         ExitCode::FAILURE
     })?;
     let notifier = opened.notifier;
-    let scim = ScimService::builder(store.clone(), tokens.clone())
+    let scim = ScimService::builder_with(store.clone(), tokens.clone())
         .change_notifier(notifier.clone())
         .build();
     let sync = DirectorySync::new(store.clone()).with_notifier(notifier);
-    let management = ManagementService::new(sync, store, tokens);
+    let management = ManagementService::with_stores(sync, store, tokens);
     Ok((
         App {
             scim,

@@ -55,8 +55,8 @@ fn world() -> &'static World {
             .build()
             .expect("runtime");
         let store = Arc::new(MemoryStore::new());
-        let admin = Admin::new(store.clone(), store.clone());
-        let scim = ScimService::builder(store.clone(), store).build();
+        let admin = Admin::new(store.clone());
+        let scim = ScimService::builder(store).build();
         let (base, token, user) = runtime.block_on(async {
             let org = admin.create_organization(None, vec![]).await.expect("org");
             let dir = admin.create_directory(&org.id, true).await.expect("dir");

@@ -74,8 +74,10 @@ impl ChangeKind {
     }
 }
 
-/// One entry of a directory's change log.
+/// One entry of a directory's change log. `#[non_exhaustive]`: read its fields; build
+/// one (in a backend or a test double) with [`Change::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Change {
     /// Position in the directory's log: starts at 1, strictly increasing, no gaps.
     pub seq: u64,
@@ -90,4 +92,25 @@ pub struct Change {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+}
+
+impl Change {
+    /// An entry with every field given (`member_id` only for membership kinds).
+    pub fn new(
+        seq: u64,
+        directory_id: DirectoryId,
+        kind: ChangeKind,
+        resource_id: impl Into<String>,
+        member_id: Option<UserId>,
+        at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            seq,
+            directory_id,
+            kind,
+            resource_id: resource_id.into(),
+            member_id,
+            at,
+        }
+    }
 }

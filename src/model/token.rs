@@ -6,9 +6,10 @@ use time::OffsetDateTime;
 
 use super::id::{DirectoryId, OrganizationId, TokenId, encode_base32};
 
-/// What a token grants.
+/// What a token grants. `#[non_exhaustive]`: scopes may grow (say, read-only keys).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TokenScope {
     /// A SCIM bearer token: an IdP may provision this one directory.
     Directory(DirectoryId),

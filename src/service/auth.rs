@@ -18,7 +18,7 @@ fn unauthorized() -> ScimError {
 }
 
 /// The `WWW-Authenticate` challenge sent with every 401.
-pub fn challenge() -> HeaderValue {
+pub(super) fn challenge() -> HeaderValue {
     HeaderValue::from_static("Bearer realm=\"SCIM\"")
 }
 

@@ -13,7 +13,7 @@ use crate::protocol::projection::Projection;
 pub const SCIM_JSON: &str = "application/scim+json";
 
 /// A JSON response with the SCIM media type.
-pub fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
+pub(super) fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
     // Serialising a `Value` cannot fail: its map keys are strings.
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut response = Response::new(Bytes::from(bytes));
@@ -25,7 +25,7 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
 }
 
 /// A resource response: JSON plus `ETag` (and `Location` on 201).
-pub fn resource_response(status: StatusCode, doc: &Value) -> Response<Bytes> {
+pub(super) fn resource_response(status: StatusCode, doc: &Value) -> Response<Bytes> {
     let mut response = json_response(status, doc);
     let meta = doc.get("meta");
     let header = |key: &str| {
@@ -45,19 +45,19 @@ pub fn resource_response(status: StatusCode, doc: &Value) -> Response<Bytes> {
 }
 
 /// A body-less response.
-pub fn empty_response(status: StatusCode) -> Response<Bytes> {
+pub(super) fn empty_response(status: StatusCode) -> Response<Bytes> {
     let mut response = Response::new(Bytes::new());
     *response.status_mut() = status;
     response
 }
 
 /// The SCIM error document for `error`.
-pub fn error_response(error: &ScimError) -> Response<Bytes> {
+pub(super) fn error_response(error: &ScimError) -> Response<Bytes> {
     json_response(error.status, &error.to_json())
 }
 
 /// Parses a JSON request body, refusing other media types and malformed JSON.
-pub fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ScimError> {
+pub(super) fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ScimError> {
     if let Some(content_type) = headers.get(CONTENT_TYPE) {
         let media = content_type
             .to_str()
@@ -83,18 +83,18 @@ pub fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ScimError> {
 }
 
 /// The `attributes` / `excludedAttributes` of a request's query string.
-pub fn projection_of<B>(request: &http::Request<B>) -> Result<Projection, ScimError> {
+pub(super) fn projection_of<B>(request: &http::Request<B>) -> Result<Projection, ScimError> {
     let query = Query::parse(request.uri().query());
     Projection::from_params(query.get("attributes"), query.get("excludedAttributes"))
 }
 
 /// Query parameters, percent-decoded. Later duplicates of a key are ignored.
 #[derive(Debug, Default)]
-pub struct Query(Vec<(String, String)>);
+pub(super) struct Query(Vec<(String, String)>);
 
 impl Query {
     /// Parses a URI's query string.
-    pub fn parse(query: Option<&str>) -> Self {
+    pub(super) fn parse(query: Option<&str>) -> Self {
         Self(
             form_urlencoded::parse(query.unwrap_or("").as_bytes())
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -103,7 +103,7 @@ impl Query {
     }
 
     /// A parameter by name, matched case-insensitively (SCIM parameter names are).
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -111,7 +111,7 @@ impl Query {
     }
 
     /// A non-negative integer parameter; negative values read as 0 (RFC 7644 §3.4.2.4).
-    pub fn integer(&self, name: &str) -> Result<Option<usize>, ScimError> {
+    pub(super) fn integer(&self, name: &str) -> Result<Option<usize>, ScimError> {
         match self.get(name) {
             None | Some("") => Ok(None),
             Some(text) => text
@@ -130,14 +130,14 @@ impl Query {
 
 /// The `If-Match` / `If-None-Match` preconditions of a request (RFC 7232, RFC 7644 §3.14).
 #[derive(Debug, Default)]
-pub struct Preconditions {
+pub(super) struct Preconditions {
     if_match: Option<String>,
     if_none_match: Option<String>,
 }
 
 impl Preconditions {
     /// Reads the headers.
-    pub fn from_headers(headers: &HeaderMap) -> Self {
+    pub(super) fn from_headers(headers: &HeaderMap) -> Self {
         let read = |name| {
             headers
                 .get(name)
@@ -151,13 +151,13 @@ impl Preconditions {
     }
 
     /// Whether the request carries `If-Match` (the client wants no silent retry).
-    pub fn has_if_match(&self) -> bool {
+    pub(super) fn has_if_match(&self) -> bool {
         self.if_match.is_some()
     }
 
     /// The preconditions of a write (RFC 7232 §3.1–3.2): 412 unless `If-Match` is
     /// absent, `*` or lists `etag`, and unless `If-None-Match` is absent or does not.
-    pub fn check_if_match(&self, etag: &str) -> Result<(), ScimError> {
+    pub(super) fn check_if_match(&self, etag: &str) -> Result<(), ScimError> {
         match (&self.if_match, &self.if_none_match) {
             (Some(tags), _) if !lists_etag(tags, etag) => Err(ScimError::status(
                 StatusCode::PRECONDITION_FAILED,
@@ -172,7 +172,7 @@ impl Preconditions {
     }
 
     /// Whether `If-None-Match` lists `etag` (a GET then answers 304).
-    pub fn not_modified(&self, etag: &str) -> bool {
+    pub(super) fn not_modified(&self, etag: &str) -> bool {
         self.if_none_match
             .as_deref()
             .is_some_and(|tags| lists_etag(tags, etag))

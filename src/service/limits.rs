@@ -64,7 +64,7 @@ impl Limits {
     /// The request line and headers (RFC 9110 §15.5.15, RFC 6585 §5). A server in front
     /// usually refuses far larger ones itself, with an empty body; these answer first,
     /// with a SCIM error, when the server's own limits are set above them.
-    pub fn check_head(&self, uri: &Uri, headers: &HeaderMap) -> Result<(), ScimError> {
+    pub(super) fn check_head(&self, uri: &Uri, headers: &HeaderMap) -> Result<(), ScimError> {
         let uri_len = uri
             .path_and_query()
             .map_or(uri.path().len(), |p| p.as_str().len());
@@ -111,12 +111,12 @@ impl Limits {
     ///
     /// `members` is exempt only where a group's members are listed (`groups`): at the top
     /// level of a body or of a path-less PATCH value.
-    pub fn check_body(&self, body: &[u8], groups: bool) -> Result<(), ScimError> {
+    pub(super) fn check_body(&self, body: &[u8], groups: bool) -> Result<(), ScimError> {
         scan(body, self, groups)
     }
 
     /// The `attributes` / `excludedAttributes` lists of a query string.
-    pub fn check_query(&self, query: Option<&str>) -> Result<(), ScimError> {
+    pub(super) fn check_query(&self, query: Option<&str>) -> Result<(), ScimError> {
         let Some(query) = query else {
             return Ok(());
         };
@@ -134,7 +134,7 @@ impl Limits {
     }
 
     /// The `attributes` / `excludedAttributes` of a SearchRequest body.
-    pub fn check_search(&self, body: &Value) -> Result<(), ScimError> {
+    pub(super) fn check_search(&self, body: &Value) -> Result<(), ScimError> {
         for key in ["attributes", "excludedAttributes"] {
             let count = match body.get(key) {
                 Some(Value::Array(items)) => items.len(),
@@ -160,7 +160,7 @@ impl Limits {
 
     /// A document about to be stored: every multi-valued attribute (top level and in
     /// extension objects) within `max_multi_valued`.
-    pub fn check_document(&self, doc: &Value) -> Result<(), ScimError> {
+    pub(super) fn check_document(&self, doc: &Value) -> Result<(), ScimError> {
         let Some(object) = doc.as_object() else {
             return Ok(());
         };

@@ -48,7 +48,7 @@ pub(super) struct ListParams<'a> {
 }
 
 impl<'a> ListParams<'a> {
-    pub fn from_query(query: &'a Query) -> Result<Self, ScimError> {
+    pub(super) fn from_query(query: &'a Query) -> Result<Self, ScimError> {
         Ok(Self {
             filter: query.get("filter"),
             sort_by: query.get("sortBy"),
@@ -60,7 +60,7 @@ impl<'a> ListParams<'a> {
     }
 
     /// A SearchRequest body (RFC 7644 §3.4.3).
-    pub fn from_search(body: &'a Value) -> Result<Self, ScimError> {
+    pub(super) fn from_search(body: &'a Value) -> Result<Self, ScimError> {
         let text = |name: &str| -> Result<Option<&'a str>, ScimError> {
             match body.get(name) {
                 None | Some(Value::Null) => Ok(None),
@@ -90,7 +90,7 @@ impl<'a> ListParams<'a> {
 }
 
 impl ListQuery {
-    pub fn parse(params: &ListParams<'_>, config: &Config) -> Result<Self, ScimError> {
+    pub(super) fn parse(params: &ListParams<'_>, config: &Config) -> Result<Self, ScimError> {
         let filter = params.filter.map(parse_filter).transpose()?;
         let sort = match params.sort_by {
             Some(by) => {
@@ -133,7 +133,7 @@ impl ListQuery {
     }
 
     /// Whether candidates need their SCIM view to be selected and ordered.
-    pub fn needs_view(&self) -> bool {
+    pub(super) fn needs_view(&self) -> bool {
         self.filter.is_some() || self.sort.is_some()
     }
 
@@ -147,7 +147,7 @@ impl ListQuery {
 
     /// Selects, orders and pages `candidates` (in id order, each with its id and, when
     /// [`ListQuery::needs_view`], its SCIM view), returning the page and the envelope.
-    pub fn run<T>(
+    pub(super) fn run<T>(
         &self,
         candidates: Vec<(String, Option<Value>, T)>,
         kind: ResourceKind,
@@ -268,7 +268,7 @@ impl ListQuery {
     /// Answers the query over `source`: paged by the store when there is nothing to
     /// select or order above it, else over at most `ceiling` candidates (more is
     /// `tooMany`, never an unbounded scan).
-    pub async fn answer<L: Listable>(
+    pub(super) async fn answer<L: Listable>(
         &self,
         source: &L,
         kind: ResourceKind,
@@ -335,13 +335,13 @@ impl ListQuery {
     }
 
     /// Whether the filter (if any) selects `view`, under `kind`'s case rules.
-    pub fn selects(&self, view: &Value, kind: ResourceKind) -> bool {
+    pub(super) fn selects(&self, view: &Value, kind: ResourceKind) -> bool {
         self.filter.as_ref().is_none_or(|f| f.matches(view, &kind))
     }
 
     /// The same query with its selection already applied: sorts and pages only (the
     /// cursor fingerprint still covers the filter).
-    pub fn without_filter(&self) -> Self {
+    pub(super) fn without_filter(&self) -> Self {
         Self {
             filter: None,
             ..self.clone()
@@ -349,7 +349,7 @@ impl ListQuery {
     }
 
     /// The query's fingerprint for `scope`, for listings that page themselves.
-    pub fn fingerprint_for(&self, scope: &str) -> QueryFingerprint {
+    pub(super) fn fingerprint_for(&self, scope: &str) -> QueryFingerprint {
         self.fingerprint(scope)
     }
 }
@@ -364,7 +364,7 @@ pub(super) struct Page {
 
 impl Page {
     /// The ListResponse holding `resources`.
-    pub fn respond(self, resources: Vec<Value>) -> Value {
+    pub(super) fn respond(self, resources: Vec<Value>) -> Value {
         let mut body = list_response(resources, self.total, self.start_index.unwrap_or(1));
         if let Some(object) = body.as_object_mut() {
             if self.start_index.is_none() {

@@ -18,6 +18,10 @@ mod patch;
 mod search;
 #[cfg(feature = "tower")]
 mod tower;
+#[cfg(not(feature = "tower"))]
+mod tower_hint;
+#[cfg(not(feature = "tower"))]
+pub use tower_hint::TowerFeature;
 mod users;
 
 use list::{ListParams, ListQuery};
@@ -81,7 +85,7 @@ struct Config {
 /// use scimkit::{ScimService, store::MemoryStore};
 ///
 /// let store = Arc::new(MemoryStore::new());
-/// let scim = ScimService::builder(store.clone(), store).prefix("/scim/v2").build();
+/// let scim = ScimService::builder(store).prefix("/scim/v2").build();
 /// # let _ = scim;
 /// ```
 #[derive(Clone)]
@@ -232,7 +236,7 @@ impl ScimServiceBuilder {
     /// use scimkit::{ScimService, protocol::resource::EmailPolicy, store::MemoryStore};
     ///
     /// let store = Arc::new(MemoryStore::new());
-    /// let scim = ScimService::builder(store.clone(), store)
+    /// let scim = ScimService::builder(store)
     ///     .email_policy(EmailPolicy::Optional)
     ///     .build();
     /// # let _ = scim;
@@ -258,7 +262,7 @@ impl ScimServiceBuilder {
     /// # let store = Arc::new(scimkit::store::MemoryStore::new());
     /// let last: Arc<Mutex<Vec<RequestRecord>>> = Arc::default();
     /// let sink = last.clone();
-    /// let scim = scimkit::ScimService::builder(store.clone(), store)
+    /// let scim = scimkit::ScimService::builder(store)
     ///     .request_log(Arc::new(move |record: RequestRecord| {
     ///         let mut log = sink.lock().unwrap();
     ///         log.push(record);
@@ -374,8 +378,28 @@ enum Collection {
 }
 
 impl ScimService {
-    /// A builder over the given stores (often the same `Arc<MemoryStore>` twice).
-    pub fn builder(
+    /// A builder over one store that keeps both the directory and the tokens
+    /// ([`MemoryStore`](crate::store::MemoryStore), `SledStore`, `PostgresStore`, or a
+    /// [`Hooked`](crate::store::Hooked) wrapper around one of them).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scimkit::{ScimService, store::MemoryStore};
+    ///
+    /// let scim = ScimService::builder(Arc::new(MemoryStore::new())).build();
+    /// # let _ = scim;
+    /// ```
+    pub fn builder<S>(store: Arc<S>) -> ScimServiceBuilder
+    where
+        S: DirectoryStore + TokenStore + 'static,
+    {
+        Self::builder_with(store.clone(), store)
+    }
+
+    /// A builder over split backends: the directory in `store`, bearer tokens in
+    /// `tokens` (say, a vendor's own secrets service). With one store for both, use
+    /// [`ScimService::builder`].
+    pub fn builder_with(
         store: Arc<dyn DirectoryStore>,
         tokens: Arc<dyn TokenStore>,
     ) -> ScimServiceBuilder {

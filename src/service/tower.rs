@@ -103,6 +103,7 @@ where
 
 macro_rules! tower_service {
     ($service:ty) => {
+        #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
         impl<B> tower_service::Service<Request<B>> for $service
         where
             B: http_body::Body + Send + 'static,
@@ -169,7 +170,7 @@ mod tests {
     #[tokio::test]
     async fn is_always_ready() {
         let store = Arc::new(MemoryStore::new());
-        let mut scim = ScimService::builder(store.clone(), store).build();
+        let mut scim = ScimService::builder(store).build();
         let ready = std::future::poll_fn(|cx| {
             <ScimService as Service<Request<Full<Bytes>>>>::poll_ready(&mut scim, cx)
         })
@@ -180,7 +181,7 @@ mod tests {
     #[tokio::test]
     async fn a_body_that_fails_to_arrive_is_a_scim_400() {
         let store = Arc::new(MemoryStore::new());
-        let mut scim = ScimService::builder(store.clone(), store).build();
+        let mut scim = ScimService::builder(store).build();
         let request = Request::post("/scim/v2/d/Users").body(Broken).unwrap();
         let response = scim.call(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
@@ -212,9 +213,7 @@ mod tests {
     #[tokio::test]
     async fn a_declared_length_past_the_limit_is_refused_without_waiting_for_the_body() {
         let store = Arc::new(MemoryStore::new());
-        let mut scim = ScimService::builder(store.clone(), store)
-            .max_body_bytes(100)
-            .build();
+        let mut scim = ScimService::builder(store).max_body_bytes(100).build();
         let request = Request::post("/scim/v2/d/Users")
             .header("content-length", "101")
             .body(Never)
@@ -235,7 +234,7 @@ mod tests {
     async fn the_management_service_is_mounted_the_same_way() {
         let store = Arc::new(MemoryStore::new());
         let sync = crate::DirectorySync::new(store.clone());
-        let mut management = ManagementService::new(sync, store.clone(), store);
+        let mut management = ManagementService::new(sync, store);
         let unauthenticated = Request::get(format!("{}/scim/users", management.prefix()))
             .body(Full::new(Bytes::new()))
             .unwrap();
@@ -251,13 +250,11 @@ mod tests {
     #[tokio::test]
     async fn reads_streamed_bodies_and_stops_at_the_limit() {
         let store = Arc::new(MemoryStore::new());
-        let admin = Admin::new(store.clone(), store.clone());
+        let admin = Admin::new(store.clone());
         let org = admin.create_organization(None, vec![]).await.unwrap();
         let dir = admin.create_directory(&org.id, true).await.unwrap();
         let token = admin.issue_scim_token(&dir.id).await.unwrap().secret;
-        let mut scim = ScimService::builder(store.clone(), store)
-            .max_body_bytes(200)
-            .build();
+        let mut scim = ScimService::builder(store).max_body_bytes(200).build();
         let request = |body: String| {
             Request::post(format!("/scim/v2/{}/Users", dir.id))
                 .header("authorization", format!("Bearer {token}"))

@@ -9,6 +9,7 @@
 //! to keep. Conveniences live in [`DirectoryStoreExt`].
 
 #[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
 mod ext;
 mod hooked;
@@ -21,10 +22,12 @@ mod postgres;
 mod sled;
 
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use self::postgres::{
     POSTGRES_SCHEMA_VERSION, PostgresNotifier, PostgresOpenError, PostgresOptions, PostgresStore,
 };
 #[cfg(feature = "sled")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sled")))]
 pub use self::sled::{FORMAT_VERSION, SledOpenError, SledStore};
 pub use ext::DirectoryStoreExt;
 pub use hooked::{CallCounter, Hooked, Latency, StoreCall, StoreHook};

@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 
 use super::{
     DEFAULT_PAGE_SIZE, DirectorySelector, DirectorySync, ListGroups, ListUsers, MAX_PAGE_SIZE,
-    SyncError, SyncGroup, SyncUser,
+    PageToken, SyncError, SyncGroup, SyncUser,
 };
 use crate::model::{Change, DirectoryId, GroupId, OrganizationId, TokenHash, TokenScope, UserId};
 use crate::store::{DirectoryStore, Keyset, TokenStore};
@@ -202,9 +202,19 @@ const SELECTORS: [&str; 3] = [
 ];
 
 impl ManagementService {
-    /// The API over `store` and `tokens`, reading through `sync` (share its page-token key
-    /// and notifier with the rest of your setup), under the default prefix `/api/v1`.
-    pub fn new(
+    /// The API over one store that keeps both the directory and the API keys, reading
+    /// through `sync` (share its page-token key and notifier with the rest of your
+    /// setup), under the default prefix `/api/v1`.
+    pub fn new<S>(sync: DirectorySync, store: Arc<S>) -> Self
+    where
+        S: DirectoryStore + TokenStore + 'static,
+    {
+        Self::with_stores(sync, store.clone(), store)
+    }
+
+    /// The API over split backends: the directory in `store`, API keys in `tokens`. With
+    /// one store for both, use [`ManagementService::new`].
+    pub fn with_stores(
         sync: DirectorySync,
         store: Arc<dyn DirectoryStore>,
         tokens: Arc<dyn TokenStore>,
@@ -373,12 +383,16 @@ impl ManagementService {
                 group,
                 states: crate::store::States::All,
                 page_size: Some(params.size("pageSize")?),
-                page_token: params.get("pageToken").unwrap_or("").to_owned(),
+                page_token: params
+                    .get("pageToken")
+                    .filter(|token| !token.is_empty())
+                    .map(PageToken::new),
             })
             .await?;
         Ok(json!({
             "scimUsers": page.items.into_iter().map(user_json).collect::<Vec<_>>(),
-            "nextPageToken": page.next_page_token,
+            // The wire keeps SSOReady's shape: an empty string at the end.
+            "nextPageToken": page.next_page_token.map(PageToken::into_string).unwrap_or_default(),
         }))
     }
 
@@ -389,12 +403,16 @@ impl ManagementService {
             .list_groups(ListGroups {
                 directory,
                 page_size: Some(params.size("pageSize")?),
-                page_token: params.get("pageToken").unwrap_or("").to_owned(),
+                page_token: params
+                    .get("pageToken")
+                    .filter(|token| !token.is_empty())
+                    .map(PageToken::new),
             })
             .await?;
         Ok(json!({
             "scimGroups": page.items.into_iter().map(group_json).collect::<Vec<_>>(),
-            "nextPageToken": page.next_page_token,
+            // The wire keeps SSOReady's shape: an empty string at the end.
+            "nextPageToken": page.next_page_token.map(PageToken::into_string).unwrap_or_default(),
         }))
     }
 

@@ -1,52 +1,58 @@
 //! The vendor side: read what identity providers provisioned, page by page, and follow
 //! every change as it happens.
 //!
-//! The sync loop pages through users (optionally of one group) and groups until
-//! `next_page_token` is empty; deprovisioned users stay listed with `deleted: true`, so
-//! the loop both provisions and deprovisions. Paging is keyset-based: every item that
-//! exists for the whole walk appears exactly once, even while the IdP changes the
-//! directory mid-walk.
+//! The sync loop reads every user (optionally of one group) and group as a stream
+//! ([`DirectorySync::users`], [`members`](DirectorySync::members),
+//! [`groups`](DirectorySync::groups)) that pages under the hood; deprovisioned users stay
+//! listed with `deleted: true`, so the loop both provisions and deprovisions. Paging is
+//! keyset-based: every item that exists for the whole walk appears exactly once, even
+//! while the IdP changes the directory mid-walk. The page methods
+//! ([`DirectorySync::list_users`], [`list_groups`](DirectorySync::list_groups)) are there
+//! for a walk that must stop and resume from a stored `next_page_token`. Afterwards,
+//! [`DirectorySync::subscribe`] follows the change feed: a [`ChangeSubscription`] is a
+//! stream of every later change.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use std::sync::Arc;
+//! use futures_util::TryStreamExt;
 //! use scimkit::store::MemoryStore;
-//! use scimkit::sync::{DirectorySelector, DirectorySync, ListUsers};
+//! use scimkit::sync::{DirectorySelector, DirectorySync, ListGroups, ListUsers};
 //! use scimkit::Admin;
 //!
 //! let store = Arc::new(MemoryStore::new());
-//! let admin = Admin::new(store.clone(), store.clone());
-//! let org = admin.create_organization(Some("acme".into()), vec![]).await.unwrap();
-//! admin.create_directory(&org.id, true).await.unwrap();
+//! let admin = Admin::new(store.clone());
+//! let org = admin.create_organization(Some("acme".into()), vec![]).await?;
+//! admin.create_directory(&org.id, true).await?;
 //!
 //! let sync = DirectorySync::new(store);
-//! let mut page_token = String::new();
-//! loop {
-//!     let page = sync
-//!         .list_users(ListUsers {
-//!             directory: DirectorySelector::OrganizationExternalId("acme".into()),
-//!             page_token: page_token.clone(),
-//!             ..ListUsers::default()
-//!         })
-//!         .await
-//!         .unwrap();
-//!     for user in &page.items {
-//!         if user.deleted { /* deprovision user.email */ } else { /* provision it */ }
-//!     }
-//!     if page.next_page_token.is_empty() { break }
-//!     page_token = page.next_page_token;
+//! let acme = DirectorySelector::OrganizationExternalId("acme".into());
+//! // Taken before the full sync, so a change made during it is replayed afterwards.
+//! let cursor = sync.latest_cursor(&acme).await?;
+//! let mut users = sync.users(ListUsers::new(acme.clone()));
+//! while let Some(user) = users.try_next().await? {
+//!     if user.deleted { /* deprovision user.email */ } else { /* provision it */ }
 //! }
-//! # });
+//! let mut groups = sync.groups(ListGroups::new(acme.clone()));
+//! while let Some(group) = groups.try_next().await? {
+//!     let members: Vec<_> = sync.members(&acme, &group.id).try_collect().await?;
+//!     # let _ = members;
+//! }
+//! let feed = sync.subscribe(&acme, cursor).await?; // then: while let Some(change) = feed.try_next().await? { .. }
+//! # drop(feed);
+//! # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
 //! ```
 
 mod accessors;
 mod changes;
 pub mod management;
 mod page_token;
+mod stream;
 
 pub use crate::store::{ChangeNotifier, LocalNotifier, States};
 pub use changes::{ChangePage, ChangeSubscription, DEFAULT_POLL_INTERVAL};
 pub use management::ManagementService;
+pub use stream::Items;
 
 use std::sync::Arc;
 
@@ -66,7 +72,9 @@ pub const DEFAULT_PAGE_SIZE: usize = 100;
 pub const MAX_PAGE_SIZE: usize = 1000;
 
 /// Which directory to read: one by id, or an organization's primary directory.
+/// `#[non_exhaustive]`: more ways to name a directory may come.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DirectorySelector {
     /// A directory by id.
     Directory(DirectoryId),
@@ -74,14 +82,6 @@ pub enum DirectorySelector {
     Organization(OrganizationId),
     /// The primary directory of an organization, by the vendor's external id.
     OrganizationExternalId(String),
-}
-
-/// An empty organization external id: only a placeholder, so that the request structs
-/// can use `..Default::default()`. Always set the selector.
-impl Default for DirectorySelector {
-    fn default() -> Self {
-        DirectorySelector::OrganizationExternalId(String::new())
-    }
 }
 
 /// What can go wrong reading the directory.
@@ -119,8 +119,10 @@ pub enum SyncError {
     Store(#[from] StoreError),
 }
 
-/// A provisioned user, as the vendor reads it.
+/// A provisioned user, as the vendor reads it. `#[non_exhaustive]`: fields may be added;
+/// build one from a [`User`] with `From`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct SyncUser {
     /// `scim_user_...`.
     pub id: UserId,
@@ -152,8 +154,10 @@ impl From<User> for SyncUser {
     }
 }
 
-/// A provisioned group, as the vendor reads it.
+/// A provisioned group, as the vendor reads it. `#[non_exhaustive]`: fields may be
+/// added; build one from a [`Group`] with `From`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct SyncGroup {
     /// `scim_group_...`.
     pub id: GroupId,
@@ -179,17 +183,64 @@ impl From<Group> for SyncGroup {
     }
 }
 
-/// A page of a listing.
+/// An opaque position in a listing, handed out as [`Page::next_page_token`] and passed
+/// back (as [`ListUsers::page_token`] or [`ListGroups::page_token`]) for the next page.
+/// It is sealed: it works only for the listing and directory it came from, and only on
+/// a server with the same page-token key. Store it as its string form and rebuild it
+/// with [`PageToken::new`] to resume a walk later.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PageToken(String);
+
+impl PageToken {
+    /// A token from its string form (as [`PageToken::as_str`] gave it, or as a client
+    /// sent it); it is checked when used, not here.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The string form, to store or send.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The string form, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::fmt::Display for PageToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A page of a listing. `#[non_exhaustive]`: read its fields.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Page<T> {
     /// The items.
     pub items: Vec<T>,
-    /// Pass it back for the next page; empty at the end.
-    pub next_page_token: String,
+    /// Pass it back for the next page; `None` at the end.
+    pub next_page_token: Option<PageToken>,
 }
 
-/// Parameters of [`DirectorySync::list_users`].
-#[derive(Debug, Clone, Default)]
+/// Parameters of [`DirectorySync::list_users`] and [`DirectorySync::users`]: start from
+/// [`ListUsers::new`] (every user of a directory, 100 a page, from the start).
+///
+/// ```
+/// use scimkit::sync::{DirectorySelector, ListUsers, States};
+///
+/// let acme = DirectorySelector::OrganizationExternalId("acme".into());
+/// let request = ListUsers::new(acme).with_states(States::Active).with_page_size(500);
+/// assert_eq!(request.page_size, Some(500));
+/// ```
+///
+/// `#[non_exhaustive]`, so that new options do not break callers: build it with `new`
+/// and the `with_` methods (its fields stay readable and assignable).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ListUsers {
     /// Whose users.
     pub directory: DirectorySelector,
@@ -201,19 +252,86 @@ pub struct ListUsers {
     pub states: States,
     /// 1 to 1000; `None` means 100.
     pub page_size: Option<usize>,
-    /// Empty for the first page.
-    pub page_token: String,
+    /// `None` for the first page.
+    pub page_token: Option<PageToken>,
 }
 
-/// Parameters of [`DirectorySync::list_groups`].
-#[derive(Debug, Clone, Default)]
+/// Parameters of [`DirectorySync::list_groups`] and [`DirectorySync::groups`]: start
+/// from [`ListGroups::new`] (every group of a directory, 100 a page, from the start).
+/// `#[non_exhaustive]`, like [`ListUsers`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ListGroups {
     /// Whose groups.
     pub directory: DirectorySelector,
     /// 1 to 1000; `None` means 100.
     pub page_size: Option<usize>,
-    /// Empty for the first page.
-    pub page_token: String,
+    /// `None` for the first page.
+    pub page_token: Option<PageToken>,
+}
+
+impl ListUsers {
+    /// Every user of `directory` (deprovisioned ones included), the default page size,
+    /// from the first page.
+    pub fn new(directory: DirectorySelector) -> Self {
+        Self {
+            directory,
+            group: None,
+            states: States::All,
+            page_size: None,
+            page_token: None,
+        }
+    }
+
+    /// Only members of `group`.
+    pub fn with_group(mut self, group: GroupId) -> Self {
+        self.group = Some(group);
+        self
+    }
+
+    /// Only users in these states.
+    pub fn with_states(mut self, states: States) -> Self {
+        self.states = states;
+        self
+    }
+
+    /// Pages of `size` (1 to 1000; checked when the request is run).
+    pub fn with_page_size(mut self, size: usize) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// Resume from a `next_page_token` an earlier page returned (`None`: from the
+    /// start), so a page loop passes `page.next_page_token` straight back.
+    pub fn with_page_token(mut self, token: impl Into<Option<PageToken>>) -> Self {
+        self.page_token = token.into();
+        self
+    }
+}
+
+impl ListGroups {
+    /// Every group of `directory` (deleted ones included), the default page size, from
+    /// the first page.
+    pub fn new(directory: DirectorySelector) -> Self {
+        Self {
+            directory,
+            page_size: None,
+            page_token: None,
+        }
+    }
+
+    /// Pages of `size` (1 to 1000; checked when the request is run).
+    pub fn with_page_size(mut self, size: usize) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// Resume from a `next_page_token` an earlier page returned (`None`: from the
+    /// start), so a page loop passes `page.next_page_token` straight back.
+    pub fn with_page_token(mut self, token: impl Into<Option<PageToken>>) -> Self {
+        self.page_token = token.into();
+        self
+    }
 }
 
 /// Reads provisioned users and groups and the change feed, for the vendor's own code.
@@ -323,10 +441,10 @@ impl DirectorySync {
             (Some(group), states) => format!("users_of:{group}:{states:?}"),
             (None, states) => format!("users:{states:?}"),
         };
-        let after: Option<UserId> = match request.page_token.as_str() {
-            "" => None,
-            token => Some(
-                page_token::decode(&self.sealer, token, &listing, &directory.id)?
+        let after: Option<UserId> = match &request.page_token {
+            None => None,
+            Some(token) => Some(
+                page_token::decode(&self.sealer, token.as_str(), &listing, &directory.id)?
                     .parse()
                     .map_err(|_| SyncError::InvalidPageToken)?,
             ),
@@ -344,15 +462,15 @@ impl DirectorySync {
         let more = users.len() > limit;
         users.truncate(limit);
         let next_page_token = match (more, users.last()) {
-            (true, Some(last)) => page_token::encode(
+            (true, Some(last)) => Some(PageToken(page_token::encode(
                 &self.sealer,
                 &page_token::Position {
                     listing,
                     directory: directory.id.clone(),
                     after: last.id.to_string(),
                 },
-            ),
-            _ => String::new(),
+            ))),
+            _ => None,
         };
         Ok(Page {
             items: users.into_iter().map(SyncUser::from).collect(),
@@ -364,10 +482,10 @@ impl DirectorySync {
     pub async fn list_groups(&self, request: ListGroups) -> Result<Page<SyncGroup>, SyncError> {
         let directory = self.directory(&request.directory).await?;
         let limit = page_size(request.page_size)?;
-        let after: Option<GroupId> = match request.page_token.as_str() {
-            "" => None,
-            token => Some(
-                page_token::decode(&self.sealer, token, "groups", &directory.id)?
+        let after: Option<GroupId> = match &request.page_token {
+            None => None,
+            Some(token) => Some(
+                page_token::decode(&self.sealer, token.as_str(), "groups", &directory.id)?
                     .parse()
                     .map_err(|_| SyncError::InvalidPageToken)?,
             ),
@@ -383,19 +501,85 @@ impl DirectorySync {
         let more = groups.len() > limit;
         groups.truncate(limit);
         let next_page_token = match (more, groups.last()) {
-            (true, Some(last)) => page_token::encode(
+            (true, Some(last)) => Some(PageToken(page_token::encode(
                 &self.sealer,
                 &page_token::Position {
                     listing: "groups".into(),
                     directory: directory.id.clone(),
                     after: last.id.to_string(),
                 },
-            ),
-            _ => String::new(),
+            ))),
+            _ => None,
         };
         Ok(Page {
             items: groups.into_iter().map(SyncGroup::from).collect(),
             next_page_token,
+        })
+    }
+
+    /// Every user of the listing `request` describes (the directory, optionally one
+    /// group, which states), as a stream that reads one page of `request.page_size` at a
+    /// time; `request.page_token` resumes a walk. The same keyset walk as
+    /// [`list_users`](DirectorySync::list_users): each user present for the whole walk
+    /// appears exactly once.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use futures_util::TryStreamExt;
+    /// use scimkit::store::MemoryStore;
+    /// use scimkit::sync::{DirectorySelector, DirectorySync, ListUsers};
+    /// use scimkit::Admin;
+    ///
+    /// let store = Arc::new(MemoryStore::new());
+    /// let admin = Admin::new(store.clone());
+    /// let org = admin.create_organization(Some("acme".into()), vec![]).await?;
+    /// admin.create_directory(&org.id, true).await?;
+    ///
+    /// let sync = DirectorySync::new(store);
+    /// let acme = DirectorySelector::OrganizationExternalId("acme".into());
+    /// let mut users = sync.users(ListUsers::new(acme));
+    /// while let Some(user) = users.try_next().await? {
+    ///     if user.deleted { /* deprovision user.email */ } else { /* provision it */ }
+    /// }
+    /// # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub fn users(&self, request: ListUsers) -> Items<SyncUser> {
+        let sync = self.clone();
+        let first = request.page_token.clone();
+        stream::paged(first, move |page_token| {
+            let (sync, request) = (
+                sync.clone(),
+                ListUsers {
+                    page_token,
+                    ..request.clone()
+                },
+            );
+            async move { sync.list_users(request).await }
+        })
+    }
+
+    /// Every user of a group, deleted members included with `deleted: true`, as a
+    /// stream that pages under the hood (see [`DirectorySync::users`]; this is `users`
+    /// with `group` set). An unknown group is one `SyncError::NotFound` item.
+    pub fn members(&self, directory: &DirectorySelector, group: &GroupId) -> Items<SyncUser> {
+        self.users(ListUsers::new(directory.clone()).with_group(group.clone()))
+    }
+
+    /// Every group, deleted ones included with `deleted: true`, as a stream that reads
+    /// one page of `request.page_size` at a time (see [`DirectorySync::users`]).
+    pub fn groups(&self, request: ListGroups) -> Items<SyncGroup> {
+        let sync = self.clone();
+        let first = request.page_token.clone();
+        stream::paged(first, move |page_token| {
+            let (sync, request) = (
+                sync.clone(),
+                ListGroups {
+                    page_token,
+                    ..request.clone()
+                },
+            );
+            async move { sync.list_groups(request).await }
         })
     }
 

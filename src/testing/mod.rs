@@ -19,11 +19,11 @@
 //! use scimkit::testing::{Entra, InProcess, SimUser};
 //!
 //! let store = Arc::new(MemoryStore::new());
-//! let admin = Admin::new(store.clone(), store.clone());
+//! let admin = Admin::new(store.clone());
 //! let org = admin.create_organization(None, vec!["acme.com".into()]).await?;
 //! let directory = admin.create_directory(&org.id, true).await?;
 //! let token = admin.issue_scim_token(&directory.id).await?.secret;
-//! let scim = ScimService::builder(store.clone(), store.clone()).build();
+//! let scim = ScimService::builder(store.clone()).build();
 //!
 //! let entra = Entra::new(InProcess::new(scim, &directory.id, token));
 //! let ann = entra.provision(&SimUser::new("ann@acme.com")).await?;
@@ -31,7 +31,7 @@
 //!
 //! let sync = DirectorySync::new(store);
 //! let page = sync
-//!     .list_users(ListUsers { directory: DirectorySelector::Directory(directory.id), ..Default::default() })
+//!     .list_users(ListUsers::new(DirectorySelector::Directory(directory.id)))
 //!     .await?;
 //! assert!(page.items[0].deleted);
 //! # Ok(()) }

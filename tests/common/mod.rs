@@ -54,8 +54,7 @@ impl Fixture {
         let store = Arc::new(MemoryStore::new());
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-24 12:00 UTC)));
         let ids = Arc::new(SequentialIds::default());
-        let admin =
-            Admin::new(store.clone(), store.clone()).with_sources(clock.clone(), ids.clone());
+        let admin = Admin::new(store.clone()).with_sources(clock.clone(), ids.clone());
         let org = admin
             .create_organization(
                 Some("acme".into()),
@@ -67,7 +66,7 @@ impl Fixture {
         let token = admin.issue_scim_token(&directory.id).await.unwrap().secret;
         let calls = Arc::new(CallCounter::default());
         let counted = Arc::new(Hooked::new(store.clone(), calls.clone()));
-        let builder = ScimService::builder(counted.clone(), counted)
+        let builder = ScimService::builder(counted)
             .clock(clock.clone())
             .ids(ids)
             .public_url("https://scim.example.com");

@@ -22,12 +22,12 @@ use crate::store::StoreError;
 /// The deepest nesting of a user's or group's attributes a write may store (the
 /// attributes object itself is level 1). serde_json decodes 128 levels; the stored
 /// record adds one, and the rest is headroom.
-pub const MAX_ATTRIBUTE_DEPTH: usize = 120;
+pub(super) const MAX_ATTRIBUTE_DEPTH: usize = 120;
 
 /// A write whose document could not be read back once stored.
 #[derive(Debug, thiserror::Error)]
 #[error("the document is nested deeper than {limit} levels and cannot be stored")]
-pub struct TooDeep {
+pub(super) struct TooDeep {
     /// [`MAX_ATTRIBUTE_DEPTH`].
     pub limit: usize,
 }
@@ -35,7 +35,7 @@ pub struct TooDeep {
 /// Why a stored record could not be decoded. Carries no part of the record.
 #[derive(Debug, thiserror::Error)]
 #[error("undecodable record in {tree} ({category:?} error at line {line}, column {column})")]
-pub struct Undecodable {
+pub(super) struct Undecodable {
     /// The tree it is in.
     pub tree: &'static str,
     /// serde_json's classification.

@@ -103,13 +103,13 @@ pub(super) const DIRECTORY_TREES: [usize; 14] = [
 
 /// Names of the per-directory counters and marks in [`DIR_META`].
 pub(super) mod meta {
-    pub const USERS_ACTIVE: &[u8] = b"users.active";
-    pub const USERS_DEACTIVATED: &[u8] = b"users.deactivated";
-    pub const USERS_DELETED: &[u8] = b"users.deleted";
-    pub const GROUPS_LIVE: &[u8] = b"groups.live";
-    pub const GROUPS_DELETED: &[u8] = b"groups.deleted";
+    pub(crate) const USERS_ACTIVE: &[u8] = b"users.active";
+    pub(crate) const USERS_DEACTIVATED: &[u8] = b"users.deactivated";
+    pub(crate) const USERS_DELETED: &[u8] = b"users.deleted";
+    pub(crate) const GROUPS_LIVE: &[u8] = b"groups.live";
+    pub(crate) const GROUPS_DELETED: &[u8] = b"groups.deleted";
     /// Change-log entries with `seq <=` this were trimmed.
-    pub const CHANGES_TRIMMED: &[u8] = b"changes.trimmed";
+    pub(crate) const CHANGES_TRIMMED: &[u8] = b"changes.trimmed";
 }
 
 /// The counter a user in `state` is counted under.
