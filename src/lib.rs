@@ -130,5 +130,6 @@ pub mod reexports {
 pub use admin::Admin;
 pub use error::{ScimError, ScimType, StoreError};
 pub use model::{Directory, Group, Organization, User};
+pub use service::ManagementService;
 pub use service::ScimService;
-pub use sync::{DirectorySync, ManagementService};
+pub use sync::DirectorySync;

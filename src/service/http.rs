@@ -14,13 +14,23 @@ pub const SCIM_JSON: &str = "application/scim+json";
 
 /// A JSON response with the SCIM media type.
 pub(super) fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
+    json_response_as(status, body, SCIM_JSON)
+}
+
+/// A JSON response with the given media type (the management API answers
+/// `application/json`, SCIM `application/scim+json`).
+pub(super) fn json_response_as(
+    status: StatusCode,
+    body: &Value,
+    media_type: &'static str,
+) -> Response<Bytes> {
     // Serialising a `Value` cannot fail: its map keys are strings.
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut response = Response::new(Bytes::from(bytes));
     *response.status_mut() = status;
     response
         .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        .insert(CONTENT_TYPE, HeaderValue::from_static(media_type));
     response
 }
 

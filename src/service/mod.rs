@@ -13,6 +13,7 @@ mod groups;
 mod http;
 mod limits;
 mod list;
+mod management;
 mod observe;
 mod patch;
 mod search;
@@ -47,6 +48,7 @@ pub use limits::{
     DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_MULTI_VALUED, DEFAULT_MAX_PATCH_OPERATIONS,
     DEFAULT_MAX_URI_BYTES,
 };
+pub use management::ManagementService;
 pub use observe::{RequestLog, RequestRecord};
 
 /// Default limit on request bodies: 1 MiB.

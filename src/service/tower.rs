@@ -19,8 +19,8 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 
+use super::ManagementService;
 use super::ScimService;
-use crate::sync::ManagementService;
 
 /// A service that answers a fully read request: all the tower impl needs to know.
 trait AnswersBytes: Clone + Send + Sync + 'static {

@@ -45,13 +45,12 @@
 
 mod accessors;
 mod changes;
-pub mod management;
 mod page_token;
 mod stream;
 
+pub use crate::service::ManagementService;
 pub use crate::store::{ChangeNotifier, LocalNotifier, States};
 pub use changes::{ChangePage, ChangeSubscription, DEFAULT_POLL_INTERVAL};
-pub use management::ManagementService;
 pub use stream::Items;
 
 use std::sync::Arc;

@@ -26,16 +26,16 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::header::HeaderValue;
 use http::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
-use super::{
+use crate::model::{Change, DirectoryId, GroupId, OrganizationId, TokenHash, TokenScope, UserId};
+use crate::store::{DirectoryStore, Keyset, TokenStore};
+use crate::sync::{
     DEFAULT_PAGE_SIZE, DirectorySelector, DirectorySync, ListGroups, ListUsers, MAX_PAGE_SIZE,
     PageToken, SyncError, SyncGroup, SyncUser,
 };
-use crate::model::{Change, DirectoryId, GroupId, OrganizationId, TokenHash, TokenScope, UserId};
-use crate::store::{DirectoryStore, Keyset, TokenStore};
 
 /// A management API error: a status and a message.
 #[derive(Debug)]
@@ -90,12 +90,7 @@ impl From<crate::StoreError> for ApiError {
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from(serde_json::to_vec(body).unwrap_or_default()));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+    super::http::json_response_as(status, body, "application/json")
 }
 
 fn user_json(user: SyncUser) -> Value {
@@ -268,8 +263,7 @@ impl ManagementService {
     }
 
     async fn authenticate(&self, request: &Request<Bytes>) -> Result<TokenScope, ApiError> {
-        let secret =
-            crate::service::bearer_secret(request.headers()).ok_or_else(ApiError::unauthorized)?;
+        let secret = super::bearer_secret(request.headers()).ok_or_else(ApiError::unauthorized)?;
         let token = self
             .tokens
             .find_token(&TokenHash::of(secret))
