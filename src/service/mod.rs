@@ -16,6 +16,7 @@ mod list;
 mod management;
 mod observe;
 mod patch;
+mod route;
 mod search;
 #[cfg(feature = "tower")]
 mod tower;
@@ -476,13 +477,17 @@ impl ScimService {
 
     /// Routes a request and turns a refusal into its error response; the refusal comes
     /// back too, for the request log.
-    async fn answer(&self, request: Request<Bytes>) -> (Response<Bytes>, Option<ScimError>) {
+    async fn answer(
+        &self,
+        request: Request<Bytes>,
+        route: &route::Route<'_>,
+    ) -> (Response<Bytes>, Option<ScimError>) {
         let writes = matches!(
             *request.method(),
             Method::POST | Method::PUT | Method::PATCH | Method::DELETE
         );
-        let directory = self.directory_of(request.uri().path());
-        match self.route(request).await {
+        let directory: Option<crate::model::DirectoryId> = route.directory().parse().ok();
+        match self.route(request, route).await {
             Ok(response) => {
                 if let (true, true, Some(notifier), Some(directory)) = (
                     writes,
@@ -506,45 +511,39 @@ impl ScimService {
         }
     }
 
-    /// The directory a request path names, if it names one.
-    fn directory_of(&self, path: &str) -> Option<crate::model::DirectoryId> {
-        path.strip_prefix(self.inner.config.prefix.as_str())?
-            .split('/')
-            .find(|s| !s.is_empty())?
-            .parse()
-            .ok()
-    }
-
-    async fn route(&self, request: Request<Bytes>) -> Result<Response<Bytes>, ScimError> {
+    async fn route(
+        &self,
+        request: Request<Bytes>,
+        route: &route::Route<'_>,
+    ) -> Result<Response<Bytes>, ScimError> {
         let config = &self.inner.config;
         config.limits.check_head(request.uri(), request.headers())?;
         let path = request.uri().path();
         if let Some(refusal) = scim_1_path(&config.prefix, path) {
             return Err(refusal);
         }
-        let rest = path
-            .strip_prefix(config.prefix.as_str())
-            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
-            .ok_or_else(|| ScimError::not_found(format!("no SCIM endpoint at `{path}`")))?;
-        let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-        let directory_segment = segments.first().copied().unwrap_or("");
-        let ctx = auth::authenticate(&self.inner, &request, directory_segment).await?;
+        if !route.under_prefix {
+            return Err(ScimError::not_found(format!(
+                "no SCIM endpoint at `{path}`"
+            )));
+        }
+        let ctx = auth::authenticate(&self.inner, &request, route.directory()).await?;
         if request.body().len() > config.max_body_bytes {
             return Err(self.too_large());
         }
-        let endpoint = segments.get(1).copied().unwrap_or("");
+        let endpoint = route.endpoint();
         config.limits.check_query(request.uri().query())?;
         if !request.body().is_empty() {
             let groups = endpoint.eq_ignore_ascii_case("Groups");
             config.limits.check_body(request.body(), groups)?;
         }
-        if segments.len() <= 3 {
-            let item = segments.get(2).copied();
+        if route.depth() <= 3 {
+            let item = route.item();
             if let Some(answer) = discovery::answer(self, &ctx, request.method(), endpoint, item) {
                 return answer;
             }
         }
-        if endpoint == SEARCH && segments.len() == 2 {
+        if endpoint == SEARCH && route.depth() == 2 {
             if request.method() != Method::POST {
                 return Err(ScimError::status(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -565,7 +564,7 @@ impl ScimService {
             )));
         };
         let method = request.method().clone();
-        match (collection, segments.get(2).copied(), segments.len(), method) {
+        match (collection, route.item(), route.depth(), method) {
             (_, _, n, _) if n > 3 => Err(ScimError::not_found(format!(
                 "no SCIM endpoint at `{path}`"
             ))),

@@ -13,7 +13,8 @@ use serde_json::Value;
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use super::{SEARCH, ScimService};
+use super::ScimService;
+use super::route::Route;
 use crate::error::ScimType;
 
 /// One answered request.
@@ -74,7 +75,8 @@ impl ScimService {
             (Some(_), true) => redacted_body(request.body()),
             _ => None,
         };
-        let target = describe(self.prefix(), &method, &path);
+        let route = Route::parse(self.prefix(), &path);
+        let target = describe(&route, &method);
         let span = tracing::info_span!(
             "scim_request",
             method = %method,
@@ -84,7 +86,7 @@ impl ScimService {
             status = Empty,
             duration_ms = Empty,
         );
-        let (response, refusal) = self.answer(request).instrument(span.clone()).await;
+        let (response, refusal) = self.answer(request, &route).instrument(span.clone()).await;
         let duration = started.elapsed();
         let status = response.status();
         let scim_type = refusal.as_ref().and_then(|e| e.scim_type);
@@ -124,27 +126,13 @@ struct Target<'p> {
     operation: &'static str,
 }
 
-/// Reads the target off the path alone: it runs before authentication and must not fail.
-fn describe<'p>(prefix: &str, method: &Method, path: &'p str) -> Target<'p> {
-    let rest = path.strip_prefix(prefix).unwrap_or("");
-    let mut segments = rest.split('/').filter(|s| !s.is_empty());
-    let directory = segments.next().unwrap_or("");
-    let resource = segments.next().unwrap_or("");
-    let item = segments.next();
-    let operation = match (method, item) {
-        (&Method::GET, None) => "list",
-        (&Method::GET, Some(_)) => "get",
-        (&Method::POST, _) if resource == SEARCH || item == Some(SEARCH) => "search",
-        (&Method::POST, _) => "create",
-        (&Method::PUT, _) => "replace",
-        (&Method::PATCH, _) => "patch",
-        (&Method::DELETE, _) => "delete",
-        _ => "other",
-    };
+/// Reads the target off the parsed path alone: it runs before authentication and must not
+/// fail.
+fn describe<'p>(route: &Route<'p>, method: &Method) -> Target<'p> {
     Target {
-        directory,
-        resource,
-        operation,
+        directory: route.directory(),
+        resource: route.endpoint(),
+        operation: route.operation(method),
     }
 }
 
@@ -285,7 +273,7 @@ mod tests {
                 operation,
             };
             assert_eq!(
-                describe("/scim/v2", &method, path),
+                describe(&Route::parse("/scim/v2", path), &method),
                 expected,
                 "{method} {path}"
             );
