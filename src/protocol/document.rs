@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::error::{ScimError, ScimType};
+use crate::error::ScimType;
+use crate::protocol::ProtocolError;
 use crate::protocol::quirks;
 use crate::schema::{AttributeDef, AttributeType, Mutability, ResourceKind};
 
@@ -26,18 +27,18 @@ pub enum WriteKind<'a> {
 /// Attributes the server owns: whatever the client sends for them is ignored.
 const SERVER_OWNED: &[&str] = &["id", "meta", "groups", "password"];
 
-fn object(input: Value, kind: &str) -> Result<Map<String, Value>, ScimError> {
+fn object(input: Value, kind: &str) -> Result<Map<String, Value>, ProtocolError> {
     match input {
         Value::Object(map) => Ok(map),
-        _ => Err(ScimError::bad_request(
+        _ => Err(ProtocolError::new(
             ScimType::InvalidSyntax,
             format!("a {kind} must be a JSON object"),
         )),
     }
 }
 
-fn invalid(detail: String) -> ScimError {
-    ScimError::bad_request(ScimType::InvalidValue, detail)
+fn invalid(detail: String) -> ProtocolError {
+    ProtocolError::new(ScimType::InvalidValue, detail)
 }
 
 fn describe(value: &Value) -> &'static str {
@@ -51,7 +52,7 @@ fn describe(value: &Value) -> &'static str {
     }
 }
 
-fn check_single(value: &mut Value, def: &AttributeDef, name: &str) -> Result<(), ScimError> {
+fn check_single(value: &mut Value, def: &AttributeDef, name: &str) -> Result<(), ProtocolError> {
     let ok = match def.kind {
         AttributeType::String | AttributeType::Reference | AttributeType::Binary => {
             value.is_string()
@@ -88,7 +89,7 @@ fn check_single(value: &mut Value, def: &AttributeDef, name: &str) -> Result<(),
     }
 }
 
-fn check_value(value: &mut Value, def: &AttributeDef, name: &str) -> Result<(), ScimError> {
+fn check_value(value: &mut Value, def: &AttributeDef, name: &str) -> Result<(), ProtocolError> {
     if !def.multi_valued {
         return check_single(value, def, name);
     }
@@ -120,7 +121,7 @@ fn check_attributes(
     map: &mut Map<String, Value>,
     defs: &[AttributeDef],
     prefix: &str,
-) -> Result<(), ScimError> {
+) -> Result<(), ProtocolError> {
     let keys: Vec<String> = map.keys().cloned().collect();
     for key in keys {
         let Some(def) = defs.iter().find(|d| d.name.eq_ignore_ascii_case(&key)) else {
@@ -145,7 +146,7 @@ fn check_attributes(
     Ok(())
 }
 
-fn check_document(kind: ResourceKind, doc: &mut Map<String, Value>) -> Result<(), ScimError> {
+fn check_document(kind: ResourceKind, doc: &mut Map<String, Value>) -> Result<(), ProtocolError> {
     doc.retain(|k, _| {
         !SERVER_OWNED
             .iter()
@@ -199,7 +200,7 @@ fn check_document(kind: ResourceKind, doc: &mut Map<String, Value>) -> Result<()
 
 /// A User document as stored: checked against the User schema and its extensions, with a
 /// non-empty `userName`.
-pub fn user(input: Value, _kind: WriteKind<'_>) -> Result<Value, ScimError> {
+pub fn user(input: Value, _kind: WriteKind<'_>) -> Result<Value, ProtocolError> {
     let mut doc = object(input, "User")?;
     quirks::normalise_document(ResourceKind::User, &mut doc);
     check_document(ResourceKind::User, &mut doc)?;
@@ -210,7 +211,7 @@ pub fn user(input: Value, _kind: WriteKind<'_>) -> Result<Value, ScimError> {
 }
 
 /// A Group document as stored (without `members`, which are a separate relation).
-pub fn group(input: Value, _kind: WriteKind<'_>) -> Result<Value, ScimError> {
+pub fn group(input: Value, _kind: WriteKind<'_>) -> Result<Value, ProtocolError> {
     let mut doc = object(input, "Group")?;
     quirks::normalise_document(ResourceKind::Group, &mut doc);
     doc.retain(|k, _| !k.eq_ignore_ascii_case("members"));
@@ -276,7 +277,7 @@ mod tests {
         ];
         for (doc, message) in cases {
             let error = user(doc.clone(), WriteKind::Create).unwrap_err();
-            assert_eq!(error.scim_type, Some(ScimType::InvalidValue));
+            assert_eq!(error.scim_type, ScimType::InvalidValue);
             assert!(error.detail.contains(message), "{doc}: {}", error.detail);
         }
     }

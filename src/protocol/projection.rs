@@ -8,7 +8,8 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
-use crate::error::{ScimError, ScimType};
+use crate::error::ScimType;
+use crate::protocol::ProtocolError;
 use crate::protocol::path::AttrPath;
 use crate::schema::{ResourceKind, Returned};
 
@@ -34,7 +35,7 @@ impl Projection {
     pub fn from_params(
         attributes: Option<&str>,
         excluded: Option<&str>,
-    ) -> Result<Self, ScimError> {
+    ) -> Result<Self, ProtocolError> {
         let projection = Self {
             attributes: attributes.map(split).unwrap_or_default(),
             excluded: excluded.map(split).unwrap_or_default(),
@@ -42,7 +43,7 @@ impl Projection {
         for name in projection.attributes.iter().chain(&projection.excluded) {
             if !name.to_ascii_lowercase().starts_with("urn:") {
                 AttrPath::parse(name).map_err(|e| {
-                    ScimError::bad_request(ScimType::InvalidValue, format!("attributes: {e}"))
+                    ProtocolError::new(ScimType::InvalidValue, format!("attributes: {e}"))
                 })?;
             }
         }
@@ -50,15 +51,15 @@ impl Projection {
     }
 
     /// From a SearchRequest's `attributes` / `excludedAttributes` arrays.
-    pub fn from_search(body: &Value) -> Result<Self, ScimError> {
-        let list = |name: &str| -> Result<Vec<String>, ScimError> {
+    pub fn from_search(body: &Value) -> Result<Self, ProtocolError> {
+        let list = |name: &str| -> Result<Vec<String>, ProtocolError> {
             match body.get(name) {
                 None | Some(Value::Null) => Ok(Vec::new()),
                 Some(Value::Array(items)) => items
                     .iter()
                     .map(|i| {
                         i.as_str().map(str::to_owned).ok_or_else(|| {
-                            ScimError::bad_request(
+                            ProtocolError::new(
                                 ScimType::InvalidValue,
                                 format!("`{name}` must be an array of strings"),
                             )
@@ -66,7 +67,7 @@ impl Projection {
                     })
                     .collect(),
                 Some(Value::String(s)) => Ok(split(s)),
-                Some(_) => Err(ScimError::bad_request(
+                Some(_) => Err(ProtocolError::new(
                     ScimType::InvalidValue,
                     format!("`{name}` must be an array of strings"),
                 )),

@@ -4,8 +4,9 @@
 use serde_json::{Map, Value, json};
 use time::format_description::well_known::Rfc3339;
 
-use crate::error::{ScimError, ScimType};
+use crate::error::ScimType;
 use crate::model::{Group, GroupId, Meta, Organization, User, UserId, UserState};
+use crate::protocol::ProtocolError;
 
 pub use crate::urn::{
     GROUP as GROUP_SCHEMA, LIST_RESPONSE as LIST_RESPONSE_SCHEMA, USER as USER_SCHEMA,
@@ -26,12 +27,12 @@ pub fn user_email(
     doc: &Value,
     org: &Organization,
     policy: EmailPolicy,
-) -> Result<Option<String>, ScimError> {
+) -> Result<Option<String>, ProtocolError> {
     let user_name = doc.get("userName").and_then(Value::as_str).unwrap_or("");
     let email = if looks_like_email(user_name.trim()) {
         let canonical = canonical_email(user_name, "userName")?;
         if canonical != user_name {
-            return Err(ScimError::bad_request(
+            return Err(ProtocolError::new(
                 ScimType::InvalidValue,
                 format!(
                     "userName `{}` is an email address with surrounding spaces or in a non-NFC Unicode form; send `{canonical}`",
@@ -49,7 +50,7 @@ pub fn user_email(
         if policy == EmailPolicy::Optional {
             return Ok(None);
         }
-        return Err(ScimError::bad_request(
+        return Err(ProtocolError::new(
             ScimType::InvalidValue,
             format!(
                 "user `{user_name}` has no email: userName is not an email address and `emails` holds no value"
@@ -58,7 +59,7 @@ pub fn user_email(
     };
     if !org.allows_email(&email) {
         let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-        return Err(ScimError::bad_request(
+        return Err(ProtocolError::new(
             ScimType::InvalidValue,
             format!(
                 "email domain `{domain}` of `{email}` is not one of the organization's domains ({})",
@@ -97,11 +98,11 @@ fn is_invisible(c: char) -> bool {
 
 /// An email trimmed and NFC-normalised; refused (naming `field` and the character) when
 /// what is left holds an invisible character or a space.
-fn canonical_email(text: &str, field: &str) -> Result<String, ScimError> {
+fn canonical_email(text: &str, field: &str) -> Result<String, ProtocolError> {
     use unicode_normalization::UnicodeNormalization;
     let trimmed = text.trim();
     if let Some(c) = trimmed.chars().find(|&c| is_invisible(c)) {
-        return Err(ScimError::bad_request(
+        return Err(ProtocolError::new(
             ScimType::InvalidValue,
             format!(
                 "{field} `{}` holds the invisible or space character U+{:04X}; an email address cannot",
@@ -149,10 +150,10 @@ pub fn requested_state(doc: &Value) -> UserState {
 }
 
 /// A group's `displayName`.
-pub fn group_display_name(doc: &Value) -> Result<String, ScimError> {
+pub fn group_display_name(doc: &Value) -> Result<String, ProtocolError> {
     match doc.get("displayName").and_then(Value::as_str) {
         Some(name) if !name.trim().is_empty() => Ok(name.to_owned()),
-        _ => Err(ScimError::bad_request(
+        _ => Err(ProtocolError::new(
             ScimType::InvalidValue,
             "a group needs a non-empty string `displayName`",
         )),
@@ -160,12 +161,12 @@ pub fn group_display_name(doc: &Value) -> Result<String, ScimError> {
 }
 
 /// The member ids listed in a group document's `members[].value`.
-pub fn member_ids(doc: &Value) -> Result<Vec<UserId>, ScimError> {
+pub fn member_ids(doc: &Value) -> Result<Vec<UserId>, ProtocolError> {
     let Some(members) = doc.get("members") else {
         return Ok(Vec::new());
     };
     let Some(members) = members.as_array() else {
-        return Err(ScimError::bad_request(
+        return Err(ProtocolError::new(
             ScimType::InvalidValue,
             "`members` must be an array of {\"value\": \"<user id>\"}",
         ));
@@ -174,10 +175,10 @@ pub fn member_ids(doc: &Value) -> Result<Vec<UserId>, ScimError> {
 }
 
 /// The user id of one `members` element (`{"value": "scim_user_..."}`).
-pub fn member_id(member: &Value) -> Result<UserId, ScimError> {
+pub fn member_id(member: &Value) -> Result<UserId, ProtocolError> {
     let value = member.get("value").and_then(Value::as_str).unwrap_or("");
     value.parse().map_err(|_| {
-        ScimError::bad_request(
+        ProtocolError::new(
             ScimType::InvalidValue,
             format!("group member `{value}` is not a user id of this directory"),
         )
@@ -350,7 +351,7 @@ mod tests {
             EmailPolicy::Required,
         )
         .unwrap_err();
-        assert_eq!(err.scim_type, Some(ScimType::InvalidValue));
+        assert_eq!(err.scim_type, ScimType::InvalidValue);
         assert!(err.detail.contains("no email"), "{}", err.detail);
         let optional = user_email(
             &json!({"userName": "ann"}),

@@ -95,7 +95,10 @@ pub(super) fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ScimE
 /// The `attributes` / `excludedAttributes` of a request's query string.
 pub(super) fn projection_of<B>(request: &http::Request<B>) -> Result<Projection, ScimError> {
     let query = Query::parse(request.uri().query());
-    Projection::from_params(query.get("attributes"), query.get("excludedAttributes"))
+    Ok(Projection::from_params(
+        query.get("attributes"),
+        query.get("excludedAttributes"),
+    )?)
 }
 
 /// Query parameters, percent-decoded. Later duplicates of a key are ignored.

@@ -631,6 +631,25 @@ impl ScimService {
     }
 }
 
+/// Every protocol refusal is the client's to fix: 400 with its `scimType` and detail.
+impl From<crate::protocol::ProtocolError> for ScimError {
+    fn from(error: crate::protocol::ProtocolError) -> Self {
+        ScimError::bad_request(error.scim_type, error.detail)
+    }
+}
+
+impl From<crate::protocol::patch::PatchError> for ScimError {
+    fn from(error: crate::protocol::patch::PatchError) -> Self {
+        crate::protocol::ProtocolError::from(error).into()
+    }
+}
+
+impl From<crate::protocol::filter::FilterError> for ScimError {
+    fn from(error: crate::protocol::filter::FilterError) -> Self {
+        crate::protocol::ProtocolError::from(error).into()
+    }
+}
+
 /// Maps a store failure to what the client sees. Backend failures become a 500 whose
 /// detail does not leak internals.
 fn store_error(error: StoreError) -> ScimError {

@@ -90,7 +90,10 @@ fn targets_members(path: &Option<PatchPath>) -> bool {
 fn listed_members(value: Option<&Value>) -> Result<Vec<UserId>, ScimError> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items.iter().map(resource::member_id).collect(),
+        Some(Value::Array(items)) => Ok(items
+            .iter()
+            .map(resource::member_id)
+            .collect::<Result<_, _>>()?),
         Some(one) => Ok(vec![resource::member_id(one)?]),
     }
 }

@@ -26,7 +26,8 @@ pub use parser::{MAX_DEPTH, MAX_FILTER_LEN, parse_filter};
 pub use pushdown::{IndexedAttribute, IndexedEq, IndexedResource, indexed_equality};
 pub use sort::{SortOrder, compare_resources, sort_resources};
 
-use crate::error::{ScimError, ScimType};
+use crate::error::ScimType;
+use crate::protocol::ProtocolError;
 use crate::protocol::path::CaseExactness;
 
 /// Why a filter was refused: what is wrong, and where (a byte offset into the filter).
@@ -48,9 +49,9 @@ impl FilterError {
     }
 }
 
-impl From<FilterError> for ScimError {
+impl From<FilterError> for ProtocolError {
     fn from(error: FilterError) -> Self {
-        ScimError::bad_request(ScimType::InvalidFilter, error.to_string())
+        ProtocolError::new(ScimType::InvalidFilter, error.to_string())
     }
 }
 

@@ -10,7 +10,8 @@ use serde_json::{Number, Value};
 use time::OffsetDateTime;
 
 use super::eval::{attribute, compare_numbers, datetime, fold, get_ignore_case, leaves};
-use crate::error::{ScimError, ScimType};
+use crate::error::ScimType;
+use crate::protocol::ProtocolError;
 use crate::protocol::path::{AttrPath, CaseExactness};
 
 /// The direction of a sort.
@@ -26,13 +27,13 @@ pub enum SortOrder {
 impl SortOrder {
     /// Reads `ascending` / `descending`, case-insensitively; anything else is a 400
     /// `invalidValue` error.
-    pub fn parse(text: &str) -> Result<Self, ScimError> {
+    pub fn parse(text: &str) -> Result<Self, ProtocolError> {
         if text.eq_ignore_ascii_case("ascending") {
             Ok(Self::Ascending)
         } else if text.eq_ignore_ascii_case("descending") {
             Ok(Self::Descending)
         } else {
-            Err(ScimError::bad_request(
+            Err(ProtocolError::new(
                 ScimType::InvalidValue,
                 format!("sortOrder must be `ascending` or `descending`, not `{text}`"),
             ))

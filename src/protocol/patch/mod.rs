@@ -10,7 +10,8 @@ pub use path::PatchPath;
 
 use serde_json::Value;
 
-use crate::error::{ScimError, ScimType};
+use crate::error::ScimType;
+use crate::protocol::ProtocolError;
 use crate::schema::ResourceKind;
 
 /// The PatchOp message URN.
@@ -36,7 +37,7 @@ pub enum PatchError {
     Mutability(String),
 }
 
-impl From<PatchError> for ScimError {
+impl From<PatchError> for ProtocolError {
     fn from(error: PatchError) -> Self {
         let scim_type = match &error {
             PatchError::InvalidSyntax(_) => ScimType::InvalidSyntax,
@@ -45,7 +46,7 @@ impl From<PatchError> for ScimError {
             PatchError::InvalidValue(_) => ScimType::InvalidValue,
             PatchError::Mutability(_) => ScimType::Mutability,
         };
-        ScimError::bad_request(scim_type, error.to_string())
+        ProtocolError::new(scim_type, error.to_string())
     }
 }
 
