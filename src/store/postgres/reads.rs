@@ -238,27 +238,13 @@ impl PostgresStore {
         filter: &UserFilter,
         page: Keyset<UserId>,
     ) -> Result<Vec<User>, StoreError> {
-        // With `skip`, the page's ids come from an inner query that the index on
-        // (directory_id, id) INCLUDE (state) can answer without visiting the skipped
-        // rows' documents; only the page's rows are then read in full.
-        let mut query = Query::new(if page.skip > 0 {
-            "SELECT u.id".to_owned()
-        } else {
-            format!("SELECT {USER_COLUMNS}")
-        });
-        user_selection(&mut query, dir, filter);
-        if let Some(after) = &page.after {
-            let p = query.bind(after.to_string());
-            query.push(&format!(" AND u.id > {p}"));
-        }
-        query.push(" ORDER BY u.id");
-        query.page(page.skip, page.limit);
-        if page.skip > 0 {
-            query.sql = format!(
-                "SELECT {USER_COLUMNS} FROM {{s}}.users u WHERE u.id IN ({}) ORDER BY u.id",
-                query.sql
-            );
-        }
+        let query = keyset_page(
+            Table::USERS,
+            page.after.as_ref().map(ToString::to_string),
+            page.skip,
+            page.limit,
+            |query| user_selection(query, dir, filter),
+        );
         let client = self.client().await?;
         let rows = client
             .query(&self.schema.sql(&query.sql), &query.params())
@@ -333,25 +319,13 @@ impl PostgresStore {
         filter: &GroupFilter,
         page: Keyset<GroupId>,
     ) -> Result<Vec<Group>, StoreError> {
-        // `skip` as for users: ids first, documents only for the page.
-        let mut query = Query::new(if page.skip > 0 {
-            "SELECT g.id".to_owned()
-        } else {
-            format!("SELECT {GROUP_COLUMNS}")
-        });
-        group_selection(&mut query, dir, filter);
-        if let Some(after) = &page.after {
-            let p = query.bind(after.to_string());
-            query.push(&format!(" AND g.id > {p}"));
-        }
-        query.push(" ORDER BY g.id");
-        query.page(page.skip, page.limit);
-        if page.skip > 0 {
-            query.sql = format!(
-                "SELECT {GROUP_COLUMNS} FROM {{s}}.groups g WHERE g.id IN ({}) ORDER BY g.id",
-                query.sql
-            );
-        }
+        let query = keyset_page(
+            Table::GROUPS,
+            page.after.as_ref().map(ToString::to_string),
+            page.skip,
+            page.limit,
+            |query| group_selection(query, dir, filter),
+        );
         let client = self.client().await?;
         let rows = client
             .query(&self.schema.sql(&query.sql), &query.params())
@@ -498,4 +472,61 @@ impl PostgresStore {
             None => Ok(0),
         }
     }
+}
+
+/// The table a keyset page reads: its name, alias and full column list.
+struct Table {
+    name: &'static str,
+    alias: &'static str,
+    columns: &'static str,
+}
+
+impl Table {
+    const USERS: Table = Table {
+        name: "users",
+        alias: "u",
+        columns: USER_COLUMNS,
+    };
+    const GROUPS: Table = Table {
+        name: "groups",
+        alias: "g",
+        columns: GROUP_COLUMNS,
+    };
+}
+
+/// A page of `table` in id order: `select` adds the filter's `FROM ... WHERE ...`, then
+/// `after`, `skip` and `limit` apply. With `skip`, the page's ids come from an inner query
+/// that the index on (directory_id, id) INCLUDE (state) answers without visiting the
+/// skipped rows' documents; only the page's rows are then read in full.
+fn keyset_page(
+    table: Table,
+    after: Option<String>,
+    skip: usize,
+    limit: usize,
+    select: impl FnOnce(&mut Query),
+) -> Query {
+    let Table {
+        name,
+        alias,
+        columns,
+    } = table;
+    let mut query = Query::new(if skip > 0 {
+        format!("SELECT {alias}.id")
+    } else {
+        format!("SELECT {columns}")
+    });
+    select(&mut query);
+    if let Some(after) = after {
+        let p = query.bind(after);
+        query.push(&format!(" AND {alias}.id > {p}"));
+    }
+    query.push(&format!(" ORDER BY {alias}.id"));
+    query.page(skip, limit);
+    if skip > 0 {
+        query.sql = format!(
+            "SELECT {columns} FROM {{s}}.{name} {alias} WHERE {alias}.id IN ({}) ORDER BY {alias}.id",
+            query.sql
+        );
+    }
+    query
 }
