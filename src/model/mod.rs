@@ -6,12 +6,14 @@ mod change;
 mod clock;
 mod entity;
 mod id;
+mod idp;
 mod token;
 
 pub use change::{Change, ChangeKind};
 pub use clock::{Clock, IdGenerator, ManualClock, RandomIds, SequentialIds, SystemClock};
 pub use entity::{Directory, Group, Meta, Organization, User, UserState};
 pub use id::{DirectoryId, GroupId, IdParseError, OrganizationId, TokenId, UserId};
+pub use idp::{IdpKind, UnknownIdp};
 pub use token::{
     API_KEY_PREFIX, BEARER_TOKEN_PREFIX, EntropyError, TokenHash, TokenRecord, TokenScope,
     generate_secret,
