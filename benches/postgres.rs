@@ -96,11 +96,7 @@ async fn main() {
     store.insert_organization(org.clone()).await.expect("org");
     let dir = DirectoryId::from_uuid(uuid::Uuid::now_v7());
     store
-        .insert_directory(Directory {
-            id: dir.clone(),
-            organization_id: org.id,
-            primary: true,
-        })
+        .insert_directory(Directory::new(dir.clone(), org.id, true))
         .await
         .expect("directory");
 

@@ -260,11 +260,11 @@ impl Admin {
         org: &OrganizationId,
         primary: bool,
     ) -> Result<Directory, AdminError> {
-        let directory = Directory {
-            id: DirectoryId::from_uuid(self.ids.next_uuid()),
-            organization_id: org.clone(),
+        let directory = Directory::new(
+            DirectoryId::from_uuid(self.ids.next_uuid()),
+            org.clone(),
             primary,
-        };
+        );
         match self.store.insert_directory(directory.clone()).await {
             Ok(()) => Ok(directory),
             Err(StoreError::NotFound { .. }) => Err(AdminError::UnknownOrganization(org.clone())),

@@ -86,11 +86,7 @@ async fn directory(store: &PostgresStore, n: u128) -> DirectoryId {
         .insert_organization(org.clone())
         .await
         .expect("organization");
-    let dir = Directory {
-        id: DirectoryId::from_uuid(uuid(n + 1)),
-        organization_id: org.id,
-        primary: true,
-    };
+    let dir = Directory::new(DirectoryId::from_uuid(uuid(n + 1)), org.id, true);
     store
         .insert_directory(dir.clone())
         .await

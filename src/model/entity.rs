@@ -37,17 +37,6 @@ impl Organization {
     }
 }
 
-/// A SCIM directory: the endpoint one identity provider pushes to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Directory {
-    /// `scim_directory_...`.
-    pub id: DirectoryId,
-    /// The organization it belongs to.
-    pub organization_id: OrganizationId,
-    /// Whether it is its organization's primary directory (at most one is).
-    pub primary: bool,
-}
-
 /// Version and timestamps of a user or group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {

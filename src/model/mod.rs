@@ -4,6 +4,7 @@
 pub(crate) mod accessors;
 mod change;
 mod clock;
+mod directory;
 mod entity;
 mod id;
 mod idp;
@@ -11,7 +12,8 @@ mod token;
 
 pub use change::{Change, ChangeKind};
 pub use clock::{Clock, IdGenerator, ManualClock, RandomIds, SequentialIds, SystemClock};
-pub use entity::{Directory, Group, Meta, Organization, User, UserState};
+pub use directory::{Directory, DirectoryState, FieldMapping, GroupMatch, RoleMapping, RoleRule};
+pub use entity::{Group, Meta, Organization, User, UserState};
 pub use id::{DirectoryId, GroupId, IdParseError, OrganizationId, TokenId, UserId};
 pub use idp::{IdpKind, UnknownIdp};
 pub use token::{

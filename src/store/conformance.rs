@@ -41,8 +41,9 @@ use super::{
     StoreError, TokenStore, UniqueAttribute, UserFilter, UserKey,
 };
 use crate::model::{
-    ChangeKind, Directory, DirectoryId, Group, GroupId, Meta, Organization, OrganizationId,
-    TokenHash, TokenId, TokenRecord, TokenScope, User, UserId, UserState,
+    ChangeKind, Directory, DirectoryId, DirectoryState, FieldMapping, Group, GroupId, GroupMatch,
+    IdpKind, Meta, Organization, OrganizationId, RoleMapping, TokenHash, TokenId, TokenRecord,
+    TokenScope, User, UserId, UserState,
 };
 
 /// A directory store and a token store under test (often the same object twice).
@@ -95,11 +96,7 @@ async fn setup(stores: &Stores, n: u128) -> DirectoryId {
         .insert_organization(organization.clone())
         .await
         .expect("insert_organization");
-    let directory = Directory {
-        id: DirectoryId::from_uuid(uuid(n + 1)),
-        organization_id: organization.id,
-        primary: true,
-    };
+    let directory = Directory::new(DirectoryId::from_uuid(uuid(n + 1)), organization.id, true);
     store
         .insert_directory(directory.clone())
         .await
@@ -217,11 +214,7 @@ pub async fn directories(stores: Stores) {
         .insert_organization(acme.clone())
         .await
         .expect("insert org");
-    let orphan = Directory {
-        id: DirectoryId::from_uuid(uuid(50)),
-        organization_id: org(99, None).id,
-        primary: true,
-    };
+    let orphan = Directory::new(DirectoryId::from_uuid(uuid(50)), org(99, None).id, true);
     assert!(
         matches!(
             store.insert_directory(orphan).await,
@@ -229,16 +222,8 @@ pub async fn directories(stores: Stores) {
         ),
         "a directory needs its organization"
     );
-    let first = Directory {
-        id: DirectoryId::from_uuid(uuid(10)),
-        organization_id: acme.id.clone(),
-        primary: true,
-    };
-    let second = Directory {
-        id: DirectoryId::from_uuid(uuid(11)),
-        organization_id: acme.id.clone(),
-        primary: true,
-    };
+    let first = Directory::new(DirectoryId::from_uuid(uuid(10)), acme.id.clone(), true);
+    let second = Directory::new(DirectoryId::from_uuid(uuid(11)), acme.id.clone(), true);
     store.insert_directory(first.clone()).await.expect("insert");
     store
         .insert_directory(second.clone())
@@ -277,6 +262,55 @@ pub async fn directories(stores: Stores) {
             .expect("get")
             .map(|d| d.primary),
         Some(false)
+    );
+
+    // Everything the vendor configures on a directory is kept as written, NUL included.
+    let configured = Directory {
+        primary: false,
+        ..second.clone()
+    }
+    .with_name("Acme's Okta\0")
+    .with_idp(IdpKind::Okta)
+    .with_state(DirectoryState::Disabled)
+    .with_roles(
+        RoleMapping::new()
+            .map(GroupMatch::DisplayName("Engineering".into()), "developer")
+            .map(GroupMatch::Id(GroupId::from_uuid(uuid(12))), "admin")
+            .with_default("viewer"),
+    )
+    .with_fields(FieldMapping::new().map(
+        "cost_center",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter",
+    ));
+    let configured = Directory {
+        last_request_at: Some(datetime!(2026-12-01 10:00 UTC)),
+        ..configured
+    };
+    store
+        .update_directory(configured.clone())
+        .await
+        .expect("update a configured directory");
+    assert_eq!(
+        store.get_directory(&second.id).await.expect("get"),
+        Some(configured.clone()),
+        "get returns the directory's name, provider, state, last request and mappings"
+    );
+    assert!(
+        store
+            .list_directories(&acme.id)
+            .await
+            .expect("list")
+            .contains(&configured),
+        "so does the listing"
+    );
+    assert_eq!(
+        store
+            .get_directory(&first.id)
+            .await
+            .expect("get")
+            .map(|d| (d.state, d.primary)),
+        Some((DirectoryState::Pending, true)),
+        "a new directory is pending; updating another left it primary"
     );
 }
 
@@ -1322,11 +1356,7 @@ pub async fn isolation(stores: Stores) {
     // Organizations: a new primary demotes only its own organization's primary.
     let org_a = org(1, None).id;
     let org_b = org(50, None).id;
-    let second_a = Directory {
-        id: DirectoryId::from_uuid(uuid(90)),
-        organization_id: org_a.clone(),
-        primary: true,
-    };
+    let second_a = Directory::new(DirectoryId::from_uuid(uuid(90)), org_a.clone(), true);
     store
         .insert_directory(second_a.clone())
         .await

@@ -6,7 +6,8 @@ use super::sql::{
     parse_id, to_u64, unesc, unesc_json, user_from_row,
 };
 use crate::model::{
-    Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, User, UserId,
+    Change, Directory, DirectoryId, DirectoryState, Group, GroupId, Organization, OrganizationId,
+    User, UserId,
 };
 use crate::store::plan::{group_key_value, user_key_value};
 use crate::store::{
@@ -18,13 +19,20 @@ fn organization_from_doc(doc: serde_json::Value) -> Result<Organization, StoreEr
 }
 
 fn directory_from_row(row: &tokio_postgres::Row) -> Result<Directory, StoreError> {
-    let id: &str = row.try_get(0).map_err(db)?;
-    let org: &str = row.try_get(1).map_err(db)?;
-    Ok(Directory {
-        id: parse_id(id)?,
-        organization_id: parse_id(org)?,
-        primary: row.try_get(2).map_err(db)?,
-    })
+    let id = parse_id(row.try_get(0).map_err(db)?)?;
+    let org = parse_id(row.try_get(1).map_err(db)?)?;
+    let primary = row.try_get(2).map_err(db)?;
+    let doc: Option<serde_json::Value> = row.try_get(3).map_err(db)?;
+    let Some(doc) = doc else {
+        return Ok(Directory::new(id, org, primary).with_state(DirectoryState::Active));
+    };
+    let mut directory: Directory =
+        serde_json::from_value(unesc_json(doc)?).map_err(|_| super::sql::corrupt("directory"))?;
+    // The columns are what constraints and `clear_primary` keep right.
+    directory.id = id;
+    directory.organization_id = org;
+    directory.primary = primary;
+    Ok(directory)
 }
 
 /// The `WHERE` conditions a user filter adds (after `u.directory_id = $1`), and the joins.
@@ -164,7 +172,7 @@ impl PostgresStore {
         let row = client
             .query_opt(
                 &self.schema.sql(
-                    "SELECT id, organization_id, is_primary FROM {s}.directories WHERE id = $1",
+                    "SELECT id, organization_id, is_primary, doc FROM {s}.directories WHERE id = $1",
                 ),
                 &[&id.as_str()],
             )
@@ -181,7 +189,7 @@ impl PostgresStore {
         let rows = client
             .query(
                 &self.schema.sql(
-                    "SELECT id, organization_id, is_primary FROM {s}.directories \
+                    "SELECT id, organization_id, is_primary, doc FROM {s}.directories \
                      WHERE organization_id = $1 ORDER BY id",
                 ),
                 &[&org.as_str()],

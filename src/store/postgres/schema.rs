@@ -13,14 +13,21 @@ struct Migration {
 }
 
 /// Migrations in order; a new one appends, an applied one never changes.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("migrations/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "directory_profile",
+        sql: include_str!("migrations/0002_directory_profile.sql"),
+    },
+];
 
 /// The schema version this scimkit writes and reads.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 1;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 2;
 
 fn connect_error(e: impl std::error::Error + Send + Sync + 'static) -> PostgresOpenError {
     PostgresOpenError::Connect(Box::new(e))

@@ -15,6 +15,13 @@ use crate::model::{Directory, DirectoryId, Group, GroupId, Organization, User, U
 use crate::store::plan::{self, ChangeDraft, MembershipFacts, MembershipPlan};
 use crate::store::{EntityKind, MembershipEdit, StoreError, UniqueAttribute};
 
+/// A directory's document column (NUL-escaped like every stored document).
+fn directory_doc(directory: &Directory) -> Result<serde_json::Value, StoreError> {
+    serde_json::to_value(directory)
+        .map(|doc| esc_json(&doc))
+        .map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
 fn ids(users: &[UserId]) -> Vec<&str> {
     users.iter().map(UserId::as_str).collect()
 }
@@ -76,12 +83,14 @@ impl PostgresStore {
         }
         tx.execute(
             &self.schema.sql(
-                "INSERT INTO {s}.directories (id, organization_id, is_primary) VALUES ($1, $2, $3)",
+                "INSERT INTO {s}.directories (id, organization_id, is_primary, doc) \
+                 VALUES ($1, $2, $3, $4)",
             ),
             &[
                 &directory.id.as_str(),
                 &directory.organization_id.as_str(),
                 &directory.primary,
+                &directory_doc(&directory)?,
             ],
         )
         .await
@@ -127,8 +136,12 @@ impl PostgresStore {
         tx.execute(
             &self
                 .schema
-                .sql("UPDATE {s}.directories SET is_primary = $2 WHERE id = $1"),
-            &[&directory.id.as_str(), &directory.primary],
+                .sql("UPDATE {s}.directories SET is_primary = $2, doc = $3 WHERE id = $1"),
+            &[
+                &directory.id.as_str(),
+                &directory.primary,
+                &directory_doc(&directory)?,
+            ],
         )
         .await
         .map_err(db)?;

@@ -62,11 +62,7 @@ async fn store(path: &std::path::Path) -> SledStore {
     store.insert_organization(org.clone()).await.expect("org");
     for n in [1, 2] {
         store
-            .insert_directory(Directory {
-                id: did(n),
-                organization_id: org.id.clone(),
-                primary: n == 1,
-            })
+            .insert_directory(Directory::new(did(n), org.id.clone(), n == 1))
             .await
             .expect("dir");
     }
