@@ -381,12 +381,12 @@ impl Admin {
     }
 
     async fn register(&self, scope: TokenScope, secret: String) -> Result<IssuedToken, AdminError> {
-        let record = TokenRecord {
-            id: TokenId::from_uuid(self.ids.next_uuid()),
+        let record = TokenRecord::new(
+            TokenId::from_uuid(self.ids.next_uuid()),
             scope,
-            hash: TokenHash::of(&secret),
-            created: self.clock.now(),
-        };
+            TokenHash::of(&secret),
+            self.clock.now(),
+        );
         match self.tokens.insert_token(record.clone()).await {
             Ok(()) => Ok(IssuedToken { record, secret }),
             Err(StoreError::Conflict(UniqueAttribute::TokenHash)) => Err(AdminError::TokenTaken),

@@ -30,7 +30,9 @@ use http::header::HeaderValue;
 use http::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::model::{Change, DirectoryId, GroupId, OrganizationId, TokenHash, TokenScope, UserId};
+use crate::model::{
+    Change, Clock, DirectoryId, GroupId, OrganizationId, SystemClock, TokenHash, TokenScope, UserId,
+};
 use crate::store::{DirectoryStore, Keyset, TokenStore};
 use crate::sync::{
     DEFAULT_PAGE_SIZE, DirectorySelector, DirectorySync, ListGroups, ListUsers, MAX_PAGE_SIZE,
@@ -134,6 +136,7 @@ pub struct ManagementService {
     store: Arc<dyn DirectoryStore>,
     tokens: Arc<dyn TokenStore>,
     prefix: String,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for ManagementService {
@@ -219,7 +222,14 @@ impl ManagementService {
             store,
             tokens,
             prefix: "/api/v1".into(),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The clock that decides whether a key has expired (default: the system clock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The path prefix (default `/api/v1`).
@@ -269,9 +279,14 @@ impl ManagementService {
             .find_token(&TokenHash::of(secret))
             .await?
             .ok_or_else(ApiError::unauthorized)?;
+        if token.is_expired(self.clock.now()) {
+            return Err(ApiError::unauthorized());
+        }
         match token.scope {
-            TokenScope::Directory(_) => Err(ApiError::unauthorized()),
-            scope => Ok(scope),
+            scope @ (TokenScope::Organization(_) | TokenScope::Global) => Ok(scope),
+            // SCIM tokens and setup sessions open nothing here, and say so no differently
+            // from a wrong key.
+            TokenScope::Directory(_) | TokenScope::Setup(_) => Err(ApiError::unauthorized()),
         }
     }
 
@@ -433,7 +448,7 @@ impl ManagementService {
         }
         let organizations: Vec<OrganizationId> = match scope {
             TokenScope::Organization(org) => vec![org.clone()],
-            TokenScope::Directory(_) => Vec::new(),
+            TokenScope::Directory(_) | TokenScope::Setup(_) => Vec::new(),
             TokenScope::Global => self
                 .store
                 .list_organizations(Keyset::all())
@@ -492,6 +507,6 @@ fn may_read(scope: &TokenScope, organization: &OrganizationId) -> bool {
     match scope {
         TokenScope::Global => true,
         TokenScope::Organization(own) => own == organization,
-        TokenScope::Directory(_) => false,
+        TokenScope::Directory(_) | TokenScope::Setup(_) => false,
     }
 }
