@@ -22,8 +22,8 @@ use std::sync::Arc;
 use crate::error::{StoreError, UniqueAttribute};
 use crate::model::{
     API_KEY_PREFIX, BEARER_TOKEN_PREFIX, Clock, Directory, DirectoryId, EntropyError, IdGenerator,
-    Organization, OrganizationId, RandomIds, SystemClock, TokenHash, TokenId, TokenRecord,
-    TokenScope, generate_secret,
+    Organization, OrganizationId, RandomIds, SETUP_LINK_PREFIX, SystemClock, TokenHash, TokenId,
+    TokenRecord, TokenScope, generate_secret,
 };
 use crate::store::{DirectoryStore, Keyset, TokenStore};
 
@@ -316,6 +316,43 @@ impl Admin {
         self.register_chosen(scope, secret).await
     }
 
+    /// Issues a new SCIM bearer token for a directory and revokes every earlier one, so
+    /// only the new token opens it from now on (the IdP must be given it at once).
+    pub async fn rotate_scim_token(
+        &self,
+        directory: &DirectoryId,
+    ) -> Result<IssuedToken, AdminError> {
+        let earlier = self
+            .tokens
+            .list_tokens(&TokenScope::Directory(directory.clone()))
+            .await?;
+        let issued = self.issue_scim_token(directory).await?;
+        for token in earlier {
+            match self.tokens.revoke_token(&token.id).await {
+                Ok(()) | Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(issued)
+    }
+
+    /// A link to the organization's [setup page](crate::service::SetupPage), for the
+    /// customer's IT admin: it opens once, within `valid_for`, and then gives a session
+    /// for that organization alone. Build the URL with
+    /// [`ManagementService::setup_url`](crate::ManagementService::setup_url).
+    pub async fn setup_link(
+        &self,
+        org: &OrganizationId,
+        valid_for: time::Duration,
+    ) -> Result<IssuedToken, AdminError> {
+        if self.store.get_organization(org).await?.is_none() {
+            return Err(AdminError::UnknownOrganization(org.clone()));
+        }
+        let secret = generate_secret(SETUP_LINK_PREFIX)?;
+        self.register_expiring(TokenScope::Setup(org.clone()), secret, valid_for)
+            .await
+    }
+
     /// Tokens with a scope (their records; secrets are never stored).
     pub async fn list_tokens(&self, scope: &TokenScope) -> Result<Vec<TokenRecord>, AdminError> {
         Ok(self.tokens.list_tokens(scope).await?)
@@ -380,6 +417,24 @@ impl Admin {
         self.register(scope, secret.to_owned()).await
     }
 
+    /// Registers `secret` for `scope` until `valid_for` from now.
+    pub(crate) async fn register_expiring(
+        &self,
+        scope: TokenScope,
+        secret: String,
+        valid_for: time::Duration,
+    ) -> Result<IssuedToken, AdminError> {
+        let now = self.clock.now();
+        let record = TokenRecord::new(
+            TokenId::from_uuid(self.ids.next_uuid()),
+            scope,
+            TokenHash::of(&secret),
+            now,
+        )
+        .with_expiry(now + valid_for);
+        self.insert(record, secret).await
+    }
+
     async fn register(&self, scope: TokenScope, secret: String) -> Result<IssuedToken, AdminError> {
         let record = TokenRecord::new(
             TokenId::from_uuid(self.ids.next_uuid()),
@@ -387,6 +442,10 @@ impl Admin {
             TokenHash::of(&secret),
             self.clock.now(),
         );
+        self.insert(record, secret).await
+    }
+
+    async fn insert(&self, record: TokenRecord, secret: String) -> Result<IssuedToken, AdminError> {
         match self.tokens.insert_token(record.clone()).await {
             Ok(()) => Ok(IssuedToken { record, secret }),
             Err(StoreError::Conflict(UniqueAttribute::TokenHash)) => Err(AdminError::TokenTaken),

@@ -100,6 +100,10 @@ impl TokenRecord {
 
 /// Prefix of issued SCIM bearer tokens (lets secret scanners recognise them).
 pub const BEARER_TOKEN_PREFIX: &str = "scimkit_bearer_";
+/// Prefix of setup-page links (one-time, expiring).
+pub const SETUP_LINK_PREFIX: &str = "scimkit_setup_link_";
+/// Prefix of setup-page sessions (the cookie a setup link is exchanged for).
+pub const SETUP_SESSION_PREFIX: &str = "scimkit_setup_session_";
 /// Prefix of issued API keys.
 pub const API_KEY_PREFIX: &str = "scimkit_api_key_";
 

@@ -30,6 +30,7 @@ use http::header::HeaderValue;
 use http::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
+use super::setup::{SetupContext, SetupPage};
 use crate::model::{
     Change, Clock, DirectoryId, GroupId, OrganizationId, SystemClock, TokenHash, TokenScope, UserId,
 };
@@ -137,6 +138,7 @@ pub struct ManagementService {
     tokens: Arc<dyn TokenStore>,
     prefix: String,
     clock: Arc<dyn Clock>,
+    setup: Option<SetupPage>,
 }
 
 impl std::fmt::Debug for ManagementService {
@@ -223,7 +225,26 @@ impl ManagementService {
             tokens,
             prefix: "/api/v1".into(),
             clock: Arc::new(SystemClock),
+            setup: None,
         }
+    }
+
+    /// Also serves the customer-facing [setup page](crate::service::SetupPage) under
+    /// `{prefix}/setup`, opened with links from
+    /// [`Admin::setup_link`](crate::Admin::setup_link).
+    pub fn with_setup_page(mut self, page: SetupPage) -> Self {
+        self.setup = Some(page);
+        self
+    }
+
+    /// The URL of a setup link's secret (from [`Admin::setup_link`](crate::Admin::setup_link)),
+    /// under `origin` (e.g. `https://api.example.com`).
+    pub fn setup_url(&self, origin: &str, link_secret: &str) -> String {
+        format!(
+            "{}{}/setup/{link_secret}",
+            origin.trim_end_matches('/'),
+            self.prefix
+        )
     }
 
     /// The clock that decides whether a key has expired (default: the system clock).
@@ -250,6 +271,19 @@ impl ManagementService {
 
     /// Answers one request; never fails.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
+        if let Some(page) = &self.setup
+            && let Some(rest) = request.uri().path().strip_prefix(self.prefix.as_str())
+            && (rest == "/setup" || rest.starts_with("/setup/"))
+        {
+            let context = SetupContext {
+                page,
+                store: &self.store,
+                tokens: &self.tokens,
+                clock: &self.clock,
+                prefix: &self.prefix,
+            };
+            return context.handle(&request, rest).await;
+        }
         match self.route(&request).await {
             Ok(body) => json_response(StatusCode::OK, &body),
             Err(error) => {

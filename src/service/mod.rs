@@ -18,6 +18,7 @@ mod observe;
 mod patch;
 mod route;
 mod search;
+mod setup;
 #[cfg(feature = "tower")]
 mod tower;
 #[cfg(not(feature = "tower"))]
@@ -51,6 +52,7 @@ pub use limits::{
 };
 pub use management::ManagementService;
 pub use observe::{RequestLog, RequestRecord};
+pub use setup::{RecentRequest, RecentRequests, SetupPage};
 
 /// Default limit on request bodies: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
