@@ -22,8 +22,8 @@ use std::sync::Arc;
 use crate::error::{StoreError, UniqueAttribute};
 use crate::model::{
     API_KEY_PREFIX, BEARER_TOKEN_PREFIX, Clock, Directory, DirectoryId, EntropyError, IdGenerator,
-    Organization, OrganizationId, RandomIds, SETUP_LINK_PREFIX, SystemClock, TokenHash, TokenId,
-    TokenRecord, TokenScope, generate_secret,
+    OAUTH_CLIENT_SECRET_PREFIX, Organization, OrganizationId, RandomIds, SETUP_LINK_PREFIX,
+    SystemClock, TokenHash, TokenId, TokenRecord, TokenScope, generate_secret,
 };
 use crate::store::{DirectoryStore, Keyset, TokenStore};
 
@@ -334,6 +334,23 @@ impl Admin {
             }
         }
         Ok(issued)
+    }
+
+    /// Registers an OAuth 2.0 client for a directory, for IdPs that authenticate with the
+    /// client-credentials grant (Microsoft's gallery validation among them): the IdP posts
+    /// the returned record's id (the `client_id`) and `secret` (the `client_secret`) to
+    /// the directory's token endpoint, `{SCIM base URL}/oauth/token`, and gets
+    /// short-lived bearer tokens. Several clients may live at once (rotate by issuing a
+    /// new one, then revoking the old one with [`Admin::revoke_token`]; access tokens
+    /// it issued run out within their lifetime).
+    pub async fn issue_oauth_client(
+        &self,
+        directory: &DirectoryId,
+    ) -> Result<IssuedToken, AdminError> {
+        self.require_directory(directory).await?;
+        let secret = generate_secret(OAUTH_CLIENT_SECRET_PREFIX)?;
+        self.register(TokenScope::OAuthClient(directory.clone()), secret)
+            .await
     }
 
     /// A link to the organization's [setup page](crate::service::SetupPage), for the

@@ -21,6 +21,10 @@ pub enum TokenScope {
     /// organization's setup page and grants nothing else (not SCIM, not the management
     /// API). Always issued with an expiry.
     Setup(OrganizationId),
+    /// An OAuth 2.0 client of one directory: its secret is exchanged at the directory's
+    /// token endpoint for short-lived SCIM access tokens, and opens nothing itself. The
+    /// client id is the record's id.
+    OAuthClient(DirectoryId),
 }
 
 /// The SHA-256 of a token secret: the only form in which a secret is stored.
@@ -104,6 +108,10 @@ pub const BEARER_TOKEN_PREFIX: &str = "scimkit_bearer_";
 pub const SETUP_LINK_PREFIX: &str = "scimkit_setup_link_";
 /// Prefix of setup-page sessions (the cookie a setup link is exchanged for).
 pub const SETUP_SESSION_PREFIX: &str = "scimkit_setup_session_";
+/// Prefix of OAuth 2.0 client secrets.
+pub const OAUTH_CLIENT_SECRET_PREFIX: &str = "scimkit_client_secret_";
+/// Prefix of OAuth 2.0 access tokens (short-lived SCIM bearer tokens).
+pub const ACCESS_TOKEN_PREFIX: &str = "scimkit_access_";
 /// Prefix of issued API keys.
 pub const API_KEY_PREFIX: &str = "scimkit_api_key_";
 

@@ -320,7 +320,9 @@ impl ManagementService {
             scope @ (TokenScope::Organization(_) | TokenScope::Global) => Ok(scope),
             // SCIM tokens and setup sessions open nothing here, and say so no differently
             // from a wrong key.
-            TokenScope::Directory(_) | TokenScope::Setup(_) => Err(ApiError::unauthorized()),
+            TokenScope::Directory(_) | TokenScope::Setup(_) | TokenScope::OAuthClient(_) => {
+                Err(ApiError::unauthorized())
+            }
         }
     }
 
@@ -482,7 +484,9 @@ impl ManagementService {
         }
         let organizations: Vec<OrganizationId> = match scope {
             TokenScope::Organization(org) => vec![org.clone()],
-            TokenScope::Directory(_) | TokenScope::Setup(_) => Vec::new(),
+            TokenScope::Directory(_) | TokenScope::Setup(_) | TokenScope::OAuthClient(_) => {
+                Vec::new()
+            }
             TokenScope::Global => self
                 .store
                 .list_organizations(Keyset::all())
@@ -541,6 +545,6 @@ fn may_read(scope: &TokenScope, organization: &OrganizationId) -> bool {
     match scope {
         TokenScope::Global => true,
         TokenScope::Organization(own) => own == organization,
-        TokenScope::Directory(_) | TokenScope::Setup(_) => false,
+        TokenScope::Directory(_) | TokenScope::Setup(_) | TokenScope::OAuthClient(_) => false,
     }
 }

@@ -108,6 +108,7 @@ pub(super) fn scope_key(scope: &TokenScope) -> String {
         TokenScope::Organization(o) => format!("organization:{o}"),
         TokenScope::Global => "global".to_owned(),
         TokenScope::Setup(o) => format!("setup:{o}"),
+        TokenScope::OAuthClient(d) => format!("oauth_client:{d}"),
     }
 }
 
@@ -119,6 +120,7 @@ pub(super) fn scope_from_key(key: &str) -> Result<TokenScope, StoreError> {
         Some(("directory", d)) => Ok(TokenScope::Directory(parse_id(d)?)),
         Some(("organization", o)) => Ok(TokenScope::Organization(parse_id(o)?)),
         Some(("setup", o)) => Ok(TokenScope::Setup(parse_id(o)?)),
+        Some(("oauth_client", d)) => Ok(TokenScope::OAuthClient(parse_id(d)?)),
         _ => Err(corrupt(format!("token scope `{key}`"))),
     }
 }
