@@ -279,7 +279,10 @@ pub mod backends {}
 /// writes. A user with `deleted: true` has been deprovisioned (deleted or deactivated;
 /// `state` says which, and the feed records `user.deleted` or `user.deactivated`):
 /// remove its access. Take [`latest_cursor`](crate::DirectorySync::latest_cursor) before
-/// the full sync and follow the feed from it. If the log was trimmed past your cursor
+/// the full sync and follow the feed from it. Each change carries the object as of that
+/// change ([`Change::sync_user`](crate::model::Change::sync_user) and
+/// [`Change::sync_group`](crate::model::Change::sync_group); both on membership
+/// changes), so applying it needs no read-back that could see a later write. If the log was trimmed past your cursor
 /// ([`Admin::trim_changes`](crate::Admin::trim_changes)), the feed answers
 /// `SyncError::CursorTrimmed`: run a full sync again. `cargo run --example sync_job` runs
 /// the whole loop.
@@ -318,7 +321,7 @@ pub mod backends {}
 ///     let Ok(next) = tokio::time::timeout(Duration::from_millis(10), feed.try_next()).await
 ///     else { break };
 ///     match next {
-///         Ok(Some(change)) => { /* re-read change.resource_id and apply it */ let _ = change; }
+///         Ok(Some(change)) => { /* apply change.sync_user() / change.sync_group() */ let _ = change; }
 ///         Ok(None) => break, // never: the feed does not end
 ///         Err(SyncError::CursorTrimmed { .. }) => { /* run a full sync again */ break }
 ///         Err(other) => return Err(other.into()),

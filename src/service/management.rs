@@ -10,6 +10,10 @@
 //! | `GET {prefix}/scim/groups/{id}` | `{"scimGroup": {...}}` |
 //! | `GET {prefix}/scim/changes?<selector>&after=&limit=` | `{"changes": [...], "nextCursor": "..."}` |
 //!
+//! Each change carries the user and group as of that change (`user` on user and
+//! membership kinds, `group` on group and membership kinds, in the `scimUser` and
+//! `scimGroup` shapes), so forwarding it needs no read-back.
+//!
 //! `<selector>` is exactly one of `scimDirectoryId`, `organizationId` or
 //! `organizationExternalId` (an organization means its primary directory). Getting a user
 //! or group by id takes an optional selector: with one, only that directory is read;
@@ -114,15 +118,27 @@ fn group_json(group: SyncGroup) -> Value {
     })
 }
 
-fn change_json(change: Change) -> Value {
+/// A change as the management API and webhooks send it: `seq`, `kind`, `resourceId`,
+/// `at`, `memberId` for membership kinds, and the snapshots as of the change, `user` and
+/// `group`, in the shapes of `scimUser` and `scimGroup` (absent where the change has
+/// none).
+pub(crate) fn change_json(change: &Change) -> Value {
     let mut doc = json!({
         "seq": change.seq,
         "kind": change.kind,
         "resourceId": change.resource_id,
         "at": change.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
     });
-    if let (Some(member), Some(o)) = (change.member_id, doc.as_object_mut()) {
-        o.insert("memberId".into(), json!(member));
+    if let Some(o) = doc.as_object_mut() {
+        if let Some(member) = &change.member_id {
+            o.insert("memberId".into(), json!(member));
+        }
+        if let Some(user) = change.sync_user() {
+            o.insert("user".into(), user_json(user));
+        }
+        if let Some(group) = change.sync_group() {
+            o.insert("group".into(), group_json(group));
+        }
     }
     doc
 }
@@ -416,7 +432,7 @@ impl ManagementService {
         let limit = params.size("limit")?;
         let page = self.sync.changes(&directory, after, limit).await?;
         Ok(json!({
-            "changes": page.changes.into_iter().map(change_json).collect::<Vec<_>>(),
+            "changes": page.changes.iter().map(change_json).collect::<Vec<_>>(),
             "nextCursor": page.next_cursor.to_string(),
         }))
     }

@@ -125,6 +125,7 @@ where
     group_updates(new_stores().await).await;
     concurrent_group_updates(new_stores().await).await;
     change_log(new_stores().await).await;
+    change_snapshots(new_stores().await).await;
     tokens(new_stores().await).await;
     isolation(new_stores().await).await;
     listing_filters_and_counts(new_stores().await).await;
@@ -1170,6 +1171,118 @@ pub async fn change_log(stores: Stores) {
             .collect::<Vec<_>>(),
         vec![7],
         "after and limit"
+    );
+}
+
+/// Changes carry the object: each user change the user as that change stored it, each
+/// group change the group, each membership change both (the group after the edit, the
+/// member as it stood), and none of them moves when later writes change the entities.
+pub async fn change_snapshots(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let ann = store
+        .insert_user(user(&dir, 10, "ann"))
+        .await
+        .expect("insert ann");
+    let bob = store
+        .insert_user(user(&dir, 11, "bob"))
+        .await
+        .expect("insert bob");
+    let sales = store
+        .insert_group(group(&dir, 20, "Sales"), std::slice::from_ref(&ann.id))
+        .await
+        .expect("group");
+    let mut retitled = ann.clone();
+    retitled.attributes["title"] = json!("Engineer");
+    let ann2 = store.update_user(retitled, 1).await.expect("retitle ann");
+    let sales2 = store
+        .edit_members(&dir, &sales.id, &[MembershipEdit::Add(bob.id.clone())], AT)
+        .await
+        .expect("add bob");
+    let renamed = Group {
+        display_name: "Sales EMEA".into(),
+        attributes: json!({"displayName": "Sales EMEA"}),
+        ..sales2.clone()
+    };
+    let sales3 = store
+        .update_group(renamed, 2, &[MembershipEdit::Remove(ann.id.clone())])
+        .await
+        .expect("rename, remove ann");
+    let ann3 = store
+        .update_user(
+            User {
+                state: UserState::Deactivated,
+                ..ann2.clone()
+            },
+            2,
+        )
+        .await
+        .expect("deactivate ann");
+    // Later writes that the snapshots above must not reflect.
+    let mut later = bob.clone();
+    later.attributes["title"] = json!("Later");
+    store.update_user(later, 1).await.expect("later bob");
+    store
+        .update_group(
+            Group {
+                deleted: true,
+                ..sales3.clone()
+            },
+            3,
+            &[],
+        )
+        .await
+        .expect("delete group");
+
+    let changes = store.list_changes(&dir, 0, 100).await.expect("changes");
+    let seen: Vec<(ChangeKind, Option<User>, Option<Group>)> = changes
+        .iter()
+        .map(|c| (c.kind, c.user().cloned(), c.group().cloned()))
+        .collect();
+    let expected = vec![
+        (ChangeKind::UserCreated, Some(ann.clone()), None),
+        (ChangeKind::UserCreated, Some(bob.clone()), None),
+        (ChangeKind::GroupCreated, None, Some(sales.clone())),
+        (
+            ChangeKind::GroupMemberAdded,
+            Some(ann.clone()),
+            Some(sales.clone()),
+        ),
+        (ChangeKind::UserUpdated, Some(ann2.clone()), None),
+        (
+            ChangeKind::GroupMemberAdded,
+            Some(bob.clone()),
+            Some(sales2.clone()),
+        ),
+        (ChangeKind::GroupUpdated, None, Some(sales3.clone())),
+        (
+            ChangeKind::GroupMemberRemoved,
+            Some(ann2.clone()),
+            Some(sales3.clone()),
+        ),
+        (ChangeKind::UserDeactivated, Some(ann3.clone()), None),
+    ];
+    assert_eq!(
+        seen.get(..expected.len()),
+        Some(&expected[..]),
+        "each change carries the user and/or group exactly as of that change"
+    );
+    let last = changes.last().expect("the group's deletion");
+    assert_eq!(last.kind, ChangeKind::GroupDeleted);
+    assert!(
+        last.group()
+            .is_some_and(|g| g.deleted && g.meta.version == 4),
+        "a deleted group's change carries it deleted"
+    );
+    assert_eq!(
+        store
+            .list_changes(&dir, 3, 1)
+            .await
+            .expect("one change")
+            .first()
+            .and_then(|c| c.user().map(|u| u.attributes.get("title").cloned())),
+        Some(None),
+        "a page read later still carries the member as it was when it joined"
     );
 }
 

@@ -196,6 +196,18 @@ impl DirectoryContents {
             .any(|other| other.state == UserState::Active)
     }
 
+    /// The group write's plan with its members' snapshots attached, as stored now.
+    fn with_member_snapshots(&self, planned: plan::GroupPlan) -> plan::GroupPlan {
+        let members: Vec<User> = planned
+            .membership
+            .changed_members()
+            .iter()
+            .filter_map(|id| self.users.get(id))
+            .cloned()
+            .collect();
+        planned.with_member_snapshots(members)
+    }
+
     fn record(&mut self, dir: &DirectoryId, drafts: Vec<ChangeDraft>) {
         let numbered = plan::number(dir, self.last_seq, drafts);
         self.last_seq += numbered.len() as u64;
@@ -620,7 +632,7 @@ impl DirectoryStore for MemoryStore {
         let edits: Vec<MembershipEdit> = members.iter().cloned().map(MembershipEdit::Add).collect();
         let facts = contents.membership_facts(&group.id, &edits);
         let membership = plan::membership(&group.id, &edits, &facts, group.meta.last_modified)?;
-        let planned = plan::insert_group(group, membership);
+        let planned = contents.with_member_snapshots(plan::insert_group(group, membership));
         contents.put_group(None, &planned.group);
         contents.apply_membership(&planned.group.id, &planned.membership);
         contents.record(&dir, planned.changes);
@@ -639,8 +651,9 @@ impl DirectoryStore for MemoryStore {
         let stored = contents.groups.get(&group.id).cloned();
         let facts = contents.membership_facts(&group.id, edits);
         let membership = plan::membership(&group.id, edits, &facts, group.meta.last_modified)?;
-        let planned = plan::update_group(stored.as_ref(), group, expected_version, membership)?;
+        let mut planned = plan::update_group(stored.as_ref(), group, expected_version, membership)?;
         if !planned.is_noop() {
+            planned = contents.with_member_snapshots(planned);
             contents.put_group(stored.as_ref(), &planned.group);
             contents.apply_membership(&planned.group.id, &planned.membership);
             contents.record(&dir, planned.changes);
@@ -663,8 +676,9 @@ impl DirectoryStore for MemoryStore {
         }
         let facts = contents.membership_facts(group, edits);
         let membership = plan::membership(group, edits, &facts, at)?;
-        let planned = plan::edit_members(stored.as_ref(), group, membership, at)?;
+        let mut planned = plan::edit_members(stored.as_ref(), group, membership, at)?;
         if !planned.is_noop() {
+            planned = contents.with_member_snapshots(planned);
             contents.put_group(stored.as_ref(), &planned.group);
             contents.apply_membership(group, &planned.membership);
             contents.record(dir, planned.changes);

@@ -206,6 +206,13 @@ impl<K> Default for Keyset<K> {
 /// gave it (the resource's `lastModified`, or `at` for membership edits), not the
 /// backend's clock.
 ///
+/// Each entry carries the object as of that change ([`Change::user`], [`Change::group`]):
+/// the planner attaches the written user or group; for membership changes the backend
+/// reads the members whose membership changes ([`plan::MembershipPlan::changed_members`],
+/// one batch, under the same lock or row locks that order the write against user writes)
+/// and attaches them with [`plan::GroupPlan::with_member_snapshots`]. Snapshots are
+/// stored with the entry, so a later write never changes what an earlier entry reads.
+///
 /// # Costs
 /// Every method costs what it returns plus a constant number of index reads: no method
 /// reads a whole directory or member list to answer, except where documented
