@@ -87,6 +87,15 @@ impl From<SyncError> for ApiError {
     }
 }
 
+#[cfg(feature = "webhooks")]
+fn webhook_error(error: crate::webhooks::WebhookError) -> ApiError {
+    match error {
+        crate::webhooks::WebhookError::NotFound => ApiError::not_found("no such dead letter"),
+        crate::webhooks::WebhookError::Store(e) => e.into(),
+        other => ApiError::bad_request(other.to_string()),
+    }
+}
+
 impl From<crate::StoreError> for ApiError {
     fn from(error: crate::StoreError) -> Self {
         SyncError::Store(error).into()
@@ -150,6 +159,8 @@ pub struct ManagementService {
     store: Arc<dyn DirectoryStore>,
     tokens: Arc<dyn TokenStore>,
     prefix: String,
+    #[cfg(feature = "webhooks")]
+    webhooks: Vec<crate::webhooks::DeadLetters>,
 }
 
 impl std::fmt::Debug for ManagementService {
@@ -235,7 +246,21 @@ impl ManagementService {
             store,
             tokens,
             prefix: "/api/v1".into(),
+            #[cfg(feature = "webhooks")]
+            webhooks: Vec::new(),
         }
+    }
+
+    /// Serves a webhook endpoint's dead letters (feature `webhooks`), to global API keys
+    /// only: `GET {prefix}/webhooks/{endpoint}/dead-letters?limit=` lists them
+    /// (`{"deadLetters": [...]}`), `POST
+    /// {prefix}/webhooks/{endpoint}/dead-letters/{scimDirectoryId}/{seq}/replay` sends one
+    /// again (`{"replayed": true}`; 502 with the endpoint's answer if refused).
+    #[cfg(feature = "webhooks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+    pub fn with_webhooks(mut self, dead_letters: crate::webhooks::DeadLetters) -> Self {
+        self.webhooks.push(dead_letters);
+        self
     }
 
     /// The path prefix (default `/api/v1`).
@@ -299,6 +324,10 @@ impl ManagementService {
             .ok_or_else(|| ApiError::not_found(format!("no route `{path}`")))?;
         let scope = self.authenticate(request).await?;
         let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        #[cfg(feature = "webhooks")]
+        if segments.first() == Some(&"webhooks") {
+            return self.webhook_route(request, &scope, &segments).await;
+        }
         if request.method() != Method::GET {
             return Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -424,6 +453,63 @@ impl ManagementService {
             // The wire keeps SSOReady's shape: an empty string at the end.
             "nextPageToken": page.next_page_token.map(PageToken::into_string).unwrap_or_default(),
         }))
+    }
+
+    #[cfg(feature = "webhooks")]
+    async fn webhook_route(
+        &self,
+        request: &Request<Bytes>,
+        scope: &TokenScope,
+        segments: &[&str],
+    ) -> Result<Value, ApiError> {
+        use crate::webhooks::WebhookError;
+        let not_found = || ApiError::not_found(format!("no route `{}`", request.uri().path()));
+        if *scope != TokenScope::Global {
+            return Err(not_found());
+        }
+        let Some(name) = segments.get(1) else {
+            return Err(not_found());
+        };
+        let letters = self
+            .webhooks
+            .iter()
+            .find(|w| w.endpoint() == *name)
+            .ok_or_else(not_found)?;
+        let method = request.method();
+        match (segments.get(2..).unwrap_or_default(), method) {
+            (["dead-letters"], &Method::GET) => {
+                let params = Params(
+                    form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                        .collect(),
+                );
+                let limit = params.size("limit")?;
+                let list = letters.list(limit).await.map_err(webhook_error)?;
+                Ok(json!({
+                    "deadLetters": list
+                        .iter()
+                        .map(crate::webhooks::dead_letter_json)
+                        .collect::<Vec<_>>(),
+                }))
+            }
+            (["dead-letters", directory, seq, "replay"], &Method::POST) => {
+                let directory: DirectoryId = directory.parse().map_err(|_| not_found())?;
+                let seq: u64 = seq.parse().map_err(|_| not_found())?;
+                match letters.replay(&directory, seq).await {
+                    Ok(()) => Ok(json!({"replayed": true})),
+                    Err(WebhookError::Delivery(why)) => Err(ApiError::new(
+                        StatusCode::BAD_GATEWAY,
+                        format!("the endpoint did not accept the replay: {why}"),
+                    )),
+                    Err(other) => Err(webhook_error(other)),
+                }
+            }
+            (["dead-letters"], _) | (["dead-letters", _, _, "replay"], _) => Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("`{method}` is not allowed here"),
+            )),
+            _ => Err(not_found()),
+        }
     }
 
     async fn changes(&self, scope: &TokenScope, params: &Params) -> Result<Value, ApiError> {

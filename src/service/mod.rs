@@ -14,6 +14,8 @@ mod http;
 mod limits;
 mod list;
 mod management;
+#[cfg(feature = "webhooks")]
+pub(crate) use management::change_json;
 mod observe;
 mod patch;
 mod route;

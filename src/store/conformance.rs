@@ -27,6 +27,8 @@
 //! ```
 //!
 //! The concurrency checks spawn Tokio tasks: run the suite on a multi-threaded runtime.
+//!
+//! A backend that also keeps webhook delivery state runs [`webhook_store`] on it.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -36,6 +38,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
 
+use super::{DeadLetter, WebhookStore};
 use super::{
     DirectoryStore, DirectoryStoreExt, GroupFilter, GroupKey, Keyset, MembershipEdit, States,
     StoreError, TokenStore, UniqueAttribute, UserFilter, UserKey,
@@ -2052,5 +2055,128 @@ pub async fn purge(stores: Stores) {
         store.get_user(&other, &kept.id).await.expect("get"),
         Some(kept),
         "purging one directory leaves others alone"
+    );
+}
+
+/// [`WebhookStore`]: cursors start at 0 and are kept per (endpoint, directory); a dead
+/// letter moves its cursor forward (never back) in the same step; dead letters are
+/// listed by directory then seq, replaced by key, and removed once.
+pub async fn webhook_store(store: Arc<dyn WebhookStore>) {
+    let (a, b) = (
+        DirectoryId::from_uuid(uuid(1)),
+        DirectoryId::from_uuid(uuid(2)),
+    );
+    assert_eq!(
+        store.webhook_cursor("billing", &a).await.expect("cursor"),
+        0,
+        "no cursor reads as 0"
+    );
+    store
+        .set_webhook_cursor("billing", &a, 7)
+        .await
+        .expect("set cursor");
+    store
+        .set_webhook_cursor("audit", &a, 3)
+        .await
+        .expect("set cursor");
+    assert_eq!(
+        store.webhook_cursor("billing", &a).await.expect("cursor"),
+        7
+    );
+    assert_eq!(
+        store.webhook_cursor("audit", &a).await.expect("cursor"),
+        3,
+        "endpoints keep their own cursors"
+    );
+    assert_eq!(
+        store.webhook_cursor("billing", &b).await.expect("cursor"),
+        0,
+        "and so do directories"
+    );
+    let letter = |dir: &DirectoryId, seq: u64, attempts: u32| {
+        DeadLetter::new(
+            "billing",
+            dir.clone(),
+            seq,
+            format!("{{\"seq\":{seq}}}"),
+            attempts,
+            "HTTP 500",
+            AT,
+        )
+    };
+    store
+        .insert_dead_letter(letter(&a, 9, 4))
+        .await
+        .expect("dead letter");
+    assert_eq!(
+        store.webhook_cursor("billing", &a).await.expect("cursor"),
+        9,
+        "a dead letter moves the cursor past its change"
+    );
+    store
+        .insert_dead_letter(letter(&a, 8, 2))
+        .await
+        .expect("dead letter");
+    assert_eq!(
+        store.webhook_cursor("billing", &a).await.expect("cursor"),
+        9,
+        "an older dead letter never moves the cursor back"
+    );
+    store
+        .insert_dead_letter(letter(&b, 1, 1))
+        .await
+        .expect("dead letter");
+    store
+        .insert_dead_letter(letter(&a, 9, 5))
+        .await
+        .expect("replace");
+    let listed = store.list_dead_letters("billing", 10).await.expect("list");
+    assert_eq!(
+        listed,
+        vec![letter(&a, 8, 2), letter(&a, 9, 5), letter(&b, 1, 1)],
+        "listed by directory then seq; the same key replaces"
+    );
+    assert_eq!(
+        store
+            .list_dead_letters("billing", 1)
+            .await
+            .expect("list")
+            .len(),
+        1,
+        "limit"
+    );
+    assert!(
+        store
+            .list_dead_letters("audit", 10)
+            .await
+            .expect("list")
+            .is_empty(),
+        "another endpoint's letters are its own"
+    );
+    assert_eq!(
+        store.get_dead_letter("billing", &a, 9).await.expect("get"),
+        Some(letter(&a, 9, 5))
+    );
+    assert!(
+        store
+            .remove_dead_letter("billing", &a, 9)
+            .await
+            .expect("remove")
+    );
+    assert!(
+        !store
+            .remove_dead_letter("billing", &a, 9)
+            .await
+            .expect("remove"),
+        "removing twice finds nothing"
+    );
+    assert_eq!(
+        store.get_dead_letter("billing", &a, 9).await.expect("get"),
+        None
+    );
+    assert_eq!(
+        store.webhook_cursor("billing", &a).await.expect("cursor"),
+        9,
+        "removing a letter leaves the cursor"
     );
 }

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::plan::{self, ChangeDraft, MembershipFacts, MembershipPlan};
+use super::webhooks::{DeadLetter, WebhookStore};
 use super::{
     DirectoryStore, EntityKind, GroupFilter, GroupKey, Keyset, MembershipEdit, States, StoreError,
     TokenStore, UniqueAttribute, UserFilter, UserGroup, UserKey,
@@ -52,6 +53,8 @@ struct State {
     contents: HashMap<DirectoryId, DirectoryContents>,
     tokens: BTreeMap<TokenId, TokenRecord>,
     token_by_hash: HashMap<TokenHash, TokenId>,
+    webhook_cursors: HashMap<(String, DirectoryId), u64>,
+    dead_letters: BTreeMap<(String, DirectoryId, u64), DeadLetter>,
 }
 
 /// An equality index from a normalised key to the ids that carry it.
@@ -901,5 +904,76 @@ impl TokenStore for MemoryStore {
             state.token_by_hash.remove(&token.hash);
         }
         Ok(doomed.len() as u64)
+    }
+}
+
+#[async_trait]
+impl WebhookStore for MemoryStore {
+    async fn webhook_cursor(&self, endpoint: &str, dir: &DirectoryId) -> Result<u64, StoreError> {
+        let key = (endpoint.to_owned(), dir.clone());
+        Ok(self.read().webhook_cursors.get(&key).copied().unwrap_or(0))
+    }
+
+    async fn set_webhook_cursor(
+        &self,
+        endpoint: &str,
+        dir: &DirectoryId,
+        seq: u64,
+    ) -> Result<(), StoreError> {
+        self.write()
+            .webhook_cursors
+            .insert((endpoint.to_owned(), dir.clone()), seq);
+        Ok(())
+    }
+
+    async fn insert_dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError> {
+        let mut state = self.write();
+        let cursor = state
+            .webhook_cursors
+            .entry((letter.endpoint.clone(), letter.directory_id.clone()))
+            .or_insert(0);
+        *cursor = (*cursor).max(letter.seq);
+        let key = (
+            letter.endpoint.clone(),
+            letter.directory_id.clone(),
+            letter.seq,
+        );
+        state.dead_letters.insert(key, letter);
+        Ok(())
+    }
+
+    async fn list_dead_letters(
+        &self,
+        endpoint: &str,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        Ok(self
+            .read()
+            .dead_letters
+            .values()
+            .filter(|l| l.endpoint == endpoint)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn get_dead_letter(
+        &self,
+        endpoint: &str,
+        dir: &DirectoryId,
+        seq: u64,
+    ) -> Result<Option<DeadLetter>, StoreError> {
+        let key = (endpoint.to_owned(), dir.clone(), seq);
+        Ok(self.read().dead_letters.get(&key).cloned())
+    }
+
+    async fn remove_dead_letter(
+        &self,
+        endpoint: &str,
+        dir: &DirectoryId,
+        seq: u64,
+    ) -> Result<bool, StoreError> {
+        let key = (endpoint.to_owned(), dir.clone(), seq);
+        Ok(self.write().dead_letters.remove(&key).is_some())
     }
 }

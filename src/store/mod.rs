@@ -20,6 +20,7 @@ pub mod plan;
 mod postgres;
 #[cfg(feature = "sled")]
 mod sled;
+mod webhooks;
 
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
@@ -33,6 +34,7 @@ pub use ext::DirectoryStoreExt;
 pub use hooked::{CallCounter, Hooked, Latency, StoreCall, StoreHook};
 pub use memory::MemoryStore;
 pub use notify::{ChangeListener, ChangeNotifier, LocalNotifier, watch_listener};
+pub use webhooks::{DeadLetter, WebhookStore};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;

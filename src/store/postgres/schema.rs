@@ -27,10 +27,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "change_snapshots",
         sql: include_str!("migrations/0003_change_snapshots.sql"),
     },
+    Migration {
+        version: 4,
+        name: "webhooks",
+        sql: include_str!("migrations/0004_webhooks.sql"),
+    },
 ];
 
 /// The schema version this scimkit writes and reads: its highest migration.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 3;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 4;
 
 fn connect_error(e: impl std::error::Error + Send + Sync + 'static) -> PostgresOpenError {
     PostgresOpenError::Connect(Box::new(e))
