@@ -10,6 +10,8 @@
 //! - [`simulating_idps`]: testing your own deprovisioning with the `testing` feature's
 //!   Entra and Okta simulators.
 //! - [`serving`]: the limits and timeouts a server in front of scimkit should set.
+//! - `webhooks` (feature `webhooks`): forwarding every change to your own services,
+//!   signed and retried.
 
 /// # Embedding
 ///
@@ -279,7 +281,10 @@ pub mod backends {}
 /// writes. A user with `deleted: true` has been deprovisioned (deleted or deactivated;
 /// `state` says which, and the feed records `user.deleted` or `user.deactivated`):
 /// remove its access. Take [`latest_cursor`](crate::DirectorySync::latest_cursor) before
-/// the full sync and follow the feed from it. If the log was trimmed past your cursor
+/// the full sync and follow the feed from it. Each change carries the object as of that
+/// change ([`Change::sync_user`](crate::model::Change::sync_user) and
+/// [`Change::sync_group`](crate::model::Change::sync_group); both on membership
+/// changes), so applying it needs no read-back that could see a later write. If the log was trimmed past your cursor
 /// ([`Admin::trim_changes`](crate::Admin::trim_changes)), the feed answers
 /// `SyncError::CursorTrimmed`: run a full sync again. `cargo run --example sync_job` runs
 /// the whole loop.
@@ -318,7 +323,7 @@ pub mod backends {}
 ///     let Ok(next) = tokio::time::timeout(Duration::from_millis(10), feed.try_next()).await
 ///     else { break };
 ///     match next {
-///         Ok(Some(change)) => { /* re-read change.resource_id and apply it */ let _ = change; }
+///         Ok(Some(change)) => { /* apply change.sync_user() / change.sync_group() */ let _ = change; }
 ///         Ok(None) => break, // never: the feed does not end
 ///         Err(SyncError::CursorTrimmed { .. }) => { /* run a full sync again */ break }
 ///         Err(other) => return Err(other.into()),
@@ -442,3 +447,71 @@ pub mod simulating_idps {}
 /// there (`client_header_timeout`, `client_body_timeout`, `client_max_body_size` at or
 /// above the service's limit).
 pub mod serving {}
+
+/// # Webhooks: every change, to your own services
+///
+/// With the `webhooks` feature, a [`WebhookDispatcher`](crate::webhooks::WebhookDispatcher)
+/// follows the change feed of the directories you name and POSTs each change, with the
+/// user and group as of that change, to one endpoint of yours. Three lines:
+///
+/// ```no_run
+/// # async fn run(store: std::sync::Arc<scimkit::store::MemoryStore>,
+/// #     directory: scimkit::model::DirectoryId) -> Result<(), Box<dyn std::error::Error>> {
+/// use scimkit::webhooks::{WebhookDispatcher, WebhookEndpoint, WebhookSecret};
+///
+/// let secret = WebhookSecret::parse(&std::env::var("EVENTS_WEBHOOK_SECRET")?)?;
+/// let endpoint = WebhookEndpoint::new("events", "http://events.internal/scim", secret)?;
+/// tokio::spawn(WebhookDispatcher::new(store, endpoint).directory(directory).run());
+/// # Ok(()) }
+/// ```
+///
+/// **What arrives.** `POST` with a JSON body
+/// `{"type": "user.deactivated", "timestamp": "...", "data": {"seq": 42, "kind": ...,
+/// "resourceId": ..., "scimDirectoryId": ..., "user": {...}, "group": {...}}}` (`data` is
+/// the management API's change shape; `memberId`, `user` and `group` where the change has
+/// them) and the [Standard Webhooks](https://www.standardwebhooks.com/) headers
+/// `webhook-id` (`{directory}:{seq}`, the same on every retry: deduplicate on it),
+/// `webhook-timestamp` and `webhook-signature`. Any Standard Webhooks library verifies
+/// them; in Rust, [`webhooks::verify`](crate::webhooks::verify), on the body as received:
+///
+/// ```
+/// use scimkit::webhooks::{WebhookSecret, verify};
+///
+/// fn accept(secret: &WebhookSecret, headers: &http::HeaderMap, body: &[u8]) -> http::StatusCode {
+///     match verify(secret, headers, body, time::OffsetDateTime::now_utc()) {
+///         Ok(()) => http::StatusCode::NO_CONTENT, // then apply the event, idempotently
+///         Err(_) => http::StatusCode::UNAUTHORIZED,
+///     }
+/// }
+/// # let secret = WebhookSecret::generate().unwrap();
+/// # assert_eq!(accept(&secret, &http::HeaderMap::new(), b"{}"), http::StatusCode::UNAUTHORIZED);
+/// ```
+///
+/// **Guarantees.** Per directory, in feed order, at least once: a change is sent until
+/// your endpoint answers 2xx, with exponential backoff and jitter
+/// ([`RetryPolicy`](crate::webhooks::RetryPolicy): 1 s doubling to 1 h, 15 s per attempt),
+/// and the next one waits for it. After the retry horizon (24 h) the change becomes a
+/// dead letter and the feed moves on. The cursor is stored after every change in the same
+/// store as the directory ([`WebhookStore`](crate::store::WebhookStore): memory, sled and
+/// PostgreSQL implement it), so a restart, or a `kill -9`, re-sends at most the change that
+/// was in flight. Run one dispatcher per endpoint (on PostgreSQL, in one replica).
+///
+/// **Dead letters** are listed and replayed with
+/// [`WebhookDispatcher::dead_letters`](crate::webhooks::WebhookDispatcher::dead_letters),
+/// or over the management API once it is given that handle
+/// ([`ManagementService::with_webhooks`](crate::ManagementService::with_webhooks)):
+/// `GET /api/v1/webhooks/{endpoint}/dead-letters` and
+/// `POST /api/v1/webhooks/{endpoint}/dead-letters/{scimDirectoryId}/{seq}/replay`, for
+/// global API keys.
+///
+/// **HTTPS.** The default client ([`HyperClient::http`](crate::webhooks::HyperClient::http))
+/// speaks plain HTTP, for endpoints inside your network; give
+/// [`HyperClient::with_connector`](crate::webhooks::HyperClient::with_connector) a TLS
+/// connector (`hyper-rustls`) for `https://`, or implement
+/// [`WebhookClient`](crate::webhooks::WebhookClient) over your own HTTP stack.
+///
+/// `cargo run --example webhook_dispatcher --features webhooks,sled` runs a dispatcher
+/// over a sled database.
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+pub mod webhooks {}

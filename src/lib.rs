@@ -53,6 +53,7 @@
 //! | `postgres` | `store::PostgresStore` and `store::PostgresNotifier`: PostgreSQL shared by several server processes, with embedded migrations and cross-process change wake-ups | `tokio-postgres`, `deadpool-postgres` |
 //! | `conformance` | `store::conformance`: the public suite that proves a backend (yours too) keeps the store traits' promises | — |
 //! | `testing` | `scimkit::testing`: Entra, Okta and OneLogin simulators over an in-process or HTTP transport, for testing your own provisioning | `hyper`, `hyper-util` |
+//! | `webhooks` | `scimkit::webhooks`: a `WebhookDispatcher` that POSTs every change (with its snapshot) to your endpoint, signed (Standard Webhooks), retried with backoff, cursor and dead letters in the store; `verify` for the receiving side; dead letters in the management API | `hyper`, `hyper-util` |
 //!
 //! The crates the public signatures use are re-exported in [`reexports`].
 //!
@@ -91,6 +92,9 @@ pub mod sync;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 pub mod urn;
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+pub mod webhooks;
 
 /// The crates scimkit's public signatures use, at the versions it was built with, so
 /// that embedding scimkit or implementing its traits needs no dependency of your own

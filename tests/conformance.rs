@@ -18,6 +18,38 @@ async fn memory_store_as_arc_dyn() {
     .await;
 }
 
+#[tokio::test]
+async fn memory_store_keeps_webhook_state() {
+    conformance::webhook_store(Arc::new(MemoryStore::new())).await;
+}
+
+#[cfg(feature = "sled")]
+#[tokio::test(flavor = "multi_thread")]
+async fn sled_store_keeps_webhook_state_across_a_reopen() {
+    use scimkit::store::{SledStore, WebhookStore};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(SledStore::open(dir.path()).expect("open"));
+    conformance::webhook_store(store.clone()).await;
+    drop(store);
+    let reopened = SledStore::open(dir.path()).expect("reopen");
+    let a = scimkit::model::DirectoryId::from_uuid(uuid::Uuid::from_u128((1u128 << 100) | 1));
+    assert_eq!(
+        reopened
+            .webhook_cursor("billing", &a)
+            .await
+            .expect("cursor"),
+        9
+    );
+    assert_eq!(
+        reopened
+            .list_dead_letters("billing", 10)
+            .await
+            .expect("list")
+            .len(),
+        2
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_as_concrete_and_boxed() {
     // A concrete store, and one that arrived as a Box<dyn>, both fit the suite.

@@ -81,9 +81,21 @@ async fn answers_ssoready_shapes() {
         .await;
     assert_eq!(
         changes["changes"][0],
-        json!({"seq": 2, "kind": "group.created", "resourceId": group, "at": "2026-11-24T12:00:00Z"})
+        json!({"seq": 2, "kind": "group.created", "resourceId": group, "at": "2026-11-24T12:00:00Z",
+            "group": {"id": group, "scimDirectoryId": fx.directory, "displayName": "Sales",
+                "deleted": false, "attributes": {"displayName": "Sales"}}})
     );
-    assert_eq!(changes["changes"][1]["memberId"], ann.as_str());
+    let joined = &changes["changes"][1];
+    assert_eq!(joined["memberId"], ann.as_str());
+    assert_eq!(
+        (
+            &joined["user"]["id"],
+            &joined["user"]["email"],
+            &joined["group"]["displayName"]
+        ),
+        (&json!(ann), &json!("ann@acme.com"), &json!("Sales")),
+        "a membership change carries the member and the group, in the scimUser and scimGroup shapes"
+    );
     assert_eq!(changes["nextCursor"], "3");
 }
 

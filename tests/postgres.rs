@@ -132,6 +132,17 @@ async fn postgres_store_keeps_the_store_contract() {
     drop_schemas(&url, &schemas).await;
 }
 
+#[tokio::test]
+async fn postgres_store_keeps_webhook_state() {
+    let Some(url) = database_url("postgres_store_keeps_webhook_state") else {
+        return;
+    };
+    let schema = fresh_schema("hook");
+    let store = std::sync::Arc::new(store(&url, &schema).await);
+    scimkit::store::conformance::webhook_store(store).await;
+    drop_schemas(&url, &[schema]).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_run_once_even_when_replicas_start_together() {
     let Some(url) = database_url("migrations_run_once") else {

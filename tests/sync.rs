@@ -246,6 +246,66 @@ async fn the_change_feed_records_every_operation_in_order() {
 }
 
 #[tokio::test]
+async fn subscribers_read_each_change_with_the_object_as_of_that_change() {
+    let fx = Fixture::new(&[]).await;
+    let sync = sync_for(&fx);
+    let selector = DirectorySelector::Directory(fx.directory.clone());
+    let mut feed = sync.subscribe(&selector, 0).await.unwrap();
+    let ann = fx.create_user("ann@acme.com").await;
+    let group = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({"displayName": "Sales", "members": [{"value": ann}]})),
+        )
+        .await
+        .id();
+    // Later writes, made before the subscriber reads: a read-back would see these.
+    fx.request(
+        "PATCH",
+        &format!("/Users/{ann}"),
+        Some(json!({"Operations": [{"op": "replace", "path": "active", "value": false}]})),
+    )
+    .await;
+    fx.request(
+        "PATCH",
+        &format!("/Groups/{group}"),
+        Some(json!({"Operations": [{"op": "replace", "path": "displayName", "value": "Gone"}]})),
+    )
+    .await;
+    let created = feed.next().await.unwrap();
+    let user = created.sync_user().expect("a user change carries the user");
+    assert_eq!(
+        (created.kind, user.id.to_string(), user.deleted),
+        (ChangeKind::UserCreated, ann.clone(), false)
+    );
+    assert!(created.sync_group().is_none());
+    let group_created = feed.next().await.unwrap();
+    assert_eq!(
+        group_created.sync_group().map(|g| g.display_name),
+        Some("Sales".into())
+    );
+    let joined = feed.next().await.unwrap();
+    assert_eq!(joined.kind, ChangeKind::GroupMemberAdded);
+    assert_eq!(
+        (
+            joined.sync_user().map(|u| (u.id.to_string(), u.deleted)),
+            joined.sync_group().map(|g| g.display_name)
+        ),
+        (Some((ann.clone(), false)), Some("Sales".into())),
+        "the member as it was when it joined, the group as it was then"
+    );
+    let deactivated = feed.next().await.unwrap();
+    assert_eq!(deactivated.kind, ChangeKind::UserDeactivated);
+    assert_eq!(deactivated.sync_user().map(|u| u.deleted), Some(true));
+    let renamed = feed.next().await.unwrap();
+    assert_eq!(
+        renamed.sync_group().map(|g| g.display_name),
+        Some("Gone".into())
+    );
+}
+
+#[tokio::test]
 async fn subscribers_see_a_deprovisioning_as_it_happens() {
     let notifier = Arc::new(LocalNotifier::new());
     let fx = Fixture::with(&[], |b| b.change_notifier(notifier.clone())).await;

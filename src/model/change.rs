@@ -1,9 +1,11 @@
 //! The per-directory change log: what happened, in order.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::entity::UserState;
+use super::entity::{Group, User, UserState};
 use super::id::{DirectoryId, UserId};
 
 /// What kind of change a [`Change`] records.
@@ -76,7 +78,32 @@ impl ChangeKind {
 
 /// One entry of a directory's change log. `#[non_exhaustive]`: read its fields; build
 /// one (in a backend or a test double) with [`Change::new`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// A change carries a snapshot of what it changed, as of that change: [`Change::user`]
+/// for user changes, [`Change::group`] for group changes, and both on membership changes
+/// (the group after the edit, the member as it stood). A consumer that forwards events
+/// reads them from the change itself, so no read-back can race a later write. Entries
+/// written before snapshots existed (an older sled database, a PostgreSQL schema before
+/// migration 3) have none.
+///
+/// ```
+/// use scimkit::model::{Change, ChangeKind, DirectoryId, Meta, User, UserId, UserState};
+/// # let (dir, id) = (DirectoryId::from_uuid(uuid::Uuid::now_v7()), UserId::from_uuid(uuid::Uuid::now_v7()));
+/// let at = time::OffsetDateTime::UNIX_EPOCH;
+/// let user = User {
+///     id: id.clone(),
+///     directory_id: dir.clone(),
+///     email: Some("ann@example.com".into()),
+///     state: UserState::Active,
+///     attributes: serde_json::json!({"userName": "ann@example.com"}),
+///     meta: Meta::new(at),
+/// };
+/// let change = Change::new(1, dir, ChangeKind::UserCreated, id.to_string(), None, at)
+///     .with_user_snapshot(user);
+/// assert_eq!(change.user().map(|u| u.user_name()), Some("ann@example.com"));
+/// assert!(change.group().is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Change {
     /// Position in the directory's log: starts at 1, strictly increasing, no gaps.
@@ -92,10 +119,23 @@ pub struct Change {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// The user as of this change (the member, for membership kinds). Shared, so that
+    /// copies of a change (a page, a subscriber's buffer) share one document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user: Option<Arc<User>>,
+    /// The group as of this change (group and membership kinds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<Arc<Group>>,
 }
 
+// Every field compares as a total equivalence (`serde_json::Value` included); the
+// entities only lack the derive.
+impl Eq for Change {}
+
 impl Change {
-    /// An entry with every field given (`member_id` only for membership kinds).
+    /// An entry with every field given (`member_id` only for membership kinds) and no
+    /// snapshot; add them with [`Change::with_user_snapshot`] and
+    /// [`Change::with_group_snapshot`].
     pub fn new(
         seq: u64,
         directory_id: DirectoryId,
@@ -111,6 +151,35 @@ impl Change {
             resource_id: resource_id.into(),
             member_id,
             at,
+            user: None,
+            group: None,
         }
+    }
+
+    /// The entry with the user as of this change: the changed user, or the member of a
+    /// membership change.
+    pub fn with_user_snapshot(mut self, user: impl Into<Arc<User>>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// The entry with the group as of this change (after a membership edit).
+    pub fn with_group_snapshot(mut self, group: impl Into<Arc<Group>>) -> Self {
+        self.group = Some(group.into());
+        self
+    }
+
+    /// The user as of this change: for user kinds the user as this change stored it, for
+    /// membership kinds the member as it stood when it joined or left. `None` for group
+    /// kinds and for entries written before snapshots were recorded.
+    pub fn user(&self) -> Option<&User> {
+        self.user.as_deref()
+    }
+
+    /// The group as of this change: for group kinds the group as stored, for membership
+    /// kinds the group after the edit. `None` for user kinds and for entries written
+    /// before snapshots were recorded.
+    pub fn group(&self) -> Option<&Group> {
+        self.group.as_deref()
     }
 }

@@ -10,6 +10,10 @@
 //! | `GET {prefix}/scim/groups/{id}` | `{"scimGroup": {...}}` |
 //! | `GET {prefix}/scim/changes?<selector>&after=&limit=` | `{"changes": [...], "nextCursor": "..."}` |
 //!
+//! Each change carries the user and group as of that change (`user` on user and
+//! membership kinds, `group` on group and membership kinds, in the `scimUser` and
+//! `scimGroup` shapes), so forwarding it needs no read-back.
+//!
 //! `<selector>` is exactly one of `scimDirectoryId`, `organizationId` or
 //! `organizationExternalId` (an organization means its primary directory). Getting a user
 //! or group by id takes an optional selector: with one, only that directory is read;
@@ -86,6 +90,15 @@ impl From<SyncError> for ApiError {
     }
 }
 
+#[cfg(feature = "webhooks")]
+fn webhook_error(error: crate::webhooks::WebhookError) -> ApiError {
+    match error {
+        crate::webhooks::WebhookError::NotFound => ApiError::not_found("no such dead letter"),
+        crate::webhooks::WebhookError::Store(e) => e.into(),
+        other => ApiError::bad_request(other.to_string()),
+    }
+}
+
 impl From<crate::StoreError> for ApiError {
     fn from(error: crate::StoreError) -> Self {
         SyncError::Store(error).into()
@@ -117,15 +130,27 @@ fn group_json(group: SyncGroup) -> Value {
     })
 }
 
-fn change_json(change: Change) -> Value {
+/// A change as the management API and webhooks send it: `seq`, `kind`, `resourceId`,
+/// `at`, `memberId` for membership kinds, and the snapshots as of the change, `user` and
+/// `group`, in the shapes of `scimUser` and `scimGroup` (absent where the change has
+/// none).
+pub(crate) fn change_json(change: &Change) -> Value {
     let mut doc = json!({
         "seq": change.seq,
         "kind": change.kind,
         "resourceId": change.resource_id,
         "at": change.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
     });
-    if let (Some(member), Some(o)) = (change.member_id, doc.as_object_mut()) {
-        o.insert("memberId".into(), json!(member));
+    if let Some(o) = doc.as_object_mut() {
+        if let Some(member) = &change.member_id {
+            o.insert("memberId".into(), json!(member));
+        }
+        if let Some(user) = change.sync_user() {
+            o.insert("user".into(), user_json(user));
+        }
+        if let Some(group) = change.sync_group() {
+            o.insert("group".into(), group_json(group));
+        }
     }
     doc
 }
@@ -139,6 +164,8 @@ pub struct ManagementService {
     prefix: String,
     clock: Arc<dyn Clock>,
     setup: Option<SetupPage>,
+    #[cfg(feature = "webhooks")]
+    webhooks: Vec<crate::webhooks::DeadLetters>,
 }
 
 impl std::fmt::Debug for ManagementService {
@@ -226,6 +253,8 @@ impl ManagementService {
             prefix: "/api/v1".into(),
             clock: Arc::new(SystemClock),
             setup: None,
+            #[cfg(feature = "webhooks")]
+            webhooks: Vec::new(),
         }
     }
 
@@ -250,6 +279,18 @@ impl ManagementService {
     /// The clock that decides whether a key has expired (default: the system clock).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Serves a webhook endpoint's dead letters (feature `webhooks`), to global API keys
+    /// only: `GET {prefix}/webhooks/{endpoint}/dead-letters?limit=` lists them
+    /// (`{"deadLetters": [...]}`), `POST
+    /// {prefix}/webhooks/{endpoint}/dead-letters/{scimDirectoryId}/{seq}/replay` sends one
+    /// again (`{"replayed": true}`; 502 with the endpoint's answer if refused).
+    #[cfg(feature = "webhooks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+    pub fn with_webhooks(mut self, dead_letters: crate::webhooks::DeadLetters) -> Self {
+        self.webhooks.push(dead_letters);
         self
     }
 
@@ -334,6 +375,10 @@ impl ManagementService {
             .ok_or_else(|| ApiError::not_found(format!("no route `{path}`")))?;
         let scope = self.authenticate(request).await?;
         let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        #[cfg(feature = "webhooks")]
+        if segments.first() == Some(&"webhooks") {
+            return self.webhook_route(request, &scope, &segments).await;
+        }
         if request.method() != Method::GET {
             return Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -461,13 +506,70 @@ impl ManagementService {
         }))
     }
 
+    #[cfg(feature = "webhooks")]
+    async fn webhook_route(
+        &self,
+        request: &Request<Bytes>,
+        scope: &TokenScope,
+        segments: &[&str],
+    ) -> Result<Value, ApiError> {
+        use crate::webhooks::WebhookError;
+        let not_found = || ApiError::not_found(format!("no route `{}`", request.uri().path()));
+        if *scope != TokenScope::Global {
+            return Err(not_found());
+        }
+        let Some(name) = segments.get(1) else {
+            return Err(not_found());
+        };
+        let letters = self
+            .webhooks
+            .iter()
+            .find(|w| w.endpoint() == *name)
+            .ok_or_else(not_found)?;
+        let method = request.method();
+        match (segments.get(2..).unwrap_or_default(), method) {
+            (["dead-letters"], &Method::GET) => {
+                let params = Params(
+                    form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                        .collect(),
+                );
+                let limit = params.size("limit")?;
+                let list = letters.list(limit).await.map_err(webhook_error)?;
+                Ok(json!({
+                    "deadLetters": list
+                        .iter()
+                        .map(crate::webhooks::dead_letter_json)
+                        .collect::<Vec<_>>(),
+                }))
+            }
+            (["dead-letters", directory, seq, "replay"], &Method::POST) => {
+                let directory: DirectoryId = directory.parse().map_err(|_| not_found())?;
+                let seq: u64 = seq.parse().map_err(|_| not_found())?;
+                match letters.replay(&directory, seq).await {
+                    Ok(()) => Ok(json!({"replayed": true})),
+                    Err(WebhookError::Delivery(why)) => Err(ApiError::new(
+                        StatusCode::BAD_GATEWAY,
+                        format!("the endpoint did not accept the replay: {why}"),
+                    )),
+                    Err(other) => Err(webhook_error(other)),
+                }
+            }
+            (["dead-letters"], _) | (["dead-letters", _, _, "replay"], _) => Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("`{method}` is not allowed here"),
+            )),
+            _ => Err(not_found()),
+        }
+    }
+
     async fn changes(&self, scope: &TokenScope, params: &Params) -> Result<Value, ApiError> {
         let directory = DirectorySelector::Directory(self.selected(scope, params).await?);
         let after = params.number("after")?.unwrap_or(0);
         let limit = params.size("limit")?;
         let page = self.sync.changes(&directory, after, limit).await?;
         Ok(json!({
-            "changes": page.changes.into_iter().map(change_json).collect::<Vec<_>>(),
+            "changes": page.changes.iter().map(change_json).collect::<Vec<_>>(),
             "nextCursor": page.next_cursor.to_string(),
         }))
     }

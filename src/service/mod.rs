@@ -15,6 +15,8 @@ mod limits;
 mod list;
 mod management;
 mod oauth;
+#[cfg(feature = "webhooks")]
+pub(crate) use management::change_json;
 mod observe;
 mod patch;
 mod route;

@@ -27,6 +27,8 @@
 //! ```
 //!
 //! The concurrency checks spawn Tokio tasks: run the suite on a multi-threaded runtime.
+//!
+//! A backend that also keeps webhook delivery state runs [`webhook_store`] on it.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -36,6 +38,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
 
+use super::{DeadLetter, WebhookStore};
 use super::{
     DirectoryStore, DirectoryStoreExt, GroupFilter, GroupKey, Keyset, MembershipEdit, States,
     StoreError, TokenStore, UniqueAttribute, UserFilter, UserKey,
@@ -122,6 +125,7 @@ where
     group_updates(new_stores().await).await;
     concurrent_group_updates(new_stores().await).await;
     change_log(new_stores().await).await;
+    change_snapshots(new_stores().await).await;
     tokens(new_stores().await).await;
     isolation(new_stores().await).await;
     listing_filters_and_counts(new_stores().await).await;
@@ -1207,6 +1211,118 @@ pub async fn change_log(stores: Stores) {
     );
 }
 
+/// Changes carry the object: each user change the user as that change stored it, each
+/// group change the group, each membership change both (the group after the edit, the
+/// member as it stood), and none of them moves when later writes change the entities.
+pub async fn change_snapshots(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let ann = store
+        .insert_user(user(&dir, 10, "ann"))
+        .await
+        .expect("insert ann");
+    let bob = store
+        .insert_user(user(&dir, 11, "bob"))
+        .await
+        .expect("insert bob");
+    let sales = store
+        .insert_group(group(&dir, 20, "Sales"), std::slice::from_ref(&ann.id))
+        .await
+        .expect("group");
+    let mut retitled = ann.clone();
+    retitled.attributes["title"] = json!("Engineer");
+    let ann2 = store.update_user(retitled, 1).await.expect("retitle ann");
+    let sales2 = store
+        .edit_members(&dir, &sales.id, &[MembershipEdit::Add(bob.id.clone())], AT)
+        .await
+        .expect("add bob");
+    let renamed = Group {
+        display_name: "Sales EMEA".into(),
+        attributes: json!({"displayName": "Sales EMEA"}),
+        ..sales2.clone()
+    };
+    let sales3 = store
+        .update_group(renamed, 2, &[MembershipEdit::Remove(ann.id.clone())])
+        .await
+        .expect("rename, remove ann");
+    let ann3 = store
+        .update_user(
+            User {
+                state: UserState::Deactivated,
+                ..ann2.clone()
+            },
+            2,
+        )
+        .await
+        .expect("deactivate ann");
+    // Later writes that the snapshots above must not reflect.
+    let mut later = bob.clone();
+    later.attributes["title"] = json!("Later");
+    store.update_user(later, 1).await.expect("later bob");
+    store
+        .update_group(
+            Group {
+                deleted: true,
+                ..sales3.clone()
+            },
+            3,
+            &[],
+        )
+        .await
+        .expect("delete group");
+
+    let changes = store.list_changes(&dir, 0, 100).await.expect("changes");
+    let seen: Vec<(ChangeKind, Option<User>, Option<Group>)> = changes
+        .iter()
+        .map(|c| (c.kind, c.user().cloned(), c.group().cloned()))
+        .collect();
+    let expected = vec![
+        (ChangeKind::UserCreated, Some(ann.clone()), None),
+        (ChangeKind::UserCreated, Some(bob.clone()), None),
+        (ChangeKind::GroupCreated, None, Some(sales.clone())),
+        (
+            ChangeKind::GroupMemberAdded,
+            Some(ann.clone()),
+            Some(sales.clone()),
+        ),
+        (ChangeKind::UserUpdated, Some(ann2.clone()), None),
+        (
+            ChangeKind::GroupMemberAdded,
+            Some(bob.clone()),
+            Some(sales2.clone()),
+        ),
+        (ChangeKind::GroupUpdated, None, Some(sales3.clone())),
+        (
+            ChangeKind::GroupMemberRemoved,
+            Some(ann2.clone()),
+            Some(sales3.clone()),
+        ),
+        (ChangeKind::UserDeactivated, Some(ann3.clone()), None),
+    ];
+    assert_eq!(
+        seen.get(..expected.len()),
+        Some(&expected[..]),
+        "each change carries the user and/or group exactly as of that change"
+    );
+    let last = changes.last().expect("the group's deletion");
+    assert_eq!(last.kind, ChangeKind::GroupDeleted);
+    assert!(
+        last.group()
+            .is_some_and(|g| g.deleted && g.meta.version == 4),
+        "a deleted group's change carries it deleted"
+    );
+    assert_eq!(
+        store
+            .list_changes(&dir, 3, 1)
+            .await
+            .expect("one change")
+            .first()
+            .and_then(|c| c.user().map(|u| u.attributes.get("title").cloned())),
+        Some(None),
+        "a page read later still carries the member as it was when it joined"
+    );
+}
+
 /// Tokens: found by hash, listed by scope, revoked at once, hashes unique.
 pub async fn tokens(stores: Stores) {
     let (_, tokens) = &stores;
@@ -2005,5 +2121,128 @@ pub async fn purge(stores: Stores) {
         store.get_user(&other, &kept.id).await.expect("get"),
         Some(kept),
         "purging one directory leaves others alone"
+    );
+}
+
+/// [`WebhookStore`]: cursors start at 0 and are kept per (endpoint, directory); a dead
+/// letter moves its cursor forward (never back) in the same step; dead letters are
+/// listed by directory then seq, replaced by key, and removed once.
+pub async fn webhook_store(store: Arc<dyn WebhookStore>) {
+    let (a, b) = (
+        DirectoryId::from_uuid(uuid(1)),
+        DirectoryId::from_uuid(uuid(2)),
+    );
+    assert_eq!(
+        store.webhook_cursor("billing", &a).await.expect("cursor"),
+        0,
+        "no cursor reads as 0"
+    );
+    store
+        .set_webhook_cursor("billing", &a, 7)
+        .await
+        .expect("set cursor");
+    store
+        .set_webhook_cursor("audit", &a, 3)
+        .await
+        .expect("set cursor");
+    assert_eq!(
+        store.webhook_cursor("billing", &a).await.expect("cursor"),
+        7
+    );
+    assert_eq!(
+        store.webhook_cursor("audit", &a).await.expect("cursor"),
+        3,
+        "endpoints keep their own cursors"
+    );
+    assert_eq!(
+        store.webhook_cursor("billing", &b).await.expect("cursor"),
+        0,
+        "and so do directories"
+    );
+    let letter = |dir: &DirectoryId, seq: u64, attempts: u32| {
+        DeadLetter::new(
+            "billing",
+            dir.clone(),
+            seq,
+            format!("{{\"seq\":{seq}}}"),
+            attempts,
+            "HTTP 500",
+            AT,
+        )
+    };
+    store
+        .insert_dead_letter(letter(&a, 9, 4))
+        .await
+        .expect("dead letter");
+    assert_eq!(
+        store.webhook_cursor("billing", &a).await.expect("cursor"),
+        9,
+        "a dead letter moves the cursor past its change"
+    );
+    store
+        .insert_dead_letter(letter(&a, 8, 2))
+        .await
+        .expect("dead letter");
+    assert_eq!(
+        store.webhook_cursor("billing", &a).await.expect("cursor"),
+        9,
+        "an older dead letter never moves the cursor back"
+    );
+    store
+        .insert_dead_letter(letter(&b, 1, 1))
+        .await
+        .expect("dead letter");
+    store
+        .insert_dead_letter(letter(&a, 9, 5))
+        .await
+        .expect("replace");
+    let listed = store.list_dead_letters("billing", 10).await.expect("list");
+    assert_eq!(
+        listed,
+        vec![letter(&a, 8, 2), letter(&a, 9, 5), letter(&b, 1, 1)],
+        "listed by directory then seq; the same key replaces"
+    );
+    assert_eq!(
+        store
+            .list_dead_letters("billing", 1)
+            .await
+            .expect("list")
+            .len(),
+        1,
+        "limit"
+    );
+    assert!(
+        store
+            .list_dead_letters("audit", 10)
+            .await
+            .expect("list")
+            .is_empty(),
+        "another endpoint's letters are its own"
+    );
+    assert_eq!(
+        store.get_dead_letter("billing", &a, 9).await.expect("get"),
+        Some(letter(&a, 9, 5))
+    );
+    assert!(
+        store
+            .remove_dead_letter("billing", &a, 9)
+            .await
+            .expect("remove")
+    );
+    assert!(
+        !store
+            .remove_dead_letter("billing", &a, 9)
+            .await
+            .expect("remove"),
+        "removing twice finds nothing"
+    );
+    assert_eq!(
+        store.get_dead_letter("billing", &a, 9).await.expect("get"),
+        None
+    );
+    assert_eq!(
+        store.webhook_cursor("billing", &a).await.expect("cursor"),
+        9,
+        "removing a letter leaves the cursor"
     );
 }

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::plan::{self, ChangeDraft, MembershipFacts, MembershipPlan};
+use super::webhooks::{DeadLetter, WebhookStore};
 use super::{
     DirectoryStore, EntityKind, GroupFilter, GroupKey, Keyset, MembershipEdit, States, StoreError,
     TokenStore, UniqueAttribute, UserFilter, UserGroup, UserKey,
@@ -52,6 +53,8 @@ struct State {
     contents: HashMap<DirectoryId, DirectoryContents>,
     tokens: BTreeMap<TokenId, TokenRecord>,
     token_by_hash: HashMap<TokenHash, TokenId>,
+    webhook_cursors: HashMap<(String, DirectoryId), u64>,
+    dead_letters: BTreeMap<(String, DirectoryId, u64), DeadLetter>,
 }
 
 /// An equality index from a normalised key to the ids that carry it.
@@ -194,6 +197,18 @@ impl DirectoryContents {
             .filter(|id| **id != user.id)
             .filter_map(|id| self.users.get(id))
             .any(|other| other.state == UserState::Active)
+    }
+
+    /// The group write's plan with its members' snapshots attached, as stored now.
+    fn with_member_snapshots(&self, planned: plan::GroupPlan) -> plan::GroupPlan {
+        let members: Vec<User> = planned
+            .membership
+            .changed_members()
+            .iter()
+            .filter_map(|id| self.users.get(id))
+            .cloned()
+            .collect();
+        planned.with_member_snapshots(members)
     }
 
     fn record(&mut self, dir: &DirectoryId, drafts: Vec<ChangeDraft>) {
@@ -620,7 +635,7 @@ impl DirectoryStore for MemoryStore {
         let edits: Vec<MembershipEdit> = members.iter().cloned().map(MembershipEdit::Add).collect();
         let facts = contents.membership_facts(&group.id, &edits);
         let membership = plan::membership(&group.id, &edits, &facts, group.meta.last_modified)?;
-        let planned = plan::insert_group(group, membership);
+        let planned = contents.with_member_snapshots(plan::insert_group(group, membership));
         contents.put_group(None, &planned.group);
         contents.apply_membership(&planned.group.id, &planned.membership);
         contents.record(&dir, planned.changes);
@@ -639,8 +654,9 @@ impl DirectoryStore for MemoryStore {
         let stored = contents.groups.get(&group.id).cloned();
         let facts = contents.membership_facts(&group.id, edits);
         let membership = plan::membership(&group.id, edits, &facts, group.meta.last_modified)?;
-        let planned = plan::update_group(stored.as_ref(), group, expected_version, membership)?;
+        let mut planned = plan::update_group(stored.as_ref(), group, expected_version, membership)?;
         if !planned.is_noop() {
+            planned = contents.with_member_snapshots(planned);
             contents.put_group(stored.as_ref(), &planned.group);
             contents.apply_membership(&planned.group.id, &planned.membership);
             contents.record(&dir, planned.changes);
@@ -663,8 +679,9 @@ impl DirectoryStore for MemoryStore {
         }
         let facts = contents.membership_facts(group, edits);
         let membership = plan::membership(group, edits, &facts, at)?;
-        let planned = plan::edit_members(stored.as_ref(), group, membership, at)?;
+        let mut planned = plan::edit_members(stored.as_ref(), group, membership, at)?;
         if !planned.is_noop() {
+            planned = contents.with_member_snapshots(planned);
             contents.put_group(stored.as_ref(), &planned.group);
             contents.apply_membership(group, &planned.membership);
             contents.record(dir, planned.changes);
@@ -887,5 +904,76 @@ impl TokenStore for MemoryStore {
             state.token_by_hash.remove(&token.hash);
         }
         Ok(doomed.len() as u64)
+    }
+}
+
+#[async_trait]
+impl WebhookStore for MemoryStore {
+    async fn webhook_cursor(&self, endpoint: &str, dir: &DirectoryId) -> Result<u64, StoreError> {
+        let key = (endpoint.to_owned(), dir.clone());
+        Ok(self.read().webhook_cursors.get(&key).copied().unwrap_or(0))
+    }
+
+    async fn set_webhook_cursor(
+        &self,
+        endpoint: &str,
+        dir: &DirectoryId,
+        seq: u64,
+    ) -> Result<(), StoreError> {
+        self.write()
+            .webhook_cursors
+            .insert((endpoint.to_owned(), dir.clone()), seq);
+        Ok(())
+    }
+
+    async fn insert_dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError> {
+        let mut state = self.write();
+        let cursor = state
+            .webhook_cursors
+            .entry((letter.endpoint.clone(), letter.directory_id.clone()))
+            .or_insert(0);
+        *cursor = (*cursor).max(letter.seq);
+        let key = (
+            letter.endpoint.clone(),
+            letter.directory_id.clone(),
+            letter.seq,
+        );
+        state.dead_letters.insert(key, letter);
+        Ok(())
+    }
+
+    async fn list_dead_letters(
+        &self,
+        endpoint: &str,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        Ok(self
+            .read()
+            .dead_letters
+            .values()
+            .filter(|l| l.endpoint == endpoint)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn get_dead_letter(
+        &self,
+        endpoint: &str,
+        dir: &DirectoryId,
+        seq: u64,
+    ) -> Result<Option<DeadLetter>, StoreError> {
+        let key = (endpoint.to_owned(), dir.clone(), seq);
+        Ok(self.read().dead_letters.get(&key).cloned())
+    }
+
+    async fn remove_dead_letter(
+        &self,
+        endpoint: &str,
+        dir: &DirectoryId,
+        seq: u64,
+    ) -> Result<bool, StoreError> {
+        let key = (endpoint.to_owned(), dir.clone(), seq);
+        Ok(self.write().dead_letters.remove(&key).is_some())
     }
 }

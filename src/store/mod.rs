@@ -20,6 +20,7 @@ pub mod plan;
 mod postgres;
 #[cfg(feature = "sled")]
 mod sled;
+mod webhooks;
 
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
@@ -33,6 +34,7 @@ pub use ext::DirectoryStoreExt;
 pub use hooked::{CallCounter, Hooked, Latency, StoreCall, StoreHook};
 pub use memory::MemoryStore;
 pub use notify::{ChangeListener, ChangeNotifier, LocalNotifier, watch_listener};
+pub use webhooks::{DeadLetter, WebhookStore};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -205,6 +207,13 @@ impl<K> Default for Keyset<K> {
 /// never lands behind a reader's cursor). `Change::at` is the write's time as the caller
 /// gave it (the resource's `lastModified`, or `at` for membership edits), not the
 /// backend's clock.
+///
+/// Each entry carries the object as of that change ([`Change::user`], [`Change::group`]):
+/// the planner attaches the written user or group; for membership changes the backend
+/// reads the members whose membership changes ([`plan::MembershipPlan::changed_members`],
+/// one batch, under the same lock or row locks that order the write against user writes)
+/// and attaches them with [`plan::GroupPlan::with_member_snapshots`]. Snapshots are
+/// stored with the entry, so a later write never changes what an earlier entry reads.
 ///
 /// # Costs
 /// Every method costs what it returns plus a constant number of index reads: no method

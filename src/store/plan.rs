@@ -3,7 +3,9 @@
 //! A backend reads what a write depends on (the stored entity, whether a `userName` is
 //! held, the memberships the edits name), hands it here, and commits what comes back
 //! atomically: the entity to store, the memberships to add and remove, and the change-log
-//! entries to number and append. Nothing here reads or writes a store, so every backend
+//! entries to number and append, each with the snapshot of the user or group it records
+//! (a membership change's member is read by the backend: see
+//! [`GroupPlan::with_member_snapshots`]). Nothing here reads or writes a store, so every backend
 //! — memory, sled, PostgreSQL, a vendor's own — enforces the same version checks,
 //! uniqueness, no-op detection and change kinds.
 //!
@@ -29,6 +31,7 @@
 //! ```
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
@@ -36,7 +39,7 @@ use super::{EntityKind, MembershipEdit, StoreError, UniqueAttribute};
 use crate::model::{Change, ChangeKind, DirectoryId, Group, GroupId, User, UserId, UserState};
 
 /// A change-log entry before the backend numbers it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChangeDraft {
     /// What happened.
     pub kind: ChangeKind,
@@ -46,19 +49,34 @@ pub struct ChangeDraft {
     pub member_id: Option<UserId>,
     /// The write's time, as the caller gave it.
     pub at: OffsetDateTime,
+    /// The user as of this change: the stored user for user kinds (set by the planner),
+    /// the member for membership kinds (set by [`GroupPlan::with_member_snapshots`]).
+    pub user: Option<Arc<User>>,
+    /// The group as of this change, for group and membership kinds (set by the planner).
+    pub group: Option<Arc<Group>>,
 }
 
+// As for `Change`: every field compares as a total equivalence.
+impl Eq for ChangeDraft {}
+
 impl ChangeDraft {
-    /// The entry with its place in the directory's log.
+    /// The entry with its place in the directory's log, snapshots included.
     pub fn numbered(self, directory: &DirectoryId, seq: u64) -> Change {
-        Change {
+        let mut change = Change::new(
             seq,
-            directory_id: directory.clone(),
-            kind: self.kind,
-            resource_id: self.resource_id,
-            member_id: self.member_id,
-            at: self.at,
+            directory.clone(),
+            self.kind,
+            self.resource_id,
+            self.member_id,
+            self.at,
+        );
+        if let Some(user) = self.user {
+            change = change.with_user_snapshot(user);
         }
+        if let Some(group) = self.group {
+            change = change.with_group_snapshot(group);
+        }
+        change
     }
 }
 
@@ -166,6 +184,8 @@ pub fn insert_user(mut user: User, user_name_taken: bool) -> Result<UserPlan, St
         resource_id: user.id.to_string(),
         member_id: None,
         at: user.meta.last_modified,
+        user: Some(Arc::new(user.clone())),
+        group: None,
     };
     Ok(UserPlan {
         user,
@@ -206,6 +226,8 @@ pub fn update_user(
         resource_id: user.id.to_string(),
         member_id: None,
         at: user.meta.last_modified,
+        user: Some(Arc::new(user.clone())),
+        group: None,
     };
     Ok(UserPlan {
         user,
@@ -273,6 +295,14 @@ impl MembershipPlan {
     pub fn is_empty(&self) -> bool {
         self.add.is_empty() && self.remove.is_empty()
     }
+
+    /// The users whose membership changes, in id order, each once: the users a backend
+    /// reads (one batch) for the membership changes' snapshots
+    /// ([`GroupPlan::with_member_snapshots`]). As many as the entries the write records.
+    pub fn changed_members(&self) -> Vec<UserId> {
+        let all: BTreeSet<&UserId> = self.add.iter().chain(&self.remove).collect();
+        all.into_iter().cloned().collect()
+    }
 }
 
 /// Applies `edits` in order to the membership `facts` describe and returns the net
@@ -307,6 +337,8 @@ pub fn membership(
         resource_id: group.to_string(),
         member_id: Some(user.clone()),
         at,
+        user: None,
+        group: None,
     };
     let changes = remove
         .iter()
@@ -336,6 +368,33 @@ impl GroupPlan {
     pub fn is_noop(&self) -> bool {
         self.changes.is_empty()
     }
+
+    /// Attaches each member's snapshot (the users of
+    /// [`MembershipPlan::changed_members`], as stored when the write commits) to the
+    /// membership changes that name it. A member not among `members` keeps none.
+    pub fn with_member_snapshots(mut self, members: impl IntoIterator<Item = User>) -> Self {
+        let members: std::collections::BTreeMap<UserId, Arc<User>> = members
+            .into_iter()
+            .map(|u| (u.id.clone(), Arc::new(u)))
+            .collect();
+        for change in &mut self.changes {
+            if let Some(member) = change.member_id.as_ref().and_then(|m| members.get(m)) {
+                change.user = Some(member.clone());
+            }
+        }
+        self
+    }
+}
+
+/// The group as every change of its write records it.
+fn with_group_snapshot(group: &Group, changes: &mut [ChangeDraft]) {
+    if changes.is_empty() {
+        return;
+    }
+    let snapshot = Arc::new(group.clone());
+    for change in changes {
+        change.group = Some(snapshot.clone());
+    }
 }
 
 /// Plans a new group with `membership` (from [`membership`] over empty facts and
@@ -347,8 +406,11 @@ pub fn insert_group(mut group: Group, membership: MembershipPlan) -> GroupPlan {
         resource_id: group.id.to_string(),
         member_id: None,
         at: group.meta.last_modified,
+        user: None,
+        group: None,
     }];
     changes.extend(membership.changes.iter().cloned());
+    with_group_snapshot(&group, &mut changes);
     GroupPlan {
         group,
         membership,
@@ -390,9 +452,12 @@ pub fn update_group(
             resource_id: group.id.to_string(),
             member_id: None,
             at: group.meta.last_modified,
+            user: None,
+            group: None,
         });
     }
     changes.extend(membership.changes.iter().cloned());
+    with_group_snapshot(&group, &mut changes);
     Ok(GroupPlan {
         group,
         membership,
@@ -417,7 +482,8 @@ pub fn edit_members(
         group.meta.version += 1;
         group.meta.last_modified = at;
     }
-    let changes = membership.changes.clone();
+    let mut changes = membership.changes.clone();
+    with_group_snapshot(&group, &mut changes);
     Ok(GroupPlan {
         group,
         membership,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::{DirectorySelector, DirectorySync, SyncError};
+use super::{DirectorySelector, DirectorySync, SyncError, SyncGroup, SyncUser};
 use crate::error::StoreError;
 use crate::model::{Change, DirectoryId};
 use crate::store::{ChangeListener, DirectoryStore};
@@ -24,6 +24,19 @@ fn trimmed(error: StoreError) -> SyncError {
     match error {
         StoreError::ChangesTrimmed { through } => SyncError::CursorTrimmed { through },
         other => SyncError::Store(other),
+    }
+}
+
+impl Change {
+    /// The user as of this change ([`Change::user`]) in the Sync API's shape: the changed
+    /// user, or the member who joined or left.
+    pub fn sync_user(&self) -> Option<SyncUser> {
+        self.user().cloned().map(SyncUser::from)
+    }
+
+    /// The group as of this change ([`Change::group`]) in the Sync API's shape.
+    pub fn sync_group(&self) -> Option<SyncGroup> {
+        self.group().cloned().map(SyncGroup::from)
     }
 }
 

@@ -17,6 +17,7 @@ mod reads;
 mod schema;
 mod sql;
 mod tokens;
+mod webhooks;
 mod writes;
 
 use std::sync::Arc;

@@ -12,7 +12,10 @@ struct Migration {
     sql: &'static str,
 }
 
-/// Migrations in order; a new one appends, an applied one never changes.
+/// Migrations in version order; a new one appends, an applied one never changes.
+/// Versions may have gaps while branches land out of order: the runner applies every
+/// listed migration the database has not recorded, so a lower number merged after a
+/// higher one was applied still runs (such migrations must touch disjoint tables).
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -29,10 +32,20 @@ const MIGRATIONS: &[Migration] = &[
         name: "token_expiry",
         sql: include_str!("migrations/0003_token_expiry.sql"),
     },
+    Migration {
+        version: 4,
+        name: "change_snapshots",
+        sql: include_str!("migrations/0004_change_snapshots.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "webhooks",
+        sql: include_str!("migrations/0005_webhooks.sql"),
+    },
 ];
 
-/// The schema version this scimkit writes and reads.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 3;
+/// The schema version this scimkit writes and reads: its highest migration.
+pub const POSTGRES_SCHEMA_VERSION: i32 = 5;
 
 fn connect_error(e: impl std::error::Error + Send + Sync + 'static) -> PostgresOpenError {
     PostgresOpenError::Connect(Box::new(e))
@@ -61,20 +74,21 @@ impl PostgresStore {
         ))
         .await
         .map_err(connect_error)?;
-        let current: i32 = tx
+        let applied: Vec<i32> = tx
             .query_one(
                 &self
                     .schema
-                    .sql("SELECT coalesce(max(version), 0) FROM {s}.scimkit_migrations"),
+                    .sql("SELECT ARRAY(SELECT version FROM {s}.scimkit_migrations)"),
                 &[],
             )
             .await
             .and_then(|row| row.try_get(0))
             .map_err(connect_error)?;
+        let current = applied.iter().copied().max().unwrap_or(0);
         if current > POSTGRES_SCHEMA_VERSION {
             return Err(self.too_new(current));
         }
-        for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+        for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
             tx.batch_execute(&self.schema.sql(migration.sql))
                 .await
                 .map_err(connect_error)?;
@@ -90,7 +104,10 @@ impl PostgresStore {
         tx.commit().await.map_err(connect_error)
     }
 
-    /// The applied schema version (0 if the schema or its tables are absent).
+    /// The applied schema version (0 if the schema or its tables are absent): the highest
+    /// applied version, or, if a listed migration below it is missing (one merged under a
+    /// lower number), the version before the first missing one, so a check without
+    /// migrating sees the schema as behind.
     pub async fn schema_version(&self) -> Result<i32, PostgresOpenError> {
         let client = self.pool.get().await.map_err(connect_error)?;
         let table = format!("{}.scimkit_migrations", self.schema.quoted);
@@ -102,16 +119,17 @@ impl PostgresStore {
         if !exists {
             return Ok(0);
         }
-        client
+        let applied: Vec<i32> = client
             .query_one(
                 &self
                     .schema
-                    .sql("SELECT coalesce(max(version), 0) FROM {s}.scimkit_migrations"),
+                    .sql("SELECT ARRAY(SELECT version FROM {s}.scimkit_migrations)"),
                 &[],
             )
             .await
             .and_then(|row| row.try_get(0))
-            .map_err(connect_error)
+            .map_err(connect_error)?;
+        Ok(effective_version(&applied))
     }
 
     pub(super) fn too_new(&self, found: i32) -> PostgresOpenError {
@@ -123,6 +141,22 @@ impl PostgresStore {
     }
 }
 
+/// What [`PostgresStore::schema_version`] reports for the applied `versions`.
+fn effective_version(applied: &[i32]) -> i32 {
+    let max = applied.iter().copied().max().unwrap_or(0);
+    if max > POSTGRES_SCHEMA_VERSION {
+        return max;
+    }
+    let mut reached = 0;
+    for migration in MIGRATIONS.iter().filter(|m| m.version <= max) {
+        if !applied.contains(&migration.version) {
+            return reached;
+        }
+        reached = migration.version;
+    }
+    max
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,8 +164,23 @@ mod tests {
     #[test]
     fn migrations_are_numbered_in_order_up_to_the_schema_version() {
         let versions: Vec<i32> = MIGRATIONS.iter().map(|m| m.version).collect();
-        let expected: Vec<i32> = (1..=POSTGRES_SCHEMA_VERSION).collect();
-        assert_eq!(versions, expected);
+        assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
+        assert_eq!(versions.first(), Some(&1));
+        assert_eq!(versions.last(), Some(&POSTGRES_SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn a_missing_lower_migration_makes_the_schema_read_as_behind() {
+        assert_eq!(effective_version(&[]), 0);
+        assert_eq!(effective_version(&[1]), 1);
+        let all: Vec<i32> = MIGRATIONS.iter().map(|m| m.version).collect();
+        assert_eq!(effective_version(&all), POSTGRES_SCHEMA_VERSION);
+        assert_eq!(
+            effective_version(&[1, POSTGRES_SCHEMA_VERSION + 1]),
+            POSTGRES_SCHEMA_VERSION + 1
+        );
+        let without_first: Vec<i32> = all.iter().copied().filter(|v| *v != 1).collect();
+        assert_eq!(effective_version(&without_first), 0);
     }
 
     #[test]

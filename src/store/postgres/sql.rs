@@ -18,8 +18,8 @@ pub(super) const USER_COLUMNS: &str =
 pub(super) const GROUP_COLUMNS: &str = "g.id, g.directory_id, g.display_name, g.deleted, \
      g.attributes, g.created, g.last_modified, g.version";
 /// Columns of `changes` in the order [`change_from_row`] reads them, starting at `offset`.
-pub(super) const CHANGE_COLUMNS: &str =
-    "c.seq, c.directory_id, c.kind, c.resource_id, c.member_id, c.at";
+pub(super) const CHANGE_COLUMNS: &str = "c.seq, c.directory_id, c.kind, c.resource_id, c.member_id, c.at, c.user_snapshot, \
+     c.group_snapshot";
 
 /// A database error as a [`StoreError`]: unique violations name the attribute (so a race
 /// the planner's read missed still reports `Conflict(UserName)`), foreign-key violations on
@@ -171,14 +171,35 @@ pub(super) fn change_from_row(row: &Row, offset: usize) -> Result<Change, StoreE
         serde_json::from_value(Value::String(kind)).map_err(|_| corrupt("change kind"))?;
     let member: Option<&str> = row.try_get(offset + 4).map_err(db)?;
     let at: OffsetDateTime = row.try_get(offset + 5).map_err(db)?;
-    Ok(Change {
-        seq: to_u64(seq)?,
+    let mut change = Change::new(
+        to_u64(seq)?,
         directory_id,
         kind,
-        resource_id: row.try_get(offset + 3).map_err(db)?,
-        member_id: member.map(parse_id).transpose()?,
+        row.try_get::<_, String>(offset + 3).map_err(db)?,
+        member.map(parse_id).transpose()?,
         at,
-    })
+    );
+    if let Some(user) = snapshot::<User>(row, offset + 6, "user snapshot")? {
+        change = change.with_user_snapshot(user);
+    }
+    if let Some(group) = snapshot::<Group>(row, offset + 7, "group snapshot")? {
+        change = change.with_group_snapshot(group);
+    }
+    Ok(change)
+}
+
+/// A snapshot column of `changes` (NULL before migration 3, and for kinds without one).
+fn snapshot<T: serde::de::DeserializeOwned>(
+    row: &Row,
+    index: usize,
+    what: &str,
+) -> Result<Option<T>, StoreError> {
+    let Some(value) = row.try_get::<_, Option<Value>>(index).map_err(db)? else {
+        return Ok(None);
+    };
+    serde_json::from_value(unesc_json(value)?)
+        .map(Some)
+        .map_err(|_| corrupt(what))
 }
 
 /// SQL text with positional parameters, built piece by piece.

@@ -12,7 +12,7 @@ use super::sql::{
     parse_id, state_name, user_from_row, version_param,
 };
 use crate::model::{Directory, DirectoryId, Group, GroupId, Organization, User, UserId, UserState};
-use crate::store::plan::{self, ChangeDraft, MembershipFacts, MembershipPlan};
+use crate::store::plan::{self, ChangeDraft, GroupPlan, MembershipFacts, MembershipPlan};
 use crate::store::{EntityKind, MembershipEdit, StoreError, UniqueAttribute};
 
 /// A directory's document column (NUL-escaped like every stored document).
@@ -343,7 +343,9 @@ impl PostgresStore {
             users: id_set(row.try_get(1).map_err(db)?)?,
         };
         let membership = plan::membership(&group.id, &edits, &facts, group.meta.last_modified)?;
-        let planned = plan::insert_group(group, membership);
+        let planned = self
+            .with_member_snapshots(&tx, &dir, plan::insert_group(group, membership))
+            .await?;
         let group = planned.group;
         let keys = GroupRow::of(&group);
         tx.execute(
@@ -394,6 +396,7 @@ impl PostgresStore {
         if planned.is_noop() {
             return Ok(planned.group);
         }
+        let planned = self.with_member_snapshots(&tx, &dir, planned).await?;
         let group = planned.group;
         let keys = GroupRow::of(&group);
         tx.execute(
@@ -447,6 +450,7 @@ impl PostgresStore {
         if planned.is_noop() {
             return Ok(planned.group);
         }
+        let planned = self.with_member_snapshots(&tx, dir, planned).await?;
         let group = planned.group;
         tx.execute(
             &self.schema.sql(
@@ -565,6 +569,37 @@ impl PostgresStore {
         })
     }
 
+    /// Attaches the snapshots of the members whose membership changes. `FOR SHARE`
+    /// conflicts with a concurrent user write's `FOR NO KEY UPDATE`, so no user write
+    /// commits between this read and this transaction's change-log append: the snapshot
+    /// is the member as of its change. One statement; none if membership is unchanged.
+    async fn with_member_snapshots(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+        planned: GroupPlan,
+    ) -> Result<GroupPlan, StoreError> {
+        let changed = planned.membership.changed_members();
+        if changed.is_empty() {
+            return Ok(planned);
+        }
+        let rows = tx
+            .query(
+                &self.schema.sql(&format!(
+                    "SELECT {USER_COLUMNS} FROM {{s}}.users u \
+                     WHERE u.directory_id = $1 AND u.id = ANY($2) ORDER BY u.id FOR SHARE"
+                )),
+                &[&dir.as_str(), &ids(&changed)],
+            )
+            .await
+            .map_err(db)?;
+        let members = rows
+            .iter()
+            .map(user_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(planned.with_member_snapshots(members))
+    }
+
     async fn apply_membership(
         &self,
         tx: &Transaction<'_>,
@@ -618,17 +653,28 @@ impl PostgresStore {
             .map(|d| d.member_id.as_ref().map(UserId::as_str))
             .collect();
         let ats: Vec<OffsetDateTime> = drafts.iter().map(|d| d.at).collect();
+        let users = drafts
+            .iter()
+            .map(|d| d.user.as_deref().map(snapshot_json).transpose())
+            .collect::<Result<Vec<_>, _>>()?;
+        let groups = drafts
+            .iter()
+            .map(|d| d.group.as_deref().map(snapshot_json).transpose())
+            .collect::<Result<Vec<_>, _>>()?;
         let row = tx
             .query_opt(
                 &self.schema.sql(
                     "WITH k AS (UPDATE {s}.change_counters SET last_seq = last_seq + $2 \
                                 WHERE directory_id = $1 RETURNING last_seq - $2 AS base), \
                           ins AS (INSERT INTO {s}.changes \
-                                      (directory_id, seq, kind, resource_id, member_id, at) \
-                                  SELECT $1, k.base + t.n, t.kind, t.resource_id, t.member_id, t.at \
+                                      (directory_id, seq, kind, resource_id, member_id, at, \
+                                       user_snapshot, group_snapshot) \
+                                  SELECT $1, k.base + t.n, t.kind, t.resource_id, t.member_id, \
+                                         t.at, t.user_snapshot, t.group_snapshot \
                                   FROM k, unnest($3::text[], $4::text[], $5::text[], \
-                                                 $6::timestamptz[]) \
-                                       WITH ORDINALITY AS t(kind, resource_id, member_id, at, n)) \
+                                                 $6::timestamptz[], $8::jsonb[], $9::jsonb[]) \
+                                       WITH ORDINALITY AS t(kind, resource_id, member_id, at, \
+                                                            user_snapshot, group_snapshot, n)) \
                      SELECT k.base, pg_notify($7, $1) FROM k",
                 ),
                 &[
@@ -639,6 +685,8 @@ impl PostgresStore {
                     &members,
                     &ats,
                     &self.schema.channel,
+                    &users,
+                    &groups,
                 ],
             )
             .await
@@ -648,6 +696,13 @@ impl PostgresStore {
             None => Err(StoreError::not_found(EntityKind::Directory, dir)),
         }
     }
+}
+
+/// A snapshot as the `jsonb` it is stored as (NUL-escaped like the documents).
+fn snapshot_json<T: serde::Serialize>(entity: &T) -> Result<serde_json::Value, StoreError> {
+    serde_json::to_value(entity)
+        .map(|v| esc_json(&v))
+        .map_err(|e| StoreError::Backend(Box::new(e)))
 }
 
 fn id_set(texts: Vec<String>) -> Result<std::collections::BTreeSet<UserId>, StoreError> {

@@ -33,6 +33,7 @@ mod migrate;
 mod reads;
 #[cfg(test)]
 mod tests;
+mod webhooks;
 mod writes;
 
 use std::path::Path;

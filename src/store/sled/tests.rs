@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::codec::{decode, encode};
 use super::keys::*;
 use super::*;
-use crate::model::{Meta, UserState};
+use crate::model::{ChangeKind, Meta, UserState};
 use crate::store::{GroupKey, UserKey};
 
 fn at() -> OffsetDateTime {
@@ -673,4 +674,148 @@ async fn concurrent_writers_are_all_acknowledged_and_all_durable() {
         160
     );
     assert_eq!(store.latest_change_seq(&dir).await.expect("seq"), 160);
+}
+
+/// A user as Microsoft Entra ID provisions it (the gallery app's default attribute
+/// mappings: core, enterprise extension with manager, work email, address and phones).
+fn entra_user(dir: &DirectoryId, n: u128) -> User {
+    User {
+        id: uid(n),
+        directory_id: dir.clone(),
+        email: Some("adele.vance@contoso.com".into()),
+        state: UserState::Active,
+        attributes: json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "externalId": "4d1b5a64-6c9b-4b59-a2d7-0c8a3d7cf2a1",
+            "userName": "adele.vance@contoso.com",
+            "active": true,
+            "displayName": "Adele Vance",
+            "title": "Retail Manager",
+            "preferredLanguage": "en-US",
+            "name": {"formatted": "Adele Vance", "familyName": "Vance", "givenName": "Adele"},
+            "emails": [{"primary": true, "type": "work", "value": "adele.vance@contoso.com"}],
+            "addresses": [{"type": "work", "formatted": "18 Cherry Lane, Redmond, WA 98052",
+                           "streetAddress": "18 Cherry Lane", "locality": "Redmond",
+                           "region": "WA", "postalCode": "98052", "country": "US"}],
+            "phoneNumbers": [{"type": "work", "value": "+1 425 555 0109"},
+                             {"type": "mobile", "value": "+1 425 555 0110"}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                "employeeNumber": "100421",
+                "department": "Retail",
+                "costCenter": "CC-2210",
+                "organization": "Contoso",
+                "manager": {"value": "scim_user_01jfz8y6q3m4n5p6r7s8t9v0wx"}
+            }
+        }),
+        meta: Meta::new(at()),
+    }
+}
+
+/// The stored bytes of the directory's change `seq`.
+fn stored_change(store: &SledStore, dir: &DirectoryId, seq: u64) -> Vec<u8> {
+    store
+        .inner
+        .tree(CHANGES)
+        .expect("tree")
+        .get(change(dir, seq))
+        .expect("read")
+        .expect("present")
+        .to_vec()
+}
+
+/// The change log's cost per change for a typical Entra user (PERFORMANCE.md, "Changes
+/// that carry the object"): a user change stores one copy of the user record, a
+/// membership change one copy of the member and of the group, and nothing else grows.
+/// `cargo test --features sled --lib change_log_size -- --nocapture` prints the sizes.
+#[tokio::test(flavor = "multi_thread")]
+async fn change_log_size_per_change_for_an_entra_user() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = store(tmp.path()).await;
+    let dir = did(1);
+    let ann = store.insert_user(entra_user(&dir, 10)).await.expect("user");
+    let sales = store
+        .insert_group(
+            Group {
+                attributes: json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                    "externalId": "8f0c3a52-1d2e-4b7a-9c61-5e4d3b2a1f09",
+                    "displayName": "Retail"}),
+                ..group(&dir, 20, false)
+            },
+            &[],
+        )
+        .await
+        .expect("group");
+    store
+        .edit_members(
+            &dir,
+            &sales.id,
+            &[MembershipEdit::Add(ann.id.clone())],
+            at(),
+        )
+        .await
+        .expect("join");
+    let user_record = store
+        .inner
+        .tree(USERS)
+        .expect("tree")
+        .get(entity(&dir, ann.id.as_str()))
+        .expect("read")
+        .expect("present")
+        .len();
+    let bare = |seq: u64| {
+        let change: Change = decode("changes", &stored_change(&store, &dir, seq)).expect("decode");
+        encode(&Change::new(
+            change.seq,
+            change.directory_id,
+            change.kind,
+            change.resource_id,
+            change.member_id,
+            change.at,
+        ))
+        .expect("encode")
+        .len()
+    };
+    let (created, joined) = (
+        stored_change(&store, &dir, 1).len(),
+        stored_change(&store, &dir, 3).len(),
+    );
+    eprintln!(
+        "sled, Entra user: user record {user_record} B; user.created entry {created} B \
+         (without snapshot {}); group.member_added entry {joined} B (without {})",
+        bare(1),
+        bare(3)
+    );
+    assert!(
+        created <= bare(1) + user_record + 16,
+        "a user change costs at most one copy of the user record"
+    );
+    assert!(
+        joined <= bare(3) + user_record + 400,
+        "a membership change costs one copy of the member and of the (small) group"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn change_entries_written_before_snapshots_read_without_them() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = store(tmp.path()).await;
+    let dir = did(1);
+    store
+        .insert_user(user(&dir, 10, UserState::Active))
+        .await
+        .expect("user");
+    // The record as scimkit wrote it before changes carried the object.
+    let old = json!({"seq": 1, "directory_id": dir, "kind": "user.created",
+        "resource_id": uid(10).to_string(), "member_id": null, "at": "1970-01-01T00:00:00Z"});
+    store
+        .inner
+        .tree(CHANGES)
+        .expect("tree")
+        .insert(change(&dir, 1), serde_json::to_vec(&old).expect("json"))
+        .expect("write");
+    let changes = store.list_changes(&dir, 0, 10).await.expect("changes");
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].kind, ChangeKind::UserCreated);
+    assert!(changes[0].user().is_none() && changes[0].group().is_none());
 }

@@ -237,11 +237,18 @@ impl Inner {
     fn stage_group_plan(
         &self,
         stored: Option<&Group>,
-        planned: GroupPlan,
+        mut planned: GroupPlan,
     ) -> Result<(WriteSet, Group), StoreError> {
         let mut set = WriteSet::default();
         if !planned.is_noop() {
             let dir = planned.group.directory_id.clone();
+            // The members whose membership changes, as stored: the writer lock is held
+            // from these reads to the commit, so they are what the changes record.
+            let mut members = Vec::new();
+            for id in planned.membership.changed_members() {
+                members.extend(self.user(&dir, &id)?);
+            }
+            planned = planned.with_member_snapshots(members);
             stage_group(&mut set, stored, &planned.group)?;
             stage_membership(&mut set, &dir, &planned.group.id, &planned.membership);
             self.stage_changes(&mut set, &dir, planned.changes)?;
