@@ -1,5 +1,8 @@
 //! Topic guides. Nothing here is code; each submodule is a page.
 //!
+//! - [`first_hour`]: from an empty project to a deployed SCIM endpoint, in order.
+//! - [`customer_setup`]: the setup page a customer's IT admin gets, and how IdPs
+//!   authenticate (bearer tokens, OAuth 2.0 client credentials).
 //! - `embedding` (feature `tower`): mounting [`ScimService`](crate::ScimService) in
 //!   hyper, axum or warp.
 //! - [`request_log`]: a "last SCIM requests" view for a customer's admin, and `tracing`.
@@ -12,6 +15,115 @@
 //! - [`serving`]: the limits and timeouts a server in front of scimkit should set.
 //! - `webhooks` (feature `webhooks`): forwarding every change to your own services,
 //!   signed and retried.
+
+/// # The first hour
+///
+/// What a vendor does, in order, to go from nothing to a customer's IdP provisioning into
+/// their product. Each step links to the page that goes deeper.
+///
+/// 1. **Depend on scimkit** with the features you need: `tower` to mount in axum or
+///    hyper's tower stack, `sled` or `postgres` for a store that outlives the process
+///    (the crate docs' feature table lists them all). Nothing is on by default.
+/// 2. **Pick a store** ([`backends`]): [`MemoryStore`](crate::store::MemoryStore) for tests
+///    and trying it out, `SledStore` for one process with a disk, `PostgresStore` for
+///    several replicas. One `Arc` of it serves every part below.
+/// 3. **Mount the SCIM endpoint** ([`embedding`]): build a
+///    [`ScimService`](crate::ScimService) and route `/scim/v2/*` to it; route the
+///    management API and the setup page (`/api/v1/*`) to a
+///    [`ManagementService`](crate::ManagementService). Set the limits of [`serving`]
+///    on the server in front.
+/// 4. **Onboard a customer**: [`Admin::create_organization`](crate::Admin::create_organization)
+///    with their email domains, then either send their IT admin a
+///    [setup link](customer_setup) or hand over the SCIM base URL and a token from
+///    [`Admin::issue_scim_token`](crate::Admin::issue_scim_token) yourself.
+/// 5. **Sync into your product** ([`sync_loop`]): a full sync with
+///    [`DirectorySync::users`](crate::DirectorySync::users), then the change feed; or
+///    forward every change to another service with `webhooks`.
+/// 6. **Test it as the IdPs will** ([`simulating_idps`]): the `testing` feature's Entra,
+///    Okta and OneLogin simulators drive your endpoint with those IdPs' real request
+///    shapes, in process or over HTTP against a deployment.
+///
+/// The whole thing in one process, on the memory store:
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use scimkit::service::{RecentRequests, SetupPage};
+/// use scimkit::store::{LocalNotifier, MemoryStore};
+/// use scimkit::{Admin, DirectorySync, ManagementService, ScimService};
+///
+/// let store = Arc::new(MemoryStore::new());
+/// let notifier = Arc::new(LocalNotifier::new());
+/// let recent = Arc::new(RecentRequests::new());
+/// let scim = ScimService::builder(store.clone())
+///     .public_url("https://api.example.com")
+///     .change_notifier(notifier.clone())
+///     .request_log(recent.clone())
+///     .build();
+/// let sync = DirectorySync::new(store.clone()).with_notifier(notifier);
+/// let management = ManagementService::new(sync.clone(), store.clone()).with_setup_page(
+///     SetupPage::new(&scim)
+///         .with_public_url("https://api.example.com")
+///         .with_recent_requests(recent),
+/// );
+///
+/// let admin = Admin::new(store);
+/// let org = admin.create_organization(Some("globex".into()), vec!["globex.com".into()]).await?;
+/// let link = admin.setup_link(&org.id, time::Duration::days(7)).await?;
+/// println!("send to Globex's IT admin: {}", management.setup_url("https://api.example.com", &link.secret));
+/// // ... serve `scim` under /scim/v2 and `management` under /api/v1, run the sync loop.
+/// # let _ = scim;
+/// # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+pub mod first_hour {}
+
+/// # The customer's setup
+///
+/// A customer's IT admin needs two things from the vendor to connect their IdP: the
+/// directory's SCIM base URL and a credential. scimkit can hand both over itself.
+///
+/// ## The setup page
+///
+/// [`Admin::setup_link`](crate::Admin::setup_link) makes a link for one organization that
+/// opens once, within the time you choose (a week is typical for an email). Send the URL
+/// from [`ManagementService::setup_url`](crate::ManagementService::setup_url); opening it
+/// exchanges it for a session cookie (an hour by default,
+/// [`SetupPage::with_session_lifetime`](crate::service::SetupPage::with_session_lifetime))
+/// on a page served by the [`ManagementService`](crate::ManagementService) the
+/// [`SetupPage`](crate::service::SetupPage) is mounted on. The page:
+///
+/// - shows the SCIM base URL and the directory's state (pending until the IdP's first
+///   request, active, or disabled);
+/// - generates a bearer token and shows it once; generating another revokes the earlier
+///   ones ([`Admin::rotate_scim_token`](crate::Admin::rotate_scim_token));
+/// - gives the steps for Entra ID, Okta, OneLogin, JumpCloud and Google with the names of
+///   the fields each IdP asks for (Entra's *Tenant URL* and *Secret Token*, Okta's *SCIM
+///   connector base URL*, ...), opened on the directory's chosen IdP;
+/// - sends a test request from the admin's browser to the SCIM base URL with the token,
+///   which proves the URL is reachable from their network;
+/// - lists the directory's recent requests, with the status and the reason for any
+///   refusal (from [`RecentRequests`](crate::service::RecentRequests), which must also be
+///   the SCIM service's request log; it is kept per process).
+///
+/// The page is server-rendered with one inline script, needs no build step or CDN, and
+/// escapes everything it shows; see the [`SetupPage`](crate::service::SetupPage) docs for
+/// its cookie and header policy. `scripts/browser.sh` drives it in headless Chromium.
+///
+/// ## How IdPs authenticate
+///
+/// - **Bearer tokens** (every IdP): [`Admin::issue_scim_token`](crate::Admin::issue_scim_token)
+///   or the setup page. Valid until revoked; several may live at once for rotation.
+/// - **OAuth 2.0 client credentials** (Microsoft Entra's OAuth option and its gallery
+///   validation): [`Admin::issue_oauth_client`](crate::Admin::issue_oauth_client) gives a
+///   client id and secret; the IdP posts them to `{SCIM base URL}/oauth/token`
+///   (form body or HTTP Basic) and uses the short-lived access token it gets
+///   ([`ScimServiceBuilder::access_token_lifetime`](crate::service::ScimServiceBuilder::access_token_lifetime),
+///   an hour by default). ServiceProviderConfig advertises both.
+///
+/// Every authentication failure looks the same from outside: a wrong, revoked or
+/// expired token gets the SCIM endpoint's one 401, a bad client gets the token endpoint's
+/// one `invalid_client`, and a used, expired or unknown setup link the same page.
+pub mod customer_setup {}
 
 /// # Embedding
 ///

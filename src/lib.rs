@@ -59,7 +59,8 @@
 //!
 //! ## Where to read on
 //!
-//! - [`docs`]: topic guides: embedding in hyper, axum and warp; the request log; reading
+//! - [`docs`]: topic guides: the first hour (start here), the customer's setup page and
+//!   IdP authentication, embedding in hyper, axum and warp; the request log; reading
 //!   attributes; backends; the sync loop; identity providers.
 //! - [`service`]: mounting, the builder's options, the request log.
 //! - [`store`]: the storage traits and backends.
