@@ -1,5 +1,7 @@
 //! The per-directory change log: what happened, in order.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -40,6 +42,28 @@ pub enum ChangeKind {
     /// A user left a group.
     #[serde(rename = "group.member_removed")]
     GroupMemberRemoved,
+    /// A user's effective roles (see [`RoleMapping`](super::RoleMapping)) changed; the
+    /// change's [`Change::roles`] holds them before and after. `resource_id` is the user.
+    #[serde(rename = "user.roles_changed")]
+    RolesChanged,
+    /// The first authenticated request from an identity provider made a pending directory
+    /// active. `resource_id` is the directory.
+    #[serde(rename = "directory.activated")]
+    DirectoryActivated,
+    /// The vendor disabled the directory: SCIM requests are refused, the data is kept.
+    #[serde(rename = "directory.disabled")]
+    DirectoryDisabled,
+    /// The vendor enabled a disabled directory again.
+    #[serde(rename = "directory.enabled")]
+    DirectoryEnabled,
+    /// The vendor deleted the directory: its tokens are gone, its data is kept until
+    /// purged.
+    #[serde(rename = "directory.deleted")]
+    DirectoryDeleted,
+    /// The vendor changed the directory's group-to-role mapping. No `RolesChanged` entries
+    /// follow it: a subscriber re-reads the users' roles (one page call per page of users).
+    #[serde(rename = "directory.role_mapping_changed")]
+    RoleMappingChanged,
 }
 
 impl ChangeKind {
@@ -92,6 +116,36 @@ pub struct Change {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// For [`ChangeKind::RolesChanged`], the user's roles before and after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<RolesDelta>,
+}
+
+/// A user's effective roles before and after a [`ChangeKind::RolesChanged`] change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RolesDelta {
+    /// The roles before, in order.
+    pub before: BTreeSet<String>,
+    /// The roles after, in order.
+    pub after: BTreeSet<String>,
+}
+
+impl RolesDelta {
+    /// From `before` to `after`.
+    pub fn new(before: BTreeSet<String>, after: BTreeSet<String>) -> Self {
+        Self { before, after }
+    }
+
+    /// The roles gained.
+    pub fn added(&self) -> impl Iterator<Item = &str> {
+        self.after.difference(&self.before).map(String::as_str)
+    }
+
+    /// The roles lost.
+    pub fn removed(&self) -> impl Iterator<Item = &str> {
+        self.before.difference(&self.after).map(String::as_str)
+    }
 }
 
 impl Change {
@@ -111,6 +165,23 @@ impl Change {
             resource_id: resource_id.into(),
             member_id,
             at,
+            roles: None,
         }
+    }
+
+    /// With the roles before and after (for [`ChangeKind::RolesChanged`]).
+    pub fn with_roles(mut self, roles: RolesDelta) -> Self {
+        self.roles = Some(roles);
+        self
+    }
+
+    /// For [`ChangeKind::RolesChanged`], the user's roles before the change.
+    pub fn roles_before(&self) -> Option<&BTreeSet<String>> {
+        self.roles.as_ref().map(|r| &r.before)
+    }
+
+    /// For [`ChangeKind::RolesChanged`], the user's roles after the change.
+    pub fn roles_after(&self) -> Option<&BTreeSet<String>> {
+        self.roles.as_ref().map(|r| &r.after)
     }
 }

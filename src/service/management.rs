@@ -381,6 +381,7 @@ impl ManagementService {
                     .get("pageToken")
                     .filter(|token| !token.is_empty())
                     .map(PageToken::new),
+                roles: params.get("includeRoles") == Some("true"),
             })
             .await?;
         Ok(json!({

@@ -37,8 +37,8 @@ use time::macros::datetime;
 use uuid::Uuid;
 
 use super::{
-    DirectoryStore, DirectoryStoreExt, GroupFilter, GroupKey, Keyset, MembershipEdit, States,
-    StoreError, TokenStore, UniqueAttribute, UserFilter, UserKey,
+    DirectoryEdit, DirectoryStore, DirectoryStoreExt, GroupFilter, GroupKey, Keyset,
+    MembershipEdit, States, StoreError, TokenStore, UniqueAttribute, UserFilter, UserKey,
 };
 use crate::model::{
     ChangeKind, Directory, DirectoryId, DirectoryState, FieldMapping, Group, GroupId, GroupMatch,
@@ -129,6 +129,8 @@ where
     no_op_writes(new_stores().await).await;
     change_log_retention(new_stores().await).await;
     purge(new_stores().await).await;
+    directory_lifecycle(new_stores().await).await;
+    concurrent_directory_writes(new_stores().await).await;
 }
 
 /// Organizations: external ids are unique and findable, updates move the index.
@@ -1969,5 +1971,227 @@ pub async fn purge(stores: Stores) {
         store.get_user(&other, &kept.id).await.expect("get"),
         Some(kept),
         "purging one directory leaves others alone"
+    );
+}
+
+async fn change_kinds(store: &Arc<dyn DirectoryStore>, dir: &DirectoryId) -> Vec<ChangeKind> {
+    store
+        .list_changes(dir, 0, 1000)
+        .await
+        .expect("list_changes")
+        .into_iter()
+        .map(|c| c.kind)
+        .collect()
+}
+
+/// Directory lifecycle: `touch_directory` activates a pending directory once and moves the
+/// last request time forward only; `edit_directory` disables, enables and deletes, each
+/// recorded once, atomically with the state.
+pub async fn directory_lifecycle(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let t1 = datetime!(2026-03-01 10:00 UTC);
+    let touched = store.touch_directory(&dir, t1).await.expect("touch");
+    assert_eq!(
+        (touched.state, touched.last_request_at),
+        (DirectoryState::Active, Some(t1)),
+        "the first touch makes a pending directory active and records the time"
+    );
+    let earlier = store
+        .touch_directory(&dir, t1 - time::Duration::minutes(5))
+        .await
+        .expect("touch");
+    assert_eq!(
+        earlier.last_request_at,
+        Some(t1),
+        "last_request_at never moves back"
+    );
+    let t2 = t1 + time::Duration::minutes(2);
+    store.touch_directory(&dir, t2).await.expect("touch");
+    assert_eq!(
+        store
+            .get_directory(&dir)
+            .await
+            .expect("get")
+            .and_then(|d| d.last_request_at),
+        Some(t2)
+    );
+    let changes = store.list_changes(&dir, 0, 10).await.expect("changes");
+    assert_eq!(
+        changes.iter().map(|c| c.kind).collect::<Vec<_>>(),
+        [ChangeKind::DirectoryActivated],
+        "activation is recorded once, in the directory's log"
+    );
+    assert_eq!(changes[0].resource_id, dir.to_string());
+    assert_eq!(changes[0].at, t1);
+
+    let disabled = store
+        .edit_directory(&dir, &[DirectoryEdit::Disable], t2)
+        .await
+        .expect("disable");
+    assert_eq!(disabled.state, DirectoryState::Disabled);
+    store
+        .edit_directory(&dir, &[DirectoryEdit::Disable], t2)
+        .await
+        .expect("disable again");
+    let still = store.touch_directory(&dir, t2).await.expect("touch");
+    assert_eq!(
+        still.state,
+        DirectoryState::Disabled,
+        "a request does not enable a disabled directory"
+    );
+    let enabled = store
+        .edit_directory(&dir, &[DirectoryEdit::Enable], t2)
+        .await
+        .expect("enable");
+    assert_eq!(
+        enabled.state,
+        DirectoryState::Active,
+        "a directory that had connected comes back active"
+    );
+    let roles = RoleMapping::new()
+        .map(GroupMatch::DisplayName("Engineering".into()), "developer")
+        .with_default("viewer");
+    let configured = store
+        .edit_directory(
+            &dir,
+            &[
+                DirectoryEdit::Name(Some("Acme".into())),
+                DirectoryEdit::Idp(IdpKind::Okta),
+                DirectoryEdit::Roles(roles.clone()),
+            ],
+            t2,
+        )
+        .await
+        .expect("configure");
+    assert_eq!(
+        (
+            configured.name.as_deref(),
+            configured.idp,
+            &configured.roles
+        ),
+        (Some("Acme"), IdpKind::Okta, &roles)
+    );
+    store
+        .edit_directory(&dir, &[DirectoryEdit::Roles(roles.clone())], t2)
+        .await
+        .expect("same roles");
+    assert_eq!(
+        change_kinds(store, &dir).await,
+        [
+            ChangeKind::DirectoryActivated,
+            ChangeKind::DirectoryDisabled,
+            ChangeKind::DirectoryEnabled,
+            ChangeKind::RoleMappingChanged,
+        ],
+        "each state change and mapping change is recorded once; no-ops record nothing"
+    );
+    let deleted = store
+        .edit_directory(&dir, &[DirectoryEdit::Delete], t2)
+        .await
+        .expect("delete");
+    assert_eq!(deleted.state, DirectoryState::Deleted);
+    assert_eq!(
+        change_kinds(store, &dir).await.last(),
+        Some(&ChangeKind::DirectoryDeleted)
+    );
+    assert!(
+        matches!(
+            store
+                .edit_directory(&dir, &[DirectoryEdit::Enable], t2)
+                .await,
+            Err(StoreError::NotFound { .. })
+        ),
+        "a deleted directory takes no edits"
+    );
+    assert!(
+        store.get_directory(&dir).await.expect("get").is_some(),
+        "a deleted directory keeps its data until purged"
+    );
+
+    // A disabled directory no IdP ever reached comes back pending.
+    let fresh = setup(&stores, 20).await;
+    store
+        .edit_directory(&fresh, &[DirectoryEdit::Disable, DirectoryEdit::Enable], t1)
+        .await
+        .expect("disable and enable");
+    assert!(
+        change_kinds(store, &fresh).await.is_empty(),
+        "disable then enable in one call records nothing"
+    );
+    store
+        .edit_directory(&fresh, &[DirectoryEdit::Disable], t1)
+        .await
+        .expect("disable");
+    let back = store
+        .edit_directory(&fresh, &[DirectoryEdit::Enable], t1)
+        .await
+        .expect("enable");
+    assert_eq!(back.state, DirectoryState::Pending);
+
+    let unknown = DirectoryId::from_uuid(uuid(99));
+    assert!(matches!(
+        store.touch_directory(&unknown, t1).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store
+            .edit_directory(&unknown, &[DirectoryEdit::Disable], t1)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+/// Concurrent touches (requests on several replicas) and vendor edits never lose one
+/// another: every edit is kept, and the directory is activated exactly once.
+pub async fn concurrent_directory_writes(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let mut tasks = Vec::new();
+    for n in 0..8i64 {
+        let (store, dir) = (store.clone(), dir.clone());
+        tasks.push(tokio::spawn(async move {
+            let at = AT + time::Duration::minutes(n);
+            store.touch_directory(&dir, at).await.expect("touch");
+        }));
+    }
+    let (store2, dir2) = (store.clone(), dir.clone());
+    tasks.push(tokio::spawn(async move {
+        store2
+            .edit_directory(&dir2, &[DirectoryEdit::Name(Some("Acme".into()))], AT)
+            .await
+            .expect("name");
+    }));
+    let (store3, dir3) = (store.clone(), dir.clone());
+    tasks.push(tokio::spawn(async move {
+        store3
+            .edit_directory(&dir3, &[DirectoryEdit::Idp(IdpKind::Entra)], AT)
+            .await
+            .expect("idp");
+    }));
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let stored = store
+        .get_directory(&dir)
+        .await
+        .expect("get")
+        .expect("there");
+    assert_eq!(
+        stored.name.as_deref(),
+        Some("Acme"),
+        "the name edit is kept"
+    );
+    assert_eq!(stored.idp, IdpKind::Entra, "the idp edit is kept");
+    assert_eq!(stored.state, DirectoryState::Active);
+    assert_eq!(
+        stored.last_request_at,
+        Some(AT + time::Duration::minutes(7)),
+        "the latest request time wins"
+    );
+    assert_eq!(
+        change_kinds(store, &dir).await,
+        [ChangeKind::DirectoryActivated],
+        "activated exactly once"
     );
 }

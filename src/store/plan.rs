@@ -32,8 +32,17 @@ use std::collections::BTreeSet;
 
 use time::OffsetDateTime;
 
-use super::{EntityKind, MembershipEdit, StoreError, UniqueAttribute};
-use crate::model::{Change, ChangeKind, DirectoryId, Group, GroupId, User, UserId, UserState};
+mod roles;
+pub use roles::{
+    GroupRoleReads, RoleEffect, RoleGroup, RoleUser, group_role_reads, group_write_roles,
+    role_changes, role_read_ids, user_role_reads, user_write_roles,
+};
+
+use super::{DirectoryEdit, EntityKind, MembershipEdit, StoreError, UniqueAttribute};
+use crate::model::{
+    Change, ChangeKind, Directory, DirectoryId, DirectoryState, Group, GroupId, RolesDelta, User,
+    UserId, UserState,
+};
 
 /// A change-log entry before the backend numbers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,9 +55,22 @@ pub struct ChangeDraft {
     pub member_id: Option<UserId>,
     /// The write's time, as the caller gave it.
     pub at: OffsetDateTime,
+    /// For [`ChangeKind::RolesChanged`], the roles before and after.
+    pub roles: Option<RolesDelta>,
 }
 
 impl ChangeDraft {
+    /// An entry of `kind` about `resource_id` at `at`, with no member and no roles.
+    pub fn new(kind: ChangeKind, resource_id: impl Into<String>, at: OffsetDateTime) -> Self {
+        Self {
+            kind,
+            resource_id: resource_id.into(),
+            member_id: None,
+            at,
+            roles: None,
+        }
+    }
+
     /// The entry with its place in the directory's log.
     pub fn numbered(self, directory: &DirectoryId, seq: u64) -> Change {
         Change {
@@ -58,6 +80,7 @@ impl ChangeDraft {
             resource_id: self.resource_id,
             member_id: self.member_id,
             at: self.at,
+            roles: self.roles,
         }
     }
 }
@@ -166,6 +189,7 @@ pub fn insert_user(mut user: User, user_name_taken: bool) -> Result<UserPlan, St
         resource_id: user.id.to_string(),
         member_id: None,
         at: user.meta.last_modified,
+        roles: None,
     };
     Ok(UserPlan {
         user,
@@ -206,6 +230,7 @@ pub fn update_user(
         resource_id: user.id.to_string(),
         member_id: None,
         at: user.meta.last_modified,
+        roles: None,
     };
     Ok(UserPlan {
         user,
@@ -307,6 +332,7 @@ pub fn membership(
         resource_id: group.to_string(),
         member_id: Some(user.clone()),
         at,
+        roles: None,
     };
     let changes = remove
         .iter()
@@ -347,6 +373,7 @@ pub fn insert_group(mut group: Group, membership: MembershipPlan) -> GroupPlan {
         resource_id: group.id.to_string(),
         member_id: None,
         at: group.meta.last_modified,
+        roles: None,
     }];
     changes.extend(membership.changes.iter().cloned());
     GroupPlan {
@@ -390,6 +417,7 @@ pub fn update_group(
             resource_id: group.id.to_string(),
             member_id: None,
             at: group.meta.last_modified,
+            roles: None,
         });
     }
     changes.extend(membership.changes.iter().cloned());
@@ -421,6 +449,110 @@ pub fn edit_members(
     Ok(GroupPlan {
         group,
         membership,
+        changes,
+    })
+}
+
+/// What a directory write stores and records. No changes and an unchanged directory mean
+/// nothing is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectoryPlan {
+    /// The directory as stored.
+    pub directory: Directory,
+    /// Whether the directory differs from the stored one (and must be written).
+    pub changed: bool,
+    /// The change-log entries to record.
+    pub changes: Vec<ChangeDraft>,
+}
+
+/// Plans [`DirectoryStore::touch_directory`](super::DirectoryStore::touch_directory) over
+/// `stored`: `last_request_at` moves forward to `at` (never back), and a pending directory
+/// becomes active with a `directory.activated` entry. Other states are kept.
+pub fn touch_directory(
+    stored: Option<&Directory>,
+    id: &DirectoryId,
+    at: OffsetDateTime,
+) -> Result<DirectoryPlan, StoreError> {
+    let stored = stored.ok_or_else(|| StoreError::not_found(EntityKind::Directory, id))?;
+    let mut directory = stored.clone();
+    if directory.last_request_at.is_none_or(|last| last < at) {
+        directory.last_request_at = Some(at);
+    }
+    let mut changes = Vec::new();
+    if directory.state == DirectoryState::Pending {
+        directory.state = DirectoryState::Active;
+        changes.push(ChangeDraft::new(
+            ChangeKind::DirectoryActivated,
+            id.to_string(),
+            at,
+        ));
+    }
+    Ok(DirectoryPlan {
+        changed: directory != *stored,
+        directory,
+        changes,
+    })
+}
+
+/// Plans [`DirectoryStore::edit_directory`](super::DirectoryStore::edit_directory) over
+/// `stored`: `NotFound` if it is absent or [deleted](DirectoryState::Deleted). The edits
+/// apply in order; the entries recorded follow from the state before and after the whole
+/// call (`directory.disabled`, `directory.enabled`, `directory.deleted`) and from whether
+/// the role mapping changed (`directory.role_mapping_changed`).
+pub fn edit_directory(
+    stored: Option<&Directory>,
+    id: &DirectoryId,
+    edits: &[DirectoryEdit],
+    at: OffsetDateTime,
+) -> Result<DirectoryPlan, StoreError> {
+    let stored = stored
+        .filter(|d| d.state != DirectoryState::Deleted)
+        .ok_or_else(|| StoreError::not_found(EntityKind::Directory, id))?;
+    let mut directory = stored.clone();
+    for edit in edits {
+        match edit {
+            DirectoryEdit::Name(name) => directory.name = name.clone(),
+            DirectoryEdit::Idp(idp) => directory.idp = *idp,
+            DirectoryEdit::Roles(roles) => directory.roles = roles.clone(),
+            DirectoryEdit::Fields(fields) => directory.fields = fields.clone(),
+            DirectoryEdit::Disable => {
+                if directory.state.serves() {
+                    directory.state = DirectoryState::Disabled;
+                }
+            }
+            DirectoryEdit::Enable => {
+                if directory.state == DirectoryState::Disabled {
+                    directory.state = match directory.last_request_at {
+                        Some(_) => DirectoryState::Active,
+                        None => DirectoryState::Pending,
+                    };
+                }
+            }
+            DirectoryEdit::Delete => directory.state = DirectoryState::Deleted,
+        }
+    }
+    let mut changes = Vec::new();
+    let kind = match (stored.state.serves(), directory.state) {
+        (_, DirectoryState::Deleted) => Some(ChangeKind::DirectoryDeleted),
+        (true, DirectoryState::Disabled) => Some(ChangeKind::DirectoryDisabled),
+        (false, DirectoryState::Pending | DirectoryState::Active) => {
+            Some(ChangeKind::DirectoryEnabled)
+        }
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        changes.push(ChangeDraft::new(kind, id.to_string(), at));
+    }
+    if directory.roles != stored.roles {
+        changes.push(ChangeDraft::new(
+            ChangeKind::RoleMappingChanged,
+            id.to_string(),
+            at,
+        ));
+    }
+    Ok(DirectoryPlan {
+        changed: directory != *stored,
+        directory,
         changes,
     })
 }

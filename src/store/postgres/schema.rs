@@ -24,10 +24,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "directory_profile",
         sql: include_str!("migrations/0002_directory_profile.sql"),
     },
+    Migration {
+        version: 3,
+        name: "change_roles",
+        sql: include_str!("migrations/0003_change_roles.sql"),
+    },
 ];
 
 /// The schema version this scimkit writes and reads.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 2;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 3;
 
 fn connect_error(e: impl std::error::Error + Send + Sync + 'static) -> PostgresOpenError {
     PostgresOpenError::Connect(Box::new(e))

@@ -19,7 +19,7 @@ pub(super) const GROUP_COLUMNS: &str = "g.id, g.directory_id, g.display_name, g.
      g.attributes, g.created, g.last_modified, g.version";
 /// Columns of `changes` in the order [`change_from_row`] reads them, starting at `offset`.
 pub(super) const CHANGE_COLUMNS: &str =
-    "c.seq, c.directory_id, c.kind, c.resource_id, c.member_id, c.at";
+    "c.seq, c.directory_id, c.kind, c.resource_id, c.member_id, c.at, c.roles";
 
 /// A database error as a [`StoreError`]: unique violations name the attribute (so a race
 /// the planner's read missed still reports `Conflict(UserName)`), foreign-key violations on
@@ -167,7 +167,12 @@ pub(super) fn change_from_row(row: &Row, offset: usize) -> Result<Change, StoreE
         serde_json::from_value(Value::String(kind)).map_err(|_| corrupt("change kind"))?;
     let member: Option<&str> = row.try_get(offset + 4).map_err(db)?;
     let at: OffsetDateTime = row.try_get(offset + 5).map_err(db)?;
+    let roles: Option<Value> = row.try_get(offset + 6).map_err(db)?;
+    let roles = roles
+        .map(|r| serde_json::from_value(unesc_json(r)?).map_err(|_| corrupt("change roles")))
+        .transpose()?;
     Ok(Change {
+        roles,
         seq: to_u64(seq)?,
         directory_id,
         kind,
