@@ -131,6 +131,8 @@ where
     purge(new_stores().await).await;
     directory_lifecycle(new_stores().await).await;
     concurrent_directory_writes(new_stores().await).await;
+    role_changes(new_stores().await).await;
+    concurrent_role_changes(new_stores().await).await;
 }
 
 /// Organizations: external ids are unique and findable, updates move the index.
@@ -2194,4 +2196,225 @@ pub async fn concurrent_directory_writes(stores: Stores) {
         [ChangeKind::DirectoryActivated],
         "activated exactly once"
     );
+}
+
+fn role_set(names: &[&str]) -> std::collections::BTreeSet<String> {
+    names.iter().map(|n| (*n).to_owned()).collect()
+}
+
+/// The `user.roles_changed` entries after `after`: (user, before, after).
+async fn roles_entries(
+    store: &Arc<dyn DirectoryStore>,
+    dir: &DirectoryId,
+    after: u64,
+) -> Vec<(
+    String,
+    std::collections::BTreeSet<String>,
+    std::collections::BTreeSet<String>,
+)> {
+    store
+        .list_changes(dir, after, 1000)
+        .await
+        .expect("list_changes")
+        .into_iter()
+        .filter(|c| c.kind == ChangeKind::RolesChanged)
+        .map(|c| {
+            let roles = c.roles.expect("a roles change carries its roles");
+            (c.resource_id, roles.before, roles.after)
+        })
+        .collect()
+}
+
+/// Role changes: every write that changes a user's effective roles under the directory's
+/// mapping records one `user.roles_changed` entry for that user, with the roles before
+/// and after, in the same step; writes that change no one's roles record none.
+pub async fn role_changes(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let mapping = RoleMapping::new()
+        .map(GroupMatch::DisplayName("eng".into()), "developer")
+        .map(GroupMatch::ExternalId("gext-13".into()), "ops")
+        .with_default("viewer");
+    store
+        .edit_directory(&dir, &[DirectoryEdit::Roles(mapping)], AT)
+        .await
+        .expect("set the mapping");
+    let ann = user(&dir, 10, "ann");
+    let ann_id = ann.id.to_string();
+    let mut seen = store.latest_change_seq(&dir).await.expect("seq");
+    let mut next = async |expected: Vec<(&str, &[&str], &[&str])>, why: &str| {
+        let got = roles_entries(store, &dir, seen).await;
+        let expected: Vec<_> = expected
+            .into_iter()
+            .map(|(u, b, a)| (u.to_owned(), role_set(b), role_set(a)))
+            .collect();
+        assert_eq!(got, expected, "{why}");
+        seen = store.latest_change_seq(&dir).await.expect("seq");
+    };
+    let stored = store.insert_user(ann.clone()).await.expect("insert");
+    next(
+        vec![(&ann_id, &[], &["viewer"])],
+        "a new user gets the default role",
+    )
+    .await;
+
+    let eng = store
+        .insert_group(group(&dir, 12, "Eng"), std::slice::from_ref(&ann.id))
+        .await
+        .expect("insert group");
+    next(
+        vec![(&ann_id, &["viewer"], &["developer"])],
+        "a new group's members get its role (displayName case-insensitively)",
+    )
+    .await;
+    let renamed = Group {
+        display_name: "Other".into(),
+        attributes: json!({"displayName": "Other", "externalId": "gext-12"}),
+        ..eng.clone()
+    };
+    let renamed = store
+        .update_group(renamed, eng.meta.version, &[])
+        .await
+        .expect("rename");
+    next(
+        vec![(&ann_id, &["developer"], &["viewer"])],
+        "renaming a group away from a rule's name takes its role",
+    )
+    .await;
+    let ops = store
+        .insert_group(group(&dir, 13, "anything"), &[])
+        .await
+        .expect("insert group");
+    next(vec![], "a group without members changes no roles").await;
+    store
+        .edit_members(&dir, &ops.id, &[MembershipEdit::Add(ann.id.clone())], AT)
+        .await
+        .expect("add");
+    next(
+        vec![(&ann_id, &["viewer"], &["ops"])],
+        "matched by externalId",
+    )
+    .await;
+    store
+        .edit_members(
+            &dir,
+            &renamed.id,
+            &[MembershipEdit::Add(ann.id.clone())],
+            AT,
+        )
+        .await
+        .expect("add again");
+    let updated = store
+        .update_user(
+            User {
+                email: Some("ann@example.org".into()),
+                ..stored.clone()
+            },
+            stored.meta.version,
+        )
+        .await
+        .expect("update");
+    next(
+        vec![],
+        "a no-op membership edit and an attribute change record no roles change",
+    )
+    .await;
+    let off = store
+        .update_user(
+            User {
+                state: UserState::Deactivated,
+                ..updated.clone()
+            },
+            updated.meta.version,
+        )
+        .await
+        .expect("deactivate");
+    next(
+        vec![(&ann_id, &["ops"], &[])],
+        "a deprovisioned user has no roles",
+    )
+    .await;
+    store
+        .update_user(
+            User {
+                state: UserState::Active,
+                ..off.clone()
+            },
+            off.meta.version,
+        )
+        .await
+        .expect("restore");
+    next(vec![(&ann_id, &[], &["ops"])], "restoring gives them back").await;
+    let ops = store
+        .get_group(&dir, &ops.id)
+        .await
+        .expect("get")
+        .expect("there");
+    store
+        .update_group(
+            Group {
+                deleted: true,
+                ..ops.clone()
+            },
+            ops.meta.version,
+            &[],
+        )
+        .await
+        .expect("delete group");
+    next(
+        vec![(&ann_id, &["ops"], &["viewer"])],
+        "a deleted group gives no role",
+    )
+    .await;
+}
+
+/// Concurrent member edits of two mapped groups for one user (two replicas, say) plan
+/// one after the other: the user's entries form one chain, each `before` the previous
+/// `after`, ending at the roles both edits give.
+pub async fn concurrent_role_changes(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let mut mapping = RoleMapping::new().with_default("viewer");
+    for n in 0..6u128 {
+        mapping = mapping.map(GroupMatch::DisplayName(format!("g{n}")), format!("r{n}"));
+    }
+    store
+        .edit_directory(&dir, &[DirectoryEdit::Roles(mapping)], AT)
+        .await
+        .expect("set the mapping");
+    let ann = user(&dir, 10, "ann");
+    store.insert_user(ann.clone()).await.expect("insert");
+    let mut groups = Vec::new();
+    for n in 0..6u128 {
+        let g = store
+            .insert_group(group(&dir, 20 + n, &format!("g{n}")), &[])
+            .await
+            .expect("group");
+        groups.push(g.id);
+    }
+    let seen = store.latest_change_seq(&dir).await.expect("seq");
+    let mut tasks = Vec::new();
+    for g in groups {
+        let (store, dir, ann) = (store.clone(), dir.clone(), ann.id.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .edit_members(&dir, &g, &[MembershipEdit::Add(ann)], AT)
+                .await
+                .expect("add");
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let entries = roles_entries(store, &dir, seen).await;
+    assert_eq!(entries.len(), 6, "one entry per effective change");
+    let mut current = role_set(&["viewer"]);
+    for (_, before, after) in &entries {
+        assert_eq!(
+            before, &current,
+            "each entry starts where the previous ended"
+        );
+        current = after.clone();
+    }
+    assert_eq!(current, role_set(&["r0", "r1", "r2", "r3", "r4", "r5"]));
 }
