@@ -230,17 +230,9 @@ impl Admin {
         &self,
         directory: &DirectoryId,
     ) -> Result<Directory, AdminError> {
-        let current = self
-            .store
-            .get_directory(directory)
-            .await?
-            .ok_or_else(|| AdminError::UnknownDirectory(directory.clone()))?;
-        let primary = Directory {
-            primary: true,
-            ..current
-        };
-        self.store.update_directory(primary.clone()).await?;
-        Ok(primary)
+        // An atomic edit, so a concurrent IdP request or vendor edit is never undone.
+        self.edit_directory(directory, &[DirectoryEdit::MakePrimary])
+            .await
     }
 
     /// The SCIM base URL of a directory, for an IdP's configuration screen: `origin`

@@ -2196,6 +2196,38 @@ pub async fn concurrent_directory_writes(stores: Stores) {
         [ChangeKind::DirectoryActivated],
         "activated exactly once"
     );
+
+    // Another directory of the organization becomes primary by an edit, in one step.
+    let org = stored.organization_id.clone();
+    let second = Directory::new(DirectoryId::from_uuid(uuid(50)), org.clone(), false);
+    store
+        .insert_directory(second.clone())
+        .await
+        .expect("insert");
+    let promoted = store
+        .edit_directory(&second.id, &[DirectoryEdit::MakePrimary], AT)
+        .await
+        .expect("make primary");
+    assert!(promoted.primary);
+    let primaries: Vec<DirectoryId> = store
+        .list_directories(&org)
+        .await
+        .expect("list")
+        .into_iter()
+        .filter(|d| d.primary)
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(primaries, [second.id], "the previous primary is demoted");
+    let first = store
+        .get_directory(&dir)
+        .await
+        .expect("get")
+        .expect("there");
+    assert_eq!(
+        (first.name.as_deref(), first.state),
+        (Some("Acme"), DirectoryState::Active),
+        "and keeps everything else"
+    );
 }
 
 fn role_set(names: &[&str]) -> std::collections::BTreeSet<String> {

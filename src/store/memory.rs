@@ -426,8 +426,7 @@ impl State {
     fn commit_directory(&mut self, planned: plan::DirectoryPlan) -> Result<Directory, StoreError> {
         let directory = planned.directory;
         if planned.changed {
-            self.directories
-                .insert(directory.id.clone(), directory.clone());
+            self.put_directory(directory.clone());
         }
         self.contents_mut(&directory.id)?
             .record(&directory.id, planned.changes);

@@ -66,6 +66,9 @@ pub enum DirectoryEdit {
     Enable,
     /// Mark the directory deleted (records `directory.deleted`); final.
     Delete,
+    /// Make it its organization's primary directory; the previous primary stops being
+    /// primary in the same step.
+    MakePrimary,
 }
 
 /// An indexed user attribute to look up by equality.

@@ -529,6 +529,7 @@ pub fn edit_directory(
                 }
             }
             DirectoryEdit::Delete => directory.state = DirectoryState::Deleted,
+            DirectoryEdit::MakePrimary => directory.primary = true,
         }
     }
     let mut changes = Vec::new();

@@ -350,3 +350,147 @@ pub fn role_read_ids(
     }
     Ok(ids.into_iter().collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::GroupMatch;
+
+    fn gid(n: u128) -> GroupId {
+        GroupId::from_uuid(uuid::Uuid::from_u128(n))
+    }
+
+    fn uid(n: u128) -> UserId {
+        UserId::from_uuid(uuid::Uuid::from_u128(n))
+    }
+
+    fn group(n: u128, name: &str) -> RoleGroup {
+        RoleGroup {
+            id: gid(n),
+            display_name: name.into(),
+            external_id: Some(format!("ext-{n}")),
+        }
+    }
+
+    fn mapping() -> RoleMapping {
+        RoleMapping::new()
+            .map(GroupMatch::DisplayName("Eng".into()), "developer")
+            .map(GroupMatch::ExternalId("ext-2".into()), "ops")
+            .with_default("viewer")
+    }
+
+    fn adding(users: &[UserId]) -> MembershipPlan {
+        MembershipPlan {
+            add: users.to_vec(),
+            ..MembershipPlan::default()
+        }
+    }
+
+    #[test]
+    fn a_group_no_rule_names_reads_nothing() {
+        let marketing = group(9, "Marketing");
+        let reads = group_role_reads(
+            &mapping(),
+            Some(&marketing),
+            Some(&marketing),
+            &adding(&[uid(1)]),
+        );
+        assert!(reads.is_empty());
+    }
+
+    #[test]
+    fn member_edits_read_the_members_named_and_a_rename_reads_every_member() {
+        let eng = group(1, "Eng");
+        let reads = group_role_reads(&mapping(), Some(&eng), Some(&eng), &adding(&[uid(1)]));
+        assert_eq!(reads.users, [uid(1)]);
+        assert!(!reads.all_members);
+        let renamed = group(1, "Platform");
+        let reads = group_role_reads(
+            &mapping(),
+            Some(&eng),
+            Some(&renamed),
+            &MembershipPlan::default(),
+        );
+        assert!(reads.all_members, "a rename changes what the group gives");
+        let reads = group_role_reads(&mapping(), Some(&eng), None, &MembershipPlan::default());
+        assert!(reads.all_members, "so does a deletion");
+    }
+
+    #[test]
+    fn a_user_write_reads_groups_only_when_active_ness_changes() {
+        let user = |state| User {
+            id: uid(1),
+            directory_id: crate::model::DirectoryId::from_uuid(uuid::Uuid::from_u128(7)),
+            email: None,
+            state,
+            attributes: serde_json::json!({"userName": "ann"}),
+            meta: crate::model::Meta::new(OffsetDateTime::UNIX_EPOCH),
+        };
+        let (on, off, gone) = (
+            user(UserState::Active),
+            user(UserState::Deactivated),
+            user(UserState::Deleted),
+        );
+        assert!(user_role_reads(&mapping(), Some(&on), &off));
+        assert!(!user_role_reads(&mapping(), Some(&off), &gone));
+        assert!(!user_role_reads(&mapping(), Some(&on), &on));
+        assert!(!user_role_reads(&RoleMapping::new(), Some(&on), &off));
+    }
+
+    #[test]
+    fn a_rename_changes_every_affected_members_roles_once() {
+        let (eng, renamed) = (group(1, "Eng"), group(1, "Platform"));
+        let ops = group(2, "anything");
+        let before = BTreeMap::from([
+            (
+                uid(1),
+                RoleUser {
+                    active: true,
+                    groups: vec![eng.clone()],
+                },
+            ),
+            (
+                uid(2),
+                RoleUser {
+                    active: true,
+                    groups: vec![eng.clone(), ops],
+                },
+            ),
+            (
+                uid(3),
+                RoleUser {
+                    active: false,
+                    groups: vec![eng.clone()],
+                },
+            ),
+        ]);
+        let effect = RoleEffect::Group {
+            id: &eng.id,
+            before: Some(&eng),
+            after: Some(&renamed),
+            add: &[],
+            remove: &[],
+        };
+        let changes = role_changes(&mapping(), &before, &effect, OffsetDateTime::UNIX_EPOCH);
+        let summary: Vec<_> = changes
+            .iter()
+            .map(|c| {
+                let roles = c.roles.clone().unwrap_or_default();
+                (c.resource_id.clone(), roles.before, roles.after)
+            })
+            .collect();
+        let set = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(
+            summary,
+            [
+                (uid(1).to_string(), set(&["developer"]), set(&["viewer"])),
+                (
+                    uid(2).to_string(),
+                    set(&["developer", "ops"]),
+                    set(&["ops"])
+                ),
+            ],
+            "a deprovisioned member has no roles either way"
+        );
+    }
+}

@@ -180,11 +180,21 @@ impl PostgresStore {
             return Ok(planned.directory);
         }
         if planned.changed {
+            let becomes_primary =
+                planned.directory.primary && stored.as_ref().is_some_and(|d| !d.primary);
+            if becomes_primary {
+                lock_organization(&tx, self, &planned.directory).await?;
+                clear_primary(&tx, self, &planned.directory).await?;
+            }
             tx.execute(
                 &self
                     .schema
-                    .sql("UPDATE {s}.directories SET doc = $2 WHERE id = $1"),
-                &[&id.as_str(), &directory_doc(&planned.directory)?],
+                    .sql("UPDATE {s}.directories SET is_primary = $2, doc = $3 WHERE id = $1"),
+                &[
+                    &id.as_str(),
+                    &planned.directory.primary,
+                    &directory_doc(&planned.directory)?,
+                ],
             )
             .await
             .map_err(db)?;

@@ -489,11 +489,15 @@ impl Inner {
     /// Stages a planned directory write and its entries.
     fn stage_directory_plan(
         &self,
+        stored: Option<&Directory>,
         planned: plan::DirectoryPlan,
     ) -> Result<(WriteSet, Directory), StoreError> {
         let mut set = WriteSet::default();
         let directory = planned.directory;
         if planned.changed {
+            if stored.is_some_and(|d| !d.primary) {
+                self.demote_other_primaries(&mut set, &directory)?;
+            }
             set.put(
                 DIRS,
                 directory.id.as_str().as_bytes().to_vec(),
@@ -510,7 +514,8 @@ impl Inner {
         at: OffsetDateTime,
     ) -> Result<(WriteSet, Directory), StoreError> {
         let stored: Option<Directory> = self.get(DIRS, id.as_str().as_bytes())?;
-        self.stage_directory_plan(plan::touch_directory(stored.as_ref(), id, at)?)
+        let planned = plan::touch_directory(stored.as_ref(), id, at)?;
+        self.stage_directory_plan(stored.as_ref(), planned)
     }
 
     pub(super) fn edit_directory(
@@ -520,7 +525,8 @@ impl Inner {
         at: OffsetDateTime,
     ) -> Result<(WriteSet, Directory), StoreError> {
         let stored: Option<Directory> = self.get(DIRS, id.as_str().as_bytes())?;
-        self.stage_directory_plan(plan::edit_directory(stored.as_ref(), id, edits, at)?)
+        let planned = plan::edit_directory(stored.as_ref(), id, edits, at)?;
+        self.stage_directory_plan(stored.as_ref(), planned)
     }
 
     pub(super) fn insert_token(&self, token: TokenRecord) -> Result<(WriteSet, ()), StoreError> {
