@@ -22,8 +22,9 @@ use std::sync::Arc;
 use crate::error::{StoreError, UniqueAttribute};
 use crate::model::{
     API_KEY_PREFIX, BEARER_TOKEN_PREFIX, Clock, Directory, DirectoryId, DirectoryState,
-    EntropyError, IdGenerator, IdpKind, Organization, OrganizationId, RandomIds, RoleMapping,
-    SystemClock, TokenHash, TokenId, TokenRecord, TokenScope, generate_secret,
+    EntropyError, IdGenerator, IdpKind, OAUTH_CLIENT_SECRET_PREFIX, Organization, OrganizationId,
+    RandomIds, RoleMapping, SETUP_LINK_PREFIX, SystemClock, TokenHash, TokenId, TokenRecord,
+    TokenScope, generate_secret,
 };
 use crate::store::{DirectoryEdit, DirectoryStore, Keyset, TokenStore};
 
@@ -363,8 +364,8 @@ impl Admin {
     }
 
     /// Deletes a directory: it is marked [deleted](DirectoryState::Deleted) with a
-    /// `directory.deleted` entry in its feed, then its bearer tokens are deleted, so the
-    /// IdP is locked out (with the same 401 as any bad token). Its users, groups and
+    /// `directory.deleted` entry in its feed, then its bearer tokens and OAuth clients are
+    /// deleted, so the IdP is locked out (with the same 401 as any bad token). Its users, groups and
     /// change log are kept for the vendor's sync to read out; [`Admin::purge_directory`]
     /// erases them. Deleting is final. Deleting a deleted directory again only makes sure
     /// its tokens are gone.
@@ -380,9 +381,12 @@ impl Admin {
             self.edit_directory(directory, &[DirectoryEdit::Delete])
                 .await?
         };
-        self.tokens
-            .delete_tokens(&TokenScope::Directory(directory.clone()))
-            .await?;
+        for scope in [
+            TokenScope::Directory(directory.clone()),
+            TokenScope::OAuthClient(directory.clone()),
+        ] {
+            self.tokens.delete_tokens(&scope).await?;
+        }
         Ok(deleted)
     }
 
@@ -428,6 +432,60 @@ impl Admin {
     ) -> Result<IssuedToken, AdminError> {
         let scope = self.api_key_scope(org).await?;
         self.register_chosen(scope, secret).await
+    }
+
+    /// Issues a new SCIM bearer token for a directory and revokes every earlier one, so
+    /// only the new token opens it from now on (the IdP must be given it at once).
+    pub async fn rotate_scim_token(
+        &self,
+        directory: &DirectoryId,
+    ) -> Result<IssuedToken, AdminError> {
+        let earlier = self
+            .tokens
+            .list_tokens(&TokenScope::Directory(directory.clone()))
+            .await?;
+        let issued = self.issue_scim_token(directory).await?;
+        for token in earlier {
+            match self.tokens.revoke_token(&token.id).await {
+                Ok(()) | Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(issued)
+    }
+
+    /// Registers an OAuth 2.0 client for a directory, for IdPs that authenticate with the
+    /// client-credentials grant (Microsoft's gallery validation among them): the IdP posts
+    /// the returned record's id (the `client_id`) and `secret` (the `client_secret`) to
+    /// the directory's token endpoint, `{SCIM base URL}/oauth/token`, and gets
+    /// short-lived bearer tokens. Several clients may live at once (rotate by issuing a
+    /// new one, then revoking the old one with [`Admin::revoke_token`]; access tokens
+    /// it issued run out within their lifetime).
+    pub async fn issue_oauth_client(
+        &self,
+        directory: &DirectoryId,
+    ) -> Result<IssuedToken, AdminError> {
+        self.require_live_directory(directory).await?;
+        let secret = generate_secret(OAUTH_CLIENT_SECRET_PREFIX)?;
+        self.register(TokenScope::OAuthClient(directory.clone()), secret)
+            .await
+    }
+
+    /// A link to the organization's [setup page](crate::service::SetupPage), for the
+    /// customer's IT admin: it opens once, within `valid_for`, and then gives a session
+    /// for that organization alone. Build the URL with
+    /// [`ManagementService::setup_url`](crate::ManagementService::setup_url).
+    pub async fn setup_link(
+        &self,
+        org: &OrganizationId,
+        valid_for: time::Duration,
+    ) -> Result<IssuedToken, AdminError> {
+        if self.store.get_organization(org).await?.is_none() {
+            return Err(AdminError::UnknownOrganization(org.clone()));
+        }
+        let secret = generate_secret(SETUP_LINK_PREFIX)?;
+        self.register_expiring(TokenScope::Setup(org.clone()), secret, valid_for)
+            .await
     }
 
     /// Tokens with a scope (their records; secrets are never stored).
@@ -502,13 +560,35 @@ impl Admin {
         self.register(scope, secret.to_owned()).await
     }
 
-    async fn register(&self, scope: TokenScope, secret: String) -> Result<IssuedToken, AdminError> {
-        let record = TokenRecord {
-            id: TokenId::from_uuid(self.ids.next_uuid()),
+    /// Registers `secret` for `scope` until `valid_for` from now.
+    pub(crate) async fn register_expiring(
+        &self,
+        scope: TokenScope,
+        secret: String,
+        valid_for: time::Duration,
+    ) -> Result<IssuedToken, AdminError> {
+        let now = self.clock.now();
+        let record = TokenRecord::new(
+            TokenId::from_uuid(self.ids.next_uuid()),
             scope,
-            hash: TokenHash::of(&secret),
-            created: self.clock.now(),
-        };
+            TokenHash::of(&secret),
+            now,
+        )
+        .with_expiry(now + valid_for);
+        self.insert(record, secret).await
+    }
+
+    async fn register(&self, scope: TokenScope, secret: String) -> Result<IssuedToken, AdminError> {
+        let record = TokenRecord::new(
+            TokenId::from_uuid(self.ids.next_uuid()),
+            scope,
+            TokenHash::of(&secret),
+            self.clock.now(),
+        );
+        self.insert(record, secret).await
+    }
+
+    async fn insert(&self, record: TokenRecord, secret: String) -> Result<IssuedToken, AdminError> {
         match self.tokens.insert_token(record.clone()).await {
             Ok(()) => Ok(IssuedToken { record, secret }),
             Err(StoreError::Conflict(UniqueAttribute::TokenHash)) => Err(AdminError::TokenTaken),

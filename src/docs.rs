@@ -358,6 +358,7 @@ pub mod sync_loop {}
 /// | Okta | custom attributes | nested under the attribute's external namespace (`urn:...:custom:2.0:User`, `urn:...:custom:Space`) | `tests/okta.rs` `okta_custom_attributes_under_an_extension_namespace` |
 /// | Okta Group Push | rename, remove+add | path-less replace carrying the group's `id`; `members[value eq ..]` remove and `members` add in one request | `tests/okta.rs` `okta_group_push` |
 /// | Okta Group Push | re-push | `replace` of `members` with 1,000 members, then 500 | `tests/okta.rs` `okta_group_push_replaces_a_thousand_members` |
+/// | OneLogin (SCIM v2 Enterprise connector) | users, group memberships | lookup, POST of the JSON template (core + enterprise schemas), path-less replace updates, "Suspend" as `replace` of `active` by path, DELETE; groups read page by page with `GET /Groups`, members added and removed with `path: "members"` and the member in `value` | `tests/testing_kit.rs` `onelogin_simulator_provisions_updates_suspends_and_maps_groups` |
 /// | OneLogin | SCIM 1.1 documents | `urn:scim:schemas:core:1.0` URNs, `emails` as one object | `tests/idp_onelogin.rs` `onelogin_scim_1_urns_in_a_document_are_accepted` |
 /// | OneLogin, PingFederate (1.1 mode) | SCIM 1.1 paths and PATCH | `/scim/v1/...`, a partial resource with `"operation": "delete"` | `tests/idp_onelogin.rs` |
 /// | JumpCloud | connection test | create then delete a test user and a test group | `tests/idp_jumpcloud.rs` `jumpcloud_connection_test_creates_and_deletes_a_test_user_and_group` |
@@ -399,7 +400,7 @@ pub mod identity_providers {}
 /// # Simulating IdPs in your own tests
 ///
 /// With the `testing` feature, `scimkit::testing` has simulators of Microsoft Entra ID
-/// (`Entra`) and Okta (`Okta`) that send those IdPs' request sequences and shapes (the
+/// (`Entra`), Okta (`Okta`) and OneLogin (`OneLogin`) that send those IdPs' request sequences and shapes (the
 /// `userName eq` lookup before a create, capitalised ops, `"False"` booleans, path-less
 /// replaces, each IdP's member-removal form, `excludedAttributes=members`) and fail with a
 /// `SimulationError` naming the step when your endpoint answers what the IdP would not

@@ -52,7 +52,7 @@
 //! | `sled` | `store::SledStore`: a persistent, embedded backend for one process | `sled` |
 //! | `postgres` | `store::PostgresStore` and `store::PostgresNotifier`: PostgreSQL shared by several server processes, with embedded migrations and cross-process change wake-ups | `tokio-postgres`, `deadpool-postgres` |
 //! | `conformance` | `store::conformance`: the public suite that proves a backend (yours too) keeps the store traits' promises | — |
-//! | `testing` | `scimkit::testing`: Entra and Okta simulators over an in-process or HTTP transport, for testing your own provisioning | `hyper`, `hyper-util` |
+//! | `testing` | `scimkit::testing`: Entra, Okta and OneLogin simulators over an in-process or HTTP transport, for testing your own provisioning | `hyper`, `hyper-util` |
 //!
 //! The crates the public signatures use are re-exported in [`reexports`].
 //!

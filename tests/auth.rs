@@ -102,3 +102,34 @@ async fn paths_outside_the_prefix_are_404() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["status"], "404");
 }
+
+#[tokio::test]
+async fn an_expired_token_is_refused_like_any_wrong_one() {
+    use scimkit::model::{Clock, TokenHash, TokenId, TokenRecord, TokenScope};
+    use scimkit::store::TokenStore;
+    let fx = Fixture::new(&[]).await;
+    let now = fx.clock.now();
+    let expiring = TokenRecord::new(
+        TokenId::from_uuid(uuid::Uuid::from_u128(77)),
+        TokenScope::Directory(fx.directory.clone()),
+        TokenHash::of("expiring-secret-of-a-test"),
+        now,
+    )
+    .with_expiry(now + time::Duration::minutes(5));
+    fx.store.insert_token(expiring).await.unwrap();
+    let users = format!("{}/Users", fx.base);
+    let bearer = Some("Bearer expiring-secret-of-a-test");
+    assert_eq!(status_with(&fx, &users, bearer).await.0, StatusCode::OK);
+    let (_, wrong) = status_with(&fx, &users, Some("Bearer wrong-token")).await;
+    fx.clock.advance(time::Duration::minutes(5));
+    let (status, body) = status_with(&fx, &users, bearer).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "refused at its expiry");
+    assert_eq!(body, wrong, "with the same body as a wrong token");
+    assert_eq!(
+        status_with(&fx, &users, Some(&format!("Bearer {}", fx.token)))
+            .await
+            .0,
+        StatusCode::OK,
+        "tokens without expiry are unaffected"
+    );
+}

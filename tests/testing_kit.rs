@@ -1,4 +1,4 @@
-//! The IdP simulators of `scimkit::testing`: they send Entra's and Okta's request shapes,
+//! The IdP simulators of `scimkit::testing`: they send Entra's, Okta's and OneLogin's request shapes,
 //! succeed against a conforming endpoint and name the step an endpoint gets wrong.
 #![cfg(feature = "testing")]
 
@@ -11,7 +11,8 @@ use common::Fixture;
 use http::Method;
 use scimkit::store::DirectoryStore;
 use scimkit::testing::{
-    Entra, InProcess, Okta, SimGroup, SimRequest, SimResponse, SimUser, SimulationError, Transport,
+    Entra, InProcess, Okta, OneLogin, SimGroup, SimRequest, SimResponse, SimUser, SimulationError,
+    Transport,
 };
 
 /// Records what a simulator sends, on top of the in-process transport.
@@ -137,6 +138,66 @@ async fn okta_simulator_assigns_updates_deactivates_and_pushes_groups() {
     assert_eq!(got.body["members"].as_array().unwrap().len(), 1);
     assert_eq!(got.body["members"][0]["value"], bob.as_str());
     okta.delete_group(&group).await.unwrap();
+}
+
+#[tokio::test]
+async fn onelogin_simulator_provisions_updates_suspends_and_maps_groups() {
+    let fx = Fixture::new(&["acme.com"]).await;
+    let transport = Recording::new(&fx);
+    let onelogin = OneLogin::new(transport.clone());
+    let ann = onelogin
+        .provision(&SimUser::new("ann@acme.com"))
+        .await
+        .unwrap();
+    let sent = transport.take();
+    assert_eq!(sent.len(), 2, "a lookup, then the create");
+    assert!(decoded(&sent[0].path).contains("userName eq \"ann@acme.com\""));
+    assert_eq!(
+        sent[1].body.as_ref().unwrap()["schemas"][1],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    );
+    // Provisioning a user who exists updates it instead of creating a second one.
+    let again = onelogin
+        .provision(&SimUser::new("ann@acme.com").named("Ann", "Lee"))
+        .await
+        .unwrap();
+    assert_eq!(again, ann);
+    assert_eq!(transport.take()[1].method, Method::PATCH);
+    let got = fx.request("GET", &format!("/Users/{ann}"), None).await;
+    assert_eq!(got.body["name"]["familyName"], "Lee");
+
+    onelogin.suspend(&ann).await.unwrap();
+    let got = fx.request("GET", &format!("/Users/{ann}"), None).await;
+    assert_eq!(got.body["active"], false, "suspended, still listed");
+    onelogin.unsuspend(&ann).await.unwrap();
+
+    // OneLogin maps roles to groups that exist; it reads them, then pushes memberships.
+    for n in 0..105 {
+        let created = fx
+            .request(
+                "POST",
+                "/Groups",
+                Some(serde_json::json!({"displayName": format!("Team {n:03}")})),
+            )
+            .await;
+        assert_eq!(created.status, http::StatusCode::CREATED);
+    }
+    let groups = onelogin.load_groups().await.unwrap();
+    assert_eq!(groups.len(), 105, "every page of groups was read");
+    let (group, _) = groups.iter().find(|(_, name)| name == "Team 007").unwrap();
+    onelogin.add_to_group(group, &ann).await.unwrap();
+    let got = fx.request("GET", &format!("/Groups/{group}"), None).await;
+    assert_eq!(got.body["members"][0]["value"], ann.as_str());
+    onelogin.remove_from_group(group, &ann).await.unwrap();
+    let got = fx.request("GET", &format!("/Groups/{group}"), None).await;
+    assert!(
+        got.body["members"].as_array().is_none_or(Vec::is_empty),
+        "removed by value: {}",
+        got.body
+    );
+    onelogin.delete(&ann).await.unwrap();
+    let got = fx.request("GET", &format!("/Users/{ann}"), None).await;
+    assert_eq!(got.status, http::StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -424,11 +485,23 @@ async fn clients_against_a_peer_server() {
     {
         dialect.push(e);
     }
-    let okta = Okta::new(transport);
+    let okta = Okta::new(transport.clone());
     match okta.provision(&SimUser::new("peer.cat@acme.com")).await {
         Ok(cat) => {
             if let Err(e) = okta.deactivate(&cat).await {
                 dialect.push(e);
+            }
+        }
+        Err(e) => dialect.push(e),
+    }
+    let onelogin = OneLogin::new(transport);
+    match onelogin.provision(&SimUser::new("peer.dan@acme.com")).await {
+        Ok(dan) => {
+            for step in [
+                onelogin.suspend(&dan).await,
+                onelogin.load_groups().await.map(drop),
+            ] {
+                dialect.extend(step.err());
             }
         }
         Err(e) => dialect.push(e),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scimkit::admin::{Admin, AdminError, IssuedToken};
+use scimkit::service::{RecentRequests, SetupPage};
 use scimkit::store::{DirectoryStore, MemoryStore, TokenStore};
 use scimkit::sync::{ChangeNotifier, LocalNotifier};
 use scimkit::{Directory, DirectorySync, ManagementService, ScimService};
@@ -64,6 +65,7 @@ pub struct Setup {
     directory: Directory,
     bearer: String,
     api_key: String,
+    setup_link: String,
 }
 
 /// A secret registered now, or already registered by an earlier run on the same store.
@@ -122,10 +124,16 @@ pub async fn set_up(admin: &Admin, args: &Args) -> Result<Setup, AdminError> {
         Some(secret) => registered(admin.add_api_key(None, secret).await, secret)?,
         None => admin.issue_api_key(None).await?.secret,
     };
+    // A new link each start: each opens once, for a day.
+    let setup_link = admin
+        .setup_link(&directory.organization_id, time::Duration::days(1))
+        .await?
+        .secret;
     Ok(Setup {
         directory,
         bearer,
         api_key,
+        setup_link,
     })
 }
 
@@ -221,11 +229,18 @@ pub async fn boot() -> Result<(App, SocketAddr), ExitCode> {
         ExitCode::FAILURE
     })?;
     let notifier = opened.notifier;
+    // The setup page shows each directory's recent requests from this log.
+    let recent = Arc::new(RecentRequests::new());
     let scim = ScimService::builder_with(store.clone(), tokens.clone())
         .change_notifier(notifier.clone())
+        .request_log(recent.clone())
         .build();
     let sync = DirectorySync::new(store.clone()).with_notifier(notifier);
-    let management = ManagementService::with_stores(sync, store, tokens);
+    let management = ManagementService::with_stores(sync, store, tokens).with_setup_page(
+        SetupPage::new(&scim)
+            .with_product_name("the scimkit example server")
+            .with_recent_requests(recent),
+    );
     Ok((
         App {
             scim,
@@ -241,11 +256,13 @@ impl App {
     pub fn print_banner(&self, local: SocketAddr) {
         let directory = &self.setup.directory.id;
         let banner = format!(
-            "SCIM base URL: http://{local}{}/{directory}\nSCIM bearer token: {}\nManagement base URL: http://{local}{}\nAPI key: {}\n",
+            "SCIM base URL: http://{local}{}/{directory}\nSCIM bearer token: {}\nManagement base URL: http://{local}{}\nAPI key: {}\nSetup link: {}\n",
             self.scim.prefix(),
             self.setup.bearer,
             self.management.prefix(),
             self.setup.api_key,
+            self.management
+                .setup_url(&format!("http://{local}"), &self.setup.setup_link),
         );
         // A closed stdout (a supervisor that stopped reading) must not take the server
         // down, so write errors are ignored where `println!` would panic.

@@ -19,6 +19,7 @@ pub use entity::{Group, Meta, Organization, User, UserState};
 pub use id::{DirectoryId, GroupId, IdParseError, OrganizationId, TokenId, UserId};
 pub use idp::{IdpKind, UnknownIdp};
 pub use token::{
-    API_KEY_PREFIX, BEARER_TOKEN_PREFIX, EntropyError, TokenHash, TokenRecord, TokenScope,
-    generate_secret,
+    ACCESS_TOKEN_PREFIX, API_KEY_PREFIX, BEARER_TOKEN_PREFIX, EntropyError,
+    OAUTH_CLIENT_SECRET_PREFIX, SETUP_LINK_PREFIX, SETUP_SESSION_PREFIX, TokenHash, TokenRecord,
+    TokenScope, generate_secret,
 };

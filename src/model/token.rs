@@ -17,6 +17,14 @@ pub enum TokenScope {
     Organization(OrganizationId),
     /// An API key for the management API, for every organization.
     Global,
+    /// A setup-page link or session for one organization's IT admin: it opens that
+    /// organization's setup page and grants nothing else (not SCIM, not the management
+    /// API). Always issued with an expiry.
+    Setup(OrganizationId),
+    /// An OAuth 2.0 client of one directory: its secret is exchanged at the directory's
+    /// token endpoint for short-lived SCIM access tokens, and opens nothing itself. The
+    /// client id is the record's id.
+    OAuthClient(DirectoryId),
 }
 
 /// The SHA-256 of a token secret: the only form in which a secret is stored.
@@ -45,8 +53,11 @@ impl std::fmt::Debug for TokenHash {
     }
 }
 
-/// A stored token: what it grants and the hash of its secret.
+/// A stored token: what it grants, the hash of its secret, and when it expires.
+/// `#[non_exhaustive]`: read its fields; build one with [`TokenRecord::new`] (a backend
+/// decoding a row, a test double) and [`TokenRecord::with_expiry`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TokenRecord {
     /// `token_...`: names the token for listing and revocation; not a secret.
     pub id: TokenId,
@@ -57,10 +68,50 @@ pub struct TokenRecord {
     /// When it was issued.
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
+    /// When it stops being accepted; `None` for tokens valid until revoked (SCIM bearer
+    /// tokens and API keys). Setup links and sessions always have one.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expires: Option<OffsetDateTime>,
+}
+
+impl TokenRecord {
+    /// A token valid until revoked.
+    pub fn new(id: TokenId, scope: TokenScope, hash: TokenHash, created: OffsetDateTime) -> Self {
+        Self {
+            id,
+            scope,
+            hash,
+            created,
+            expires: None,
+        }
+    }
+
+    /// One that stops being accepted at `expires`.
+    pub fn with_expiry(mut self, expires: OffsetDateTime) -> Self {
+        self.expires = Some(expires);
+        self
+    }
+
+    /// Whether it is past its expiry at `now` (never, without one).
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        self.expires.is_some_and(|at| at <= now)
+    }
 }
 
 /// Prefix of issued SCIM bearer tokens (lets secret scanners recognise them).
 pub const BEARER_TOKEN_PREFIX: &str = "scimkit_bearer_";
+/// Prefix of setup-page links (one-time, expiring).
+pub const SETUP_LINK_PREFIX: &str = "scimkit_setup_link_";
+/// Prefix of setup-page sessions (the cookie a setup link is exchanged for).
+pub const SETUP_SESSION_PREFIX: &str = "scimkit_setup_session_";
+/// Prefix of OAuth 2.0 client secrets.
+pub const OAUTH_CLIENT_SECRET_PREFIX: &str = "scimkit_client_secret_";
+/// Prefix of OAuth 2.0 access tokens (short-lived SCIM bearer tokens).
+pub const ACCESS_TOKEN_PREFIX: &str = "scimkit_access_";
 /// Prefix of issued API keys.
 pub const API_KEY_PREFIX: &str = "scimkit_api_key_";
 

@@ -41,6 +41,12 @@ pub fn service_provider_config(base: &str, capabilities: &Capabilities) -> Value
             "name": "OAuth Bearer Token",
             "description": "Authentication with the bearer token issued for this directory",
             "primary": true,
+        }, {
+            "type": "oauth2",
+            "name": "OAuth 2.0 client credentials",
+            "description": format!("Bearer tokens from the client-credentials grant at {base}/oauth/token, for a client registered for this directory"),
+            "specUri": "https://www.rfc-editor.org/rfc/rfc6749#section-4.4",
+            "primary": false,
         }],
         "meta": {
             "resourceType": "ServiceProviderConfig",

@@ -63,7 +63,9 @@ pub(super) async fn authenticate(
         .await
         .map_err(store_error)?
         .ok_or_else(unauthorized)?;
-    if token.scope != TokenScope::Directory(directory_id.clone()) {
+    if token.scope != TokenScope::Directory(directory_id.clone())
+        || token.is_expired(inner.clock.now())
+    {
         return Err(unauthorized());
     }
     let directory = inner

@@ -43,10 +43,11 @@ use http::header::HeaderValue;
 use http::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
+use super::setup::{SetupContext, SetupPage};
 use crate::admin::{Admin, AdminError};
 use crate::model::{
-    Change, Directory, DirectoryId, GroupId, GroupMatch, OrganizationId, RoleMapping, TokenHash,
-    TokenScope, UserId,
+    Change, Clock, Directory, DirectoryId, GroupId, GroupMatch, OrganizationId, RoleMapping,
+    SystemClock, TokenHash, TokenScope, UserId,
 };
 use crate::store::{DirectoryEdit, DirectoryStore, Keyset, TokenStore};
 use crate::sync::{
@@ -276,6 +277,8 @@ pub struct ManagementService {
     store: Arc<dyn DirectoryStore>,
     tokens: Arc<dyn TokenStore>,
     prefix: String,
+    clock: Arc<dyn Clock>,
+    setup: Option<SetupPage>,
 }
 
 impl std::fmt::Debug for ManagementService {
@@ -361,7 +364,33 @@ impl ManagementService {
             store,
             tokens,
             prefix: "/api/v1".into(),
+            clock: Arc::new(SystemClock),
+            setup: None,
         }
+    }
+
+    /// Also serves the customer-facing [setup page](crate::service::SetupPage) under
+    /// `{prefix}/setup`, opened with links from
+    /// [`Admin::setup_link`](crate::Admin::setup_link).
+    pub fn with_setup_page(mut self, page: SetupPage) -> Self {
+        self.setup = Some(page);
+        self
+    }
+
+    /// The URL of a setup link's secret (from [`Admin::setup_link`](crate::Admin::setup_link)),
+    /// under `origin` (e.g. `https://api.example.com`).
+    pub fn setup_url(&self, origin: &str, link_secret: &str) -> String {
+        format!(
+            "{}{}/setup/{link_secret}",
+            origin.trim_end_matches('/'),
+            self.prefix
+        )
+    }
+
+    /// The clock that decides whether a key has expired (default: the system clock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The path prefix (default `/api/v1`).
@@ -382,6 +411,19 @@ impl ManagementService {
 
     /// Answers one request; never fails.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
+        if let Some(page) = &self.setup
+            && let Some(rest) = request.uri().path().strip_prefix(self.prefix.as_str())
+            && (rest == "/setup" || rest.starts_with("/setup/"))
+        {
+            let context = SetupContext {
+                page,
+                store: &self.store,
+                tokens: &self.tokens,
+                clock: &self.clock,
+                prefix: &self.prefix,
+            };
+            return context.handle(&request, rest).await;
+        }
         match self.route(&request).await {
             Ok(body) => json_response(StatusCode::OK, &body),
             Err(error) => {
@@ -416,9 +458,16 @@ impl ManagementService {
             .find_token(&TokenHash::of(secret))
             .await?
             .ok_or_else(ApiError::unauthorized)?;
+        if token.is_expired(self.clock.now()) {
+            return Err(ApiError::unauthorized());
+        }
         match token.scope {
-            TokenScope::Directory(_) => Err(ApiError::unauthorized()),
-            scope => Ok(scope),
+            scope @ (TokenScope::Organization(_) | TokenScope::Global) => Ok(scope),
+            // SCIM tokens and setup sessions open nothing here, and say so no differently
+            // from a wrong key.
+            TokenScope::Directory(_) | TokenScope::Setup(_) | TokenScope::OAuthClient(_) => {
+                Err(ApiError::unauthorized())
+            }
         }
     }
 
@@ -472,7 +521,8 @@ impl ManagementService {
             .await?
             .filter(|d| may_read(scope, &d.organization_id))
             .ok_or_else(missing)?;
-        let admin = Admin::with_stores(self.store.clone(), self.tokens.clone());
+        let admin = Admin::with_stores(self.store.clone(), self.tokens.clone())
+            .with_sources(self.clock.clone(), Arc::new(crate::model::RandomIds));
         let admin_error = |error: AdminError| match error {
             AdminError::UnknownDirectory(_) => missing(),
             AdminError::Store(e) => ApiError::from(e),
@@ -625,7 +675,9 @@ impl ManagementService {
         }
         let organizations: Vec<OrganizationId> = match scope {
             TokenScope::Organization(org) => vec![org.clone()],
-            TokenScope::Directory(_) => Vec::new(),
+            TokenScope::Directory(_) | TokenScope::Setup(_) | TokenScope::OAuthClient(_) => {
+                Vec::new()
+            }
             TokenScope::Global => self
                 .store
                 .list_organizations(Keyset::all())
@@ -695,6 +747,6 @@ fn may_read(scope: &TokenScope, organization: &OrganizationId) -> bool {
     match scope {
         TokenScope::Global => true,
         TokenScope::Organization(own) => own == organization,
-        TokenScope::Directory(_) => false,
+        TokenScope::Directory(_) | TokenScope::Setup(_) | TokenScope::OAuthClient(_) => false,
     }
 }

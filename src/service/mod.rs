@@ -14,10 +14,12 @@ mod http;
 mod limits;
 mod list;
 mod management;
+mod oauth;
 mod observe;
 mod patch;
 mod route;
 mod search;
+mod setup;
 #[cfg(feature = "tower")]
 mod tower;
 #[cfg(not(feature = "tower"))]
@@ -51,9 +53,12 @@ pub use limits::{
 };
 pub use management::ManagementService;
 pub use observe::{RequestLog, RequestRecord};
+pub use setup::{RecentRequest, RecentRequests, SetupPage};
 
 /// Default limit on request bodies: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How long an access token from a directory's OAuth token endpoint is accepted.
+pub const DEFAULT_ACCESS_TOKEN_LIFETIME: time::Duration = time::Duration::hours(1);
 /// Default number of resources in a list response when the client sends no `count`.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 /// Default upper bound on `count`.
@@ -78,6 +83,7 @@ struct Config {
     max_filter_candidates: usize,
     email_policy: EmailPolicy,
     limits: limits::Limits,
+    access_token_lifetime: time::Duration,
 }
 
 /// A SCIM 2.0 service provider over a [`DirectoryStore`] and a [`TokenStore`]. Cheap to
@@ -135,6 +141,14 @@ impl ScimServiceBuilder {
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         let prefix = prefix.into();
         self.config.prefix = prefix.trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// How long access tokens from the directories' OAuth 2.0 token endpoints
+    /// (`{prefix}/{directory}/oauth/token`, client-credentials grant) are accepted
+    /// (default an hour). See [`Admin::issue_oauth_client`](crate::Admin::issue_oauth_client).
+    pub fn access_token_lifetime(mut self, lifetime: time::Duration) -> Self {
+        self.config.access_token_lifetime = lifetime;
         self
     }
 
@@ -419,6 +433,7 @@ impl ScimService {
                 prefix: "/scim/v2".into(),
                 public_url: None,
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+                access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
                 default_page_size: DEFAULT_PAGE_SIZE,
                 max_page_size: DEFAULT_MAX_PAGE_SIZE,
                 restore_deleted_on_create: true,
@@ -526,6 +541,10 @@ impl ScimService {
             return Err(ScimError::not_found(format!(
                 "no SCIM endpoint at `{path}`"
             )));
+        }
+        if route.depth() == 3 && [route.endpoint(), route.item().unwrap_or("")] == oauth::TOKEN_PATH
+        {
+            return Ok(self.oauth_token(&request, route.directory()).await);
         }
         let ctx = auth::authenticate(&self.inner, &request, route.directory()).await?;
         if request.body().len() > config.max_body_bytes {

@@ -157,11 +157,12 @@ fn redacted_body(body: &[u8]) -> Option<String> {
     Some(text)
 }
 
-/// Whether an attribute name or PATCH path names the password: `password`, any case,
-/// bare or URN-qualified (`urn:...:User:password`).
+/// Whether an attribute name or PATCH path names a secret: `password`, any case, bare or
+/// URN-qualified (`urn:...:User:password`), or an OAuth `client_secret` (sent as JSON to
+/// the token endpoint by a misconfigured client).
 fn names_password(name: &str) -> bool {
     let last = name.rsplit([':', '.']).next().unwrap_or(name);
-    last.eq_ignore_ascii_case("password")
+    last.eq_ignore_ascii_case("password") || last.eq_ignore_ascii_case("client_secret")
 }
 
 fn redact(value: &mut Value) {

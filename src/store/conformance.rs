@@ -1215,11 +1215,13 @@ pub async fn change_log(stores: Stores) {
 pub async fn tokens(stores: Stores) {
     let (_, tokens) = &stores;
     let scope = TokenScope::Directory(DirectoryId::from_uuid(uuid(1)));
-    let record = |n: u128, secret: &str, scope: TokenScope| TokenRecord {
-        id: TokenId::from_uuid(uuid(n)),
-        scope,
-        hash: TokenHash::of(secret),
-        created: AT,
+    let record = |n: u128, secret: &str, scope: TokenScope| {
+        TokenRecord::new(
+            TokenId::from_uuid(uuid(n)),
+            scope,
+            TokenHash::of(secret),
+            AT,
+        )
     };
     tokens
         .insert_token(record(1, "secret-one", scope.clone()))
@@ -1284,6 +1286,38 @@ pub async fn tokens(stores: Stores) {
         tokens.revoke_token(&TokenId::from_uuid(uuid(1))).await,
         Err(StoreError::NotFound { .. })
     ));
+
+    // A setup session: its own scope, and an expiry kept to the second. The store keeps
+    // expired tokens; the services refuse them.
+    let setup = TokenScope::Setup(OrganizationId::from_uuid(uuid(7)));
+    let session =
+        record(5, "secret-setup", setup.clone()).with_expiry(datetime!(2026-12-01 11:00 UTC));
+    tokens
+        .insert_token(session.clone())
+        .await
+        .expect("insert an expiring token");
+    assert_eq!(
+        tokens
+            .find_token(&TokenHash::of("secret-setup"))
+            .await
+            .expect("find"),
+        Some(session.clone()),
+        "scope and expiry come back as stored"
+    );
+    assert_eq!(
+        tokens.list_tokens(&setup).await.expect("list"),
+        vec![session],
+        "setup tokens are listed by their organization's setup scope"
+    );
+    assert_eq!(
+        tokens
+            .find_token(&TokenHash::of("secret-two"))
+            .await
+            .expect("find")
+            .and_then(|t| t.expires),
+        None,
+        "a token issued without expiry has none"
+    );
 }
 
 /// Directories never see each other's users, groups or changes.
@@ -1381,11 +1415,13 @@ pub async fn isolation(stores: Stores) {
     assert_eq!(of_a, vec![(a.clone(), false), (second_a.id, true)]);
 
     let (_, tokens) = &stores;
-    let record = |n: u128, scope: TokenScope| TokenRecord {
-        id: TokenId::from_uuid(uuid(n)),
-        scope,
-        hash: TokenHash::of(&format!("secret-{n}")),
-        created: AT,
+    let record = |n: u128, scope: TokenScope| {
+        TokenRecord::new(
+            TokenId::from_uuid(uuid(n)),
+            scope,
+            TokenHash::of(&format!("secret-{n}")),
+            AT,
+        )
     };
     tokens
         .insert_token(record(300, TokenScope::Directory(a.clone())))
@@ -1916,12 +1952,12 @@ pub async fn purge(stores: Stores) {
         (72, TokenScope::Directory(other.clone())),
     ] {
         tokens
-            .insert_token(TokenRecord {
-                id: TokenId::from_uuid(uuid(n)),
+            .insert_token(TokenRecord::new(
+                TokenId::from_uuid(uuid(n)),
                 scope,
-                hash: TokenHash::of(&format!("secret-{n}")),
-                created: AT,
-            })
+                TokenHash::of(&format!("secret-{n}")),
+                AT,
+            ))
             .await
             .expect("insert token");
     }

@@ -1,6 +1,6 @@
 //! IdP simulators for vendors' own test suites (feature `testing`).
 //!
-//! [`Entra`] and [`Okta`] (and [`GenericClient`], an RFC 7644 client without quirks) drive a SCIM endpoint with the request sequences and shapes those
+//! [`Entra`], [`Okta`] and [`OneLogin`] (and [`GenericClient`], an RFC 7644 client without quirks) drive a SCIM endpoint with the request sequences and shapes those
 //! IdPs send (see [`crate::docs::identity_providers`]), and check each answer the way the
 //! IdP would: a status it accepts and the fields it reads (`id` on a created resource,
 //! `totalResults` on a lookup). A refusal is a [`SimulationError`] naming the step, the
@@ -40,11 +40,13 @@
 mod entra;
 mod generic;
 mod okta;
+mod onelogin;
 mod over_http;
 
 pub use entra::{Entra, InitialCycle, SimGroup};
 pub use generic::GenericClient;
 pub use okta::Okta;
+pub use onelogin::OneLogin;
 pub use over_http::HttpTransport;
 
 use async_trait::async_trait;

@@ -26,13 +26,18 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 3,
+        name: "token_expiry",
+        sql: include_str!("migrations/0003_token_expiry.sql"),
+    },
+    Migration {
+        version: 4,
         name: "change_roles",
-        sql: include_str!("migrations/0003_change_roles.sql"),
+        sql: include_str!("migrations/0004_change_roles.sql"),
     },
 ];
 
 /// The schema version this scimkit writes and reads.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 3;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 4;
 
 fn connect_error(e: impl std::error::Error + Send + Sync + 'static) -> PostgresOpenError {
     PostgresOpenError::Connect(Box::new(e))

@@ -107,6 +107,8 @@ pub(super) fn scope_key(scope: &TokenScope) -> String {
         TokenScope::Directory(d) => format!("directory:{d}"),
         TokenScope::Organization(o) => format!("organization:{o}"),
         TokenScope::Global => "global".to_owned(),
+        TokenScope::Setup(o) => format!("setup:{o}"),
+        TokenScope::OAuthClient(d) => format!("oauth_client:{d}"),
     }
 }
 
@@ -117,6 +119,8 @@ pub(super) fn scope_from_key(key: &str) -> Result<TokenScope, StoreError> {
     match key.split_once(':') {
         Some(("directory", d)) => Ok(TokenScope::Directory(parse_id(d)?)),
         Some(("organization", o)) => Ok(TokenScope::Organization(parse_id(o)?)),
+        Some(("setup", o)) => Ok(TokenScope::Setup(parse_id(o)?)),
+        Some(("oauth_client", d)) => Ok(TokenScope::OAuthClient(parse_id(d)?)),
         _ => Err(corrupt(format!("token scope `{key}`"))),
     }
 }

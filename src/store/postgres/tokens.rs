@@ -12,11 +12,16 @@ fn token_from_row(row: &tokio_postgres::Row) -> Result<TokenRecord, StoreError> 
     let hash: [u8; 32] = hash
         .try_into()
         .map_err(|_| super::sql::corrupt("token hash"))?;
-    Ok(TokenRecord {
-        id: parse_id(id)?,
-        hash: TokenHash(hash),
-        scope: scope_from_key(scope)?,
-        created: row.try_get(3).map_err(db)?,
+    let record = TokenRecord::new(
+        parse_id(id)?,
+        scope_from_key(scope)?,
+        TokenHash(hash),
+        row.try_get(3).map_err(db)?,
+    );
+    let expires: Option<time::OffsetDateTime> = row.try_get(4).map_err(db)?;
+    Ok(match expires {
+        Some(at) => record.with_expiry(at),
+        None => record,
     })
 }
 
@@ -26,13 +31,15 @@ impl PostgresStore {
         client
             .execute(
                 &self.schema.sql(
-                    "INSERT INTO {s}.tokens (id, hash, scope, created) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO {s}.tokens (id, hash, scope, created, expires) \
+                     VALUES ($1, $2, $3, $4, $5)",
                 ),
                 &[
                     &token.id.as_str(),
                     &token.hash.0.as_slice(),
                     &scope_key(&token.scope),
                     &token.created,
+                    &token.expires,
                 ],
             )
             .await
@@ -47,9 +54,9 @@ impl PostgresStore {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                &self
-                    .schema
-                    .sql("SELECT id, hash, scope, created FROM {s}.tokens WHERE hash = $1"),
+                &self.schema.sql(
+                    "SELECT id, hash, scope, created, expires FROM {s}.tokens WHERE hash = $1",
+                ),
                 &[&hash.0.as_slice()],
             )
             .await
@@ -70,7 +77,7 @@ impl PostgresStore {
         let rows = client
             .query(
                 &self.schema.sql(
-                    "SELECT id, hash, scope, created FROM {s}.tokens WHERE scope = $1 ORDER BY id",
+                    "SELECT id, hash, scope, created, expires FROM {s}.tokens WHERE scope = $1 ORDER BY id",
                 ),
                 &[&scope_key(scope)],
             )

@@ -1,3 +1,3 @@
--- scimkit PostgresStore schema, version 3: a `user.roles_changed` entry carries the user's
+-- scimkit PostgresStore schema, version 4: a `user.roles_changed` entry carries the user's
 -- roles before and after, as `{"before": [...], "after": [...]}`; other entries have none.
 ALTER TABLE {s}.changes ADD COLUMN roles jsonb;
