@@ -461,6 +461,9 @@ pub mod serving {}
 ///
 /// A request with a bad or missing token gets the same 401 in every state, so a caller
 /// without a token learns nothing; the 403 comes only after the token checks out.
+/// The OAuth token endpoint (`{SCIM base URL}/oauth/token`) likewise issues no access
+/// token to a disabled directory's valid client (400 `unauthorized_client`); a deleted
+/// directory's clients are gone (401 `invalid_client`).
 /// Discovery endpoints (`/ServiceProviderConfig`, `/Schemas`, `/ResourceTypes`) are per
 /// directory and refused the same way.
 ///
