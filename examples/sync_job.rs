@@ -1,6 +1,7 @@
-//! The vendor's side of directory sync, against toy tables: a full sync of users, groups
-//! and memberships (run it hourly), then the change feed, which ends a deprovisioned
-//! user's sessions as it happens. Run it with `cargo run --example sync_job`.
+//! The vendor's side of directory sync, against toy tables: a full sync of users (with
+//! their roles under the directory's group-to-role mapping), groups and memberships (run
+//! it hourly), then the change feed, which ends a deprovisioned user's sessions and
+//! updates a user's roles as it happens. Run it with `cargo run --example sync_job`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error;
@@ -9,7 +10,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use scimkit::model::{Change, GroupId, UserId};
+use scimkit::model::GroupId;
+use scimkit::model::{Change, ChangeKind, GroupMatch, RoleMapping, UserId};
 use scimkit::store::MemoryStore;
 use scimkit::sync::{DirectorySelector, DirectorySync, ListGroups, ListUsers, LocalNotifier};
 use scimkit::sync::{SyncError, SyncGroup, SyncUser};
@@ -21,6 +23,8 @@ use serde_json::{Value, json};
 struct Vendor {
     /// (SCIM user id, email, active)
     accounts: Vec<(UserId, String, bool)>,
+    /// The product's roles of each account, by email.
+    roles: BTreeMap<String, BTreeSet<String>>,
     /// Team name and member ids, by SCIM group id.
     teams: BTreeMap<GroupId, (String, BTreeSet<UserId>)>,
     sessions: BTreeSet<String>,
@@ -42,10 +46,26 @@ impl Vendor {
             None if user.deleted => return,
             None => self.accounts.push(row),
         }
+        if let Some(roles) = &user.roles {
+            self.roles.insert(email.clone(), roles.clone());
+        }
         if !user.deleted {
             self.sessions.insert(email);
         } else if self.sessions.remove(&email) {
             println!("{email} deprovisioned: sessions ended");
+        }
+    }
+
+    /// A `user.roles_changed` change carries the roles after it: no read-back.
+    fn apply_roles(&mut self, user: &UserId, roles: &BTreeSet<String>) {
+        let email = self
+            .accounts
+            .iter()
+            .find(|a| a.0 == *user)
+            .map(|a| a.1.clone());
+        if let Some(email) = email {
+            println!("{email} roles: {roles:?}");
+            self.roles.insert(email, roles.clone());
         }
     }
 }
@@ -73,9 +93,9 @@ impl Job {
 
     async fn full_sync(&self, vendor: &mut Vendor) -> Result<(), SyncError> {
         // Pages of two, small to show paging on three users.
-        let mut users = self
-            .sync
-            .users(ListUsers::new(self.dir.clone()).with_page_size(2));
+        let listing = ListUsers::new(self.dir.clone()).with_page_size(2);
+        // Each user with its effective roles: one extra store call per page.
+        let mut users = self.sync.users(listing.with_roles());
         while let Some(user) = users.try_next().await? {
             vendor.apply_user(&user);
         }
@@ -86,14 +106,29 @@ impl Job {
         Ok(())
     }
 
-    /// One change from the feed: re-read what it names and apply that.
+    /// One change from the feed: apply a roles change as it is, re-read what any other
+    /// names and apply that.
     async fn apply(&self, change: &Change, vendor: &mut Vendor) -> Result<(), Box<dyn Error>> {
-        if let Ok(user) = change.resource_id.parse::<UserId>() {
-            vendor.apply_user(&self.sync.get_user(&self.dir, &user).await?);
-        } else {
-            let group = change.resource_id.parse()?;
-            self.apply_group(&self.sync.get_group(&self.dir, &group).await?, vendor)
-                .await?;
+        match change.kind {
+            ChangeKind::RolesChanged => {
+                if let (Ok(user), Some(roles)) =
+                    (change.resource_id.parse::<UserId>(), change.roles_after())
+                {
+                    vendor.apply_roles(&user, roles);
+                }
+            }
+            ChangeKind::RoleMappingChanged => self.full_sync(vendor).await?,
+            ChangeKind::DirectoryDisabled | ChangeKind::DirectoryDeleted => {
+                println!("the customer's directory is {:?}", change.kind);
+            }
+            _ => {
+                if let Ok(user) = change.resource_id.parse::<UserId>() {
+                    vendor.apply_user(&self.sync.get_user(&self.dir, &user).await?);
+                } else if let Ok(group) = change.resource_id.parse::<GroupId>() {
+                    let group = self.sync.get_group(&self.dir, &group).await?;
+                    self.apply_group(&group, vendor).await?;
+                }
+            }
         }
         Ok(())
     }
@@ -118,6 +153,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .create_organization(Some("acme".into()), vec![])
         .await?;
     let directory = admin.create_directory(&org.id, true).await?;
+    // IdP group `Engineering` means the product's `developer`; everyone else is a `viewer`.
+    let roles = RoleMapping::new()
+        .map(GroupMatch::DisplayName("Engineering".into()), "developer")
+        .with_default("viewer");
+    admin.set_role_mapping(&directory.id, roles).await?;
     let token = admin.issue_scim_token(&directory.id).await?.secret;
     // One notifier for both sides, so a SCIM write wakes the subscription at once.
     let notifier = Arc::new(LocalNotifier::new());
@@ -138,7 +178,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     let members: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
     let group = json!({"displayName": "Engineering", "members": members});
-    idp(&scim, &token, "POST", &format!("{base}/Groups"), group).await;
+    let group = idp(&scim, &token, "POST", &format!("{base}/Groups"), group).await;
+    let group = group["id"].as_str().unwrap_or_default().to_owned();
 
     // Taken before the full sync, so a change made during it is replayed afterwards.
     let cursor = job.sync.latest_cursor(&job.dir).await?;
@@ -149,14 +190,24 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "full sync: {} accounts, teams {teams:?}",
         vendor.accounts.len()
     );
+    println!("roles: {:?}", vendor.roles);
 
     let mut feed = job.sync.subscribe(&job.dir, cursor).await?;
     let bob = format!("{base}/Users/{}", ids[1]);
     let off = json!({"Operations": [{"op": "replace", "path": "active", "value": false}]});
     idp(&scim, &token, "PATCH", &bob, off).await;
-    // The subscription is a `Stream` that never ends; stop once bob is signed out (a
-    // real job runs this for ever, in a `tokio::select!` with its shutdown signal).
-    while vendor.sessions.contains("bob@acme.com") {
+    // The IdP takes cat out of Engineering: one roles change, developer → viewer.
+    let engineering = format!("{base}/Groups/{group}");
+    let path = format!("members[value eq \"{}\"]", ids[2]);
+    let out = json!({"Operations": [{"op": "remove", "path": path}]});
+    idp(&scim, &token, "PATCH", &engineering, out).await;
+    let viewer = BTreeSet::from(["viewer".to_owned()]);
+    // The subscription is a `Stream` that never ends; stop once bob is signed out and
+    // cat a viewer (a real job runs this for ever, in a `tokio::select!` with its
+    // shutdown signal).
+    while vendor.sessions.contains("bob@acme.com")
+        || vendor.roles.get("cat@acme.com") != Some(&viewer)
+    {
         let next = tokio::time::timeout(Duration::from_secs(5), feed.try_next()).await?;
         let change = next?.ok_or("the feed never ends")?;
         job.apply(&change, &mut vendor).await?;

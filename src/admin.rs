@@ -21,11 +21,12 @@ use std::sync::Arc;
 
 use crate::error::{StoreError, UniqueAttribute};
 use crate::model::{
-    API_KEY_PREFIX, BEARER_TOKEN_PREFIX, Clock, Directory, DirectoryId, EntropyError, IdGenerator,
-    OAUTH_CLIENT_SECRET_PREFIX, Organization, OrganizationId, RandomIds, SETUP_LINK_PREFIX,
-    SystemClock, TokenHash, TokenId, TokenRecord, TokenScope, generate_secret,
+    API_KEY_PREFIX, BEARER_TOKEN_PREFIX, Clock, Directory, DirectoryId, DirectoryState,
+    EntropyError, IdGenerator, IdpKind, OAUTH_CLIENT_SECRET_PREFIX, Organization, OrganizationId,
+    RandomIds, RoleMapping, SETUP_LINK_PREFIX, SystemClock, TokenHash, TokenId, TokenRecord,
+    TokenScope, generate_secret,
 };
-use crate::store::{DirectoryStore, Keyset, TokenStore};
+use crate::store::{DirectoryEdit, DirectoryStore, Keyset, TokenStore};
 
 /// What can go wrong administering the directory.
 #[derive(Debug, thiserror::Error)]
@@ -230,17 +231,9 @@ impl Admin {
         &self,
         directory: &DirectoryId,
     ) -> Result<Directory, AdminError> {
-        let current = self
-            .store
-            .get_directory(directory)
-            .await?
-            .ok_or_else(|| AdminError::UnknownDirectory(directory.clone()))?;
-        let primary = Directory {
-            primary: true,
-            ..current
-        };
-        self.store.update_directory(primary.clone()).await?;
-        Ok(primary)
+        // An atomic edit, so a concurrent IdP request or vendor edit is never undone.
+        self.edit_directory(directory, &[DirectoryEdit::MakePrimary])
+            .await
     }
 
     /// The SCIM base URL of a directory, for an IdP's configuration screen: `origin`
@@ -272,13 +265,138 @@ impl Admin {
         }
     }
 
+    /// Applies `edits` to a directory in one atomic step (a concurrent IdP request or
+    /// another edit is never lost), recording the lifecycle changes they make in the
+    /// directory's change feed. `UnknownDirectory` if it is absent or deleted.
+    ///
+    /// ```
+    /// # tokio_test_block_on(async {
+    /// use std::sync::Arc;
+    /// use scimkit::{Admin, store::{DirectoryEdit, MemoryStore}};
+    /// use scimkit::model::{DirectoryState, GroupMatch, IdpKind, RoleMapping};
+    ///
+    /// let admin = Admin::new(Arc::new(MemoryStore::new()));
+    /// let org = admin.create_organization(None, vec![]).await?;
+    /// let directory = admin.create_directory(&org.id, true).await?;
+    /// let roles = RoleMapping::new()
+    ///     .map(GroupMatch::DisplayName("Engineering".into()), "developer")
+    ///     .with_default("viewer");
+    /// let directory = admin
+    ///     .edit_directory(&directory.id, &[
+    ///         DirectoryEdit::Name(Some("Acme's Okta".into())),
+    ///         DirectoryEdit::Idp(IdpKind::Okta),
+    ///         DirectoryEdit::Roles(roles),
+    ///     ])
+    ///     .await?;
+    /// assert_eq!(directory.state, DirectoryState::Pending);
+    /// let directory = admin.disable_directory(&directory.id).await?;
+    /// assert_eq!(directory.state, DirectoryState::Disabled);
+    /// # Ok::<_, scimkit::admin::AdminError>(()) });
+    /// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f) }
+    /// ```
+    pub async fn edit_directory(
+        &self,
+        directory: &DirectoryId,
+        edits: &[DirectoryEdit],
+    ) -> Result<Directory, AdminError> {
+        match self
+            .store
+            .edit_directory(directory, edits, self.clock.now())
+            .await
+        {
+            Ok(directory) => Ok(directory),
+            Err(StoreError::NotFound { .. }) => {
+                Err(AdminError::UnknownDirectory(directory.clone()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Names a directory (or clears its name).
+    pub async fn set_directory_name(
+        &self,
+        directory: &DirectoryId,
+        name: Option<String>,
+    ) -> Result<Directory, AdminError> {
+        self.edit_directory(directory, &[DirectoryEdit::Name(name)])
+            .await
+    }
+
+    /// Sets the identity provider the customer chose.
+    pub async fn set_directory_idp(
+        &self,
+        directory: &DirectoryId,
+        idp: IdpKind,
+    ) -> Result<Directory, AdminError> {
+        self.edit_directory(directory, &[DirectoryEdit::Idp(idp)])
+            .await
+    }
+
+    /// Replaces the directory's group-to-role mapping. The feed records
+    /// `directory.role_mapping_changed` (no per-user `RolesChanged`: re-read the users'
+    /// roles, e.g. with `ListUsers::with_roles`).
+    pub async fn set_role_mapping(
+        &self,
+        directory: &DirectoryId,
+        roles: RoleMapping,
+    ) -> Result<Directory, AdminError> {
+        self.edit_directory(directory, &[DirectoryEdit::Roles(roles)])
+            .await
+    }
+
+    /// Disables a directory: every SCIM request with a valid token gets a 403 until it is
+    /// enabled again; the data is kept and the Sync API keeps reading it. Records
+    /// `directory.disabled`.
+    pub async fn disable_directory(
+        &self,
+        directory: &DirectoryId,
+    ) -> Result<Directory, AdminError> {
+        self.edit_directory(directory, &[DirectoryEdit::Disable])
+            .await
+    }
+
+    /// Enables a disabled directory again (active, or pending if no IdP ever connected).
+    /// Records `directory.enabled`.
+    pub async fn enable_directory(&self, directory: &DirectoryId) -> Result<Directory, AdminError> {
+        self.edit_directory(directory, &[DirectoryEdit::Enable])
+            .await
+    }
+
+    /// Deletes a directory: it is marked [deleted](DirectoryState::Deleted) with a
+    /// `directory.deleted` entry in its feed, then its bearer tokens and OAuth clients are
+    /// deleted, so the IdP is locked out (with the same 401 as any bad token). Its users, groups and
+    /// change log are kept for the vendor's sync to read out; [`Admin::purge_directory`]
+    /// erases them. Deleting is final. Deleting a deleted directory again only makes sure
+    /// its tokens are gone.
+    pub async fn delete_directory(&self, directory: &DirectoryId) -> Result<Directory, AdminError> {
+        let stored = self
+            .store
+            .get_directory(directory)
+            .await?
+            .ok_or_else(|| AdminError::UnknownDirectory(directory.clone()))?;
+        let deleted = if stored.state == DirectoryState::Deleted {
+            stored
+        } else {
+            self.edit_directory(directory, &[DirectoryEdit::Delete])
+                .await?
+        };
+        for scope in [
+            TokenScope::Directory(directory.clone()),
+            TokenScope::OAuthClient(directory.clone()),
+        ] {
+            self.tokens.delete_tokens(&scope).await?;
+        }
+        Ok(deleted)
+    }
+
     /// Issues a new SCIM bearer token for a directory. Earlier tokens stay valid until
     /// revoked, so a customer can rotate without downtime.
     pub async fn issue_scim_token(
         &self,
         directory: &DirectoryId,
     ) -> Result<IssuedToken, AdminError> {
-        self.require_directory(directory).await?;
+        self.require_live_directory(directory).await?;
         let secret = generate_secret(BEARER_TOKEN_PREFIX)?;
         self.register(TokenScope::Directory(directory.clone()), secret)
             .await
@@ -291,7 +409,7 @@ impl Admin {
         directory: &DirectoryId,
         secret: &str,
     ) -> Result<IssuedToken, AdminError> {
-        self.require_directory(directory).await?;
+        self.require_live_directory(directory).await?;
         self.register_chosen(TokenScope::Directory(directory.clone()), secret)
             .await
     }
@@ -347,7 +465,7 @@ impl Admin {
         &self,
         directory: &DirectoryId,
     ) -> Result<IssuedToken, AdminError> {
-        self.require_directory(directory).await?;
+        self.require_live_directory(directory).await?;
         let secret = generate_secret(OAUTH_CLIENT_SECRET_PREFIX)?;
         self.register(TokenScope::OAuthClient(directory.clone()), secret)
             .await
@@ -410,6 +528,14 @@ impl Admin {
         match self.store.get_directory(directory).await? {
             Some(_) => Ok(()),
             None => Err(AdminError::UnknownDirectory(directory.clone())),
+        }
+    }
+
+    /// A directory that exists and is not deleted (tokens are issued only for those).
+    async fn require_live_directory(&self, directory: &DirectoryId) -> Result<(), AdminError> {
+        match self.store.get_directory(directory).await? {
+            Some(d) if d.state != DirectoryState::Deleted => Ok(()),
+            _ => Err(AdminError::UnknownDirectory(directory.clone())),
         }
     }
 

@@ -9,6 +9,8 @@
 //! - [`attributes`]: reading names, emails and enterprise attributes whatever the IdP.
 //! - [`backends`]: where the directory lives.
 //! - [`sync_loop`]: getting provisioned users into the product.
+//! - [`directory_lifecycle`]: pending, active, disabled and deleted directories.
+//! - [`roles`]: mapping IdP groups to the product's roles, and following role changes.
 //! - [`identity_providers`]: what Entra, Okta and others do that the RFCs do not say.
 //! - [`simulating_idps`]: testing your own deprovisioning with the `testing` feature's
 //!   Entra and Okta simulators.
@@ -627,3 +629,116 @@ pub mod serving {}
 #[cfg(feature = "webhooks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
 pub mod webhooks {}
+/// # Directory lifecycle
+///
+/// A [`Directory`](crate::model::Directory) is one customer's IdP connection. It has a
+/// `name` and the `idp` the customer chose (shown in your admin UI, and selecting the
+/// attribute-mapping defaults), a [`state`](crate::model::DirectoryState) and
+/// `last_request_at`:
+///
+/// | state | how it gets there | SCIM requests with a valid token |
+/// |---|---|---|
+/// | `pending` | [`Admin::create_directory`](crate::Admin::create_directory) | served; the first one makes it `active` |
+/// | `active` | the IdP's first authenticated request; enabling a directory that had connected | served |
+/// | `disabled` | [`Admin::disable_directory`](crate::Admin::disable_directory) | 403, `detail` saying the vendor disabled it; data kept, the Sync API still reads it |
+/// | `deleted` | [`Admin::delete_directory`](crate::Admin::delete_directory) | 401 (its tokens are deleted); data kept until [`Admin::purge_directory`](crate::Admin::purge_directory) |
+///
+/// A request with a bad or missing token gets the same 401 in every state, so a caller
+/// without a token learns nothing; the 403 comes only after the token checks out.
+/// The OAuth token endpoint (`{SCIM base URL}/oauth/token`) likewise issues no access
+/// token to a disabled directory's valid client (400 `unauthorized_client`); a deleted
+/// directory's clients are gone (401 `invalid_client`).
+/// Discovery endpoints (`/ServiceProviderConfig`, `/Schemas`, `/ResourceTypes`) are per
+/// directory and refused the same way.
+///
+/// `last_request_at` is kept to about a minute: the service writes it (with
+/// [`DirectoryStore::touch_directory`](crate::store::DirectoryStore::touch_directory),
+/// an atomic store call) only when the stored time is a minute old, so a busy directory
+/// costs one store write a minute, not one per request. Every vendor edit goes through
+/// [`Admin::edit_directory`](crate::Admin::edit_directory) (one atomic
+/// [`edit_directory`](crate::store::DirectoryStore::edit_directory) store call), so a
+/// replica recording a request never undoes an edit, and two edits never lose one
+/// another.
+///
+/// Each state change is an entry in the directory's change feed, written with it:
+/// `directory.activated`, `directory.disabled`, `directory.enabled`, `directory.deleted`
+/// (and `directory.role_mapping_changed`, see [`roles`]); `resource_id` is the
+/// directory's id.
+///
+/// Deleting marks rather than erases: a customer who leaves is locked out at once, and
+/// your sync can still read (and deprovision) every user before you purge. Deleting is
+/// final: a deleted directory takes no edits and no new tokens.
+///
+/// Over HTTP, [`ManagementService`](crate::ManagementService) serves
+/// `GET`/`PATCH`/`DELETE {prefix}/scim/directories/{id}`: `{"name": "Acme's Okta",
+/// "idp": "okta", "state": "disabled"}` in a PATCH body, applied in one step.
+pub mod directory_lifecycle {}
+
+/// # Roles
+///
+/// Most products turn IdP groups into their own roles. Configure it once per directory
+/// with a [`RoleMapping`](crate::model::RoleMapping), and scimkit answers each user's
+/// effective roles and records every change to them in the change feed:
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use scimkit::model::{GroupMatch, RoleMapping};
+/// use scimkit::{Admin, store::MemoryStore};
+///
+/// let store = Arc::new(MemoryStore::new());
+/// let admin = Admin::new(store.clone());
+/// let org = admin.create_organization(Some("acme".into()), vec![]).await?;
+/// let directory = admin.create_directory(&org.id, true).await?;
+/// // Okta group `Engineering` → role `developer`; everyone else is a `viewer`.
+/// let roles = RoleMapping::new()
+///     .map(GroupMatch::DisplayName("Engineering".into()), "developer")
+///     .with_default("viewer");
+/// admin.set_role_mapping(&directory.id, roles).await?;
+/// # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+///
+/// **Effective roles.** A user's roles are the role of every rule whose group the user
+/// is a direct member of, or the default role if no rule matches; a deprovisioned
+/// (deleted or deactivated) user has none, and a deleted group gives none. A rule names
+/// its group by [`GroupMatch`](crate::model::GroupMatch): `Id`, `DisplayName`
+/// (case-insensitive, as IdPs treat names) or `ExternalId` (the IdP's own id); the last
+/// two can be written before the IdP pushes the group.
+///
+/// **Reading.** [`DirectorySync::roles_of`](crate::DirectorySync::roles_of) answers one
+/// user; [`ListUsers::with_roles`](crate::sync::ListUsers::with_roles) fills
+/// [`SyncUser::roles`](crate::sync::SyncUser::roles) in a listing, with one
+/// `groups_of_users` store call per page, not per user.
+///
+/// **Following.** Every write that changes a user's effective roles — a member added or
+/// removed, a group renamed, given a new `externalId` or deleted, a user created,
+/// deprovisioned or restored — records exactly one
+/// [`ChangeKind::RolesChanged`](crate::model::ChangeKind::RolesChanged) entry per user
+/// whose roles changed, carrying the roles before and after
+/// ([`Change::roles_before`](crate::model::Change::roles_before),
+/// [`roles_after`](crate::model::Change::roles_after)); a write that changes no one's
+/// roles records none. So a subscriber updates permissions from the entry alone, with no
+/// read-back that could race a later change. When the IdP moves a user between groups
+/// in two requests (most do), each request that changes the roles is one entry.
+///
+/// The entries are planned by the store inside the write itself
+/// ([`store::plan::role_changes`](crate::store::plan::role_changes)), from the mapping
+/// and the affected users' groups as stored, so concurrent writers and PostgreSQL
+/// replicas record an exact chain: each entry's `before` is the previous entry's `after`.
+///
+/// **Changing the mapping** records one `directory.role_mapping_changed` entry, not one
+/// entry per user (a mapping change can touch every user of a directory): on it,
+/// re-read the users with `with_roles`, as `examples/sync_job.rs` does.
+///
+/// **Nested groups.** scimkit stores group members that are users only: a `members`
+/// value naming a group is refused as not a user of the directory. Entra, Okta and the
+/// other IdPs we support flatten nested groups before provisioning (they send the
+/// effective user members of each assigned group), so direct membership is what the
+/// mapping sees.
+///
+/// Over HTTP, [`ManagementService`](crate::ManagementService) sets the mapping in a
+/// directory PATCH (`"roleMapping": {"rules": [{"groupDisplayName": "Engineering",
+/// "role": "developer"}], "defaultRole": "viewer"}`), lists users with
+/// `includeRoles=true`, and gives a `user.roles_changed` change a `roles` object with
+/// `before` and `after`.
+pub mod roles {}

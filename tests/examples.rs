@@ -213,4 +213,12 @@ fn sync_job_syncs_then_ends_the_deprovisioned_users_sessions() {
         stdout.contains(r#"signed in now: {"ann@acme.com", "cat@acme.com"}"#),
         "{stdout}"
     );
+    assert!(
+        stdout.contains(r#"roles: {"ann@acme.com": {"developer"}, "bob@acme.com": {"developer"}, "cat@acme.com": {"developer"}}"#),
+        "the full sync reads each user's roles: {stdout}"
+    );
+    assert!(
+        stdout.contains(r#"cat@acme.com roles: {"viewer"}"#),
+        "leaving the mapped group is one roles change: {stdout}"
+    );
 }

@@ -360,3 +360,151 @@ async fn organization_keys_cannot_tell_other_organizations_apart_from_missing_on
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+impl Api {
+    async fn send(&self, method: &str, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("/api/v1{path}"))
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .body(Bytes::from(body.to_string()))
+            .unwrap();
+        let response = self.service.handle(request).await;
+        let status = response.status();
+        (status, serde_json::from_slice(response.body()).unwrap())
+    }
+}
+
+#[tokio::test]
+async fn a_directory_is_read_configured_disabled_and_deleted_over_the_api() {
+    let fx = Fixture::new(&[]).await;
+    let api = api(&fx).await;
+    let path = format!("/scim/directories/{}", fx.directory);
+    let (status, got) = api.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got["scimDirectory"]["id"], fx.directory.to_string());
+    assert_eq!(got["scimDirectory"]["state"], "active");
+
+    let body = json!({
+        "name": "Acme's Okta",
+        "idp": "okta",
+        "roleMapping": {
+            "rules": [{"groupDisplayName": "Engineering", "role": "developer"}],
+            "defaultRole": "viewer"
+        }
+    });
+    let (status, got) = api.send("PATCH", &path, &api.key, body).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    let directory = &got["scimDirectory"];
+    assert_eq!(directory["name"], "Acme's Okta");
+    assert_eq!(directory["idp"], "okta");
+    assert_eq!(
+        directory["roleMapping"],
+        json!({"rules": [{"groupDisplayName": "Engineering", "role": "developer"}], "defaultRole": "viewer"})
+    );
+
+    // Users with their roles, and the roles change in the feed.
+    let ann = fx.create_user("ann@acme.com").await;
+    fx.request(
+        "POST",
+        "/Groups",
+        Some(json!({"displayName": "engineering", "members": [{"value": ann}]})),
+    )
+    .await;
+    let (_, users) = api
+        .get(&format!(
+            "/scim/users?scimDirectoryId={}&includeRoles=true",
+            fx.directory
+        ))
+        .await;
+    assert_eq!(users["scimUsers"][0]["roles"], json!(["developer"]));
+    let (_, plain) = api
+        .get(&format!("/scim/users?scimDirectoryId={}", fx.directory))
+        .await;
+    assert!(plain["scimUsers"][0].get("roles").is_none());
+    let (_, changes) = api
+        .get(&format!("/scim/changes?scimDirectoryId={}", fx.directory))
+        .await;
+    let roles: Vec<&Value> = changes["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "user.roles_changed")
+        .collect();
+    assert_eq!(roles.len(), 2, "{changes}");
+    assert_eq!(roles[0]["resourceId"], ann.as_str());
+    assert_eq!(
+        roles[0]["roles"],
+        json!({"before": [], "after": ["viewer"]})
+    );
+    assert_eq!(
+        roles[1]["roles"],
+        json!({"before": ["viewer"], "after": ["developer"]})
+    );
+
+    // A bad body changes nothing.
+    for bad in [
+        json!({"state": "deleted"}),
+        json!({"idp": "myspace"}),
+        json!({"roleMapping": {"rules": [{"role": "x"}]}}),
+        json!({"roleMapping": {"rules": [{"groupId": "nope", "role": "x"}]}}),
+        json!({"colour": "red"}),
+        json!({"name": "ok", "roleMapping": {"rules": [{"groupDisplayName": "a", "groupExternalId": "b", "role": "x"}]}}),
+        json!([1]),
+    ] {
+        let (status, got) = api.send("PATCH", &path, &api.key, bad.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {got}");
+        assert!(got["message"].is_string());
+    }
+    let (_, got) = api.get(&path).await;
+    assert_eq!(got["scimDirectory"]["name"], "Acme's Okta", "unchanged");
+
+    let (status, got) = api
+        .send("PATCH", &path, &api.key, json!({"state": "disabled"}))
+        .await;
+    assert_eq!(
+        (status, &got["scimDirectory"]["state"]),
+        (StatusCode::OK, &json!("disabled"))
+    );
+    assert_eq!(
+        fx.request("GET", "/Users", None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    api.send("PATCH", &path, &api.key, json!({"state": "active"}))
+        .await;
+    assert_eq!(
+        fx.request("GET", "/Users", None).await.status,
+        StatusCode::OK
+    );
+
+    // Another organization's key sees no such directory.
+    let other = fx.admin.create_organization(None, vec![]).await.unwrap();
+    let other_key = fx
+        .admin
+        .issue_api_key(Some(&other.id))
+        .await
+        .unwrap()
+        .secret;
+    let (status, _) = api.get_with(&path, &other_key).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api.send("DELETE", &path, &other_key, json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, got) = api.send("DELETE", &path, &api.key, json!({})).await;
+    assert_eq!(
+        (status, &got["scimDirectory"]["state"]),
+        (StatusCode::OK, &json!("deleted"))
+    );
+    assert_eq!(
+        fx.request("GET", "/Users", None).await.status,
+        StatusCode::UNAUTHORIZED,
+        "its tokens are gone"
+    );
+    let (status, _) = api
+        .send("PATCH", &path, &api.key, json!({"state": "active"}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "deleting is final");
+    let (status, _) = api.send("POST", &path, &api.key, json!({})).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}

@@ -165,3 +165,31 @@ async fn service_provider_config_advertises_the_client_credentials_grant() {
     );
     assert_eq!(schemes.iter().filter(|s| s["primary"] == true).count(), 1);
 }
+
+#[tokio::test]
+async fn a_disabled_directory_issues_no_access_token_and_a_deleted_one_knows_no_client() {
+    let fx = Fixture::new(&[]).await;
+    let client = fx.admin.issue_oauth_client(&fx.directory).await.unwrap();
+    let id = client.record.id.to_string();
+    fx.admin.disable_directory(&fx.directory).await.unwrap();
+    let answer = token_request(&fx, &form(&id, &client.secret), None).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    assert_eq!(answer.body["error"], "unauthorized_client");
+    let wrong = token_request(&fx, &form(&id, "scimkit_oauth_wrong"), None).await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNAUTHORIZED,
+        "a wrong secret still gets the identical invalid_client"
+    );
+    fx.admin.enable_directory(&fx.directory).await.unwrap();
+    let answer = token_request(&fx, &form(&id, &client.secret), None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    fx.admin.delete_directory(&fx.directory).await.unwrap();
+    let answer = token_request(&fx, &form(&id, &client.secret), None).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::UNAUTHORIZED,
+        "its OAuth clients are gone"
+    );
+    assert_eq!(answer.body["error"], "invalid_client");
+}

@@ -1,5 +1,6 @@
 //! The per-directory change log: what happened, in order.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,28 @@ pub enum ChangeKind {
     /// A user left a group.
     #[serde(rename = "group.member_removed")]
     GroupMemberRemoved,
+    /// A user's effective roles (see [`RoleMapping`](super::RoleMapping)) changed; the
+    /// change's [`Change::roles`] holds them before and after. `resource_id` is the user.
+    #[serde(rename = "user.roles_changed")]
+    RolesChanged,
+    /// The first authenticated request from an identity provider made a pending directory
+    /// active. `resource_id` is the directory.
+    #[serde(rename = "directory.activated")]
+    DirectoryActivated,
+    /// The vendor disabled the directory: SCIM requests are refused, the data is kept.
+    #[serde(rename = "directory.disabled")]
+    DirectoryDisabled,
+    /// The vendor enabled a disabled directory again.
+    #[serde(rename = "directory.enabled")]
+    DirectoryEnabled,
+    /// The vendor deleted the directory: its tokens are gone, its data is kept until
+    /// purged.
+    #[serde(rename = "directory.deleted")]
+    DirectoryDeleted,
+    /// The vendor changed the directory's group-to-role mapping. No `RolesChanged` entries
+    /// follow it: a subscriber re-reads the users' roles (one page call per page of users).
+    #[serde(rename = "directory.role_mapping_changed")]
+    RoleMappingChanged,
 }
 
 impl ChangeKind {
@@ -126,6 +149,9 @@ pub struct Change {
     /// The group as of this change (group and membership kinds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     group: Option<Arc<Group>>,
+    /// For [`ChangeKind::RolesChanged`], the user's roles before and after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<RolesDelta>,
 }
 
 // Every field compares as a total equivalence (`serde_json::Value` included); the
@@ -153,6 +179,7 @@ impl Change {
             at,
             user: None,
             group: None,
+            roles: None,
         }
     }
 
@@ -181,5 +208,48 @@ impl Change {
     /// before snapshots were recorded.
     pub fn group(&self) -> Option<&Group> {
         self.group.as_deref()
+    }
+
+    /// With the roles before and after (for [`ChangeKind::RolesChanged`]).
+    pub fn with_roles(mut self, roles: RolesDelta) -> Self {
+        self.roles = Some(roles);
+        self
+    }
+
+    /// For [`ChangeKind::RolesChanged`], the user's roles before the change.
+    pub fn roles_before(&self) -> Option<&BTreeSet<String>> {
+        self.roles.as_ref().map(|r| &r.before)
+    }
+
+    /// For [`ChangeKind::RolesChanged`], the user's roles after the change.
+    pub fn roles_after(&self) -> Option<&BTreeSet<String>> {
+        self.roles.as_ref().map(|r| &r.after)
+    }
+}
+
+/// A user's effective roles before and after a [`ChangeKind::RolesChanged`] change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RolesDelta {
+    /// The roles before, in order.
+    pub before: BTreeSet<String>,
+    /// The roles after, in order.
+    pub after: BTreeSet<String>,
+}
+
+impl RolesDelta {
+    /// From `before` to `after`.
+    pub fn new(before: BTreeSet<String>, after: BTreeSet<String>) -> Self {
+        Self { before, after }
+    }
+
+    /// The roles gained.
+    pub fn added(&self) -> impl Iterator<Item = &str> {
+        self.after.difference(&self.before).map(String::as_str)
+    }
+
+    /// The roles lost.
+    pub fn removed(&self) -> impl Iterator<Item = &str> {
+        self.before.difference(&self.after).map(String::as_str)
     }
 }

@@ -1,7 +1,7 @@
 //! A SCIM directory and what the vendor configures on it: its name, the identity
 //! provider, its lifecycle state, and the group-to-role and attribute mappings.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -120,6 +120,9 @@ pub enum DirectoryState {
     Active,
     /// Turned off by the vendor: SCIM traffic is refused, the data is kept.
     Disabled,
+    /// Deleted by the vendor: its tokens are gone and SCIM traffic is refused; the data is
+    /// kept (read it, or erase it with `purge_directory`). Final: nothing enables it again.
+    Deleted,
 }
 
 impl DirectoryState {
@@ -133,6 +136,48 @@ impl DirectoryState {
             DirectoryState::Pending => "pending",
             DirectoryState::Active => "active",
             DirectoryState::Disabled => "disabled",
+            DirectoryState::Deleted => "deleted",
+        }
+    }
+
+    /// `pending`, `active`, `disabled` or `deleted`, back to a state.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "pending" => Some(DirectoryState::Pending),
+            "active" => Some(DirectoryState::Active),
+            "disabled" => Some(DirectoryState::Disabled),
+            "deleted" => Some(DirectoryState::Deleted),
+            _ => None,
+        }
+    }
+
+    /// Whether the directory takes SCIM requests: pending or active.
+    pub fn serves(self) -> bool {
+        matches!(self, DirectoryState::Pending | DirectoryState::Active)
+    }
+}
+
+/// What a [`RoleMapping`] looks at in a group: its id, `displayName` and `externalId`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupFacts<'a> {
+    /// The group's id.
+    pub id: &'a GroupId,
+    /// Its `displayName`.
+    pub display_name: &'a str,
+    /// Its `externalId`, if it has one.
+    pub external_id: Option<&'a str>,
+}
+
+impl GroupMatch {
+    /// Whether `group` is the group this names (a display name case-insensitively).
+    pub fn matches(&self, group: &GroupFacts<'_>) -> bool {
+        match self {
+            GroupMatch::Id(id) => id == group.id,
+            GroupMatch::DisplayName(name) => {
+                name == group.display_name
+                    || name.to_lowercase() == group.display_name.to_lowercase()
+            }
+            GroupMatch::ExternalId(external_id) => group.external_id == Some(external_id.as_str()),
         }
     }
 }
@@ -217,6 +262,51 @@ impl RoleMapping {
     /// Whether it has no rules and no default.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty() && self.default_role.is_none()
+    }
+
+    /// Whether some rule names `group`: a change to the group (rename, new `externalId`,
+    /// deletion) or to its members can change someone's roles only if one does.
+    pub fn matches_group(&self, group: &GroupFacts<'_>) -> bool {
+        self.rules.iter().any(|rule| rule.group.matches(group))
+    }
+
+    /// A user's effective roles: the role of every rule naming a group among `groups` (the
+    /// groups, not deleted, the user is a direct member of), or the default role when no
+    /// rule matches. A user who is not `active` (deleted or deactivated: deprovisioned)
+    /// has no roles.
+    ///
+    /// ```
+    /// use scimkit::model::{GroupFacts, GroupId, GroupMatch, RoleMapping};
+    ///
+    /// let roles = RoleMapping::new()
+    ///     .map(GroupMatch::DisplayName("Engineering".into()), "developer")
+    ///     .with_default("viewer");
+    /// let id = GroupId::from_uuid(uuid::Uuid::nil());
+    /// let engineering = GroupFacts { id: &id, display_name: "engineering", external_id: None };
+    /// assert_eq!(roles.roles_of(true, [engineering]), ["developer".to_owned()].into());
+    /// assert_eq!(roles.roles_of(true, []), ["viewer".to_owned()].into());
+    /// assert!(roles.roles_of(false, [engineering]).is_empty());
+    /// ```
+    pub fn roles_of<'a>(
+        &self,
+        active: bool,
+        groups: impl IntoIterator<Item = GroupFacts<'a>>,
+    ) -> BTreeSet<String> {
+        let mut roles = BTreeSet::new();
+        if !active {
+            return roles;
+        }
+        for group in groups {
+            for rule in &self.rules {
+                if rule.group.matches(&group) {
+                    roles.insert(rule.role.clone());
+                }
+            }
+        }
+        if roles.is_empty() {
+            roles.extend(self.default_role.iter().cloned());
+        }
+        roles
     }
 }
 

@@ -10,9 +10,11 @@ mod id;
 mod idp;
 mod token;
 
-pub use change::{Change, ChangeKind};
+pub use change::{Change, ChangeKind, RolesDelta};
 pub use clock::{Clock, IdGenerator, ManualClock, RandomIds, SequentialIds, SystemClock};
-pub use directory::{Directory, DirectoryState, FieldMapping, GroupMatch, RoleMapping, RoleRule};
+pub use directory::{
+    Directory, DirectoryState, FieldMapping, GroupFacts, GroupMatch, RoleMapping, RoleRule,
+};
 pub use entity::{Group, Meta, Organization, User, UserState};
 pub use id::{DirectoryId, GroupId, IdParseError, OrganizationId, TokenId, UserId};
 pub use idp::{IdpKind, UnknownIdp};

@@ -7,13 +7,26 @@ use http::{Request, StatusCode};
 
 use super::{Ctx, Inner, store_error};
 use crate::error::ScimError;
-use crate::model::{DirectoryId, TokenHash, TokenScope};
+use crate::model::{Directory, DirectoryId, DirectoryState, TokenHash, TokenScope};
 use crate::protocol::resource::Locations;
 
 fn unauthorized() -> ScimError {
     ScimError::status(
         StatusCode::UNAUTHORIZED,
         "authentication failed: send `Authorization: Bearer <token>` with a token issued for this directory",
+    )
+}
+
+/// How long a directory's `last_request_at` may lag: requests within it of the stored
+/// time do not write (so a busy directory costs about one store write a minute).
+pub(super) const LAST_REQUEST_PRECISION: time::Duration = time::Duration::minutes(1);
+
+/// A valid token for a directory the vendor disabled: 403, after authentication, so it
+/// tells nothing to a caller without a token.
+fn disabled() -> ScimError {
+    ScimError::status(
+        StatusCode::FORBIDDEN,
+        "this directory is disabled by the vendor: SCIM requests are refused until they enable it again",
     )
 }
 
@@ -61,6 +74,7 @@ pub(super) async fn authenticate(
         .await
         .map_err(store_error)?
         .ok_or_else(unauthorized)?;
+    let directory = lifecycle(inner, directory).await?;
     let organization = inner
         .store
         .get_organization(&directory.organization_id)
@@ -78,6 +92,39 @@ pub(super) async fn authenticate(
         directory,
         organization,
     })
+}
+
+/// Refuses a disabled directory (403) or a deleted one (401: its tokens are gone, and a
+/// leftover one must look like any other bad token), and records the request on the
+/// directory when it is due: a pending directory's first request activates it, and
+/// `last_request_at` is moved at most once per [`LAST_REQUEST_PRECISION`]. The store's
+/// `touch_directory` is atomic, so concurrent requests and replicas never undo a vendor's
+/// edit; a failure to record is logged, not the client's problem.
+async fn lifecycle(inner: &Inner, directory: Directory) -> Result<Directory, ScimError> {
+    let refuse = |state: DirectoryState| match state {
+        DirectoryState::Pending | DirectoryState::Active => Ok(()),
+        DirectoryState::Disabled => Err(disabled()),
+        _ => Err(unauthorized()),
+    };
+    refuse(directory.state)?;
+    let now = inner.clock.now();
+    let due = directory.state == DirectoryState::Pending
+        || directory
+            .last_request_at
+            .is_none_or(|last| now - last >= LAST_REQUEST_PRECISION);
+    if !due {
+        return Ok(directory);
+    }
+    match inner.store.touch_directory(&directory.id, now).await {
+        Ok(touched) => {
+            refuse(touched.state)?;
+            Ok(touched)
+        }
+        Err(error) => {
+            tracing::warn!(directory = %directory.id, %error, "could not record the request on the directory");
+            Ok(directory)
+        }
+    }
 }
 
 /// `scheme://host` from an absolute request URI, else `http://` plus the `Host` header.

@@ -9,6 +9,18 @@
 //! | `GET {prefix}/scim/groups?<selector>&pageToken=&pageSize=` | `{"scimGroups": [...], "nextPageToken": ""}` |
 //! | `GET {prefix}/scim/groups/{id}` | `{"scimGroup": {...}}` |
 //! | `GET {prefix}/scim/changes?<selector>&after=&limit=` | `{"changes": [...], "nextCursor": "..."}` |
+//! | `GET {prefix}/scim/directories/{id}` | `{"scimDirectory": {...}}` |
+//! | `PATCH {prefix}/scim/directories/{id}` | `{"scimDirectory": {...}}`, after setting what the body names |
+//! | `DELETE {prefix}/scim/directories/{id}` | `{"scimDirectory": {...}}` (deleted: tokens gone, data kept) |
+//!
+//! `GET .../scim/users` with `includeRoles=true` gives each user its effective `roles`
+//! (one extra store call per page). A directory is
+//! `{"id", "organizationId", "primary", "name", "idp", "state", "lastRequestAt",
+//! "roleMapping": {"rules": [{"groupDisplayName" | "groupExternalId" | "groupId": "..",
+//! "role": ".."}], "defaultRole": ".."}}`; a PATCH body holds any of `name` (a string or
+//! `null`), `idp` (`entra`, `okta`, ...), `state` (`disabled` or `active`) and
+//! `roleMapping`, applied in one atomic step (a bad body changes nothing: 400). A
+//! `user.roles_changed` change carries `"roles": {"before": [..], "after": [..]}`.
 //!
 //! Each change carries the user and group as of that change (`user` on user and
 //! membership kinds, `group` on group and membership kinds, in the `scimUser` and
@@ -25,7 +37,8 @@
 //! Authentication is `Authorization: Bearer <API key>`: a global key reads everything, a
 //! key scoped to an organization only that organization's directories (anything else
 //! answers 404, exactly as if it did not exist). SCIM bearer tokens are not API keys.
-//! Errors are `{"message": "..."}` with 400, 401, 404 or 405.
+//! Errors are `{"message": "..."}` with 400, 401, 404 or 405. Only the directory routes
+//! take PATCH and DELETE; everything else is read-only.
 
 use std::sync::Arc;
 
@@ -35,10 +48,12 @@ use http::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::setup::{SetupContext, SetupPage};
+use crate::admin::{Admin, AdminError};
 use crate::model::{
-    Change, Clock, DirectoryId, GroupId, OrganizationId, SystemClock, TokenHash, TokenScope, UserId,
+    Change, Clock, Directory, DirectoryId, GroupId, GroupMatch, OrganizationId, RoleMapping,
+    SystemClock, TokenHash, TokenScope, UserId,
 };
-use crate::store::{DirectoryStore, Keyset, TokenStore};
+use crate::store::{DirectoryEdit, DirectoryStore, Keyset, TokenStore};
 use crate::sync::{
     DEFAULT_PAGE_SIZE, DirectorySelector, DirectorySync, ListGroups, ListUsers, MAX_PAGE_SIZE,
     PageToken, SyncError, SyncGroup, SyncUser,
@@ -110,14 +125,18 @@ fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
 }
 
 fn user_json(user: SyncUser) -> Value {
-    json!({
+    let mut doc = json!({
         "id": user.id,
         "scimDirectoryId": user.scim_directory_id,
         "email": user.email,
         "deleted": user.deleted,
         "state": user.state,
         "attributes": user.attributes,
-    })
+    });
+    if let (Some(roles), Some(o)) = (user.roles, doc.as_object_mut()) {
+        o.insert("roles".into(), json!(roles));
+    }
+    doc
 }
 
 fn group_json(group: SyncGroup) -> Value {
@@ -128,6 +147,121 @@ fn group_json(group: SyncGroup) -> Value {
         "deleted": group.deleted,
         "attributes": group.attributes,
     })
+}
+
+fn directory_json(directory: &Directory) -> Value {
+    let rules: Vec<Value> = directory
+        .roles
+        .rules
+        .iter()
+        .map(|rule| {
+            let (key, value) = match &rule.group {
+                GroupMatch::Id(id) => ("groupId", id.to_string()),
+                GroupMatch::DisplayName(name) => ("groupDisplayName", name.clone()),
+                GroupMatch::ExternalId(id) => ("groupExternalId", id.clone()),
+            };
+            json!({key: value, "role": rule.role})
+        })
+        .collect();
+    json!({
+        "id": directory.id,
+        "organizationId": directory.organization_id,
+        "primary": directory.primary,
+        "name": directory.name,
+        "idp": directory.idp.as_str(),
+        "state": directory.state.as_str(),
+        "lastRequestAt": directory.last_request_at.map(|at| {
+            at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+        }),
+        "roleMapping": {"rules": rules, "defaultRole": directory.roles.default_role},
+    })
+}
+
+/// A role mapping from its management-API shape; `Err` says what is wrong.
+fn role_mapping_of(value: &Value) -> Result<RoleMapping, ApiError> {
+    let bad = |why: &str| ApiError::bad_request(format!("`roleMapping`: {why}"));
+    let object = value.as_object().ok_or_else(|| bad("expected an object"))?;
+    if let Some(key) = object.keys().find(|k| *k != "rules" && *k != "defaultRole") {
+        return Err(bad(&format!("unknown field `{key}`")));
+    }
+    let mut mapping = RoleMapping::new();
+    match object.get("defaultRole") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(role)) if !role.is_empty() => mapping = mapping.with_default(role),
+        Some(_) => return Err(bad("`defaultRole` must be a non-empty string or null")),
+    }
+    let rules = match object.get("rules") {
+        None => &Vec::new(),
+        Some(Value::Array(rules)) => rules,
+        Some(_) => return Err(bad("`rules` must be an array")),
+    };
+    for (n, rule) in rules.iter().enumerate() {
+        let rule = rule
+            .as_object()
+            .ok_or_else(|| bad(&format!("rule {n} must be an object")))?;
+        let role = match rule.get("role") {
+            Some(Value::String(role)) if !role.is_empty() => role.clone(),
+            _ => return Err(bad(&format!("rule {n} needs a non-empty `role`"))),
+        };
+        let mut groups = rule.iter().filter(|(k, _)| *k != "role");
+        let group = match (groups.next(), groups.next()) {
+            (Some((key, Value::String(value))), None) if !value.is_empty() => match key.as_str() {
+                "groupDisplayName" => GroupMatch::DisplayName(value.clone()),
+                "groupExternalId" => GroupMatch::ExternalId(value.clone()),
+                "groupId" => GroupMatch::Id(value.parse().map_err(|_| {
+                    bad(&format!("rule {n}: `{value}` is not a scim_group_... id"))
+                })?),
+                other => return Err(bad(&format!("rule {n}: unknown field `{other}`"))),
+            },
+            _ => {
+                return Err(bad(&format!(
+                    "rule {n} needs exactly one of groupDisplayName, groupExternalId or groupId, a non-empty string"
+                )));
+            }
+        };
+        mapping = mapping.map(group, role);
+    }
+    Ok(mapping)
+}
+
+/// The edits a directory PATCH body asks for, in one atomic step.
+fn directory_edits(body: &[u8]) -> Result<Vec<DirectoryEdit>, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request("the body must be a JSON object"))?;
+    let mut edits = Vec::new();
+    for (key, value) in object {
+        let edit = match (key.as_str(), value) {
+            ("name", Value::Null) => DirectoryEdit::Name(None),
+            ("name", Value::String(name)) => DirectoryEdit::Name(Some(name.clone())),
+            ("idp", Value::String(idp)) => DirectoryEdit::Idp(
+                idp.parse()
+                    .map_err(|e: crate::model::UnknownIdp| ApiError::bad_request(e.to_string()))?,
+            ),
+            ("state", Value::String(state)) => match state.as_str() {
+                "disabled" => DirectoryEdit::Disable,
+                "active" => DirectoryEdit::Enable,
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "`state` can be set to `disabled` or `active`, not `{other}` (DELETE the directory to delete it)"
+                    )));
+                }
+            },
+            ("roleMapping", mapping) => DirectoryEdit::Roles(role_mapping_of(mapping)?),
+            ("name" | "idp" | "state", _) => {
+                return Err(ApiError::bad_request(format!("`{key}` must be a string")));
+            }
+            (other, _) => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown field `{other}`: a directory PATCH takes name, idp, state and roleMapping"
+                )));
+            }
+        };
+        edits.push(edit);
+    }
+    Ok(edits)
 }
 
 /// A change as the management API and webhooks send it: `seq`, `kind`, `resourceId`,
@@ -151,6 +285,12 @@ pub(crate) fn change_json(change: &Change) -> Value {
         if let Some(group) = change.sync_group() {
             o.insert("group".into(), group_json(group));
         }
+    }
+    if let (Some(roles), Some(o)) = (&change.roles, doc.as_object_mut()) {
+        o.insert(
+            "roles".into(),
+            json!({"before": roles.before, "after": roles.after}),
+        );
     }
     doc
 }
@@ -338,7 +478,12 @@ impl ManagementService {
                         );
                     }
                     StatusCode::METHOD_NOT_ALLOWED => {
-                        headers.insert(http::header::ALLOW, HeaderValue::from_static("GET"));
+                        let allow = if is_directory_route(request.uri().path(), &self.prefix) {
+                            "GET, PATCH, DELETE"
+                        } else {
+                            "GET"
+                        };
+                        headers.insert(http::header::ALLOW, HeaderValue::from_static(allow));
                     }
                     _ => {}
                 }
@@ -379,6 +524,9 @@ impl ManagementService {
         if segments.first() == Some(&"webhooks") {
             return self.webhook_route(request, &scope, &segments).await;
         }
+        if let ["scim", "directories", id] = segments.as_slice() {
+            return self.directory_route(&scope, request, id).await;
+        }
         if request.method() != Method::GET {
             return Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -401,6 +549,48 @@ impl ManagementService {
             ["scim", "changes"] => self.changes(&scope, &params).await,
             _ => Err(ApiError::not_found(format!("no route `{path}`"))),
         }
+    }
+
+    /// `GET`, `PATCH` or `DELETE` of one directory.
+    async fn directory_route(
+        &self,
+        scope: &TokenScope,
+        request: &Request<Bytes>,
+        id: &str,
+    ) -> Result<Value, ApiError> {
+        let missing = || ApiError::not_found(format!("no SCIM directory `{id}`"));
+        let id: DirectoryId = id.parse().map_err(|_| missing())?;
+        let directory = self
+            .store
+            .get_directory(&id)
+            .await?
+            .filter(|d| may_read(scope, &d.organization_id))
+            .ok_or_else(missing)?;
+        let admin = Admin::with_stores(self.store.clone(), self.tokens.clone())
+            .with_sources(self.clock.clone(), Arc::new(crate::model::RandomIds));
+        let admin_error = |error: AdminError| match error {
+            AdminError::UnknownDirectory(_) => missing(),
+            AdminError::Store(e) => ApiError::from(e),
+            other => ApiError::bad_request(other.to_string()),
+        };
+        let directory = match *request.method() {
+            Method::GET => directory,
+            Method::PATCH => {
+                let edits = directory_edits(request.body())?;
+                admin
+                    .edit_directory(&id, &edits)
+                    .await
+                    .map_err(admin_error)?
+            }
+            Method::DELETE => admin.delete_directory(&id).await.map_err(admin_error)?,
+            ref other => {
+                return Err(ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    format!("a directory takes GET, PATCH or DELETE, not {other}"),
+                ));
+            }
+        };
+        Ok(json!({"scimDirectory": directory_json(&directory)}))
     }
 
     /// The directory the parameters select, if the key may read it. What a key may not
@@ -477,6 +667,7 @@ impl ManagementService {
                     .get("pageToken")
                     .filter(|token| !token.is_empty())
                     .map(PageToken::new),
+                roles: params.get("includeRoles") == Some("true"),
             })
             .await?;
         Ok(json!({
@@ -641,6 +832,17 @@ impl ManagementService {
         }
         Err(missing())
     }
+}
+
+/// Whether `path` is `{prefix}/scim/directories/{id}`.
+fn is_directory_route(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .map(|rest| {
+            rest.split('/')
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .is_some_and(|segments| matches!(segments.as_slice(), ["scim", "directories", _]))
 }
 
 fn may_read(scope: &TokenScope, organization: &OrganizationId) -> bool {

@@ -181,6 +181,24 @@ impl ScimService {
         {
             return Err(INVALID_CLIENT);
         }
+        // A valid client of a directory the vendor disabled or deleted gets no token.
+        let serving = self
+            .inner
+            .store
+            .get_directory(&directory)
+            .await
+            .map_err(unavailable)?
+            .map(|d| d.state.serves());
+        match serving {
+            Some(true) => {}
+            Some(false) => {
+                return Err(OAuthError::bad_request(
+                    "unauthorized_client",
+                    "this directory is disabled by the vendor: no access tokens are issued until they enable it again",
+                ));
+            }
+            None => return Err(INVALID_CLIENT),
+        }
         let lifetime = self.inner.config.access_token_lifetime;
         let access = generate_secret(ACCESS_TOKEN_PREFIX).map_err(|_| OAuthError {
             status: StatusCode::SERVICE_UNAVAILABLE,

@@ -40,8 +40,8 @@ use uuid::Uuid;
 
 use super::{DeadLetter, WebhookStore};
 use super::{
-    DirectoryStore, DirectoryStoreExt, GroupFilter, GroupKey, Keyset, MembershipEdit, States,
-    StoreError, TokenStore, UniqueAttribute, UserFilter, UserKey,
+    DirectoryEdit, DirectoryStore, DirectoryStoreExt, GroupFilter, GroupKey, Keyset,
+    MembershipEdit, States, StoreError, TokenStore, UniqueAttribute, UserFilter, UserKey,
 };
 use crate::model::{
     ChangeKind, Directory, DirectoryId, DirectoryState, FieldMapping, Group, GroupId, GroupMatch,
@@ -133,6 +133,10 @@ where
     no_op_writes(new_stores().await).await;
     change_log_retention(new_stores().await).await;
     purge(new_stores().await).await;
+    directory_lifecycle(new_stores().await).await;
+    concurrent_directory_writes(new_stores().await).await;
+    role_changes(new_stores().await).await;
+    concurrent_role_changes(new_stores().await).await;
 }
 
 /// Organizations: external ids are unique and findable, updates move the index.
@@ -2245,4 +2249,479 @@ pub async fn webhook_store(store: Arc<dyn WebhookStore>) {
         9,
         "removing a letter leaves the cursor"
     );
+}
+
+async fn change_kinds(store: &Arc<dyn DirectoryStore>, dir: &DirectoryId) -> Vec<ChangeKind> {
+    store
+        .list_changes(dir, 0, 1000)
+        .await
+        .expect("list_changes")
+        .into_iter()
+        .map(|c| c.kind)
+        .collect()
+}
+
+/// Directory lifecycle: `touch_directory` activates a pending directory once and moves the
+/// last request time forward only; `edit_directory` disables, enables and deletes, each
+/// recorded once, atomically with the state.
+pub async fn directory_lifecycle(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let t1 = datetime!(2026-03-01 10:00 UTC);
+    let touched = store.touch_directory(&dir, t1).await.expect("touch");
+    assert_eq!(
+        (touched.state, touched.last_request_at),
+        (DirectoryState::Active, Some(t1)),
+        "the first touch makes a pending directory active and records the time"
+    );
+    let earlier = store
+        .touch_directory(&dir, t1 - time::Duration::minutes(5))
+        .await
+        .expect("touch");
+    assert_eq!(
+        earlier.last_request_at,
+        Some(t1),
+        "last_request_at never moves back"
+    );
+    let t2 = t1 + time::Duration::minutes(2);
+    store.touch_directory(&dir, t2).await.expect("touch");
+    assert_eq!(
+        store
+            .get_directory(&dir)
+            .await
+            .expect("get")
+            .and_then(|d| d.last_request_at),
+        Some(t2)
+    );
+    let changes = store.list_changes(&dir, 0, 10).await.expect("changes");
+    assert_eq!(
+        changes.iter().map(|c| c.kind).collect::<Vec<_>>(),
+        [ChangeKind::DirectoryActivated],
+        "activation is recorded once, in the directory's log"
+    );
+    assert_eq!(changes[0].resource_id, dir.to_string());
+    assert_eq!(changes[0].at, t1);
+
+    let disabled = store
+        .edit_directory(&dir, &[DirectoryEdit::Disable], t2)
+        .await
+        .expect("disable");
+    assert_eq!(disabled.state, DirectoryState::Disabled);
+    store
+        .edit_directory(&dir, &[DirectoryEdit::Disable], t2)
+        .await
+        .expect("disable again");
+    let still = store.touch_directory(&dir, t2).await.expect("touch");
+    assert_eq!(
+        still.state,
+        DirectoryState::Disabled,
+        "a request does not enable a disabled directory"
+    );
+    let enabled = store
+        .edit_directory(&dir, &[DirectoryEdit::Enable], t2)
+        .await
+        .expect("enable");
+    assert_eq!(
+        enabled.state,
+        DirectoryState::Active,
+        "a directory that had connected comes back active"
+    );
+    let roles = RoleMapping::new()
+        .map(GroupMatch::DisplayName("Engineering".into()), "developer")
+        .with_default("viewer");
+    let configured = store
+        .edit_directory(
+            &dir,
+            &[
+                DirectoryEdit::Name(Some("Acme".into())),
+                DirectoryEdit::Idp(IdpKind::Okta),
+                DirectoryEdit::Roles(roles.clone()),
+            ],
+            t2,
+        )
+        .await
+        .expect("configure");
+    assert_eq!(
+        (
+            configured.name.as_deref(),
+            configured.idp,
+            &configured.roles
+        ),
+        (Some("Acme"), IdpKind::Okta, &roles)
+    );
+    store
+        .edit_directory(&dir, &[DirectoryEdit::Roles(roles.clone())], t2)
+        .await
+        .expect("same roles");
+    assert_eq!(
+        change_kinds(store, &dir).await,
+        [
+            ChangeKind::DirectoryActivated,
+            ChangeKind::DirectoryDisabled,
+            ChangeKind::DirectoryEnabled,
+            ChangeKind::RoleMappingChanged,
+        ],
+        "each state change and mapping change is recorded once; no-ops record nothing"
+    );
+    let deleted = store
+        .edit_directory(&dir, &[DirectoryEdit::Delete], t2)
+        .await
+        .expect("delete");
+    assert_eq!(deleted.state, DirectoryState::Deleted);
+    assert_eq!(
+        change_kinds(store, &dir).await.last(),
+        Some(&ChangeKind::DirectoryDeleted)
+    );
+    assert!(
+        matches!(
+            store
+                .edit_directory(&dir, &[DirectoryEdit::Enable], t2)
+                .await,
+            Err(StoreError::NotFound { .. })
+        ),
+        "a deleted directory takes no edits"
+    );
+    assert!(
+        store.get_directory(&dir).await.expect("get").is_some(),
+        "a deleted directory keeps its data until purged"
+    );
+
+    // A disabled directory no IdP ever reached comes back pending.
+    let fresh = setup(&stores, 20).await;
+    store
+        .edit_directory(&fresh, &[DirectoryEdit::Disable, DirectoryEdit::Enable], t1)
+        .await
+        .expect("disable and enable");
+    assert!(
+        change_kinds(store, &fresh).await.is_empty(),
+        "disable then enable in one call records nothing"
+    );
+    store
+        .edit_directory(&fresh, &[DirectoryEdit::Disable], t1)
+        .await
+        .expect("disable");
+    let back = store
+        .edit_directory(&fresh, &[DirectoryEdit::Enable], t1)
+        .await
+        .expect("enable");
+    assert_eq!(back.state, DirectoryState::Pending);
+
+    let unknown = DirectoryId::from_uuid(uuid(99));
+    assert!(matches!(
+        store.touch_directory(&unknown, t1).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store
+            .edit_directory(&unknown, &[DirectoryEdit::Disable], t1)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+/// Concurrent touches (requests on several replicas) and vendor edits never lose one
+/// another: every edit is kept, and the directory is activated exactly once.
+pub async fn concurrent_directory_writes(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let mut tasks = Vec::new();
+    for n in 0..8i64 {
+        let (store, dir) = (store.clone(), dir.clone());
+        tasks.push(tokio::spawn(async move {
+            let at = AT + time::Duration::minutes(n);
+            store.touch_directory(&dir, at).await.expect("touch");
+        }));
+    }
+    let (store2, dir2) = (store.clone(), dir.clone());
+    tasks.push(tokio::spawn(async move {
+        store2
+            .edit_directory(&dir2, &[DirectoryEdit::Name(Some("Acme".into()))], AT)
+            .await
+            .expect("name");
+    }));
+    let (store3, dir3) = (store.clone(), dir.clone());
+    tasks.push(tokio::spawn(async move {
+        store3
+            .edit_directory(&dir3, &[DirectoryEdit::Idp(IdpKind::Entra)], AT)
+            .await
+            .expect("idp");
+    }));
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let stored = store
+        .get_directory(&dir)
+        .await
+        .expect("get")
+        .expect("there");
+    assert_eq!(
+        stored.name.as_deref(),
+        Some("Acme"),
+        "the name edit is kept"
+    );
+    assert_eq!(stored.idp, IdpKind::Entra, "the idp edit is kept");
+    assert_eq!(stored.state, DirectoryState::Active);
+    assert_eq!(
+        stored.last_request_at,
+        Some(AT + time::Duration::minutes(7)),
+        "the latest request time wins"
+    );
+    assert_eq!(
+        change_kinds(store, &dir).await,
+        [ChangeKind::DirectoryActivated],
+        "activated exactly once"
+    );
+
+    // Another directory of the organization becomes primary by an edit, in one step.
+    let org = stored.organization_id.clone();
+    let second = Directory::new(DirectoryId::from_uuid(uuid(50)), org.clone(), false);
+    store
+        .insert_directory(second.clone())
+        .await
+        .expect("insert");
+    let promoted = store
+        .edit_directory(&second.id, &[DirectoryEdit::MakePrimary], AT)
+        .await
+        .expect("make primary");
+    assert!(promoted.primary);
+    let primaries: Vec<DirectoryId> = store
+        .list_directories(&org)
+        .await
+        .expect("list")
+        .into_iter()
+        .filter(|d| d.primary)
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(primaries, [second.id], "the previous primary is demoted");
+    let first = store
+        .get_directory(&dir)
+        .await
+        .expect("get")
+        .expect("there");
+    assert_eq!(
+        (first.name.as_deref(), first.state),
+        (Some("Acme"), DirectoryState::Active),
+        "and keeps everything else"
+    );
+}
+
+fn role_set(names: &[&str]) -> std::collections::BTreeSet<String> {
+    names.iter().map(|n| (*n).to_owned()).collect()
+}
+
+/// The `user.roles_changed` entries after `after`: (user, before, after).
+async fn roles_entries(
+    store: &Arc<dyn DirectoryStore>,
+    dir: &DirectoryId,
+    after: u64,
+) -> Vec<(
+    String,
+    std::collections::BTreeSet<String>,
+    std::collections::BTreeSet<String>,
+)> {
+    store
+        .list_changes(dir, after, 1000)
+        .await
+        .expect("list_changes")
+        .into_iter()
+        .filter(|c| c.kind == ChangeKind::RolesChanged)
+        .map(|c| {
+            let roles = c.roles.expect("a roles change carries its roles");
+            (c.resource_id, roles.before, roles.after)
+        })
+        .collect()
+}
+
+/// Role changes: every write that changes a user's effective roles under the directory's
+/// mapping records one `user.roles_changed` entry for that user, with the roles before
+/// and after, in the same step; writes that change no one's roles record none.
+pub async fn role_changes(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let mapping = RoleMapping::new()
+        .map(GroupMatch::DisplayName("eng".into()), "developer")
+        .map(GroupMatch::ExternalId("gext-13".into()), "ops")
+        .with_default("viewer");
+    store
+        .edit_directory(&dir, &[DirectoryEdit::Roles(mapping)], AT)
+        .await
+        .expect("set the mapping");
+    let ann = user(&dir, 10, "ann");
+    let ann_id = ann.id.to_string();
+    let mut seen = store.latest_change_seq(&dir).await.expect("seq");
+    let mut next = async |expected: Vec<(&str, &[&str], &[&str])>, why: &str| {
+        let got = roles_entries(store, &dir, seen).await;
+        let expected: Vec<_> = expected
+            .into_iter()
+            .map(|(u, b, a)| (u.to_owned(), role_set(b), role_set(a)))
+            .collect();
+        assert_eq!(got, expected, "{why}");
+        seen = store.latest_change_seq(&dir).await.expect("seq");
+    };
+    let stored = store.insert_user(ann.clone()).await.expect("insert");
+    next(
+        vec![(&ann_id, &[], &["viewer"])],
+        "a new user gets the default role",
+    )
+    .await;
+
+    let eng = store
+        .insert_group(group(&dir, 12, "Eng"), std::slice::from_ref(&ann.id))
+        .await
+        .expect("insert group");
+    next(
+        vec![(&ann_id, &["viewer"], &["developer"])],
+        "a new group's members get its role (displayName case-insensitively)",
+    )
+    .await;
+    let renamed = Group {
+        display_name: "Other".into(),
+        attributes: json!({"displayName": "Other", "externalId": "gext-12"}),
+        ..eng.clone()
+    };
+    let renamed = store
+        .update_group(renamed, eng.meta.version, &[])
+        .await
+        .expect("rename");
+    next(
+        vec![(&ann_id, &["developer"], &["viewer"])],
+        "renaming a group away from a rule's name takes its role",
+    )
+    .await;
+    let ops = store
+        .insert_group(group(&dir, 13, "anything"), &[])
+        .await
+        .expect("insert group");
+    next(vec![], "a group without members changes no roles").await;
+    store
+        .edit_members(&dir, &ops.id, &[MembershipEdit::Add(ann.id.clone())], AT)
+        .await
+        .expect("add");
+    next(
+        vec![(&ann_id, &["viewer"], &["ops"])],
+        "matched by externalId",
+    )
+    .await;
+    store
+        .edit_members(
+            &dir,
+            &renamed.id,
+            &[MembershipEdit::Add(ann.id.clone())],
+            AT,
+        )
+        .await
+        .expect("add again");
+    let updated = store
+        .update_user(
+            User {
+                email: Some("ann@example.org".into()),
+                ..stored.clone()
+            },
+            stored.meta.version,
+        )
+        .await
+        .expect("update");
+    next(
+        vec![],
+        "a no-op membership edit and an attribute change record no roles change",
+    )
+    .await;
+    let off = store
+        .update_user(
+            User {
+                state: UserState::Deactivated,
+                ..updated.clone()
+            },
+            updated.meta.version,
+        )
+        .await
+        .expect("deactivate");
+    next(
+        vec![(&ann_id, &["ops"], &[])],
+        "a deprovisioned user has no roles",
+    )
+    .await;
+    store
+        .update_user(
+            User {
+                state: UserState::Active,
+                ..off.clone()
+            },
+            off.meta.version,
+        )
+        .await
+        .expect("restore");
+    next(vec![(&ann_id, &[], &["ops"])], "restoring gives them back").await;
+    let ops = store
+        .get_group(&dir, &ops.id)
+        .await
+        .expect("get")
+        .expect("there");
+    store
+        .update_group(
+            Group {
+                deleted: true,
+                ..ops.clone()
+            },
+            ops.meta.version,
+            &[],
+        )
+        .await
+        .expect("delete group");
+    next(
+        vec![(&ann_id, &["ops"], &["viewer"])],
+        "a deleted group gives no role",
+    )
+    .await;
+}
+
+/// Concurrent member edits of two mapped groups for one user (two replicas, say) plan
+/// one after the other: the user's entries form one chain, each `before` the previous
+/// `after`, ending at the roles both edits give.
+pub async fn concurrent_role_changes(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let mut mapping = RoleMapping::new().with_default("viewer");
+    for n in 0..6u128 {
+        mapping = mapping.map(GroupMatch::DisplayName(format!("g{n}")), format!("r{n}"));
+    }
+    store
+        .edit_directory(&dir, &[DirectoryEdit::Roles(mapping)], AT)
+        .await
+        .expect("set the mapping");
+    let ann = user(&dir, 10, "ann");
+    store.insert_user(ann.clone()).await.expect("insert");
+    let mut groups = Vec::new();
+    for n in 0..6u128 {
+        let g = store
+            .insert_group(group(&dir, 20 + n, &format!("g{n}")), &[])
+            .await
+            .expect("group");
+        groups.push(g.id);
+    }
+    let seen = store.latest_change_seq(&dir).await.expect("seq");
+    let mut tasks = Vec::new();
+    for g in groups {
+        let (store, dir, ann) = (store.clone(), dir.clone(), ann.id.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .edit_members(&dir, &g, &[MembershipEdit::Add(ann)], AT)
+                .await
+                .expect("add");
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let entries = roles_entries(store, &dir, seen).await;
+    assert_eq!(entries.len(), 6, "one entry per effective change");
+    let mut current = role_set(&["viewer"]);
+    for (_, before, after) in &entries {
+        assert_eq!(
+            before, &current,
+            "each entry starts where the previous ended"
+        );
+        current = after.clone();
+    }
+    assert_eq!(current, role_set(&["r0", "r1", "r2", "r3", "r4", "r5"]));
 }

@@ -26,8 +26,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{
-    DirectoryStore, GroupFilter, Keyset, MembershipEdit, States, StoreError, TokenStore,
-    UserFilter, UserGroup,
+    DirectoryEdit, DirectoryStore, GroupFilter, Keyset, MembershipEdit, States, StoreError,
+    TokenStore, UserFilter, UserGroup,
 };
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenHash,
@@ -52,6 +52,10 @@ pub enum StoreCall {
     InsertDirectory,
     /// [`DirectoryStore::update_directory`]
     UpdateDirectory,
+    /// [`DirectoryStore::touch_directory`]
+    TouchDirectory,
+    /// [`DirectoryStore::edit_directory`]
+    EditDirectory,
     /// [`DirectoryStore::get_directory`]
     GetDirectory,
     /// [`DirectoryStore::list_directories`]
@@ -117,6 +121,8 @@ impl StoreCall {
             StoreCall::ListOrganizations => "list_organizations",
             StoreCall::InsertDirectory => "insert_directory",
             StoreCall::UpdateDirectory => "update_directory",
+            StoreCall::TouchDirectory => "touch_directory",
+            StoreCall::EditDirectory => "edit_directory",
             StoreCall::GetDirectory => "get_directory",
             StoreCall::ListDirectories => "list_directories",
             StoreCall::PurgeDirectory => "purge_directory",
@@ -274,6 +280,25 @@ impl<S: DirectoryStore + ?Sized> DirectoryStore for Hooked<S> {
     async fn update_directory(&self, directory: Directory) -> Result<(), StoreError> {
         self.hook.before(StoreCall::UpdateDirectory).await;
         self.inner.update_directory(directory).await
+    }
+
+    async fn touch_directory(
+        &self,
+        id: &DirectoryId,
+        at: OffsetDateTime,
+    ) -> Result<Directory, StoreError> {
+        self.hook.before(StoreCall::TouchDirectory).await;
+        self.inner.touch_directory(id, at).await
+    }
+
+    async fn edit_directory(
+        &self,
+        id: &DirectoryId,
+        edits: &[DirectoryEdit],
+        at: OffsetDateTime,
+    ) -> Result<Directory, StoreError> {
+        self.hook.before(StoreCall::EditDirectory).await;
+        self.inner.edit_directory(id, edits, at).await
     }
 
     async fn get_directory(&self, id: &DirectoryId) -> Result<Option<Directory>, StoreError> {

@@ -13,12 +13,12 @@ use time::OffsetDateTime;
 use super::plan::{self, ChangeDraft, MembershipFacts, MembershipPlan};
 use super::webhooks::{DeadLetter, WebhookStore};
 use super::{
-    DirectoryStore, EntityKind, GroupFilter, GroupKey, Keyset, MembershipEdit, States, StoreError,
-    TokenStore, UniqueAttribute, UserFilter, UserGroup, UserKey,
+    DirectoryEdit, DirectoryStore, EntityKind, GroupFilter, GroupKey, Keyset, MembershipEdit,
+    States, StoreError, TokenStore, UniqueAttribute, UserFilter, UserGroup, UserKey,
 };
 use crate::model::{
-    Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenHash,
-    TokenId, TokenRecord, TokenScope, User, UserId, UserState,
+    Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, RoleMapping,
+    TokenHash, TokenId, TokenRecord, TokenScope, User, UserId, UserState,
 };
 
 /// A [`DirectoryStore`] and [`TokenStore`] in memory. Cheap to create; share it as
@@ -237,6 +237,50 @@ impl DirectoryContents {
         MembershipFacts { members, users }
     }
 
+    /// Every member of `group`, for the roles planner.
+    fn member_ids(&self, group: &GroupId) -> Vec<UserId> {
+        self.members.page(group, None).cloned().collect()
+    }
+
+    /// The direct groups (not deleted) of `user`, as roles see them.
+    fn role_groups(&self, user: &UserId) -> Vec<plan::RoleGroup> {
+        self.groups_of_user
+            .page(user, None)
+            .filter_map(|g| self.groups.get(g))
+            .filter_map(plan::RoleGroup::of)
+            .collect()
+    }
+
+    /// What the roles planner needs of each of `ids` that exists.
+    fn role_users(&self, ids: &[UserId]) -> BTreeMap<UserId, plan::RoleUser> {
+        ids.iter()
+            .filter_map(|id| self.users.get(id))
+            .map(|user| {
+                let facts = plan::RoleUser {
+                    active: user.state == UserState::Active,
+                    groups: self.role_groups(&user.id),
+                };
+                (user.id.clone(), facts)
+            })
+            .collect()
+    }
+
+    /// The `user.roles_changed` entries of a planned group write, read before applying.
+    fn group_roles(
+        &self,
+        mapping: &RoleMapping,
+        stored: Option<&Group>,
+        planned: &plan::GroupPlan,
+    ) -> Result<Vec<ChangeDraft>, StoreError> {
+        plan::group_write_roles(
+            mapping,
+            stored,
+            planned,
+            || Ok(self.member_ids(&planned.group.id)),
+            |ids| Ok(self.role_users(ids)),
+        )
+    }
+
     fn apply_membership(&mut self, group: &GroupId, membership: &MembershipPlan) {
         for user in &membership.remove {
             self.members.remove(group, user);
@@ -393,6 +437,25 @@ fn missing_directory(dir: &DirectoryId) -> StoreError {
 }
 
 impl State {
+    /// Stores a planned directory write and records its entries.
+    fn commit_directory(&mut self, planned: plan::DirectoryPlan) -> Result<Directory, StoreError> {
+        let directory = planned.directory;
+        if planned.changed {
+            self.put_directory(directory.clone());
+        }
+        self.contents_mut(&directory.id)?
+            .record(&directory.id, planned.changes);
+        Ok(directory)
+    }
+
+    /// The directory's role mapping (empty for an unknown directory).
+    fn role_mapping(&self, dir: &DirectoryId) -> RoleMapping {
+        self.directories
+            .get(dir)
+            .map(|d| d.roles.clone())
+            .unwrap_or_default()
+    }
+
     fn contents_mut(&mut self, dir: &DirectoryId) -> Result<&mut DirectoryContents, StoreError> {
         self.contents
             .get_mut(dir)
@@ -515,6 +578,27 @@ impl DirectoryStore for MemoryStore {
         Ok(())
     }
 
+    async fn touch_directory(
+        &self,
+        id: &DirectoryId,
+        at: OffsetDateTime,
+    ) -> Result<Directory, StoreError> {
+        let mut state = self.write();
+        let planned = plan::touch_directory(state.directories.get(id), id, at)?;
+        state.commit_directory(planned)
+    }
+
+    async fn edit_directory(
+        &self,
+        id: &DirectoryId,
+        edits: &[DirectoryEdit],
+        at: OffsetDateTime,
+    ) -> Result<Directory, StoreError> {
+        let mut state = self.write();
+        let planned = plan::edit_directory(state.directories.get(id), id, edits, at)?;
+        state.commit_directory(planned)
+    }
+
     async fn get_directory(&self, id: &DirectoryId) -> Result<Option<Directory>, StoreError> {
         Ok(self.read().directories.get(id).cloned())
     }
@@ -541,12 +625,15 @@ impl DirectoryStore for MemoryStore {
     async fn insert_user(&self, user: User) -> Result<User, StoreError> {
         let mut state = self.write();
         let dir = user.directory_id.clone();
+        let mapping = state.role_mapping(&dir);
         let contents = state.contents_mut(&dir)?;
         if contents.users.contains_key(&user.id) {
             return Err(StoreError::Conflict(UniqueAttribute::Id));
         }
         let taken = contents.user_name_taken(&user);
-        let planned = plan::insert_user(user, taken)?;
+        let mut planned = plan::insert_user(user, taken)?;
+        let roles = plan::user_write_roles(&mapping, None, &planned, || Ok(Vec::new()))?;
+        planned.changes.extend(roles);
         contents.put_user(None, &planned.user);
         contents.record(&dir, planned.changes);
         Ok(planned.user)
@@ -555,10 +642,15 @@ impl DirectoryStore for MemoryStore {
     async fn update_user(&self, user: User, expected_version: u64) -> Result<User, StoreError> {
         let mut state = self.write();
         let dir = user.directory_id.clone();
+        let mapping = state.role_mapping(&dir);
         let contents = state.contents_mut(&dir)?;
         let stored = contents.users.get(&user.id).cloned();
         let taken = contents.user_name_taken(&user);
-        let planned = plan::update_user(stored.as_ref(), user, expected_version, taken)?;
+        let mut planned = plan::update_user(stored.as_ref(), user, expected_version, taken)?;
+        let roles = plan::user_write_roles(&mapping, stored.as_ref(), &planned, || {
+            Ok(contents.role_groups(&planned.user.id))
+        })?;
+        planned.changes.extend(roles);
         if !planned.is_noop() {
             contents.put_user(stored.as_ref(), &planned.user);
             contents.record(&dir, planned.changes);
@@ -628,6 +720,7 @@ impl DirectoryStore for MemoryStore {
     async fn insert_group(&self, group: Group, members: &[UserId]) -> Result<Group, StoreError> {
         let mut state = self.write();
         let dir = group.directory_id.clone();
+        let mapping = state.role_mapping(&dir);
         let contents = state.contents_mut(&dir)?;
         if contents.groups.contains_key(&group.id) {
             return Err(StoreError::Conflict(UniqueAttribute::Id));
@@ -635,7 +728,9 @@ impl DirectoryStore for MemoryStore {
         let edits: Vec<MembershipEdit> = members.iter().cloned().map(MembershipEdit::Add).collect();
         let facts = contents.membership_facts(&group.id, &edits);
         let membership = plan::membership(&group.id, &edits, &facts, group.meta.last_modified)?;
-        let planned = contents.with_member_snapshots(plan::insert_group(group, membership));
+        let mut planned = contents.with_member_snapshots(plan::insert_group(group, membership));
+        let roles = contents.group_roles(&mapping, None, &planned)?;
+        planned.changes.extend(roles);
         contents.put_group(None, &planned.group);
         contents.apply_membership(&planned.group.id, &planned.membership);
         contents.record(&dir, planned.changes);
@@ -650,11 +745,14 @@ impl DirectoryStore for MemoryStore {
     ) -> Result<Group, StoreError> {
         let mut state = self.write();
         let dir = group.directory_id.clone();
+        let mapping = state.role_mapping(&dir);
         let contents = state.contents_mut(&dir)?;
         let stored = contents.groups.get(&group.id).cloned();
         let facts = contents.membership_facts(&group.id, edits);
         let membership = plan::membership(&group.id, edits, &facts, group.meta.last_modified)?;
         let mut planned = plan::update_group(stored.as_ref(), group, expected_version, membership)?;
+        let roles = contents.group_roles(&mapping, stored.as_ref(), &planned)?;
+        planned.changes.extend(roles);
         if !planned.is_noop() {
             planned = contents.with_member_snapshots(planned);
             contents.put_group(stored.as_ref(), &planned.group);
@@ -672,6 +770,7 @@ impl DirectoryStore for MemoryStore {
         at: OffsetDateTime,
     ) -> Result<Group, StoreError> {
         let mut state = self.write();
+        let mapping = state.role_mapping(dir);
         let contents = state.contents_mut(dir)?;
         let stored = contents.groups.get(group).filter(|g| !g.deleted).cloned();
         if stored.is_none() {
@@ -680,6 +779,8 @@ impl DirectoryStore for MemoryStore {
         let facts = contents.membership_facts(group, edits);
         let membership = plan::membership(group, edits, &facts, at)?;
         let mut planned = plan::edit_members(stored.as_ref(), group, membership, at)?;
+        let roles = contents.group_roles(&mapping, stored.as_ref(), &planned)?;
+        planned.changes.extend(roles);
         if !planned.is_noop() {
             planned = contents.with_member_snapshots(planned);
             contents.put_group(stored.as_ref(), &planned.group);
@@ -770,6 +871,7 @@ impl DirectoryStore for MemoryStore {
                         user_id: user.clone(),
                         group_id: group_id.clone(),
                         display_name: group.display_name.clone(),
+                        external_id: group.external_id().map(str::to_owned),
                         group_deleted: group.deleted,
                     });
                 }

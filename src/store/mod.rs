@@ -41,9 +41,37 @@ use time::OffsetDateTime;
 
 pub use crate::error::{EntityKind, StoreError, UniqueAttribute};
 use crate::model::{
-    Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenHash,
-    TokenId, TokenRecord, TokenScope, User, UserId, UserState,
+    Change, Directory, DirectoryId, FieldMapping, Group, GroupId, IdpKind, Organization,
+    OrganizationId, RoleMapping, TokenHash, TokenId, TokenRecord, TokenScope, User, UserId,
+    UserState,
 };
+
+/// One step of [`DirectoryStore::edit_directory`], applied in order, atomically with the
+/// others of the call (plan: [`plan::edit_directory`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DirectoryEdit {
+    /// Set (or clear) the name.
+    Name(Option<String>),
+    /// Set the identity provider.
+    Idp(IdpKind),
+    /// Replace the group-to-role mapping (records `directory.role_mapping_changed` if it
+    /// differs).
+    Roles(RoleMapping),
+    /// Replace the attribute mapping.
+    Fields(FieldMapping),
+    /// Refuse SCIM traffic, keeping the data (records `directory.disabled`); a no-op on a
+    /// disabled directory.
+    Disable,
+    /// Take SCIM traffic again: a disabled directory becomes active, or pending if no
+    /// identity provider ever connected (records `directory.enabled`); a no-op otherwise.
+    Enable,
+    /// Mark the directory deleted (records `directory.deleted`); final.
+    Delete,
+    /// Make it its organization's primary directory; the previous primary stops being
+    /// primary in the same step.
+    MakePrimary,
+}
 
 /// An indexed user attribute to look up by equality.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,8 +166,22 @@ pub struct UserGroup {
     pub group_id: GroupId,
     /// The group's `displayName`.
     pub display_name: String,
+    /// The group's `externalId` (what a [`GroupMatch::ExternalId`](crate::model::GroupMatch)
+    /// role rule matches).
+    pub external_id: Option<String>,
     /// Whether the group is deleted.
     pub group_deleted: bool,
+}
+
+impl UserGroup {
+    /// What a [`RoleMapping`] looks at in the group.
+    pub fn facts(&self) -> crate::model::GroupFacts<'_> {
+        crate::model::GroupFacts {
+            id: &self.group_id,
+            display_name: &self.display_name,
+            external_id: self.external_id.as_deref(),
+        }
+    }
 }
 
 /// A page request in id order: skip `skip` items after `after` (exclusive; `None` starts
@@ -253,6 +295,28 @@ pub trait DirectoryStore: Send + Sync {
     async fn insert_directory(&self, directory: Directory) -> Result<(), StoreError>;
     /// Replaces a directory (its organization cannot change); primary handled as above.
     async fn update_directory(&self, directory: Directory) -> Result<(), StoreError>;
+    /// Records an authenticated identity-provider request at `at`, atomically (a
+    /// concurrent [`edit_directory`](Self::edit_directory) is never lost): moves
+    /// `last_request_at` forward to `at` (never back) and makes a
+    /// [pending](crate::model::DirectoryState::Pending) directory active, recording
+    /// `directory.activated` in the same step; other states are kept. Writes nothing if
+    /// nothing changes. Returns the directory as stored. `NotFound` if absent.
+    async fn touch_directory(
+        &self,
+        id: &DirectoryId,
+        at: OffsetDateTime,
+    ) -> Result<Directory, StoreError>;
+    /// Applies `edits` to the stored directory as one atomic read-modify-write (plan:
+    /// [`plan::edit_directory`]), recording the lifecycle entries the plan names
+    /// (`directory.disabled`, `.enabled`, `.deleted`, `.role_mapping_changed`) in the same
+    /// step. Writes nothing if nothing changes. Returns the directory as stored.
+    /// `NotFound` if absent or deleted.
+    async fn edit_directory(
+        &self,
+        id: &DirectoryId,
+        edits: &[DirectoryEdit],
+        at: OffsetDateTime,
+    ) -> Result<Directory, StoreError>;
     /// A directory by id.
     async fn get_directory(&self, id: &DirectoryId) -> Result<Option<Directory>, StoreError>;
     /// The directories of an organization, in id order.
@@ -339,7 +403,7 @@ pub trait DirectoryStore: Send + Sync {
         filter: &GroupFilter,
     ) -> Result<u64, StoreError>;
     /// The groups each of `users` belongs to, as `(user, group)` rows with the group's
-    /// `displayName` and deleted-ness, ordered by user then group. One round trip for the
+    /// `displayName`, `externalId` and deleted-ness, ordered by user then group. One round trip for the
     /// whole batch: what rendering a page of users with their `groups` needs.
     async fn groups_of_users(
         &self,

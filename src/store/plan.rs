@@ -35,8 +35,17 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::{EntityKind, MembershipEdit, StoreError, UniqueAttribute};
-use crate::model::{Change, ChangeKind, DirectoryId, Group, GroupId, User, UserId, UserState};
+mod roles;
+pub use roles::{
+    GroupRoleReads, RoleEffect, RoleGroup, RoleUser, group_role_reads, group_write_roles,
+    role_changes, role_read_ids, user_role_reads, user_write_roles,
+};
+
+use super::{DirectoryEdit, EntityKind, MembershipEdit, StoreError, UniqueAttribute};
+use crate::model::{
+    Change, ChangeKind, Directory, DirectoryId, DirectoryState, Group, GroupId, RolesDelta, User,
+    UserId, UserState,
+};
 
 /// A change-log entry before the backend numbers it.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,13 +63,29 @@ pub struct ChangeDraft {
     pub user: Option<Arc<User>>,
     /// The group as of this change, for group and membership kinds (set by the planner).
     pub group: Option<Arc<Group>>,
+    /// For [`ChangeKind::RolesChanged`], the roles before and after.
+    pub roles: Option<RolesDelta>,
 }
 
 // As for `Change`: every field compares as a total equivalence.
 impl Eq for ChangeDraft {}
 
 impl ChangeDraft {
-    /// The entry with its place in the directory's log, snapshots included.
+    /// An entry of `kind` about `resource_id` at `at`, with no member, no snapshot and
+    /// no roles.
+    pub fn new(kind: ChangeKind, resource_id: impl Into<String>, at: OffsetDateTime) -> Self {
+        Self {
+            kind,
+            resource_id: resource_id.into(),
+            member_id: None,
+            at,
+            user: None,
+            group: None,
+            roles: None,
+        }
+    }
+
+    /// The entry with its place in the directory's log, snapshots and roles included.
     pub fn numbered(self, directory: &DirectoryId, seq: u64) -> Change {
         let mut change = Change::new(
             seq,
@@ -72,6 +97,9 @@ impl ChangeDraft {
         );
         if let Some(user) = self.user {
             change = change.with_user_snapshot(user);
+        }
+        if let Some(roles) = self.roles {
+            change = change.with_roles(roles);
         }
         if let Some(group) = self.group {
             change = change.with_group_snapshot(group);
@@ -186,6 +214,7 @@ pub fn insert_user(mut user: User, user_name_taken: bool) -> Result<UserPlan, St
         at: user.meta.last_modified,
         user: Some(Arc::new(user.clone())),
         group: None,
+        roles: None,
     };
     Ok(UserPlan {
         user,
@@ -228,6 +257,7 @@ pub fn update_user(
         at: user.meta.last_modified,
         user: Some(Arc::new(user.clone())),
         group: None,
+        roles: None,
     };
     Ok(UserPlan {
         user,
@@ -339,6 +369,7 @@ pub fn membership(
         at,
         user: None,
         group: None,
+        roles: None,
     };
     let changes = remove
         .iter()
@@ -408,6 +439,7 @@ pub fn insert_group(mut group: Group, membership: MembershipPlan) -> GroupPlan {
         at: group.meta.last_modified,
         user: None,
         group: None,
+        roles: None,
     }];
     changes.extend(membership.changes.iter().cloned());
     with_group_snapshot(&group, &mut changes);
@@ -454,6 +486,7 @@ pub fn update_group(
             at: group.meta.last_modified,
             user: None,
             group: None,
+            roles: None,
         });
     }
     changes.extend(membership.changes.iter().cloned());
@@ -487,6 +520,111 @@ pub fn edit_members(
     Ok(GroupPlan {
         group,
         membership,
+        changes,
+    })
+}
+
+/// What a directory write stores and records. No changes and an unchanged directory mean
+/// nothing is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectoryPlan {
+    /// The directory as stored.
+    pub directory: Directory,
+    /// Whether the directory differs from the stored one (and must be written).
+    pub changed: bool,
+    /// The change-log entries to record.
+    pub changes: Vec<ChangeDraft>,
+}
+
+/// Plans [`DirectoryStore::touch_directory`](super::DirectoryStore::touch_directory) over
+/// `stored`: `last_request_at` moves forward to `at` (never back), and a pending directory
+/// becomes active with a `directory.activated` entry. Other states are kept.
+pub fn touch_directory(
+    stored: Option<&Directory>,
+    id: &DirectoryId,
+    at: OffsetDateTime,
+) -> Result<DirectoryPlan, StoreError> {
+    let stored = stored.ok_or_else(|| StoreError::not_found(EntityKind::Directory, id))?;
+    let mut directory = stored.clone();
+    if directory.last_request_at.is_none_or(|last| last < at) {
+        directory.last_request_at = Some(at);
+    }
+    let mut changes = Vec::new();
+    if directory.state == DirectoryState::Pending {
+        directory.state = DirectoryState::Active;
+        changes.push(ChangeDraft::new(
+            ChangeKind::DirectoryActivated,
+            id.to_string(),
+            at,
+        ));
+    }
+    Ok(DirectoryPlan {
+        changed: directory != *stored,
+        directory,
+        changes,
+    })
+}
+
+/// Plans [`DirectoryStore::edit_directory`](super::DirectoryStore::edit_directory) over
+/// `stored`: `NotFound` if it is absent or [deleted](DirectoryState::Deleted). The edits
+/// apply in order; the entries recorded follow from the state before and after the whole
+/// call (`directory.disabled`, `directory.enabled`, `directory.deleted`) and from whether
+/// the role mapping changed (`directory.role_mapping_changed`).
+pub fn edit_directory(
+    stored: Option<&Directory>,
+    id: &DirectoryId,
+    edits: &[DirectoryEdit],
+    at: OffsetDateTime,
+) -> Result<DirectoryPlan, StoreError> {
+    let stored = stored
+        .filter(|d| d.state != DirectoryState::Deleted)
+        .ok_or_else(|| StoreError::not_found(EntityKind::Directory, id))?;
+    let mut directory = stored.clone();
+    for edit in edits {
+        match edit {
+            DirectoryEdit::Name(name) => directory.name = name.clone(),
+            DirectoryEdit::Idp(idp) => directory.idp = *idp,
+            DirectoryEdit::Roles(roles) => directory.roles = roles.clone(),
+            DirectoryEdit::Fields(fields) => directory.fields = fields.clone(),
+            DirectoryEdit::Disable => {
+                if directory.state.serves() {
+                    directory.state = DirectoryState::Disabled;
+                }
+            }
+            DirectoryEdit::Enable => {
+                if directory.state == DirectoryState::Disabled {
+                    directory.state = match directory.last_request_at {
+                        Some(_) => DirectoryState::Active,
+                        None => DirectoryState::Pending,
+                    };
+                }
+            }
+            DirectoryEdit::Delete => directory.state = DirectoryState::Deleted,
+            DirectoryEdit::MakePrimary => directory.primary = true,
+        }
+    }
+    let mut changes = Vec::new();
+    let kind = match (stored.state.serves(), directory.state) {
+        (_, DirectoryState::Deleted) => Some(ChangeKind::DirectoryDeleted),
+        (true, DirectoryState::Disabled) => Some(ChangeKind::DirectoryDisabled),
+        (false, DirectoryState::Pending | DirectoryState::Active) => {
+            Some(ChangeKind::DirectoryEnabled)
+        }
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        changes.push(ChangeDraft::new(kind, id.to_string(), at));
+    }
+    if directory.roles != stored.roles {
+        changes.push(ChangeDraft::new(
+            ChangeKind::RoleMappingChanged,
+            id.to_string(),
+            at,
+        ));
+    }
+    Ok(DirectoryPlan {
+        changed: directory != *stored,
+        directory,
         changes,
     })
 }

@@ -87,6 +87,7 @@ mod tests {
             deleted: false,
             state: crate::model::UserState::Active,
             attributes,
+            roles: None,
         }
     }
 

@@ -53,6 +53,7 @@ pub use crate::store::{ChangeNotifier, LocalNotifier, States};
 pub use changes::{ChangePage, ChangeSubscription, DEFAULT_POLL_INTERVAL};
 pub use stream::Items;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -138,6 +139,11 @@ pub struct SyncUser {
     pub state: UserState,
     /// The SCIM resource as the IdP last sent it.
     pub attributes: Value,
+    /// The user's effective roles under the directory's
+    /// [`RoleMapping`](crate::model::RoleMapping), when the listing asked for them
+    /// ([`ListUsers::with_roles`]); `None` otherwise. Empty for a deprovisioned user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<BTreeSet<String>>,
 }
 
 impl From<User> for SyncUser {
@@ -149,6 +155,7 @@ impl From<User> for SyncUser {
             scim_directory_id: user.directory_id,
             email: user.email,
             attributes: user.attributes,
+            roles: None,
         }
     }
 }
@@ -253,6 +260,8 @@ pub struct ListUsers {
     pub page_size: Option<usize>,
     /// `None` for the first page.
     pub page_token: Option<PageToken>,
+    /// Fill each user's [`SyncUser::roles`] (one extra store call per page).
+    pub roles: bool,
 }
 
 /// Parameters of [`DirectorySync::list_groups`] and [`DirectorySync::groups`]: start
@@ -279,7 +288,15 @@ impl ListUsers {
             states: States::All,
             page_size: None,
             page_token: None,
+            roles: false,
         }
+    }
+
+    /// With each user's effective roles in [`SyncUser::roles`], read with one
+    /// `groups_of_users` call per page (not one per user).
+    pub fn with_roles(mut self) -> Self {
+        self.roles = true;
+        self
     }
 
     /// Only members of `group`.
@@ -471,10 +488,109 @@ impl DirectorySync {
             ))),
             _ => None,
         };
+        let roles = if request.roles {
+            Some(self.page_roles(&directory, &users).await?)
+        } else {
+            None
+        };
+        let items = users
+            .into_iter()
+            .map(|user| {
+                let user_roles = roles
+                    .as_ref()
+                    .map(|r| r.get(&user.id).cloned().unwrap_or_default());
+                SyncUser {
+                    roles: user_roles,
+                    ..SyncUser::from(user)
+                }
+            })
+            .collect();
         Ok(Page {
-            items: users.into_iter().map(SyncUser::from).collect(),
+            items,
             next_page_token,
         })
+    }
+
+    /// The effective roles of each of `users`, from one `groups_of_users` call.
+    async fn page_roles(
+        &self,
+        directory: &Directory,
+        users: &[User],
+    ) -> Result<BTreeMap<UserId, BTreeSet<String>>, SyncError> {
+        let ids: Vec<UserId> = users
+            .iter()
+            .filter(|u| u.state == UserState::Active)
+            .map(|u| u.id.clone())
+            .collect();
+        let rows = if ids.is_empty() || directory.roles.rules.is_empty() {
+            Vec::new()
+        } else {
+            self.store.groups_of_users(&directory.id, &ids).await?
+        };
+        Ok(users
+            .iter()
+            .map(|user| {
+                let groups = rows
+                    .iter()
+                    .filter(|row| row.user_id == user.id && !row.group_deleted)
+                    .map(crate::store::UserGroup::facts);
+                let roles = directory
+                    .roles
+                    .roles_of(user.state == UserState::Active, groups);
+                (user.id.clone(), roles)
+            })
+            .collect())
+    }
+
+    /// A user's effective roles under the directory's
+    /// [`RoleMapping`](crate::model::RoleMapping): the role of every rule naming a group
+    /// the user is a member of, else the default role; none for a deprovisioned user.
+    /// `NotFound` for an unknown user.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use scimkit::model::{GroupMatch, RoleMapping};
+    /// use scimkit::store::MemoryStore;
+    /// use scimkit::sync::{DirectorySelector, DirectorySync, ListUsers};
+    /// use scimkit::Admin;
+    ///
+    /// let store = Arc::new(MemoryStore::new());
+    /// let admin = Admin::new(store.clone());
+    /// let org = admin.create_organization(Some("acme".into()), vec![]).await?;
+    /// let directory = admin.create_directory(&org.id, true).await?;
+    /// admin
+    ///     .set_role_mapping(
+    ///         &directory.id,
+    ///         RoleMapping::new()
+    ///             .map(GroupMatch::DisplayName("Engineering".into()), "developer")
+    ///             .with_default("viewer"),
+    ///     )
+    ///     .await?;
+    /// let sync = DirectorySync::new(store);
+    /// let acme = DirectorySelector::OrganizationExternalId("acme".into());
+    /// let page = sync.list_users(ListUsers::new(acme).with_roles()).await?;
+    /// for user in page.items {
+    ///     let roles = user.roles.unwrap_or_default(); // e.g. {"viewer"}
+    ///     # let _ = roles;
+    /// }
+    /// # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub async fn roles_of(
+        &self,
+        directory: &DirectorySelector,
+        id: &UserId,
+    ) -> Result<BTreeSet<String>, SyncError> {
+        let directory = self.directory(directory).await?;
+        let user = self
+            .store
+            .get_user(&directory.id, id)
+            .await?
+            .ok_or(SyncError::NotFound)?;
+        let mut roles = self
+            .page_roles(&directory, std::slice::from_ref(&user))
+            .await?;
+        Ok(roles.remove(&user.id).unwrap_or_default())
     }
 
     /// A page of groups, deleted ones included with `deleted: true`.

@@ -63,6 +63,14 @@ impl Fixture {
             .await
             .unwrap();
         let directory = admin.create_directory(&org.id, true).await.unwrap();
+        // A directory that has been serving (as if stored before lifecycle states), so
+        // change-log positions in tests start with their own writes; the activation of a
+        // pending directory is tested in `directory_lifecycle.rs`.
+        let mut directory = directory;
+        directory.state = scimkit::model::DirectoryState::Active;
+        directory.last_request_at = Some(datetime!(2026-11-24 12:00 UTC));
+        use scimkit::store::DirectoryStore;
+        store.update_directory(directory.clone()).await.unwrap();
         let token = admin.issue_scim_token(&directory.id).await.unwrap().secret;
         let calls = Arc::new(CallCounter::default());
         let counted = Arc::new(Hooked::new(store.clone(), calls.clone()));

@@ -58,6 +58,10 @@ fn state_line(directory: &Directory) -> (&'static str, String) {
             "Disabled: requests from your identity provider are refused until it is enabled again."
                 .to_owned(),
         ),
+        DirectoryState::Deleted => (
+            "deleted",
+            "Deleted: this connection no longer takes requests.".to_owned(),
+        ),
     }
 }
 

@@ -32,8 +32,8 @@ pub use notify::PostgresNotifier;
 pub use schema::POSTGRES_SCHEMA_VERSION;
 
 use super::{
-    DirectoryStore, GroupFilter, Keyset, MembershipEdit, States, StoreError, TokenStore,
-    UserFilter, UserGroup,
+    DirectoryEdit, DirectoryStore, GroupFilter, Keyset, MembershipEdit, States, StoreError,
+    TokenStore, UserFilter, UserGroup,
 };
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenHash,
@@ -309,6 +309,27 @@ impl DirectoryStore for PostgresStore {
 
     async fn update_directory(&self, directory: Directory) -> Result<(), StoreError> {
         self.update_directory_impl(directory).await
+    }
+
+    async fn touch_directory(
+        &self,
+        id: &DirectoryId,
+        at: OffsetDateTime,
+    ) -> Result<Directory, StoreError> {
+        self.plan_directory_write(id, |stored| super::plan::touch_directory(stored, id, at))
+            .await
+    }
+
+    async fn edit_directory(
+        &self,
+        id: &DirectoryId,
+        edits: &[DirectoryEdit],
+        at: OffsetDateTime,
+    ) -> Result<Directory, StoreError> {
+        self.plan_directory_write(id, |stored| {
+            super::plan::edit_directory(stored, id, edits, at)
+        })
+        .await
     }
 
     async fn get_directory(&self, id: &DirectoryId) -> Result<Option<Directory>, StoreError> {

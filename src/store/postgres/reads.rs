@@ -18,7 +18,7 @@ fn organization_from_doc(doc: serde_json::Value) -> Result<Organization, StoreEr
     serde_json::from_value(unesc_json(doc)?).map_err(|_| super::sql::corrupt("organization"))
 }
 
-fn directory_from_row(row: &tokio_postgres::Row) -> Result<Directory, StoreError> {
+pub(super) fn directory_from_row(row: &tokio_postgres::Row) -> Result<Directory, StoreError> {
     let id = parse_id(row.try_get(0).map_err(db)?)?;
     let org = parse_id(row.try_get(1).map_err(db)?)?;
     let primary = row.try_get(2).map_err(db)?;
@@ -363,27 +363,10 @@ impl PostgresStore {
         let users: Vec<&str> = users.iter().map(UserId::as_str).collect();
         let client = self.client().await?;
         let rows = client
-            .query(
-                &self.schema.sql(
-                    "SELECT m.user_id, g.id, g.display_name, g.deleted \
-                     FROM {s}.memberships m JOIN {s}.groups g ON g.id = m.group_id \
-                     WHERE m.user_id = ANY($2) AND m.directory_id = $1 \
-                     ORDER BY m.user_id, g.id",
-                ),
-                &[&dir.as_str(), &users],
-            )
+            .query(&self.schema.sql(GROUPS_OF_USERS), &[&dir.as_str(), &users])
             .await
             .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(UserGroup {
-                    user_id: parse_id(r.try_get::<_, &str>(0).map_err(db)?)?,
-                    group_id: parse_id(r.try_get::<_, &str>(1).map_err(db)?)?,
-                    display_name: unesc(r.try_get(2).map_err(db)?)?,
-                    group_deleted: r.try_get(3).map_err(db)?,
-                })
-            })
-            .collect()
+        user_groups(&rows)
     }
 
     pub(super) async fn list_members_impl(
@@ -537,4 +520,29 @@ fn keyset_page(
         );
     }
     query
+}
+
+/// `SELECT` of [`UserGroup`] rows for `$1` (directory) and `$2` (user ids).
+pub(super) const GROUPS_OF_USERS: &str = "SELECT m.user_id, g.id, g.display_name, g.deleted, g.external_id \
+     FROM {s}.memberships m JOIN {s}.groups g ON g.id = m.group_id \
+     WHERE m.user_id = ANY($2) AND m.directory_id = $1 \
+     ORDER BY m.user_id, g.id";
+
+/// Rows of [`GROUPS_OF_USERS`].
+pub(super) fn user_groups(rows: &[tokio_postgres::Row]) -> Result<Vec<UserGroup>, StoreError> {
+    rows.iter()
+        .map(|r| {
+            Ok(UserGroup {
+                user_id: parse_id(r.try_get::<_, &str>(0).map_err(db)?)?,
+                group_id: parse_id(r.try_get::<_, &str>(1).map_err(db)?)?,
+                display_name: unesc(r.try_get(2).map_err(db)?)?,
+                group_deleted: r.try_get(3).map_err(db)?,
+                external_id: r
+                    .try_get::<_, Option<String>>(4)
+                    .map_err(db)?
+                    .map(unesc)
+                    .transpose()?,
+            })
+        })
+        .collect()
 }

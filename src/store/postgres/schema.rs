@@ -42,10 +42,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "webhooks",
         sql: include_str!("migrations/0005_webhooks.sql"),
     },
+    Migration {
+        version: 6,
+        name: "change_roles",
+        sql: include_str!("migrations/0006_change_roles.sql"),
+    },
 ];
 
 /// The schema version this scimkit writes and reads: its highest migration.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 5;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 6;
 
 fn connect_error(e: impl std::error::Error + Send + Sync + 'static) -> PostgresOpenError {
     PostgresOpenError::Connect(Box::new(e))

@@ -9,7 +9,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use super::super::{EntityKind, StoreError, UniqueAttribute};
-use crate::model::{Change, ChangeKind, DirectoryId, Group, Meta, TokenScope, User, UserState};
+use crate::model::{
+    Change, ChangeKind, DirectoryId, Group, Meta, RolesDelta, TokenScope, User, UserState,
+};
 
 /// Columns of `users` in the order [`user_from_row`] reads them.
 pub(super) const USER_COLUMNS: &str =
@@ -19,7 +21,7 @@ pub(super) const GROUP_COLUMNS: &str = "g.id, g.directory_id, g.display_name, g.
      g.attributes, g.created, g.last_modified, g.version";
 /// Columns of `changes` in the order [`change_from_row`] reads them, starting at `offset`.
 pub(super) const CHANGE_COLUMNS: &str = "c.seq, c.directory_id, c.kind, c.resource_id, c.member_id, c.at, c.user_snapshot, \
-     c.group_snapshot";
+     c.group_snapshot, c.roles";
 
 /// A database error as a [`StoreError`]: unique violations name the attribute (so a race
 /// the planner's read missed still reports `Conflict(UserName)`), foreign-key violations on
@@ -184,6 +186,9 @@ pub(super) fn change_from_row(row: &Row, offset: usize) -> Result<Change, StoreE
     }
     if let Some(group) = snapshot::<Group>(row, offset + 7, "group snapshot")? {
         change = change.with_group_snapshot(group);
+    }
+    if let Some(roles) = snapshot::<RolesDelta>(row, offset + 8, "change roles")? {
+        change = change.with_roles(roles);
     }
     Ok(change)
 }

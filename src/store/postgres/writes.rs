@@ -3,6 +3,8 @@
 //! counter row) comes last, so the per-directory lock is held only for the final
 //! statements before commit.
 
+use std::collections::BTreeMap;
+
 use time::OffsetDateTime;
 use tokio_postgres::Transaction;
 
@@ -11,7 +13,9 @@ use super::sql::{
     GROUP_COLUMNS, GroupRow, USER_COLUMNS, UserRow, db, esc, esc_json, group_from_row, kind_name,
     parse_id, state_name, user_from_row, version_param,
 };
-use crate::model::{Directory, DirectoryId, Group, GroupId, Organization, User, UserId, UserState};
+use crate::model::{
+    Directory, DirectoryId, Group, GroupId, Organization, RoleMapping, User, UserId, UserState,
+};
 use crate::store::plan::{self, ChangeDraft, GroupPlan, MembershipFacts, MembershipPlan};
 use crate::store::{EntityKind, MembershipEdit, StoreError, UniqueAttribute};
 
@@ -148,6 +152,58 @@ impl PostgresStore {
         tx.commit().await.map_err(db)
     }
 
+    /// One directory read-modify-write: the row locked, `planner` deciding on what was
+    /// read, the document and the planned entries written in the same transaction.
+    pub(super) async fn plan_directory_write(
+        &self,
+        id: &DirectoryId,
+        planner: impl FnOnce(Option<&Directory>) -> Result<plan::DirectoryPlan, StoreError>,
+    ) -> Result<Directory, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let row = tx
+            .query_opt(
+                &self.schema.sql(
+                    "SELECT id, organization_id, is_primary, doc FROM {s}.directories \
+                     WHERE id = $1 FOR UPDATE",
+                ),
+                &[&id.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        let stored = row
+            .as_ref()
+            .map(super::reads::directory_from_row)
+            .transpose()?;
+        let planned = planner(stored.as_ref())?;
+        if !planned.changed && planned.changes.is_empty() {
+            return Ok(planned.directory);
+        }
+        if planned.changed {
+            let becomes_primary =
+                planned.directory.primary && stored.as_ref().is_some_and(|d| !d.primary);
+            if becomes_primary {
+                lock_organization(&tx, self, &planned.directory).await?;
+                clear_primary(&tx, self, &planned.directory).await?;
+            }
+            tx.execute(
+                &self
+                    .schema
+                    .sql("UPDATE {s}.directories SET is_primary = $2, doc = $3 WHERE id = $1"),
+                &[
+                    &id.as_str(),
+                    &planned.directory.primary,
+                    &directory_doc(&planned.directory)?,
+                ],
+            )
+            .await
+            .map_err(db)?;
+        }
+        self.append_changes(&tx, id, &planned.changes).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(planned.directory)
+    }
+
     pub(super) async fn purge_directory_impl(&self, id: &DirectoryId) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
@@ -209,7 +265,9 @@ impl PostgresStore {
             return Err(StoreError::Conflict(UniqueAttribute::Id));
         }
         let taken: bool = row.try_get(2).map_err(db)?;
-        let planned = plan::insert_user(user, taken)?;
+        let mut planned = plan::insert_user(user, taken)?;
+        let roles = self.user_roles(&tx, &dir, None, &planned).await?;
+        planned.changes.extend(roles);
         let user = planned.user;
         tx.execute(
             &self.schema.sql(
@@ -278,10 +336,14 @@ impl PostgresStore {
         } else {
             false
         };
-        let planned = plan::update_user(stored.as_ref(), user, expected_version, taken)?;
+        let mut planned = plan::update_user(stored.as_ref(), user, expected_version, taken)?;
         if planned.is_noop() {
             return Ok(planned.user);
         }
+        let roles = self
+            .user_roles(&tx, &dir, stored.as_ref(), &planned)
+            .await?;
+        planned.changes.extend(roles);
         let user = planned.user;
         tx.execute(
             &self.schema.sql(
@@ -343,9 +405,13 @@ impl PostgresStore {
             users: id_set(row.try_get(1).map_err(db)?)?,
         };
         let membership = plan::membership(&group.id, &edits, &facts, group.meta.last_modified)?;
-        let planned = self
-            .with_member_snapshots(&tx, &dir, plan::insert_group(group, membership))
-            .await?;
+        let mut planned = plan::insert_group(group, membership);
+        // Roles first: they lock the affected users FOR NO KEY UPDATE, so the snapshot
+        // read's FOR SHARE on the same rows never has to upgrade a lock another writer
+        // shares (two such upgrades would deadlock).
+        let roles = self.group_roles(&tx, &dir, None, &planned).await?;
+        planned.changes.extend(roles);
+        let planned = self.with_member_snapshots(&tx, &dir, planned).await?;
         let group = planned.group;
         let keys = GroupRow::of(&group);
         tx.execute(
@@ -392,10 +458,15 @@ impl PostgresStore {
         };
         let facts = self.membership_facts(&tx, &dir, &group_id, edits).await?;
         let membership = plan::membership(&group_id, edits, &facts, group.meta.last_modified)?;
-        let planned = plan::update_group(Some(&stored), group, expected_version, membership)?;
+        let mut planned = plan::update_group(Some(&stored), group, expected_version, membership)?;
         if planned.is_noop() {
             return Ok(planned.group);
         }
+        // Roles first: they lock the affected users FOR NO KEY UPDATE, so the snapshot
+        // read's FOR SHARE on the same rows never has to upgrade a lock another writer
+        // shares (two such upgrades would deadlock).
+        let roles = self.group_roles(&tx, &dir, Some(&stored), &planned).await?;
+        planned.changes.extend(roles);
         let planned = self.with_member_snapshots(&tx, &dir, planned).await?;
         let group = planned.group;
         let keys = GroupRow::of(&group);
@@ -446,10 +517,17 @@ impl PostgresStore {
         }
         let facts = self.membership_facts(&tx, dir, group_id, edits).await?;
         let membership = plan::membership(group_id, edits, &facts, at)?;
-        let planned = plan::edit_members(stored.as_ref(), group_id, membership, at)?;
+        let mut planned = plan::edit_members(stored.as_ref(), group_id, membership, at)?;
         if planned.is_noop() {
             return Ok(planned.group);
         }
+        // Roles first: they lock the affected users FOR NO KEY UPDATE, so the snapshot
+        // read's FOR SHARE on the same rows never has to upgrade a lock another writer
+        // shares (two such upgrades would deadlock).
+        let roles = self
+            .group_roles(&tx, dir, stored.as_ref(), &planned)
+            .await?;
+        planned.changes.extend(roles);
         let planned = self.with_member_snapshots(&tx, dir, planned).await?;
         let group = planned.group;
         tx.execute(
@@ -631,6 +709,154 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// The directory's role mapping, read with `FOR KEY SHARE`: a concurrent
+    /// `edit_directory` (which locks the row `FOR UPDATE`) waits for this write, and this
+    /// write for it, so every `user.roles_changed` entry is planned under the mapping in
+    /// force at its place in the log.
+    async fn role_mapping(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+    ) -> Result<RoleMapping, StoreError> {
+        let row = tx
+            .query_opt(
+                &self.schema.sql(
+                    "SELECT id, organization_id, is_primary, doc FROM {s}.directories \
+                     WHERE id = $1 FOR KEY SHARE",
+                ),
+                &[&dir.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        Ok(row
+            .as_ref()
+            .map(super::reads::directory_from_row)
+            .transpose()?
+            .map(|d| d.roles)
+            .unwrap_or_default())
+    }
+
+    /// What the roles planner needs of each of `ids` that exists. Their rows are locked
+    /// (in id order, `FOR NO KEY UPDATE`, as a user write locks its row) before their
+    /// groups are read, so concurrent writes touching one user's roles (two groups'
+    /// member edits, a deactivation) plan one after the other, each on what the previous
+    /// committed.
+    async fn role_users(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+        wanted: &[UserId],
+    ) -> Result<BTreeMap<UserId, plan::RoleUser>, StoreError> {
+        if wanted.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let rows = tx
+            .query(
+                &self.schema.sql(&format!(
+                    "SELECT {USER_COLUMNS} FROM {{s}}.users u \
+                     WHERE u.directory_id = $1 AND u.id = ANY($2) ORDER BY u.id \
+                     FOR NO KEY UPDATE"
+                )),
+                &[&dir.as_str(), &ids(wanted)],
+            )
+            .await
+            .map_err(db)?;
+        let users = rows
+            .iter()
+            .map(user_from_row)
+            .collect::<Result<Vec<User>, _>>()?;
+        let found: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
+        let groups = self.role_rows(tx, dir, &found).await?;
+        Ok(users
+            .iter()
+            .map(|user| (user.id.clone(), plan::RoleUser::of(user, &groups)))
+            .collect())
+    }
+
+    async fn role_rows(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+        users: &[UserId],
+    ) -> Result<Vec<crate::store::UserGroup>, StoreError> {
+        let rows = tx
+            .query(
+                &self.schema.sql(super::reads::GROUPS_OF_USERS),
+                &[&dir.as_str(), &ids(users)],
+            )
+            .await
+            .map_err(db)?;
+        super::reads::user_groups(&rows)
+    }
+
+    /// The `user.roles_changed` entries of a planned user write, read in `tx` (whose
+    /// user row is locked already).
+    async fn user_roles(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+        stored: Option<&User>,
+        planned: &plan::UserPlan,
+    ) -> Result<Vec<ChangeDraft>, StoreError> {
+        let mapping = self.role_mapping(tx, dir).await?;
+        let groups =
+            if stored.is_some_and(|s| plan::user_role_reads(&mapping, Some(s), &planned.user)) {
+                let rows = self
+                    .role_rows(tx, dir, std::slice::from_ref(&planned.user.id))
+                    .await?;
+                rows.iter().filter_map(plan::RoleGroup::of_row).collect()
+            } else {
+                Vec::new()
+            };
+        plan::user_write_roles(&mapping, stored, planned, || Ok(groups))
+    }
+
+    /// The `user.roles_changed` entries of a planned group write, read in `tx` before
+    /// the plan is applied.
+    async fn group_roles(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+        stored: Option<&Group>,
+        planned: &GroupPlan,
+    ) -> Result<Vec<ChangeDraft>, StoreError> {
+        if planned.is_noop() {
+            return Ok(Vec::new());
+        }
+        let mapping = self.role_mapping(tx, dir).await?;
+        let (before, after) = (
+            stored.and_then(plan::RoleGroup::of),
+            plan::RoleGroup::of(&planned.group),
+        );
+        let reads = plan::group_role_reads(
+            &mapping,
+            before.as_ref(),
+            after.as_ref(),
+            &planned.membership,
+        );
+        if reads.is_empty() {
+            return Ok(Vec::new());
+        }
+        let members = if reads.all_members {
+            let row = tx
+                .query_one(
+                    &self.schema.sql(
+                        "SELECT ARRAY(SELECT user_id FROM {s}.memberships \
+                         WHERE group_id = $1 ORDER BY user_id)",
+                    ),
+                    &[&planned.group.id.as_str()],
+                )
+                .await
+                .map_err(db)?;
+            id_set(row.try_get(0).map_err(db)?)?.into_iter().collect()
+        } else {
+            Vec::new()
+        };
+        let ids = plan::role_read_ids(reads, || Ok(members))?;
+        let facts = self.role_users(tx, dir, &ids).await?;
+        plan::group_write_roles(&mapping, stored, planned, || Ok(Vec::new()), |_| Ok(facts))
+    }
+
     /// Appends `drafts` to the directory's log and signals the change, as the last
     /// statement of the transaction: the counter row's lock is what orders `seq` by commit.
     async fn append_changes(
@@ -661,6 +887,16 @@ impl PostgresStore {
             .iter()
             .map(|d| d.group.as_deref().map(snapshot_json).transpose())
             .collect::<Result<Vec<_>, _>>()?;
+        let roles = drafts
+            .iter()
+            .map(|d| {
+                d.roles
+                    .as_ref()
+                    .map(|r| serde_json::to_value(r).map(|v| esc_json(&v)))
+                    .transpose()
+                    .map_err(|e| StoreError::Backend(Box::new(e)))
+            })
+            .collect::<Result<Vec<Option<serde_json::Value>>, _>>()?;
         let row = tx
             .query_opt(
                 &self.schema.sql(
@@ -668,13 +904,14 @@ impl PostgresStore {
                                 WHERE directory_id = $1 RETURNING last_seq - $2 AS base), \
                           ins AS (INSERT INTO {s}.changes \
                                       (directory_id, seq, kind, resource_id, member_id, at, \
-                                       user_snapshot, group_snapshot) \
+                                       user_snapshot, group_snapshot, roles) \
                                   SELECT $1, k.base + t.n, t.kind, t.resource_id, t.member_id, \
-                                         t.at, t.user_snapshot, t.group_snapshot \
+                                         t.at, t.user_snapshot, t.group_snapshot, t.roles \
                                   FROM k, unnest($3::text[], $4::text[], $5::text[], \
-                                                 $6::timestamptz[], $8::jsonb[], $9::jsonb[]) \
+                                                 $6::timestamptz[], $8::jsonb[], $9::jsonb[], \
+                                                 $10::jsonb[]) \
                                        WITH ORDINALITY AS t(kind, resource_id, member_id, at, \
-                                                            user_snapshot, group_snapshot, n)) \
+                                                            user_snapshot, group_snapshot, roles, n)) \
                      SELECT k.base, pg_notify($7, $1) FROM k",
                 ),
                 &[
@@ -687,6 +924,7 @@ impl PostgresStore {
                     &self.schema.channel,
                     &users,
                     &groups,
+                    &roles,
                 ],
             )
             .await

@@ -47,8 +47,8 @@ use self::codec::backend;
 use self::commit::Committer;
 use self::keys::*;
 use super::{
-    DirectoryStore, EntityKind, GroupFilter, Keyset, MembershipEdit, States, StoreError,
-    TokenStore, UserFilter, UserGroup,
+    DirectoryEdit, DirectoryStore, EntityKind, GroupFilter, Keyset, MembershipEdit, States,
+    StoreError, TokenStore, UserFilter, UserGroup,
 };
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenHash,
@@ -265,6 +265,27 @@ impl DirectoryStore for SledStore {
 
     async fn update_directory(&self, directory: Directory) -> Result<(), StoreError> {
         self.blocking(move |inner| inner.write(|i| i.update_directory(directory)))
+            .await
+    }
+
+    async fn touch_directory(
+        &self,
+        id: &DirectoryId,
+        at: OffsetDateTime,
+    ) -> Result<Directory, StoreError> {
+        let id = id.clone();
+        self.blocking(move |inner| inner.write(|i| i.touch_directory(&id, at)))
+            .await
+    }
+
+    async fn edit_directory(
+        &self,
+        id: &DirectoryId,
+        edits: &[DirectoryEdit],
+        at: OffsetDateTime,
+    ) -> Result<Directory, StoreError> {
+        let (id, edits) = (id.clone(), edits.to_vec());
+        self.blocking(move |inner| inner.write(|i| i.edit_directory(&id, &edits, at)))
             .await
     }
 

@@ -381,7 +381,8 @@ impl Inner {
     ) -> Result<Vec<UserGroup>, StoreError> {
         users.sort_unstable();
         users.dedup();
-        let mut seen: HashMap<String, Option<(String, bool)>> = HashMap::new();
+        type Facts = Option<(String, bool, Option<String>)>;
+        let mut seen: HashMap<String, Facts> = HashMap::new();
         let mut rows = Vec::new();
         for user in users {
             let prefix = prefix(&[dir.as_str().as_bytes(), user.as_str().as_bytes()]);
@@ -392,16 +393,20 @@ impl Inner {
                     None => {
                         let read: Option<Group> =
                             self.get_listed(GROUPS, &entity(dir, &group_id))?;
-                        let found = read.map(|g| (g.display_name, g.deleted));
+                        let found = read.map(|g| {
+                            let external_id = g.external_id().map(str::to_owned);
+                            (g.display_name, g.deleted, external_id)
+                        });
                         seen.insert(group_id.clone(), found.clone());
                         found
                     }
                 };
-                if let Some((display_name, group_deleted)) = group {
+                if let Some((display_name, group_deleted, external_id)) = group {
                     rows.push(UserGroup {
                         user_id: user.clone(),
                         group_id: parse_id(&group_id)?,
                         display_name,
+                        external_id,
                         group_deleted,
                     });
                 }

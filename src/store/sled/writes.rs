@@ -14,10 +14,10 @@ use super::Inner;
 use super::codec::{encode, encode_document};
 use super::keys::*;
 use crate::model::{
-    Directory, DirectoryId, Group, GroupId, Organization, TokenRecord, User, UserId,
+    Directory, DirectoryId, Group, GroupId, Organization, RoleMapping, TokenRecord, User, UserId,
 };
 use crate::store::plan::{self, ChangeDraft, GroupPlan, MembershipFacts, MembershipPlan};
-use crate::store::{EntityKind, MembershipEdit, StoreError, UniqueAttribute};
+use crate::store::{DirectoryEdit, EntityKind, MembershipEdit, StoreError, UniqueAttribute};
 
 /// What one write does inside its transaction.
 #[derive(Default)]
@@ -200,6 +200,44 @@ impl Inner {
         Ok(facts)
     }
 
+    /// The directory's role mapping, read under the writer lock.
+    fn role_mapping(&self, dir: &DirectoryId) -> Result<RoleMapping, StoreError> {
+        let directory: Option<Directory> = self.get(DIRS, dir.as_str().as_bytes())?;
+        Ok(directory.map(|d| d.roles).unwrap_or_default())
+    }
+
+    /// What the roles planner needs of each of `ids` that exists.
+    fn role_users(
+        &self,
+        dir: &DirectoryId,
+        ids: &[UserId],
+    ) -> Result<BTreeMap<UserId, plan::RoleUser>, StoreError> {
+        let mut users = Vec::new();
+        for id in ids {
+            if let Some(user) = self.user(dir, id)? {
+                users.push(user);
+            }
+        }
+        let rows = self.groups_of_users(dir, users.iter().map(|u| &u.id).collect())?;
+        Ok(users
+            .iter()
+            .map(|user| (user.id.clone(), plan::RoleUser::of(user, &rows)))
+            .collect())
+    }
+
+    /// The direct groups (not deleted) of `user`, as roles see them.
+    fn role_groups(
+        &self,
+        dir: &DirectoryId,
+        user: &UserId,
+    ) -> Result<Vec<plan::RoleGroup>, StoreError> {
+        Ok(self
+            .groups_of_users(dir, vec![user])?
+            .iter()
+            .filter_map(plan::RoleGroup::of_row)
+            .collect())
+    }
+
     pub(super) fn insert_user(&self, user: User) -> Result<(WriteSet, User), StoreError> {
         let dir = user.directory_id.clone();
         self.require_directory(&dir)?;
@@ -208,7 +246,10 @@ impl Inner {
         }
         let taken = user.state == crate::model::UserState::Active
             && self.user_name_taken(&dir, user.user_name(), &user.id)?;
-        let planned = plan::insert_user(user, taken)?;
+        let mut planned = plan::insert_user(user, taken)?;
+        let mapping = self.role_mapping(&dir)?;
+        let roles = plan::user_write_roles(&mapping, None, &planned, || Ok(Vec::new()))?;
+        planned.changes.extend(roles);
         let mut set = WriteSet::default();
         stage_user(&mut set, None, &planned.user)?;
         self.stage_changes(&mut set, &dir, planned.changes)?;
@@ -225,7 +266,14 @@ impl Inner {
         let taken = stored.is_some()
             && user.state == crate::model::UserState::Active
             && self.user_name_taken(&dir, user.user_name(), &user.id)?;
-        let planned = plan::update_user(stored.as_ref(), user, expected_version, taken)?;
+        let mut planned = plan::update_user(stored.as_ref(), user, expected_version, taken)?;
+        if !planned.is_noop() {
+            let mapping = self.role_mapping(&dir)?;
+            let roles = plan::user_write_roles(&mapping, stored.as_ref(), &planned, || {
+                self.role_groups(&dir, &planned.user.id)
+            })?;
+            planned.changes.extend(roles);
+        }
         let mut set = WriteSet::default();
         if !planned.is_noop() {
             stage_user(&mut set, stored.as_ref(), &planned.user)?;
@@ -234,6 +282,7 @@ impl Inner {
         Ok((set, planned.user))
     }
 
+    /// Stages a planned group write with the role changes it makes (read before staging).
     fn stage_group_plan(
         &self,
         stored: Option<&Group>,
@@ -249,6 +298,15 @@ impl Inner {
                 members.extend(self.user(&dir, &id)?);
             }
             planned = planned.with_member_snapshots(members);
+            let mapping = self.role_mapping(&dir)?;
+            let roles = plan::group_write_roles(
+                &mapping,
+                stored,
+                &planned,
+                || self.all_members(&dir, &planned.group.id),
+                |ids| self.role_users(&dir, ids),
+            )?;
+            planned.changes.extend(roles);
             stage_group(&mut set, stored, &planned.group)?;
             stage_membership(&mut set, &dir, &planned.group.id, &planned.membership);
             self.stage_changes(&mut set, &dir, planned.changes)?;
@@ -433,6 +491,49 @@ impl Inner {
             encode(&directory)?,
         );
         Ok((set, ()))
+    }
+
+    /// Stages a planned directory write and its entries.
+    fn stage_directory_plan(
+        &self,
+        stored: Option<&Directory>,
+        planned: plan::DirectoryPlan,
+    ) -> Result<(WriteSet, Directory), StoreError> {
+        let mut set = WriteSet::default();
+        let directory = planned.directory;
+        if planned.changed {
+            if stored.is_some_and(|d| !d.primary) {
+                self.demote_other_primaries(&mut set, &directory)?;
+            }
+            set.put(
+                DIRS,
+                directory.id.as_str().as_bytes().to_vec(),
+                encode(&directory)?,
+            );
+        }
+        self.stage_changes(&mut set, &directory.id, planned.changes)?;
+        Ok((set, directory))
+    }
+
+    pub(super) fn touch_directory(
+        &self,
+        id: &DirectoryId,
+        at: OffsetDateTime,
+    ) -> Result<(WriteSet, Directory), StoreError> {
+        let stored: Option<Directory> = self.get(DIRS, id.as_str().as_bytes())?;
+        let planned = plan::touch_directory(stored.as_ref(), id, at)?;
+        self.stage_directory_plan(stored.as_ref(), planned)
+    }
+
+    pub(super) fn edit_directory(
+        &self,
+        id: &DirectoryId,
+        edits: &[DirectoryEdit],
+        at: OffsetDateTime,
+    ) -> Result<(WriteSet, Directory), StoreError> {
+        let stored: Option<Directory> = self.get(DIRS, id.as_str().as_bytes())?;
+        let planned = plan::edit_directory(stored.as_ref(), id, edits, at)?;
+        self.stage_directory_plan(stored.as_ref(), planned)
     }
 
     pub(super) fn insert_token(&self, token: TokenRecord) -> Result<(WriteSet, ()), StoreError> {
