@@ -10,6 +10,8 @@
 //! - [`simulating_idps`]: testing your own deprovisioning with the `testing` feature's
 //!   Entra and Okta simulators.
 //! - [`serving`]: the limits and timeouts a server in front of scimkit should set.
+//! - [`schema_extensions`]: declaring the vendor's own attributes
+//!   (`urn:...:acme:2.0:User:costCenter`) so IdPs can send them, typed.
 
 /// # Embedding
 ///
@@ -441,3 +443,78 @@ pub mod simulating_idps {}
 /// there (`client_header_timeout`, `client_body_timeout`, `client_max_body_size` at or
 /// above the service's limit).
 pub mod serving {}
+
+/// # Schema extensions
+///
+/// IdPs send attributes beyond the core schemas under an extension URN: the enterprise
+/// extension (`department`, `manager`, ...), and custom ones an administrator sets up
+/// (Entra's `urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User`, Okta's
+/// custom attributes with an external namespace). scimkit stores any of them as sent. To
+/// give the product's own attributes a type, and let IdPs discover them, declare them:
+///
+/// ```
+/// use std::sync::Arc;
+/// use scimkit::schema::{AttributeDef, ResourceKind, Returned, SchemaExtension};
+/// use scimkit::{ScimService, store::MemoryStore};
+///
+/// let acme = SchemaExtension::builder(
+///     ResourceKind::User,
+///     "urn:ietf:params:scim:schemas:extension:acme:2.0:User",
+/// )
+/// .name("AcmeUser")
+/// .attribute(AttributeDef::string("costCenter").canonical_values(["R&D", "Sales"]))
+/// .attribute(AttributeDef::integer("seatLevel"))
+/// .attribute(AttributeDef::string("pin").returned(Returned::Request))
+/// .build()?;
+/// let scim = ScimService::builder(Arc::new(MemoryStore::new()))
+///     .schema_extension(acme)
+///     .build();
+/// # let _ = scim;
+/// # Ok::<(), scimkit::schema::SchemaError>(())
+/// ```
+///
+/// What the declaration changes:
+///
+/// - **Discovery**: the schema is listed in `/Schemas` (and at `/Schemas/{urn}`), and in
+///   the resource type's `schemaExtensions` in `/ResourceTypes`, with its `required`.
+///   Entra's and Okta's attribute pickers, Microsoft's gallery validation and
+///   scim2-tester read them there.
+/// - **Writes** (POST, PUT, PATCH): a value of the wrong type is 400 `invalidValue`
+///   naming the attribute (`` attribute `urn:...:acme:2.0:User:seatLevel` must be an
+///   integer, got a string ``); a `required` attribute must be present when the
+///   extension is required on the resource type
+///   ([`SchemaExtensionBuilder::required`](crate::schema::SchemaExtensionBuilder::required))
+///   or the resource carries the extension; `readOnly` values are dropped; attribute
+///   names take their declared spelling. Nothing is stored when a write is refused.
+/// - **Flattened keys**: `"urn:...:acme:2.0:User:costCenter": "R&D"` at the top level of
+///   a document (as Entra sends extension attributes) is nested into the extension's
+///   object, as for the enterprise extension; so is `urn:...:User:desk.building`.
+/// - **Filters and sorting** (`filter=urn:...:acme:2.0:User:costCenter eq "R&D"`) follow
+///   the declared `caseExact`; such filters have no index, so they read at most
+///   [`max_filter_candidates`](crate::service::ScimServiceBuilder::max_filter_candidates)
+///   users.
+/// - **Projection**: `attributes=` and `excludedAttributes=` name the attributes by their
+///   qualified path or the whole extension by its URN, and `returned: request` / `never`
+///   are honoured.
+///
+/// `uniqueness` and `canonicalValues` are served to clients but not enforced (RFC 7643
+/// §7 makes canonical values a suggestion; the store enforces uniqueness of `userName`
+/// only). The vendor reads the values where the IdP's other attributes are:
+/// `user.attributes["urn:...:acme:2.0:User"]["costCenter"]`, or by a field mapping
+/// (`scimkit::docs::attribute_mapping`).
+///
+/// URNs whose last segment is the resource type's name (`...:2.0:User`) are the
+/// convention and get the fullest IdP support (PATCH paths through the URN, flattened
+/// keys before the extension is listed anywhere).
+///
+/// ## Declared at run time
+///
+/// The declaration is a builder setting: extensions are part of the service's schema, the
+/// same for every directory it serves, and changing them means building a new
+/// [`ScimService`](crate::ScimService) (cheap; swap it behind an `ArcSwap` or restart).
+/// An admin-API variant, where a vendor's own admin UI adds attributes per organization,
+/// would store the [`SchemaExtension`](crate::schema::SchemaExtension) definitions with the
+/// organization and have the service read them with the directory it authenticates (one
+/// more document in the same store call), so that `/Schemas` and validation differ per
+/// directory; it is not built yet.
+pub mod schema_extensions {}
