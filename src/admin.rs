@@ -21,9 +21,9 @@ use std::sync::Arc;
 
 use crate::error::{StoreError, UniqueAttribute};
 use crate::model::{
-    API_KEY_PREFIX, BEARER_TOKEN_PREFIX, Clock, Directory, DirectoryId, EntropyError, IdGenerator,
-    Organization, OrganizationId, RandomIds, SystemClock, TokenHash, TokenId, TokenRecord,
-    TokenScope, generate_secret,
+    API_KEY_PREFIX, BEARER_TOKEN_PREFIX, Clock, Directory, DirectoryId, EntropyError, FieldMapping,
+    IdGenerator, Organization, OrganizationId, RandomIds, SystemClock, TokenHash, TokenId,
+    TokenRecord, TokenScope, generate_secret,
 };
 use crate::store::{DirectoryStore, Keyset, TokenStore};
 
@@ -53,6 +53,9 @@ pub enum AdminError {
     /// No randomness for a new secret.
     #[error(transparent)]
     Entropy(#[from] EntropyError),
+    /// A field mapping with a field name or SCIM path that does not parse.
+    #[error(transparent)]
+    InvalidFieldMapping(#[from] crate::sync::FieldMappingError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -241,6 +244,47 @@ impl Admin {
         };
         self.store.update_directory(primary.clone()).await?;
         Ok(primary)
+    }
+
+    /// Sets a directory's attribute mapping: which SCIM attribute path fills which of the
+    /// vendor's fields, on top of the defaults for the directory's IdP
+    /// ([`crate::sync::effective_fields`]; an empty path drops a default). Every path is
+    /// checked first: one that does not parse is refused with
+    /// [`AdminError::InvalidFieldMapping`] and nothing changes. The mapping applies to
+    /// every read from then on (it is evaluated when users are read, not stored with
+    /// them). See [`crate::docs::attribute_mapping`].
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use scimkit::model::FieldMapping;
+    /// use scimkit::admin::AdminError;
+    /// use scimkit::{Admin, store::MemoryStore};
+    ///
+    /// let admin = Admin::new(Arc::new(MemoryStore::new()));
+    /// let org = admin.create_organization(None, vec![]).await?;
+    /// let directory = admin.create_directory(&org.id, true).await?;
+    /// let bad = FieldMapping::new().map("team", "emails[type eq");
+    /// assert!(matches!(
+    ///     admin.set_field_mapping(&directory.id, bad).await,
+    ///     Err(AdminError::InvalidFieldMapping(_))
+    /// ));
+    /// # Ok::<_, AdminError>(()) }).unwrap();
+    /// ```
+    pub async fn set_field_mapping(
+        &self,
+        directory: &DirectoryId,
+        fields: FieldMapping,
+    ) -> Result<Directory, AdminError> {
+        crate::sync::check_field_mapping(&fields)?;
+        let current = self
+            .store
+            .get_directory(directory)
+            .await?
+            .ok_or_else(|| AdminError::UnknownDirectory(directory.clone()))?;
+        let updated = current.with_fields(fields);
+        self.store.update_directory(updated.clone()).await?;
+        Ok(updated)
     }
 
     /// The SCIM base URL of a directory, for an IdP's configuration screen: `origin`

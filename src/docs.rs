@@ -10,6 +10,8 @@
 //! - [`simulating_idps`]: testing your own deprovisioning with the `testing` feature's
 //!   Entra and Okta simulators.
 //! - [`serving`]: the limits and timeouts a server in front of scimkit should set.
+//! - [`attribute_mapping`]: the vendor's own fields (`user.field("cost_center")`), read
+//!   from each IdP's attributes with per-IdP defaults.
 //! - [`schema_extensions`]: declaring the vendor's own attributes
 //!   (`urn:...:acme:2.0:User:costCenter`) so IdPs can send them, typed.
 
@@ -518,3 +520,91 @@ pub mod serving {}
 /// more document in the same store call), so that `/Schemas` and validation differ per
 /// directory; it is not built yet.
 pub mod schema_extensions {}
+
+/// # Attribute mapping
+///
+/// Each IdP puts the same fact in its own place: Entra's work email is
+/// `emails[type eq "work"].value`, Okta's is the `primary` one; a custom attribute may sit in
+/// the enterprise extension or in the vendor's own. A directory's **field mapping** names,
+/// once, which SCIM attribute path fills which of the product's fields, and the Sync API
+/// hands the fields over next to the raw attributes:
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use scimkit::model::FieldMapping;
+/// use scimkit::store::MemoryStore;
+/// use scimkit::sync::{DirectorySelector, DirectorySync, ListUsers};
+/// use scimkit::Admin;
+///
+/// let store = Arc::new(MemoryStore::new());
+/// let admin = Admin::new(store.clone());
+/// let org = admin.create_organization(Some("acme".into()), vec![]).await?;
+/// let directory = admin.create_directory(&org.id, true).await?;
+/// admin
+///     .set_field_mapping(
+///         &directory.id,
+///         FieldMapping::new()
+///             .map("cost_center", "urn:ietf:params:scim:schemas:extension:acme:2.0:User:costCenter")
+///             .map("mobile", r#"phoneNumbers[type eq "mobile"].value"#),
+///     )
+///     .await?;
+/// let sync = DirectorySync::new(store);
+/// let acme = DirectorySelector::OrganizationExternalId("acme".into());
+/// for user in sync.list_users(ListUsers::new(acme)).await?.items {
+///     let cost_center = user.field_str("cost_center");
+///     let first_name = user.field_str("first_name"); // a default
+/// #   let _ = (cost_center, first_name);
+/// }
+/// # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+///
+/// ## Paths
+///
+/// Any SCIM attribute path, as in a PATCH: `title`, `name.givenName`,
+/// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value`, a whole
+/// extension object by its URN, or a value filter, `emails[type eq "work"].value`. Names
+/// compare case-insensitively. A path reads **one value**: a filter that matches several
+/// elements, or a sub-attribute of a multi-valued attribute without a filter
+/// (`emails.value`), picks the element marked `primary`, and is an error when there is
+/// none. A whole attribute (`roles`) reads as sent, list or not.
+///
+/// ## Defaults per IdP
+///
+/// [`sync::default_fields`](crate::sync::default_fields) gives the defaults for the
+/// directory's [`idp`](crate::Directory::idp), from each provider's documented default
+/// attribute mappings:
+///
+/// | field | Entra ID | Okta, OneLogin, JumpCloud, Google, other |
+/// |---|---|---|
+/// | `first_name` | `name.givenName` (from `givenName`) | `name.givenName` |
+/// | `last_name` | `name.familyName` (from `surname`) | `name.familyName` |
+/// | `display_name` | `displayName` | `displayName` |
+/// | `email` | `emails[type eq "work"].value` (from `mail`) | `emails[primary eq true].value` |
+/// | `title` | `title` (from `jobTitle`) | `title` |
+/// | `department` | enterprise `department` | enterprise `department` |
+/// | `employee_number` | enterprise `employeeNumber` (from `employeeId`) | enterprise `employeeNumber` |
+/// | `manager` | enterprise `manager.value` (the manager's SCIM id) | enterprise `manager.value` |
+/// | `cost_center` | enterprise `costCenter` (not mapped by Entra by default; add `costCenter` in its attribute mapping) | enterprise `costCenter` |
+///
+/// Okta, OneLogin, JumpCloud and Google send the enterprise attributes only once the
+/// customer's administrator has mapped them in the app's provisioning settings; a field
+/// whose attribute never arrives is simply absent. The directory's own
+/// [`fields`](crate::Directory::fields) add fields and replace defaults; a field mapped to
+/// `""` drops a default ([`sync::effective_fields`](crate::sync::effective_fields)).
+///
+/// ## Errors
+///
+/// [`Admin::set_field_mapping`](crate::Admin::set_field_mapping) and the management API's
+/// `PUT {prefix}/scim/directories/{id}/fields` refuse a path that does not parse (400 with
+/// the field and the path). What only the data can tell (two work emails and no primary,
+/// `name.givenName` when `name` is a string) is reported for that user in
+/// [`SyncUser::field_errors`](crate::sync::SyncUser::field_errors), and the other fields
+/// are still read.
+///
+/// ## Cost
+///
+/// Fields are evaluated when users are read, from the document already loaded: a listing
+/// parses the mapping once per page and makes no store call per user; changing the
+/// mapping applies to every user at once, with nothing to migrate.
+pub mod attribute_mapping {}

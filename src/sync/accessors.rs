@@ -87,6 +87,8 @@ mod tests {
             deleted: false,
             state: crate::model::UserState::Active,
             attributes,
+            fields: Default::default(),
+            field_errors: Vec::new(),
         }
     }
 
