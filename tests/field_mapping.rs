@@ -313,7 +313,7 @@ async fn shapes_that_do_not_reduce_to_one_value_are_reported_per_user(h: &Harnes
     assert!(
         cy.field_errors()
             .iter()
-            .any(|e| e.reason.contains("2 values"))
+            .any(|e| e.reason.contains("2 elements of `emails` match"))
     );
     let di = users
         .iter()
@@ -416,4 +416,55 @@ async fn field_mapping_on_sled() {
         Harness::new(store, idp).await
     })
     .await;
+}
+
+/// The `testing` feature's simulators: what Entra and Okta send on provisioning reads as
+/// the default fields, and an update by either changes them.
+#[cfg(feature = "testing")]
+#[tokio::test]
+async fn simulated_entra_and_okta_users_read_as_the_default_fields() {
+    use scimkit::testing::{Entra, InProcess, Okta, SimUser};
+
+    let entra = Harness::new(Arc::new(MemoryStore::new()), IdpKind::Entra).await;
+    let idp = Entra::new(InProcess::new(
+        entra.scim.clone(),
+        &entra.directory,
+        entra.token.clone(),
+    ));
+    let id = idp
+        .provision(&SimUser::new("ann@acme.com").named("Ann", "Lee"))
+        .await
+        .unwrap();
+    idp.update(
+        &id,
+        &SimUser::new("ann@acme.com")
+            .named("Anne", "Lee")
+            .email("anne@acme.com"),
+    )
+    .await
+    .unwrap();
+    let ann = entra
+        .sync
+        .get_user(&entra.selector(), &id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(ann.field_str("first_name"), Some("Anne"));
+    assert_eq!(ann.field_str("last_name"), Some("Lee"));
+    assert_eq!(ann.field_str("email"), Some("anne@acme.com"));
+    assert_eq!(ann.field_errors(), []);
+
+    let okta = Harness::new(Arc::new(MemoryStore::new()), IdpKind::Okta).await;
+    let idp = Okta::new(InProcess::new(
+        okta.scim.clone(),
+        &okta.directory,
+        okta.token.clone(),
+    ));
+    idp.provision(&SimUser::new("bob@acme.com").named("Bob", "Ng"))
+        .await
+        .unwrap();
+    let users = okta.listed().await;
+    assert_eq!(
+        fields_of(&users[0]),
+        json!({"display_name": "Bob Ng", "email": "bob@acme.com", "first_name": "Bob", "last_name": "Ng"})
+    );
 }

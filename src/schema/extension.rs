@@ -61,7 +61,7 @@ pub enum SchemaError {
 /// # Ok::<(), scimkit::schema::SchemaError>(())
 /// ```
 ///
-/// Hand it to [`ScimServiceBuilder::schema_extension`](crate::ScimServiceBuilder::schema_extension).
+/// Hand it to [`ScimServiceBuilder::schema_extension`](crate::service::ScimServiceBuilder::schema_extension).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SchemaExtension {
     resource: ResourceKind,

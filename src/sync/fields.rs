@@ -220,8 +220,12 @@ fn is_primary(element: &Value) -> bool {
     element.get("primary").and_then(Value::as_bool) == Some(true)
 }
 
-/// One element of `candidates`: the only one, else the one marked primary.
-fn one<'a>(candidates: Vec<&'a Value>, what: &str) -> Result<Option<&'a Value>, String> {
+/// One element of `candidates`: the only one, else the one marked primary; `ambiguous`
+/// says why there is none, given how many there are.
+fn one(
+    candidates: Vec<&Value>,
+    ambiguous: impl FnOnce(usize) -> String,
+) -> Result<Option<&Value>, String> {
     match candidates.as_slice() {
         [] => Ok(None),
         [only] => Ok(Some(*only)),
@@ -229,10 +233,7 @@ fn one<'a>(candidates: Vec<&'a Value>, what: &str) -> Result<Option<&'a Value>, 
             let primaries: Vec<&&Value> = many.iter().filter(|e| is_primary(e)).collect();
             match primaries.as_slice() {
                 [primary] => Ok(Some(**primary)),
-                _ => Err(format!(
-                    "{what} has {} values and none is the one primary; name one with a value filter (`[type eq \"work\"]`)",
-                    many.len()
-                )),
+                _ => Err(ambiguous(many.len())),
             }
         }
     }
@@ -283,16 +284,25 @@ fn evaluate<'a>(
                     ));
                 }
             };
-            let Some(element) = one(candidates, &format!("`{name}` matching the value filter"))?
-            else {
+            let ambiguous = |n| {
+                format!(
+                    "{n} elements of `{name}` match the value filter and not exactly one is marked primary; narrow the filter (`and primary eq true`)"
+                )
+            };
+            let Some(element) = one(candidates, ambiguous)? else {
                 return Ok(None);
             };
             (element, after_filter.as_deref())
         }
         None => match (&path.sub_attribute, value) {
             (None, _) => return Ok(Some(value)),
-            (Some(_), Value::Array(items)) => {
-                let Some(element) = one(items.iter().collect(), &format!("`{name}`"))? else {
+            (Some(sub), Value::Array(items)) => {
+                let ambiguous = |n| {
+                    format!(
+                        "`{name}` has {n} values and not exactly one is marked primary; pick one with a value filter (`{name}[type eq \"work\"].{sub}`)"
+                    )
+                };
+                let Some(element) = one(items.iter().collect(), ambiguous)? else {
                     return Ok(None);
                 };
                 (element, path.sub_attribute.as_deref())
