@@ -220,8 +220,21 @@ fn nest_declared(extension: &SchemaExtension, doc: &mut Map<String, Value>) {
         .cloned()
         .collect();
     for key in spelled {
-        if let Some(value) = doc.shift_remove(&key) {
-            doc.insert(id.clone(), value);
+        let Some(value) = doc.shift_remove(&key) else {
+            continue;
+        };
+        // Two spellings of the URN, both objects: one object (the declared spelling's
+        // values win). Anything else is checked, and refused, as it stands.
+        match (doc.get_mut(id.as_str()), value) {
+            (Some(Value::Object(kept)), Value::Object(other)) => {
+                for (name, v) in other {
+                    kept.entry(name).or_insert(v);
+                }
+            }
+            (Some(_), _) => {}
+            (None, value) => {
+                doc.insert(id.clone(), value);
+            }
         }
     }
     for key in flattened {
@@ -434,6 +447,28 @@ mod tests {
             assert_eq!(error.scim_type, ScimType::InvalidValue);
             assert!(error.detail.contains(message), "{doc}: {}", error.detail);
         }
+    }
+
+    #[test]
+    fn a_declared_extension_sent_in_two_spellings_is_one_object() {
+        let urn = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
+        let mut extensions = Extensions::default();
+        extensions.add(
+            SchemaExtension::builder(ResourceKind::User, urn)
+                .attribute(AttributeDef::string("costCenter"))
+                .attribute(AttributeDef::integer("level"))
+                .build()
+                .unwrap(),
+        );
+        let doc = declared_user(
+            json!({"userName": "a@x.com", urn: {"costCenter": "R&D"},
+                   urn.to_uppercase(): {"LEVEL": 2, "costCenter": "ignored"}}),
+            WriteKind::Create,
+            &extensions,
+        )
+        .unwrap();
+        assert_eq!(doc[urn], json!({"costCenter": "R&D", "level": 2}));
+        assert!(doc.get(urn.to_uppercase()).is_none(), "{doc}");
     }
 
     #[test]
