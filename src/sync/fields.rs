@@ -89,10 +89,16 @@ pub fn effective_fields(directory: &Directory) -> FieldMapping {
         .fold(FieldMapping::new(), |mapping, (f, p)| mapping.map(f, p))
 }
 
+/// Most fields one directory's mapping may name (each is read for every user read).
+pub const MAX_MAPPED_FIELDS: usize = 256;
+
 /// Why a field mapping cannot be set: a field name or path that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FieldMappingError {
+    /// More than [`MAX_MAPPED_FIELDS`] fields.
+    #[error("a field mapping names at most {MAX_MAPPED_FIELDS} fields, got {0}")]
+    TooMany(usize),
     /// A field name that is empty or longer than 128 bytes.
     #[error("field name `{0}` must be 1 to 128 characters")]
     InvalidField(String),
@@ -119,6 +125,10 @@ pub enum FieldMappingError {
 /// assert!(check_field_mapping(&FieldMapping::new().map("team", "emails[type eq")).is_err());
 /// ```
 pub fn check_field_mapping(mapping: &FieldMapping) -> Result<(), FieldMappingError> {
+    let count = mapping.iter().count();
+    if count > MAX_MAPPED_FIELDS {
+        return Err(FieldMappingError::TooMany(count));
+    }
     for (field, path) in mapping.iter() {
         if field.trim().is_empty() || field.len() > 128 {
             return Err(FieldMappingError::InvalidField(field.to_owned()));
@@ -427,6 +437,12 @@ mod tests {
             check_field_mapping(&FieldMapping::new().map("", "title")),
             Err(FieldMappingError::InvalidField(_))
         ));
+        let many = (0..=MAX_MAPPED_FIELDS)
+            .fold(FieldMapping::new(), |m, i| m.map(format!("f{i}"), "title"));
+        assert_eq!(
+            check_field_mapping(&many),
+            Err(FieldMappingError::TooMany(MAX_MAPPED_FIELDS + 1))
+        );
         let (_, errors) = CompiledFields::for_directory(&directory(IdpKind::Other, bad))
             .resolve(&json!({"userName": "a"}));
         assert_eq!(errors.len(), 1);

@@ -53,8 +53,8 @@ pub use crate::service::ManagementService;
 pub use crate::store::{ChangeNotifier, LocalNotifier, States};
 pub use changes::{ChangePage, ChangeSubscription, DEFAULT_POLL_INTERVAL};
 pub use fields::{
-    FieldError, FieldMappingError, STANDARD_FIELDS, check_field_mapping, default_fields,
-    effective_fields,
+    FieldError, FieldMappingError, MAX_MAPPED_FIELDS, STANDARD_FIELDS, check_field_mapping,
+    default_fields, effective_fields,
 };
 pub use stream::Items;
 
