@@ -347,8 +347,8 @@ fn check_declared(
 
 /// A User document as stored: checked against the User schema and its extensions (the
 /// enterprise one and those the service declares), with a non-empty `userName`.
-pub fn user(input: Value, _kind: WriteKind<'_>) -> Result<Value, ProtocolError> {
-    declared_user(input, _kind, &Extensions::default())
+pub fn user(input: Value, kind: WriteKind<'_>) -> Result<Value, ProtocolError> {
+    declared_user(input, kind, Extensions::none())
 }
 
 /// [`user`], also checked against the declared extensions.
@@ -369,7 +369,7 @@ pub(crate) fn declared_user(
 
 /// A Group document as stored (without `members`, which are a separate relation).
 pub fn group(input: Value, kind: WriteKind<'_>) -> Result<Value, ProtocolError> {
-    declared_group(input, kind, &Extensions::default())
+    declared_group(input, kind, Extensions::none())
 }
 
 /// [`group`], also checked against the declared extensions.
