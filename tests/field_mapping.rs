@@ -468,3 +468,38 @@ async fn simulated_entra_and_okta_users_read_as_the_default_fields() {
         json!({"display_name": "Bob Ng", "email": "bob@acme.com", "first_name": "Bob", "last_name": "Ng"})
     );
 }
+
+/// Mapped fields cost no store call: a page of users with a mapping reads what a page
+/// without one reads (the directory, then one listing).
+#[tokio::test]
+async fn mapped_fields_cost_no_store_call_per_user() {
+    use scimkit::store::{CallCounter, Hooked};
+
+    let calls = Arc::new(CallCounter::default());
+    let counted = Arc::new(Hooked::new(Arc::new(MemoryStore::new()), calls.clone()));
+    let h = Harness::new(counted, IdpKind::Entra).await;
+    for login in ["ann", "bob", "cat"] {
+        let mut user = entra_user();
+        user["userName"] = json!(format!("{login}@acme.com"));
+        h.scim("POST", "/Users", user).await;
+    }
+    calls.reset();
+    let plain = h.listed().await;
+    let without = calls.snapshot();
+    h.admin
+        .set_field_mapping(
+            &h.directory,
+            FieldMapping::new().map("cost_center", format!("{ACME}:costCenter")),
+        )
+        .await
+        .unwrap();
+    calls.reset();
+    let mapped = h.listed().await;
+    assert_eq!(calls.snapshot(), without);
+    assert_eq!(plain.len(), 3);
+    assert!(
+        mapped
+            .iter()
+            .all(|u| u.field_str("cost_center") == Some("CC-42"))
+    );
+}
