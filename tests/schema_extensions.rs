@@ -193,6 +193,25 @@ async fn writes_are_checked_against_declared_types(h: &Harness) {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{group}");
     assert_eq!(group[ACME_GROUP], json!({"budgetOwner": "ann"}));
+    let id = group["id"].as_str().unwrap();
+    let (_, projected) = h
+        .request(
+            "GET",
+            &format!("/Groups/{id}?attributes={ACME_GROUP}:budgetOwner"),
+            None,
+        )
+        .await;
+    assert_eq!(projected[ACME_GROUP], json!({"budgetOwner": "ann"}));
+    assert!(projected.get("displayName").is_none(), "{projected}");
+    let (_, excluded) = h
+        .request(
+            "GET",
+            &format!("/Groups/{id}?excludedAttributes={ACME_GROUP}"),
+            None,
+        )
+        .await;
+    assert!(excluded.get(ACME_GROUP).is_none(), "{excluded}");
+    assert_eq!(excluded["displayName"], "Eng");
 }
 
 async fn declared_attributes_nest_filter_and_project(h: &Harness) {

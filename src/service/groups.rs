@@ -56,11 +56,10 @@ pub(super) async fn render(
     } else {
         None
     };
-    Ok(resource::render_group(
-        group,
-        members.as_deref(),
-        &ctx.locations,
-    ))
+    let doc = resource::render_group(group, members.as_deref(), &ctx.locations);
+    // `attributes` / `excludedAttributes` beyond `members`, with the `returned` of
+    // declared Group extensions.
+    Ok(projection.apply_declared(doc, svc.inner.config.extensions.rules(ResourceKind::Group)))
 }
 
 /// The members a document lists, each checked to be a visible user of the directory.
