@@ -1,7 +1,9 @@
 //! The vendor's side of directory sync, against toy tables: a full sync of users (with
 //! their roles under the directory's group-to-role mapping), groups and memberships (run
 //! it hourly), then the change feed, which ends a deprovisioned user's sessions and
-//! updates a user's roles as it happens. Run it with `cargo run --example sync_job`.
+//! updates a user's roles as it happens. Accounts take their name and cost center from
+//! mapped fields (`user.field_str("cost_center")`): the vendor declares its own
+//! `costCenter` attribute and maps it once. Run it with `cargo run --example sync_job`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error;
@@ -10,8 +12,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use scimkit::model::GroupId;
-use scimkit::model::{Change, ChangeKind, GroupMatch, RoleMapping, UserId};
+use scimkit::model::{Change, ChangeKind, FieldMapping, GroupId, GroupMatch, RoleMapping, UserId};
+use scimkit::schema::{AttributeDef, ResourceKind, SchemaExtension};
 use scimkit::store::MemoryStore;
 use scimkit::sync::{DirectorySelector, DirectorySync, ListGroups, ListUsers, LocalNotifier};
 use scimkit::sync::{SyncError, SyncGroup, SyncUser};
@@ -25,6 +27,8 @@ struct Vendor {
     accounts: Vec<(UserId, String, bool)>,
     /// The product's roles of each account, by email.
     roles: BTreeMap<String, BTreeSet<String>>,
+    /// Display name and cost center, by email: the product's own profile fields.
+    profiles: BTreeMap<String, (String, String)>,
     /// Team name and member ids, by SCIM group id.
     teams: BTreeMap<GroupId, (String, BTreeSet<UserId>)>,
     sessions: BTreeSet<String>,
@@ -38,6 +42,14 @@ impl Vendor {
         let Some(email) = user.email.clone() else {
             return;
         };
+        // Mapped fields: the same names whatever the IdP sent them as. What the mapping
+        // could not read for this user is said, never silently skipped.
+        for error in user.field_errors() {
+            println!("{email}: {error}");
+        }
+        let name = user.field_str("display_name").unwrap_or(&email).to_owned();
+        let cost_center = user.field_str("cost_center").unwrap_or("none").to_owned();
+        self.profiles.insert(email.clone(), (name, cost_center));
         let row = (user.id.clone(), email.clone(), !user.deleted);
         let by_id = self.accounts.iter().position(|a| a.0 == user.id);
         let found = by_id.or_else(|| self.accounts.iter().position(|a| a.1 == email));
@@ -159,9 +171,17 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .with_default("viewer");
     admin.set_role_mapping(&directory.id, roles).await?;
     let token = admin.issue_scim_token(&directory.id).await?.secret;
+    // The product's own attribute, declared so IdPs can discover it and send it typed,
+    // then mapped to the product's field (on top of the defaults: `display_name`, ...).
+    let acme = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
+    let extension = SchemaExtension::builder(ResourceKind::User, acme)
+        .attribute(AttributeDef::string("costCenter"))
+        .build()?;
+    let cost_center = FieldMapping::new().map("cost_center", format!("{acme}:costCenter"));
+    admin.set_field_mapping(&directory.id, cost_center).await?;
     // One notifier for both sides, so a SCIM write wakes the subscription at once.
     let notifier = Arc::new(LocalNotifier::new());
-    let scim = ScimService::builder(store.clone());
+    let scim = ScimService::builder(store.clone()).schema_extension(extension);
     let scim = scim.change_notifier(notifier.clone()).build();
     let sync = DirectorySync::new(store).with_notifier(notifier);
     let job = Job {
@@ -171,8 +191,18 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let base = format!("/scim/v2/{}", directory.id);
     let mut ids = Vec::new();
-    for user_name in ["ann@acme.com", "bob@acme.com", "cat@acme.com"] {
-        let user = json!({"userName": user_name});
+    let people = [
+        ("ann", "Ann Lee", "R&D"),
+        ("bob", "Bob Ng", "Sales"),
+        ("cat", "Cat Oh", "R&D"),
+    ];
+    for (login, name, cost_center) in people {
+        // As Entra sends a custom extension attribute: flattened at the top level.
+        let user = json!({
+            "userName": format!("{login}@acme.com"),
+            "displayName": name,
+            format!("{acme}:costCenter"): cost_center,
+        });
         let created = idp(&scim, &token, "POST", &format!("{base}/Users"), user).await;
         ids.push(created["id"].as_str().unwrap_or_default().to_owned());
     }
@@ -191,6 +221,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
         vendor.accounts.len()
     );
     println!("roles: {:?}", vendor.roles);
+    for (email, (name, cost_center)) in &vendor.profiles {
+        println!("{email}: {name}, cost center {cost_center}");
+    }
 
     let mut feed = job.sync.subscribe(&job.dir, cursor).await?;
     let bob = format!("{base}/Users/{}", ids[1]);

@@ -15,7 +15,9 @@ cargo build --quiet --example server
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 token="conformance-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 log=$(mktemp)
-target/debug/examples/server --listen "127.0.0.1:$port" --bearer-token "$token" >"$log" 2>&1 &
+# --acme-extension: scim2-tester reads the declared extension from /Schemas and
+# /ResourceTypes and writes, reads and filters its attributes too.
+target/debug/examples/server --listen "127.0.0.1:$port" --bearer-token "$token" --acme-extension >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
 

@@ -22,9 +22,9 @@ use std::sync::Arc;
 use crate::error::{StoreError, UniqueAttribute};
 use crate::model::{
     API_KEY_PREFIX, BEARER_TOKEN_PREFIX, Clock, Directory, DirectoryId, DirectoryState,
-    EntropyError, IdGenerator, IdpKind, OAUTH_CLIENT_SECRET_PREFIX, Organization, OrganizationId,
-    RandomIds, RoleMapping, SETUP_LINK_PREFIX, SystemClock, TokenHash, TokenId, TokenRecord,
-    TokenScope, generate_secret,
+    EntropyError, FieldMapping, IdGenerator, IdpKind, OAUTH_CLIENT_SECRET_PREFIX, Organization,
+    OrganizationId, RandomIds, RoleMapping, SETUP_LINK_PREFIX, SystemClock, TokenHash, TokenId,
+    TokenRecord, TokenScope, generate_secret,
 };
 use crate::store::{DirectoryEdit, DirectoryStore, Keyset, TokenStore};
 
@@ -54,6 +54,9 @@ pub enum AdminError {
     /// No randomness for a new secret.
     #[error(transparent)]
     Entropy(#[from] EntropyError),
+    /// A field mapping with a field name or SCIM path that does not parse.
+    #[error(transparent)]
+    InvalidFieldMapping(#[from] crate::sync::FieldMappingError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -233,6 +236,42 @@ impl Admin {
     ) -> Result<Directory, AdminError> {
         // An atomic edit, so a concurrent IdP request or vendor edit is never undone.
         self.edit_directory(directory, &[DirectoryEdit::MakePrimary])
+            .await
+    }
+
+    /// Sets a directory's attribute mapping: which SCIM attribute path fills which of the
+    /// vendor's fields, on top of the defaults for the directory's IdP
+    /// ([`crate::sync::effective_fields`]; an empty path drops a default). Every path is
+    /// checked first: one that does not parse is refused with
+    /// [`AdminError::InvalidFieldMapping`] and nothing changes. The mapping applies to
+    /// every read from then on (it is evaluated when users are read, not stored with
+    /// them). See [`crate::docs::attribute_mapping`].
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use scimkit::model::FieldMapping;
+    /// use scimkit::admin::AdminError;
+    /// use scimkit::{Admin, store::MemoryStore};
+    ///
+    /// let admin = Admin::new(Arc::new(MemoryStore::new()));
+    /// let org = admin.create_organization(None, vec![]).await?;
+    /// let directory = admin.create_directory(&org.id, true).await?;
+    /// let bad = FieldMapping::new().map("team", "emails[type eq");
+    /// assert!(matches!(
+    ///     admin.set_field_mapping(&directory.id, bad).await,
+    ///     Err(AdminError::InvalidFieldMapping(_))
+    /// ));
+    /// # Ok::<_, AdminError>(()) }).unwrap();
+    /// ```
+    pub async fn set_field_mapping(
+        &self,
+        directory: &DirectoryId,
+        fields: FieldMapping,
+    ) -> Result<Directory, AdminError> {
+        crate::sync::check_field_mapping(&fields)?;
+        // One atomic edit, so a concurrent edit of the name, roles or state is kept.
+        self.edit_directory(directory, &[DirectoryEdit::Fields(fields)])
             .await
     }
 

@@ -15,6 +15,10 @@
 //! - [`simulating_idps`]: testing your own deprovisioning with the `testing` feature's
 //!   Entra and Okta simulators.
 //! - [`serving`]: the limits and timeouts a server in front of scimkit should set.
+//! - [`attribute_mapping`]: the vendor's own fields (`user.field("cost_center")`), read
+//!   from each IdP's attributes with per-IdP defaults.
+//! - [`schema_extensions`]: declaring the vendor's own attributes
+//!   (`urn:...:acme:2.0:User:costCenter`) so IdPs can send them, typed.
 //! - `webhooks` (feature `webhooks`): forwarding every change to your own services,
 //!   signed and retried.
 
@@ -742,3 +746,166 @@ pub mod directory_lifecycle {}
 /// `includeRoles=true`, and gives a `user.roles_changed` change a `roles` object with
 /// `before` and `after`.
 pub mod roles {}
+
+/// # Schema extensions
+///
+/// IdPs send attributes beyond the core schemas under an extension URN: the enterprise
+/// extension (`department`, `manager`, ...), and custom ones an administrator sets up
+/// (Entra's `urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User`, Okta's
+/// custom attributes with an external namespace). scimkit stores any of them as sent. To
+/// give the product's own attributes a type, and let IdPs discover them, declare them:
+///
+/// ```
+/// use std::sync::Arc;
+/// use scimkit::schema::{AttributeDef, ResourceKind, Returned, SchemaExtension};
+/// use scimkit::{ScimService, store::MemoryStore};
+///
+/// let acme = SchemaExtension::builder(
+///     ResourceKind::User,
+///     "urn:ietf:params:scim:schemas:extension:acme:2.0:User",
+/// )
+/// .name("AcmeUser")
+/// .attribute(AttributeDef::string("costCenter").canonical_values(["R&D", "Sales"]))
+/// .attribute(AttributeDef::integer("seatLevel"))
+/// .attribute(AttributeDef::string("pin").returned(Returned::Request))
+/// .build()?;
+/// let scim = ScimService::builder(Arc::new(MemoryStore::new()))
+///     .schema_extension(acme)
+///     .build();
+/// # let _ = scim;
+/// # Ok::<(), scimkit::schema::SchemaError>(())
+/// ```
+///
+/// What the declaration changes:
+///
+/// - **Discovery**: the schema is listed in `/Schemas` (and at `/Schemas/{urn}`), and in
+///   the resource type's `schemaExtensions` in `/ResourceTypes`, with its `required`.
+///   Entra's and Okta's attribute pickers, Microsoft's gallery validation and
+///   scim2-tester read them there.
+/// - **Writes** (POST, PUT, PATCH): a value of the wrong type is 400 `invalidValue`
+///   naming the attribute (`` attribute `urn:...:acme:2.0:User:seatLevel` must be an
+///   integer, got a string ``); a `required` attribute must be present when the
+///   extension is required on the resource type
+///   ([`SchemaExtensionBuilder::required`](crate::schema::SchemaExtensionBuilder::required))
+///   or the resource carries the extension; `readOnly` values are dropped; attribute
+///   names take their declared spelling. Nothing is stored when a write is refused.
+/// - **Flattened keys**: `"urn:...:acme:2.0:User:costCenter": "R&D"` at the top level of
+///   a document (as Entra sends extension attributes) is nested into the extension's
+///   object, as for the enterprise extension; so is `urn:...:User:desk.building`.
+/// - **Filters and sorting** (`filter=urn:...:acme:2.0:User:costCenter eq "R&D"`) follow
+///   the declared `caseExact`; such filters have no index, so they read at most
+///   [`max_filter_candidates`](crate::service::ScimServiceBuilder::max_filter_candidates)
+///   users.
+/// - **Projection**: `attributes=` and `excludedAttributes=` name the attributes by their
+///   qualified path or the whole extension by its URN, and `returned: request` / `never`
+///   are honoured.
+///
+/// `uniqueness` and `canonicalValues` are served to clients but not enforced (RFC 7643
+/// §7 makes canonical values a suggestion; the store enforces uniqueness of `userName`
+/// only). The vendor reads the values where the IdP's other attributes are:
+/// `user.attributes["urn:...:acme:2.0:User"]["costCenter"]`, or by a field mapping
+/// (`scimkit::docs::attribute_mapping`).
+///
+/// URNs whose last segment is the resource type's name (`...:2.0:User`) are the
+/// convention and get the fullest IdP support (PATCH paths through the URN, flattened
+/// keys before the extension is listed anywhere).
+///
+/// ## Declared at run time
+///
+/// The declaration is a builder setting: extensions are part of the service's schema, the
+/// same for every directory it serves, and changing them means building a new
+/// [`ScimService`](crate::ScimService) (cheap; swap it behind an `ArcSwap` or restart).
+/// An admin-API variant, where a vendor's own admin UI adds attributes per organization,
+/// would store the [`SchemaExtension`](crate::schema::SchemaExtension) definitions with the
+/// organization and have the service read them with the directory it authenticates (one
+/// more document in the same store call), so that `/Schemas` and validation differ per
+/// directory; it is not built yet.
+pub mod schema_extensions {}
+
+/// # Attribute mapping
+///
+/// Each IdP puts the same fact in its own place: Entra's work email is
+/// `emails[type eq "work"].value`, Okta's is the `primary` one; a custom attribute may sit in
+/// the enterprise extension or in the vendor's own. A directory's **field mapping** names,
+/// once, which SCIM attribute path fills which of the product's fields, and the Sync API
+/// hands the fields over next to the raw attributes:
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use scimkit::model::FieldMapping;
+/// use scimkit::store::MemoryStore;
+/// use scimkit::sync::{DirectorySelector, DirectorySync, ListUsers};
+/// use scimkit::Admin;
+///
+/// let store = Arc::new(MemoryStore::new());
+/// let admin = Admin::new(store.clone());
+/// let org = admin.create_organization(Some("acme".into()), vec![]).await?;
+/// let directory = admin.create_directory(&org.id, true).await?;
+/// admin
+///     .set_field_mapping(
+///         &directory.id,
+///         FieldMapping::new()
+///             .map("cost_center", "urn:ietf:params:scim:schemas:extension:acme:2.0:User:costCenter")
+///             .map("mobile", r#"phoneNumbers[type eq "mobile"].value"#),
+///     )
+///     .await?;
+/// let sync = DirectorySync::new(store);
+/// let acme = DirectorySelector::OrganizationExternalId("acme".into());
+/// for user in sync.list_users(ListUsers::new(acme)).await?.items {
+///     let cost_center = user.field_str("cost_center");
+///     let first_name = user.field_str("first_name"); // a default
+/// #   let _ = (cost_center, first_name);
+/// }
+/// # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+///
+/// ## Paths
+///
+/// Any SCIM attribute path, as in a PATCH: `title`, `name.givenName`,
+/// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value`, a whole
+/// extension object by its URN, or a value filter, `emails[type eq "work"].value`. Names
+/// compare case-insensitively. A path reads **one value**: a filter that matches several
+/// elements, or a sub-attribute of a multi-valued attribute without a filter
+/// (`emails.value`), picks the element marked `primary`, and is an error when there is
+/// none. A whole attribute (`roles`) reads as sent, list or not.
+///
+/// ## Defaults per IdP
+///
+/// [`sync::default_fields`](crate::sync::default_fields) gives the defaults for the
+/// directory's [`idp`](crate::Directory::idp), from each provider's documented default
+/// attribute mappings:
+///
+/// | field | Entra ID | Okta, OneLogin, JumpCloud, Google, other |
+/// |---|---|---|
+/// | `first_name` | `name.givenName` (from `givenName`) | `name.givenName` |
+/// | `last_name` | `name.familyName` (from `surname`) | `name.familyName` |
+/// | `display_name` | `displayName` | `displayName` |
+/// | `email` | `emails[type eq "work"].value` (from `mail`) | `emails[primary eq true].value` |
+/// | `title` | `title` (from `jobTitle`) | `title` |
+/// | `department` | enterprise `department` | enterprise `department` |
+/// | `employee_number` | enterprise `employeeNumber` (from `employeeId`) | enterprise `employeeNumber` |
+/// | `manager` | enterprise `manager.value` (the manager's SCIM id) | enterprise `manager.value` |
+/// | `cost_center` | enterprise `costCenter` (not mapped by Entra by default; add `costCenter` in its attribute mapping) | enterprise `costCenter` |
+///
+/// Okta, OneLogin, JumpCloud and Google send the enterprise attributes only once the
+/// customer's administrator has mapped them in the app's provisioning settings; a field
+/// whose attribute never arrives is simply absent. The directory's own
+/// [`fields`](crate::Directory::fields) add fields and replace defaults; a field mapped to
+/// `""` drops a default ([`sync::effective_fields`](crate::sync::effective_fields)).
+///
+/// ## Errors
+///
+/// [`Admin::set_field_mapping`](crate::Admin::set_field_mapping) and the management API's
+/// `PUT {prefix}/scim/directories/{id}/fields` refuse a path that does not parse (400 with
+/// the field and the path). What only the data can tell (two work emails and no primary,
+/// `name.givenName` when `name` is a string) is reported for that user in
+/// [`SyncUser::field_errors`](crate::sync::SyncUser::field_errors), and the other fields
+/// are still read.
+///
+/// ## Cost
+///
+/// Fields are evaluated when users are read, from the document already loaded: a listing
+/// parses the mapping once per page and makes no store call per user; changing the
+/// mapping applies to every user at once, with nothing to migrate.
+pub mod attribute_mapping {}

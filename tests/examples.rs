@@ -205,6 +205,11 @@ fn sync_job_syncs_then_ends_the_deprovisioned_users_sessions() {
         stdout.contains(r#"full sync: 3 accounts, teams [("Engineering", 3)]"#),
         "{stdout}"
     );
+    // Mapped fields: a default (`display_name`) and the vendor's own `cost_center`.
+    assert!(
+        stdout.contains("bob@acme.com: Bob Ng, cost center Sales"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("bob@acme.com deprovisioned: sessions ended"),
         "{stdout}"

@@ -58,7 +58,7 @@ async fn answers_ssoready_shapes() {
     assert_eq!(
         users,
         json!({"scimUsers": [{"id": ann, "scimDirectoryId": fx.directory, "email": "ann@acme.com", "deleted": false, "state": "active",
-            "attributes": {"userName": "ann@acme.com", "active": true, "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}}],
+            "attributes": {"userName": "ann@acme.com", "active": true, "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}, "fields": {}}],
             "nextPageToken": ""})
     );
     let (_, one) = api.get(&format!("/scim/users/{ann}")).await;

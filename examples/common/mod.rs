@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scimkit::admin::{Admin, AdminError, IssuedToken};
+use scimkit::schema::{AttributeDef, ResourceKind, SchemaError, SchemaExtension};
 use scimkit::service::{RecentRequests, SetupPage};
 use scimkit::store::{DirectoryStore, MemoryStore, TokenStore};
 use scimkit::sync::{ChangeNotifier, LocalNotifier};
 use scimkit::{Directory, DirectorySync, ManagementService, ScimService};
 
 const USAGE: &str = "usage: server [--listen ADDR] [--bearer-token T] [--api-key K] \
-[--org-external-id ID] [--domain D]... [--store memory|sled:PATH|postgres:URL]";
+[--org-external-id ID] [--domain D]... [--store memory|sled:PATH|postgres:URL] [--acme-extension]";
 
 #[derive(Debug)]
 pub struct Args {
@@ -25,6 +26,8 @@ pub struct Args {
     org_external_id: String,
     domains: Vec<String>,
     store: String,
+    /// Declare the demo vendor extension (see [`acme_extension`]).
+    acme_extension: bool,
 }
 
 pub fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -35,6 +38,7 @@ pub fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String
         org_external_id: "example-org".into(),
         domains: Vec::new(),
         store: "memory".into(),
+        acme_extension: false,
     };
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -53,11 +57,32 @@ pub fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String
             "--org-external-id" => parsed.org_external_id = value()?,
             "--domain" => parsed.domains.push(value()?),
             "--store" => parsed.store = value()?,
+            "--acme-extension" => parsed.acme_extension = true,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
     Ok(parsed)
+}
+
+/// The schema extension `--acme-extension` declares: what a vendor's own attributes look
+/// like (`scimkit::docs::schema_extensions`).
+pub fn acme_extension() -> Result<SchemaExtension, SchemaError> {
+    SchemaExtension::builder(
+        ResourceKind::User,
+        "urn:ietf:params:scim:schemas:extension:acme:2.0:User",
+    )
+    .name("AcmeUser")
+    .description("Attributes of Acme's own product")
+    .attribute(
+        AttributeDef::string("costCenter")
+            .description("The cost center the user's seat is billed to."),
+    )
+    .attribute(
+        AttributeDef::integer("seatLevel").description("The product tier of the user's seat."),
+    )
+    .attribute(AttributeDef::boolean("beta").description("Whether the user sees beta features."))
+    .build()
 }
 
 /// The organization, directory and credentials the server runs with.
@@ -231,10 +256,17 @@ pub async fn boot() -> Result<(App, SocketAddr), ExitCode> {
     let notifier = opened.notifier;
     // The setup page shows each directory's recent requests from this log.
     let recent = Arc::new(RecentRequests::new());
-    let scim = ScimService::builder_with(store.clone(), tokens.clone())
+    let mut scim = ScimService::builder_with(store.clone(), tokens.clone())
         .change_notifier(notifier.clone())
-        .request_log(recent.clone())
-        .build();
+        .request_log(recent.clone());
+    if args.acme_extension {
+        let extension = acme_extension().map_err(|error| {
+            eprintln!("--acme-extension: {error}");
+            ExitCode::FAILURE
+        })?;
+        scim = scim.schema_extension(extension);
+    }
+    let scim = scim.build();
     let sync = DirectorySync::new(store.clone()).with_notifier(notifier);
     let management = ManagementService::with_stores(sync, store, tokens).with_setup_page(
         SetupPage::new(&scim)

@@ -13,7 +13,9 @@ use time::format_description::well_known::Rfc3339;
 use crate::error::ScimType;
 use crate::protocol::ProtocolError;
 use crate::protocol::quirks;
-use crate::schema::{AttributeDef, AttributeType, Mutability, ResourceKind};
+use crate::schema::{
+    AttributeDef, AttributeType, Extensions, Mutability, ResourceKind, SchemaExtension,
+};
 
 /// What kind of write a document arrives with.
 #[derive(Debug, Clone, Copy)]
@@ -140,7 +142,7 @@ fn check_attributes(
             }
         } else if let Some(mut value) = map.shift_remove(&key) {
             check_value(&mut value, def, &name)?;
-            map.insert(def.name.to_owned(), value);
+            map.insert(def.name.clone(), value);
         }
     }
     Ok(())
@@ -169,7 +171,7 @@ fn check_document(kind: ResourceKind, doc: &mut Map<String, Value>) -> Result<()
     for extension in kind.extensions() {
         let Some(key) = doc
             .keys()
-            .find(|k| k.eq_ignore_ascii_case(extension.id))
+            .find(|k| k.eq_ignore_ascii_case(&extension.id))
             .cloned()
         else {
             continue;
@@ -182,7 +184,7 @@ fn check_document(kind: ResourceKind, doc: &mut Map<String, Value>) -> Result<()
                     &format!("{}:", extension.id),
                 )?;
                 if !inner.is_empty() {
-                    doc.insert(extension.id.to_owned(), Value::Object(inner));
+                    doc.insert(extension.id.clone(), Value::Object(inner));
                 }
             }
             Some(Value::Null) | None => {}
@@ -198,12 +200,167 @@ fn check_document(kind: ResourceKind, doc: &mut Map<String, Value>) -> Result<()
     Ok(())
 }
 
-/// A User document as stored: checked against the User schema and its extensions, with a
-/// non-empty `userName`.
-pub fn user(input: Value, _kind: WriteKind<'_>) -> Result<Value, ProtocolError> {
+/// Nests flattened keys of a declared extension (`urn:...:acme:2.0:User:costCenter`, as
+/// Entra sends them) into its object, under the declared spelling of its URN.
+fn nest_declared(extension: &SchemaExtension, doc: &mut Map<String, Value>) {
+    let id = &extension.schema().id;
+    let prefix = format!("{id}:").to_ascii_lowercase();
+    let flattened: Vec<String> = doc
+        .keys()
+        .filter(|k| {
+            k.len() > prefix.len()
+                && k.get(..prefix.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(&prefix))
+        })
+        .cloned()
+        .collect();
+    let spelled: Vec<String> = doc
+        .keys()
+        .filter(|k| k.eq_ignore_ascii_case(id) && *k != id)
+        .cloned()
+        .collect();
+    for key in spelled {
+        let Some(value) = doc.shift_remove(&key) else {
+            continue;
+        };
+        // Two spellings of the URN, both objects: one object (the declared spelling's
+        // values win). Anything else is checked, and refused, as it stands.
+        match (doc.get_mut(id.as_str()), value) {
+            (Some(Value::Object(kept)), Value::Object(other)) => {
+                for (name, v) in other {
+                    kept.entry(name).or_insert(v);
+                }
+            }
+            (Some(_), _) => {}
+            (None, value) => {
+                doc.insert(id.clone(), value);
+            }
+        }
+    }
+    for key in flattened {
+        let Some(value) = doc.shift_remove(&key) else {
+            continue;
+        };
+        let name = key.get(prefix.len()..).unwrap_or_default().to_owned();
+        let target = doc
+            .entry(id.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Some(target) = target.as_object_mut() else {
+            // Not an object: refused as such by the check that follows.
+            continue;
+        };
+        match name.split_once('.') {
+            Some((attribute, sub)) if !attribute.is_empty() && !sub.is_empty() => {
+                let inner = target
+                    .entry(attribute.to_owned())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Some(inner) = inner.as_object_mut() {
+                    inner.insert(sub.to_owned(), value);
+                }
+            }
+            _ => {
+                target.insert(name, value);
+            }
+        }
+    }
+}
+
+fn missing(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => true,
+        Some(Value::Array(items)) => items.is_empty(),
+        Some(Value::String(s)) => s.is_empty(),
+        Some(_) => false,
+    }
+}
+
+/// Refuses a resource that lacks a `required` attribute of `defs` (or a required
+/// sub-attribute of a complex value it has). Names are canonical by now.
+fn check_required(
+    map: &Map<String, Value>,
+    defs: &[AttributeDef],
+    prefix: &str,
+) -> Result<(), ProtocolError> {
+    for def in defs.iter().filter(|d| d.mutability != Mutability::ReadOnly) {
+        let value = map.get(&def.name);
+        if def.required && missing(value) {
+            return Err(invalid(format!(
+                "attribute `{prefix}{}` is required",
+                def.name
+            )));
+        }
+        let elements: Vec<&Value> = match value {
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(other) => vec![other],
+            None => Vec::new(),
+        };
+        for element in elements {
+            if let Value::Object(inner) = element {
+                check_required(
+                    inner,
+                    &def.sub_attributes,
+                    &format!("{prefix}{}.", def.name),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the extensions the service declares for `kind`: flattened keys nested, types
+/// and `readOnly` as for the core schemas, `required` attributes present.
+fn check_declared(
+    kind: ResourceKind,
+    doc: &mut Map<String, Value>,
+    extensions: &Extensions,
+) -> Result<(), ProtocolError> {
+    for extension in extensions.of(kind) {
+        nest_declared(extension, doc);
+        let id = &extension.schema().id;
+        let attributes = &extension.schema().attributes;
+        match doc.shift_remove(id) {
+            Some(Value::Object(mut inner)) => {
+                check_attributes(&mut inner, attributes, &format!("{id}:"))?;
+                check_required(&inner, attributes, &format!("{id}:"))?;
+                if !inner.is_empty() {
+                    doc.insert(id.clone(), Value::Object(inner));
+                }
+            }
+            Some(Value::Null) | None if extension.required() => {
+                check_required(&Map::new(), attributes, &format!("{id}:"))?;
+                return Err(invalid(format!(
+                    "extension `{id}` is required on every {}",
+                    kind.name()
+                )));
+            }
+            Some(Value::Null) | None => {}
+            Some(other) => {
+                return Err(invalid(format!(
+                    "extension `{id}` must be an object, got {}",
+                    describe(&other)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A User document as stored: checked against the User schema and its extensions (the
+/// enterprise one and those the service declares), with a non-empty `userName`.
+pub fn user(input: Value, kind: WriteKind<'_>) -> Result<Value, ProtocolError> {
+    declared_user(input, kind, Extensions::none())
+}
+
+/// [`user`], also checked against the declared extensions.
+pub(crate) fn declared_user(
+    input: Value,
+    _kind: WriteKind<'_>,
+    extensions: &Extensions,
+) -> Result<Value, ProtocolError> {
     let mut doc = object(input, "User")?;
     quirks::normalise_document(ResourceKind::User, &mut doc);
     check_document(ResourceKind::User, &mut doc)?;
+    check_declared(ResourceKind::User, &mut doc, extensions)?;
     match doc.get("userName") {
         Some(Value::String(name)) if !name.trim().is_empty() => Ok(Value::Object(doc)),
         _ => Err(invalid("a User needs a non-empty string `userName`".into())),
@@ -211,11 +368,21 @@ pub fn user(input: Value, _kind: WriteKind<'_>) -> Result<Value, ProtocolError> 
 }
 
 /// A Group document as stored (without `members`, which are a separate relation).
-pub fn group(input: Value, _kind: WriteKind<'_>) -> Result<Value, ProtocolError> {
+pub fn group(input: Value, kind: WriteKind<'_>) -> Result<Value, ProtocolError> {
+    declared_group(input, kind, Extensions::none())
+}
+
+/// [`group`], also checked against the declared extensions.
+pub(crate) fn declared_group(
+    input: Value,
+    _kind: WriteKind<'_>,
+    extensions: &Extensions,
+) -> Result<Value, ProtocolError> {
     let mut doc = object(input, "Group")?;
     quirks::normalise_document(ResourceKind::Group, &mut doc);
     doc.retain(|k, _| !k.eq_ignore_ascii_case("members"));
     check_document(ResourceKind::Group, &mut doc)?;
+    check_declared(ResourceKind::Group, &mut doc, extensions)?;
     Ok(Value::Object(doc))
 }
 
@@ -280,6 +447,28 @@ mod tests {
             assert_eq!(error.scim_type, ScimType::InvalidValue);
             assert!(error.detail.contains(message), "{doc}: {}", error.detail);
         }
+    }
+
+    #[test]
+    fn a_declared_extension_sent_in_two_spellings_is_one_object() {
+        let urn = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
+        let mut extensions = Extensions::default();
+        extensions.add(
+            SchemaExtension::builder(ResourceKind::User, urn)
+                .attribute(AttributeDef::string("costCenter"))
+                .attribute(AttributeDef::integer("level"))
+                .build()
+                .unwrap(),
+        );
+        let doc = declared_user(
+            json!({"userName": "a@x.com", urn: {"costCenter": "R&D"},
+                   urn.to_uppercase(): {"LEVEL": 2, "costCenter": "ignored"}}),
+            WriteKind::Create,
+            &extensions,
+        )
+        .unwrap();
+        assert_eq!(doc[urn], json!({"costCenter": "R&D", "level": 2}));
+        assert!(doc.get(urn.to_uppercase()).is_none(), "{doc}");
     }
 
     #[test]

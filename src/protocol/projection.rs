@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::error::ScimType;
 use crate::protocol::ProtocolError;
 use crate::protocol::path::AttrPath;
-use crate::schema::{ResourceKind, Returned};
+use crate::schema::{Extensions, ResourceKind, Returned, SchemaRules};
 
 /// Which attributes a response carries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -94,13 +94,18 @@ impl Projection {
     /// their product; a list response applies the same projection to every resource,
     /// and the parsed lists are reused while the projection stays the same.
     pub fn apply(&self, resource: Value, kind: ResourceKind) -> Value {
+        self.apply_declared(resource, Extensions::none().rules(kind))
+    }
+
+    /// [`Projection::apply`], with the `returned` of the service's declared extensions.
+    pub(crate) fn apply_declared(&self, resource: Value, rules: SchemaRules<'_>) -> Value {
         let Value::Object(doc) = resource else {
             return resource;
         };
         let lists = self.compiled();
         let mut out = Map::new();
         for (key, value) in doc {
-            if let Some(value) = lists.keep(kind, &key, value) {
+            if let Some(value) = lists.keep(&rules, &key, value) {
                 out.insert(key, value);
             }
         }
@@ -183,7 +188,8 @@ struct Lists {
 }
 
 impl Lists {
-    fn keep(&self, kind: ResourceKind, key: &str, value: Value) -> Option<Value> {
+    fn keep(&self, rules: &SchemaRules<'_>, key: &str, value: Value) -> Option<Value> {
+        let kind = rules.kind();
         if key.eq_ignore_ascii_case("id") || key.eq_ignore_ascii_case("schemas") {
             return Some(value);
         }
@@ -191,7 +197,7 @@ impl Lists {
         // like the enterprise one, under the URN it is stored by.
         let extension_urn = kind
             .extension(key)
-            .map(|e| e.id)
+            .map(|e| e.id.as_str())
             .or_else(|| (kind.is_custom_extension(key) && value.is_object()).then_some(key));
         if let Some(extension_id) = extension_urn {
             // An extension object: select within it by its own attribute names.
@@ -206,26 +212,26 @@ impl Lists {
             let mut kept = Map::new();
             for (name, v) in inner {
                 let qualified = format!("{}:{name}", extension_id);
-                if let Some(v) = self.select(kind, &qualified, &name, v, has_attributes) {
+                if let Some(v) = self.select(rules, &qualified, &name, v, has_attributes) {
                     kept.insert(name, v);
                 }
             }
             return (!kept.is_empty()).then_some(Value::Object(kept));
         }
-        self.select(kind, key, key, value, self.has_attributes)
+        self.select(rules, key, key, value, self.has_attributes)
     }
 
     /// Applies the lists to one attribute; `qualified` is how requests may name it.
     fn select(
         &self,
-        kind: ResourceKind,
+        rules: &SchemaRules<'_>,
         qualified: &str,
         name: &str,
         value: Value,
         has_attributes: bool,
     ) -> Option<Value> {
         let path = AttrPath::parse(qualified).ok()?;
-        let returned = kind
+        let returned = rules
             .attribute(&path)
             .map(|d| d.returned)
             .unwrap_or(Returned::Default);

@@ -448,7 +448,7 @@ fn list_extension_schemas(kind: ResourceKind, doc: &mut Map<String, Value>) {
     let key = match doc.keys().find(|k| k.eq_ignore_ascii_case("schemas")) {
         Some(key) => key.clone(),
         None => {
-            let core = kind.schema().id;
+            let core = kind.schema().id.as_str();
             doc.insert("schemas".into(), Value::Array(vec![core.into()]));
             "schemas".to_owned()
         }
@@ -469,7 +469,7 @@ fn wrap_single_objects(kind: ResourceKind, doc: &mut Map<String, Value>) {
     for def in kind.schema().attributes.iter().filter(|d| d.multi_valued) {
         if let Some(key) = doc
             .keys()
-            .find(|k| k.eq_ignore_ascii_case(def.name))
+            .find(|k| k.eq_ignore_ascii_case(&def.name))
             .cloned()
             && let Some(value) = doc.get_mut(&key)
             && value.is_object()
@@ -493,7 +493,7 @@ fn parse_string_booleans(kind: ResourceKind, doc: &mut Map<String, Value>) {
     for def in &kind.schema().attributes {
         let Some(key) = doc
             .keys()
-            .find(|k| k.eq_ignore_ascii_case(def.name))
+            .find(|k| k.eq_ignore_ascii_case(&def.name))
             .cloned()
         else {
             continue;
@@ -508,7 +508,7 @@ fn parse_string_booleans(kind: ResourceKind, doc: &mut Map<String, Value>) {
             .sub_attributes
             .iter()
             .filter(|s| s.kind == AttributeType::Boolean)
-            .map(|s| s.name)
+            .map(|s| s.name.as_str())
             .collect();
         if boolean_subs.is_empty() {
             continue;

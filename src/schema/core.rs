@@ -16,32 +16,35 @@ fn multi_valued(
     value: AttributeDef,
     types: &'static [&'static str],
 ) -> AttributeDef {
-    attr(name, Complex, description).multi().sub(vec![
-        value,
-        attr(
-            "display",
-            Str,
-            "A human-readable name, primarily used for display purposes.",
-        ),
-        attr("type", Str, "A label indicating the attribute's function.").canonical(types),
-        attr(
-            "primary",
-            Boolean,
-            "Whether this is the primary or preferred value.",
-        ),
-    ])
+    attr(name, Complex, description)
+        .multi_valued()
+        .sub_attributes(vec![
+            value,
+            attr(
+                "display",
+                Str,
+                "A human-readable name, primarily used for display purposes.",
+            ),
+            attr("type", Str, "A label indicating the attribute's function.")
+                .canonical_values(types),
+            attr(
+                "primary",
+                Boolean,
+                "Whether this is the primary or preferred value.",
+            ),
+        ])
 }
 
 fn user() -> Schema {
     Schema {
-        id: USER,
-        name: "User",
-        description: "User Account",
+        id: USER.into(),
+        name: "User".into(),
+        description: "User Account".into(),
         attributes: vec![
             attr("userName", Str, "Unique identifier for the User, typically used to authenticate; unique among the directory's active users.")
                 .required()
-                .unique(Uniqueness::Server),
-            attr("name", Complex, "The components of the user's real name.").sub(vec![
+                .uniqueness(Uniqueness::Server),
+            attr("name", Complex, "The components of the user's real name.").sub_attributes(vec![
                 attr("formatted", Str, "The full name, formatted for display."),
                 attr("familyName", Str, "The family name of the User."),
                 attr("givenName", Str, "The given name of the User."),
@@ -51,7 +54,7 @@ fn user() -> Schema {
             ]),
             attr("displayName", Str, "The name of the User, suitable for display to end-users."),
             attr("nickName", Str, "The casual way to address the user."),
-            attr("profileUrl", Reference, "A fully qualified URL pointing to a page representing the User's online profile.").references(&["external"]),
+            attr("profileUrl", Reference, "A fully qualified URL pointing to a page representing the User's online profile.").reference_types(["external"]),
             attr("title", Str, "The user's title, such as \"Vice President\"."),
             attr("userType", Str, "The relationship between the organization and the user."),
             attr("preferredLanguage", Str, "The User's preferred written or spoken language."),
@@ -73,29 +76,29 @@ fn user() -> Schema {
                 attr("value", Str, "Instant messaging address for the User."),
                 &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"]),
             multi_valued("photos", "URLs of photos of the User.",
-                attr("value", Reference, "URL of a photo of the User.").references(&["external"]),
+                attr("value", Reference, "URL of a photo of the User.").reference_types(["external"]),
                 &["photo", "thumbnail"]),
-            attr("addresses", Complex, "A physical mailing address for this User.").multi().sub(vec![
+            attr("addresses", Complex, "A physical mailing address for this User.").multi_valued().sub_attributes(vec![
                 attr("formatted", Str, "The full mailing address, formatted for display."),
                 attr("streetAddress", Str, "The full street address component."),
                 attr("locality", Str, "The city or locality component."),
                 attr("region", Str, "The state or region component."),
                 attr("postalCode", Str, "The zip code or postal code component."),
                 attr("country", Str, "The country name component."),
-                attr("type", Str, "A label indicating the attribute's function.").canonical(TYPES_WHPO),
+                attr("type", Str, "A label indicating the attribute's function.").canonical_values(TYPES_WHPO),
                 attr("primary", Boolean, "Whether this is the primary address."),
             ]),
             attr("groups", Complex, "A list of groups to which the user belongs.")
-                .multi()
+                .multi_valued()
                 .mutability(Mutability::ReadOnly)
-                .sub(vec![
+                .sub_attributes(vec![
                     attr("value", Str, "The identifier of the User's group.").mutability(Mutability::ReadOnly),
                     attr("$ref", Reference, "The URI of the corresponding 'Group' resource.")
-                        .references(&["Group"])
+                        .reference_types(["Group"])
                         .mutability(Mutability::ReadOnly),
                     attr("display", Str, "A human-readable name of the group.").mutability(Mutability::ReadOnly),
                     attr("type", Str, "How the membership came about.")
-                        .canonical(&["direct", "indirect"])
+                        .canonical_values(["direct", "indirect"])
                         .mutability(Mutability::ReadOnly),
                 ]),
             multi_valued("entitlements", "A list of entitlements for the User.",
@@ -110,14 +113,14 @@ fn user() -> Schema {
 
 fn group() -> Schema {
     Schema {
-        id: GROUP,
-        name: "Group",
-        description: "Group",
+        id: GROUP.into(),
+        name: "Group".into(),
+        description: "Group".into(),
         attributes: vec![
             attr("displayName", Str, "A human-readable name for the Group.").required(),
             attr("members", Complex, "A list of members of the Group.")
-                .multi()
-                .sub(vec![
+                .multi_valued()
+                .sub_attributes(vec![
                     attr("value", Str, "Identifier of the member of this Group.")
                         .case_exact()
                         .mutability(Mutability::Immutable),
@@ -126,12 +129,12 @@ fn group() -> Schema {
                         Reference,
                         "The URI corresponding to a SCIM resource that is a member of this Group.",
                     )
-                    .references(&["User", "Group"])
+                    .reference_types(["User", "Group"])
                     .mutability(Mutability::Immutable),
                     attr("display", Str, "A human-readable name of the member.")
                         .mutability(Mutability::ReadOnly),
                     attr("type", Str, "A label indicating the type of resource.")
-                        .canonical(&["User", "Group"])
+                        .canonical_values(["User", "Group"])
                         .mutability(Mutability::Immutable),
                 ]),
         ],
@@ -140,9 +143,9 @@ fn group() -> Schema {
 
 fn enterprise_user() -> Schema {
     Schema {
-        id: ENTERPRISE_USER,
-        name: "EnterpriseUser",
-        description: "Enterprise User",
+        id: ENTERPRISE_USER.into(),
+        name: "EnterpriseUser".into(),
+        description: "Enterprise User".into(),
         attributes: vec![
             attr(
                 "employeeNumber",
@@ -157,7 +160,7 @@ fn enterprise_user() -> Schema {
             ),
             attr("division", Str, "Identifies the name of a division."),
             attr("department", Str, "Identifies the name of a department."),
-            attr("manager", Complex, "The User's manager.").sub(vec![
+            attr("manager", Complex, "The User's manager.").sub_attributes(vec![
                 attr(
                     "value",
                     Str,
@@ -168,7 +171,7 @@ fn enterprise_user() -> Schema {
                     Reference,
                     "The URI of the SCIM resource representing the User's manager.",
                 )
-                .references(&["User"]),
+                .reference_types(["User"]),
                 attr("displayName", Str, "The displayName of the User's manager.")
                     .mutability(Mutability::ReadOnly),
             ]),
@@ -188,7 +191,7 @@ pub fn common_attributes() -> &'static [AttributeDef] {
             .case_exact()
             .mutability(Mutability::ReadOnly)
             .returned(Returned::Always)
-            .unique(Uniqueness::Server),
+            .uniqueness(Uniqueness::Server),
             attr(
                 "externalId",
                 Str,
@@ -197,7 +200,7 @@ pub fn common_attributes() -> &'static [AttributeDef] {
             .case_exact(),
             attr("meta", Complex, "Resource metadata.")
                 .mutability(Mutability::ReadOnly)
-                .sub(vec![
+                .sub_attributes(vec![
                     attr("resourceType", Str, "The name of the resource type.")
                         .case_exact()
                         .mutability(Mutability::ReadOnly),

@@ -61,16 +61,37 @@ pub enum Uniqueness {
 }
 
 /// One attribute of a schema.
+///
+/// Vendors declare their own with the constructors ([`AttributeDef::string`],
+/// [`AttributeDef::complex`], ...) and the builder methods, for a
+/// [`SchemaExtension`](super::SchemaExtension):
+///
+/// ```
+/// use scimkit::schema::{AttributeDef, Mutability, Returned};
+///
+/// let cost_center = AttributeDef::string("costCenter")
+///     .description("The cost center the user's work is billed to.")
+///     .required()
+///     .canonical_values(["R&D", "Sales"]);
+/// let badge = AttributeDef::complex("badge", vec![
+///     AttributeDef::string("number").case_exact(),
+///     AttributeDef::date_time("issued").mutability(Mutability::Immutable),
+/// ])
+/// .returned(Returned::Request);
+/// assert_eq!(cost_center.to_json()["required"], true);
+/// assert_eq!(badge.to_json()["subAttributes"][0]["caseExact"], true);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AttributeDef {
     /// Its name.
-    pub name: &'static str,
+    pub name: String,
     /// Its data type.
     pub kind: AttributeType,
     /// Whether it holds a list.
     pub multi_valued: bool,
     /// A human description.
-    pub description: &'static str,
+    pub description: String,
     /// Whether a resource must have it.
     pub required: bool,
     /// Whether strings compare case-sensitively.
@@ -82,70 +103,136 @@ pub struct AttributeDef {
     /// Uniqueness of its values.
     pub uniqueness: Uniqueness,
     /// Suggested values.
-    pub canonical_values: &'static [&'static str],
+    pub canonical_values: Vec<String>,
     /// For references: what they point at.
-    pub reference_types: &'static [&'static str],
+    pub reference_types: Vec<String>,
     /// For complex attributes: the sub-attributes.
     pub sub_attributes: Vec<AttributeDef>,
 }
 
 /// A plain read-write, single-valued, optional attribute of the given type; refine with
 /// the builder methods.
-pub(super) fn attr(
-    name: &'static str,
-    kind: AttributeType,
-    description: &'static str,
-) -> AttributeDef {
-    AttributeDef {
-        name,
-        kind,
-        multi_valued: false,
-        description,
-        required: false,
-        case_exact: false,
-        mutability: Mutability::ReadWrite,
-        returned: Returned::Default,
-        uniqueness: Uniqueness::None,
-        canonical_values: &[],
-        reference_types: &[],
-        sub_attributes: Vec::new(),
-    }
+pub(super) fn attr(name: &str, kind: AttributeType, description: &str) -> AttributeDef {
+    AttributeDef::new(name, kind).description(description)
 }
 
 impl AttributeDef {
-    pub(super) fn multi(mut self) -> Self {
+    /// A read-write, single-valued, optional attribute of the given type, returned by
+    /// default, neither case-exact nor unique, without a description.
+    pub fn new(name: impl Into<String>, kind: AttributeType) -> Self {
+        AttributeDef {
+            name: name.into(),
+            kind,
+            multi_valued: false,
+            description: String::new(),
+            required: false,
+            case_exact: false,
+            mutability: Mutability::ReadWrite,
+            returned: Returned::Default,
+            uniqueness: Uniqueness::None,
+            canonical_values: Vec::new(),
+            reference_types: Vec::new(),
+            sub_attributes: Vec::new(),
+        }
+    }
+
+    /// A string attribute.
+    pub fn string(name: impl Into<String>) -> Self {
+        Self::new(name, AttributeType::String)
+    }
+
+    /// A boolean attribute.
+    pub fn boolean(name: impl Into<String>) -> Self {
+        Self::new(name, AttributeType::Boolean)
+    }
+
+    /// An integer attribute.
+    pub fn integer(name: impl Into<String>) -> Self {
+        Self::new(name, AttributeType::Integer)
+    }
+
+    /// A decimal attribute.
+    pub fn decimal(name: impl Into<String>) -> Self {
+        Self::new(name, AttributeType::Decimal)
+    }
+
+    /// An RFC 3339 date-time attribute.
+    pub fn date_time(name: impl Into<String>) -> Self {
+        Self::new(name, AttributeType::DateTime)
+    }
+
+    /// A reference (URI) attribute pointing at `types` (`external`, `uri`, or a resource
+    /// type's name).
+    pub fn reference<S: AsRef<str>>(
+        name: impl Into<String>,
+        types: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Self::new(name, AttributeType::Reference).reference_types(types)
+    }
+
+    /// A complex attribute with these sub-attributes (which are not complex themselves,
+    /// RFC 7643 §2.3.8).
+    pub fn complex(name: impl Into<String>, sub_attributes: Vec<AttributeDef>) -> Self {
+        Self::new(name, AttributeType::Complex).sub_attributes(sub_attributes)
+    }
+
+    /// A human description, served in `/Schemas`.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Holds a list (a JSON array) of values.
+    pub fn multi_valued(mut self) -> Self {
         self.multi_valued = true;
         self
     }
-    pub(super) fn required(mut self) -> Self {
+
+    /// A resource must have it (a write without it is refused with 400 `invalidValue`).
+    pub fn required(mut self) -> Self {
         self.required = true;
         self
     }
-    pub(super) fn case_exact(mut self) -> Self {
+
+    /// Strings compare case-sensitively (in filters and sorting).
+    pub fn case_exact(mut self) -> Self {
         self.case_exact = true;
         self
     }
-    pub(super) fn mutability(mut self, mutability: Mutability) -> Self {
+
+    /// Who may write it; `readOnly` values a client sends are ignored.
+    pub fn mutability(mut self, mutability: Mutability) -> Self {
         self.mutability = mutability;
         self
     }
-    pub(super) fn returned(mut self, returned: Returned) -> Self {
+
+    /// When it is returned (`attributes` / `excludedAttributes` honour it).
+    pub fn returned(mut self, returned: Returned) -> Self {
         self.returned = returned;
         self
     }
-    pub(super) fn unique(mut self, uniqueness: Uniqueness) -> Self {
+
+    /// The uniqueness served in `/Schemas`. scimkit enforces it for `userName` only: the
+    /// store indexes no other attribute for uniqueness.
+    pub fn uniqueness(mut self, uniqueness: Uniqueness) -> Self {
         self.uniqueness = uniqueness;
         self
     }
-    pub(super) fn canonical(mut self, values: &'static [&'static str]) -> Self {
-        self.canonical_values = values;
+
+    /// Suggested values, served in `/Schemas` (not enforced, as RFC 7643 §7 allows).
+    pub fn canonical_values<S: AsRef<str>>(mut self, values: impl IntoIterator<Item = S>) -> Self {
+        self.canonical_values = values.into_iter().map(|v| v.as_ref().to_owned()).collect();
         self
     }
-    pub(super) fn references(mut self, types: &'static [&'static str]) -> Self {
-        self.reference_types = types;
+
+    /// For references: the types they point at.
+    pub fn reference_types<S: AsRef<str>>(mut self, types: impl IntoIterator<Item = S>) -> Self {
+        self.reference_types = types.into_iter().map(|v| v.as_ref().to_owned()).collect();
         self
     }
-    pub(super) fn sub(mut self, sub_attributes: Vec<AttributeDef>) -> Self {
+
+    /// For complex attributes: the sub-attributes.
+    pub fn sub_attributes(mut self, sub_attributes: Vec<AttributeDef>) -> Self {
         self.sub_attributes = sub_attributes;
         self
     }
@@ -160,10 +247,10 @@ impl AttributeDef {
     /// The RFC 7643 §7 representation.
     pub fn to_json(&self) -> Value {
         let mut doc = Map::new();
-        doc.insert("name".into(), self.name.into());
+        doc.insert("name".into(), self.name.as_str().into());
         doc.insert("type".into(), type_name(self.kind).into());
         doc.insert("multiValued".into(), self.multi_valued.into());
-        doc.insert("description".into(), self.description.into());
+        doc.insert("description".into(), self.description.as_str().into());
         doc.insert("required".into(), self.required.into());
         if matches!(
             self.kind,
@@ -238,18 +325,33 @@ fn type_name(kind: AttributeType) -> &'static str {
 
 /// A schema: an id (URN), a name and its attributes.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Schema {
     /// The schema URN.
-    pub id: &'static str,
+    pub id: String,
     /// Its name.
-    pub name: &'static str,
+    pub name: String,
     /// A description.
-    pub description: &'static str,
+    pub description: String,
     /// Its attributes.
     pub attributes: Vec<AttributeDef>,
 }
 
 impl Schema {
+    /// A schema without attributes.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            description: description.into(),
+            attributes: Vec::new(),
+        }
+    }
+
     /// An attribute by name, case-insensitively.
     pub fn attribute(&self, name: &str) -> Option<&AttributeDef> {
         self.attributes

@@ -3,9 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::Schema;
 use super::core::{ENTERPRISE_USER, GROUP, USER, all_schemas};
 use super::{EmailPolicy, list_response};
+use super::{Schema, SchemaExtension};
 
 /// What the service supports, as `/ServiceProviderConfig` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,8 +55,15 @@ pub fn service_provider_config(base: &str, capabilities: &Capabilities) -> Value
     })
 }
 
-/// The resource types: User (with the enterprise extension) and Group.
-fn resource_types(base: &str) -> [Value; 2] {
+/// The resource types: User (with the enterprise extension) and Group, each with the
+/// extensions the service declares.
+fn resource_types(base: &str, declared: &[SchemaExtension]) -> [Value; 2] {
+    let declared_for = |kind: super::ResourceKind| {
+        declared
+            .iter()
+            .filter(move |e| e.resource() == kind)
+            .map(|e| json!({"schema": e.schema().id, "required": e.required()}))
+    };
     let resource_type = |name: &str, endpoint: &str, schema: &str, extensions: Value| {
         json!({
             "schemas": [crate::urn::RESOURCE_TYPE],
@@ -74,32 +81,42 @@ fn resource_types(base: &str) -> [Value; 2] {
             "User",
             "/Users",
             USER,
-            json!([{"schema": ENTERPRISE_USER, "required": false}]),
+            Value::Array(
+                std::iter::once(json!({"schema": ENTERPRISE_USER, "required": false}))
+                    .chain(declared_for(super::ResourceKind::User))
+                    .collect(),
+            ),
         ),
-        resource_type("Group", "/Groups", GROUP, json!([])),
+        resource_type(
+            "Group",
+            "/Groups",
+            GROUP,
+            Value::Array(declared_for(super::ResourceKind::Group).collect()),
+        ),
     ]
 }
 
-/// `/ResourceTypes`.
-pub fn resource_type_list(base: &str) -> Value {
-    let all = resource_types(base).to_vec();
+/// `/ResourceTypes`, with the `declared` extensions in `schemaExtensions`.
+pub fn resource_type_list(base: &str, declared: &[SchemaExtension]) -> Value {
+    let all = resource_types(base, declared).to_vec();
     let total = all.len();
     list_response(all, total, 1)
 }
 
 /// `/ResourceTypes/{name}`, matched case-insensitively.
-pub fn resource_type(base: &str, name: &str) -> Option<Value> {
-    resource_types(base).into_iter().find(|t| {
+pub fn resource_type(base: &str, name: &str, declared: &[SchemaExtension]) -> Option<Value> {
+    resource_types(base, declared).into_iter().find(|t| {
         t["id"]
             .as_str()
             .is_some_and(|id| id.eq_ignore_ascii_case(name))
     })
 }
 
-/// `/Schemas`, as served under `policy`.
-pub fn schema_list(base: &str, policy: EmailPolicy) -> Value {
+/// `/Schemas`, as served under `policy`: the core schemas, then the `declared` ones.
+pub fn schema_list(base: &str, policy: EmailPolicy, declared: &[SchemaExtension]) -> Value {
     let all: Vec<Value> = all_schemas()
-        .iter()
+        .into_iter()
+        .chain(declared.iter().map(SchemaExtension::schema))
         .map(|s| served(s, base, policy))
         .collect();
     let total = all.len();
@@ -107,9 +124,15 @@ pub fn schema_list(base: &str, policy: EmailPolicy) -> Value {
 }
 
 /// `/Schemas/{urn}`, matched case-insensitively, as served under `policy`.
-pub fn schema(base: &str, urn: &str, policy: EmailPolicy) -> Option<Value> {
+pub fn schema(
+    base: &str,
+    urn: &str,
+    policy: EmailPolicy,
+    declared: &[SchemaExtension],
+) -> Option<Value> {
     all_schemas()
-        .iter()
+        .into_iter()
+        .chain(declared.iter().map(SchemaExtension::schema))
         .find(|s| s.id.eq_ignore_ascii_case(urn))
         .map(|s| served(s, base, policy))
 }

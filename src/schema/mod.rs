@@ -4,6 +4,7 @@
 mod core;
 mod definition;
 pub mod discovery;
+mod extension;
 pub mod path;
 
 pub use core::{
@@ -11,6 +12,8 @@ pub use core::{
     group_schema, user_schema,
 };
 pub use definition::{AttributeDef, AttributeType, Mutability, Returned, Schema, Uniqueness};
+pub(crate) use extension::{Extensions, SchemaRules};
+pub use extension::{SchemaError, SchemaExtension, SchemaExtensionBuilder};
 
 use self::path::{AttrPath, CaseExactness};
 
@@ -104,7 +107,7 @@ impl ResourceKind {
     /// one): core, common or extension attributes, case-insensitively.
     pub fn attribute(self, path: &AttrPath) -> Option<&'static AttributeDef> {
         let top = match &path.urn {
-            Some(urn) if urn.eq_ignore_ascii_case(self.schema().id) => {
+            Some(urn) if urn.eq_ignore_ascii_case(&self.schema().id) => {
                 self.find_core(&path.attribute)
             }
             Some(urn) => self.extension(urn)?.attribute(&path.attribute),
@@ -195,7 +198,10 @@ mod tests {
     #[test]
     fn attributes_resolve_by_any_spelling_and_qualification() {
         let user = ResourceKind::User;
-        let find = |p: &str| user.attribute(&AttrPath::parse(p).unwrap()).map(|d| d.name);
+        let find = |p: &str| {
+            user.attribute(&AttrPath::parse(p).unwrap())
+                .map(|d| d.name.as_str())
+        };
         assert_eq!(find("USERNAME"), Some("userName"));
         assert_eq!(find("name.GIVENNAME"), Some("givenName"));
         assert_eq!(

@@ -30,14 +30,22 @@ pub(super) fn answer(
             ))
         })?
     } else if endpoint.eq_ignore_ascii_case("Schemas") {
+        let declared = svc.inner.config.extensions.all();
         match item {
-            None => Some(discovery::schema_list(base, svc.inner.config.email_policy)),
-            Some(urn) => discovery::schema(base, urn, svc.inner.config.email_policy),
+            None => Some(discovery::schema_list(
+                base,
+                svc.inner.config.email_policy,
+                declared,
+            )),
+            Some(urn) => discovery::schema(base, urn, svc.inner.config.email_policy, declared),
         }
     } else if endpoint.eq_ignore_ascii_case("ResourceTypes") {
         match item {
-            None => Some(discovery::resource_type_list(base)),
-            Some(name) => discovery::resource_type(base, name),
+            None => Some(discovery::resource_type_list(
+                base,
+                svc.inner.config.extensions.all(),
+            )),
+            Some(name) => discovery::resource_type(base, name, svc.inner.config.extensions.all()),
         }
     } else {
         return None;

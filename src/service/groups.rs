@@ -56,11 +56,10 @@ pub(super) async fn render(
     } else {
         None
     };
-    Ok(resource::render_group(
-        group,
-        members.as_deref(),
-        &ctx.locations,
-    ))
+    let doc = resource::render_group(group, members.as_deref(), &ctx.locations);
+    // `attributes` / `excludedAttributes` beyond `members`, with the `returned` of
+    // declared Group extensions.
+    Ok(projection.apply_declared(doc, svc.inner.config.extensions.rules(ResourceKind::Group)))
 }
 
 /// The members a document lists, each checked to be a visible user of the directory.
@@ -130,7 +129,7 @@ pub(super) async fn create(
     let projection = projection_of(request)?;
     let input = json_body(request.headers(), request.body())?;
     let members = checked_members(svc, ctx, &input).await?;
-    let doc = document::group(input, WriteKind::Create)?;
+    let doc = document::declared_group(input, WriteKind::Create, &svc.inner.config.extensions)?;
     let group = Group {
         id: GroupId::from_uuid(svc.inner.ids.next_uuid()),
         directory_id: ctx.directory.id.clone(),
@@ -338,7 +337,11 @@ pub(super) async fn replace(
         retries.attempt()?;
         let old = load(svc, ctx, id).await?;
         preconditions.check_if_match(&old.meta.etag())?;
-        let doc = document::group(input.clone(), WriteKind::Replace(&old.attributes))?;
+        let doc = document::declared_group(
+            input.clone(),
+            WriteKind::Replace(&old.attributes),
+            &svc.inner.config.extensions,
+        )?;
         let version = old.meta.version;
         let group = Group {
             display_name: resource::group_display_name(&doc)?,

@@ -10,7 +10,9 @@ use crate::protocol::cursor::{CursorCodec, CursorPosition, QueryFingerprint};
 use crate::protocol::filter::{Filter, SortOrder, compare_resources, parse_filter};
 use crate::protocol::path::AttrPath;
 use crate::protocol::resource::list_response;
-use crate::schema::ResourceKind;
+use std::sync::Arc;
+
+use crate::schema::{Extensions, ResourceKind};
 
 /// How the client pages.
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub(super) struct ListQuery {
     filter_text: String,
     sort: Option<(AttrPath, SortOrder)>,
     pub paging: Paging,
+    /// The declared schema extensions, for their attributes' `caseExact`.
+    extensions: Arc<Extensions>,
 }
 
 fn invalid_value(detail: String) -> ScimError {
@@ -129,6 +133,7 @@ impl ListQuery {
             filter_text: params.filter.unwrap_or("").to_owned(),
             sort,
             paging,
+            extensions: config.extensions.clone(),
         })
     }
 
@@ -157,7 +162,10 @@ impl ListQuery {
         let mut matches: Vec<(String, Option<Value>, T)> = match &self.filter {
             Some(filter) => candidates
                 .into_iter()
-                .filter(|(_, view, _)| view.as_ref().is_some_and(|v| filter.matches(v, &kind)))
+                .filter(|(_, view, _)| {
+                    view.as_ref()
+                        .is_some_and(|v| filter.matches(v, &self.extensions.rules(kind)))
+                })
                 .collect(),
             None => candidates,
         };
@@ -165,7 +173,7 @@ impl ListQuery {
             let null = Value::Null;
             matches.sort_by(|a, b| {
                 let (x, y) = (a.1.as_ref().unwrap_or(&null), b.1.as_ref().unwrap_or(&null));
-                compare_resources(x, y, by, *order, &kind)
+                compare_resources(x, y, by, *order, &self.extensions.rules(kind))
             });
         }
         let total = matches.len();
@@ -336,7 +344,9 @@ impl ListQuery {
 
     /// Whether the filter (if any) selects `view`, under `kind`'s case rules.
     pub(super) fn selects(&self, view: &Value, kind: ResourceKind) -> bool {
-        self.filter.as_ref().is_none_or(|f| f.matches(view, &kind))
+        self.filter
+            .as_ref()
+            .is_none_or(|f| f.matches(view, &self.extensions.rules(kind)))
     }
 
     /// The same query with its selection already applied: sorts and pages only (the

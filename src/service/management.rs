@@ -12,6 +12,8 @@
 //! | `GET {prefix}/scim/directories/{id}` | `{"scimDirectory": {...}}` |
 //! | `PATCH {prefix}/scim/directories/{id}` | `{"scimDirectory": {...}}`, after setting what the body names |
 //! | `DELETE {prefix}/scim/directories/{id}` | `{"scimDirectory": {...}}` (deleted: tokens gone, data kept) |
+//! | `GET {prefix}/scim/directories/{id}/fields` | `{"scimDirectoryId": "..", "idp": "entra", "fields": {..}, "effectiveFields": {..}}` |
+//! | `PUT {prefix}/scim/directories/{id}/fields` with `{"fields": {"cost_center": "urn:..:costCenter"}}` | the same, after setting them |
 //!
 //! `GET .../scim/users` with `includeRoles=true` gives each user its effective `roles`
 //! (one extra store call per page). A directory is
@@ -25,6 +27,12 @@
 //! Each change carries the user and group as of that change (`user` on user and
 //! membership kinds, `group` on group and membership kinds, in the `scimUser` and
 //! `scimGroup` shapes), so forwarding it needs no read-back.
+//!
+//!
+//! Users carry `fields` (the vendor fields the directory's attribute mapping reads, see
+//! [`crate::docs::attribute_mapping`]) and, when some could not be read, `fieldErrors`
+//! (`[{"field", "path", "reason"}]`). Setting a mapping with a path that does not parse
+//! is a 400 naming the field and the path; nothing changes.
 //!
 //! `<selector>` is exactly one of `scimDirectoryId`, `organizationId` or
 //! `organizationExternalId` (an organization means its primary directory). Getting a user
@@ -50,13 +58,13 @@ use serde_json::{Value, json};
 use super::setup::{SetupContext, SetupPage};
 use crate::admin::{Admin, AdminError};
 use crate::model::{
-    Change, Clock, Directory, DirectoryId, GroupId, GroupMatch, OrganizationId, RoleMapping,
-    SystemClock, TokenHash, TokenScope, UserId,
+    Change, Clock, Directory, DirectoryId, FieldMapping, GroupId, GroupMatch, OrganizationId,
+    RoleMapping, SystemClock, TokenHash, TokenScope, UserId,
 };
 use crate::store::{DirectoryEdit, DirectoryStore, Keyset, TokenStore};
 use crate::sync::{
     DEFAULT_PAGE_SIZE, DirectorySelector, DirectorySync, ListGroups, ListUsers, MAX_PAGE_SIZE,
-    PageToken, SyncError, SyncGroup, SyncUser,
+    PageToken, SyncError, SyncGroup, SyncUser, check_field_mapping, effective_fields,
 };
 
 /// A management API error: a status and a message.
@@ -132,11 +140,32 @@ fn user_json(user: SyncUser) -> Value {
         "deleted": user.deleted,
         "state": user.state,
         "attributes": user.attributes,
+        "fields": user.fields,
     });
     if let (Some(roles), Some(o)) = (user.roles, doc.as_object_mut()) {
         o.insert("roles".into(), json!(roles));
     }
+    if !user.field_errors.is_empty()
+        && let Some(o) = doc.as_object_mut()
+    {
+        o.insert("fieldErrors".into(), json!(user.field_errors));
+    }
     doc
+}
+
+fn fields_json(directory: &Directory) -> Value {
+    let map = |mapping: &FieldMapping| -> serde_json::Map<String, Value> {
+        mapping
+            .iter()
+            .map(|(f, p)| (f.to_owned(), Value::from(p)))
+            .collect()
+    };
+    json!({
+        "scimDirectoryId": directory.id,
+        "idp": directory.idp,
+        "fields": map(&directory.fields),
+        "effectiveFields": map(&effective_fields(directory)),
+    })
 }
 
 fn group_json(group: SyncGroup) -> Value {
@@ -465,7 +494,8 @@ impl ManagementService {
             };
             return context.handle(&request, rest).await;
         }
-        match self.route(&request).await {
+        let routed = self.route(&request).await;
+        match routed {
             Ok(body) => json_response(StatusCode::OK, &body),
             Err(error) => {
                 let mut response = self.error(error.status, &error.message);
@@ -478,7 +508,9 @@ impl ManagementService {
                         );
                     }
                     StatusCode::METHOD_NOT_ALLOWED => {
-                        let allow = if is_directory_route(request.uri().path(), &self.prefix) {
+                        let allow = if request.uri().path().ends_with("/fields") {
+                            "GET, PUT"
+                        } else if is_directory_route(request.uri().path(), &self.prefix) {
                             "GET, PATCH, DELETE"
                         } else {
                             "GET"
@@ -520,6 +552,9 @@ impl ManagementService {
             .ok_or_else(|| ApiError::not_found(format!("no route `{path}`")))?;
         let scope = self.authenticate(request).await?;
         let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        if let ["scim", "directories", id, "fields"] = segments.as_slice() {
+            return self.fields(&scope, request, id).await;
+        }
         #[cfg(feature = "webhooks")]
         if segments.first() == Some(&"webhooks") {
             return self.webhook_route(request, &scope, &segments).await;
@@ -811,10 +846,70 @@ impl ManagementService {
         let user_id: UserId = id.parse().map_err(|_| missing())?;
         for directory in self.lookup_directories(scope, params).await? {
             if let Some(user) = self.store.get_user(&directory, &user_id).await? {
-                return Ok(json!({"scimUser": user_json(user.into())}));
+                let user = match self.store.get_directory(&directory).await? {
+                    Some(found) => SyncUser::mapped(user, &found),
+                    None => user.into(),
+                };
+                return Ok(json!({"scimUser": user_json(user)}));
             }
         }
         Err(missing())
+    }
+
+    /// `GET` or `PUT` a directory's attribute mapping.
+    async fn fields(
+        &self,
+        scope: &TokenScope,
+        request: &Request<Bytes>,
+        id: &str,
+    ) -> Result<Value, ApiError> {
+        let missing = || ApiError::not_found(format!("no SCIM directory `{id}`"));
+        let directory_id: DirectoryId = id.parse().map_err(|_| missing())?;
+        let directory = self
+            .store
+            .get_directory(&directory_id)
+            .await?
+            .filter(|d| may_read(scope, &d.organization_id))
+            .ok_or_else(missing)?;
+        match *request.method() {
+            Method::GET => Ok(fields_json(&directory)),
+            Method::PUT => {
+                let body: Value = serde_json::from_slice(request.body())
+                    .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
+                let Some(Value::Object(given)) = body.get("fields") else {
+                    return Err(ApiError::bad_request(
+                        "send `{\"fields\": {\"<vendor field>\": \"<SCIM attribute path>\"}}`",
+                    ));
+                };
+                let mut fields = FieldMapping::new();
+                for (field, path) in given {
+                    let Value::String(path) = path else {
+                        return Err(ApiError::bad_request(format!(
+                            "field `{field}`: the path must be a string (an empty one drops the default)"
+                        )));
+                    };
+                    fields = fields.map(field.clone(), path.clone());
+                }
+                check_field_mapping(&fields).map_err(|e| ApiError::bad_request(e.to_string()))?;
+                // One atomic edit, so a concurrent edit of the name, roles or state is kept.
+                let updated = self
+                    .store
+                    .edit_directory(
+                        &directory.id,
+                        &[DirectoryEdit::Fields(fields)],
+                        self.clock.now(),
+                    )
+                    .await?;
+                Ok(fields_json(&updated))
+            }
+            _ => Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!(
+                    "a directory's fields are read with GET and set with PUT, not {}",
+                    request.method()
+                ),
+            )),
+        }
     }
 
     async fn get_group(

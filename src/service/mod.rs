@@ -43,6 +43,7 @@ use crate::protocol::cursor::CursorCodec;
 use crate::protocol::projection::Projection;
 pub use crate::protocol::resource::EmailPolicy;
 use crate::protocol::resource::Locations;
+use crate::schema::{Extensions, SchemaExtension};
 use crate::seal::Sealer;
 use crate::store::ChangeNotifier;
 use crate::store::{DirectoryStore, TokenStore};
@@ -86,6 +87,7 @@ struct Config {
     email_policy: EmailPolicy,
     limits: limits::Limits,
     access_token_lifetime: time::Duration,
+    extensions: Arc<Extensions>,
 }
 
 /// A SCIM 2.0 service provider over a [`DirectoryStore`] and a [`TokenStore`]. Cheap to
@@ -262,6 +264,38 @@ impl ScimServiceBuilder {
     /// ```
     pub fn email_policy(mut self, policy: EmailPolicy) -> Self {
         self.config.email_policy = policy;
+        self
+    }
+
+    /// Declares a schema extension of the vendor's own
+    /// (`urn:ietf:params:scim:schemas:extension:acme:2.0:User`): it is served in
+    /// `/Schemas` and in its resource type's `schemaExtensions`, and every write of that
+    /// resource type is checked against it (wrong types and missing `required` attributes
+    /// are 400 `invalidValue` naming the attribute); flattened keys
+    /// (`"urn:...:acme:2.0:User:costCenter": "x"`, as Entra sends them) are nested in its
+    /// object, and its attributes filter, sort and project with their declared `caseExact`
+    /// and `returned`. A second extension with the same URN replaces the first.
+    /// See [`crate::docs::schema_extensions`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scimkit::schema::{AttributeDef, ResourceKind, SchemaExtension};
+    /// use scimkit::{ScimService, store::MemoryStore};
+    ///
+    /// let acme = SchemaExtension::builder(
+    ///     ResourceKind::User,
+    ///     "urn:ietf:params:scim:schemas:extension:acme:2.0:User",
+    /// )
+    /// .attribute(AttributeDef::string("costCenter"))
+    /// .build()?;
+    /// let scim = ScimService::builder(Arc::new(MemoryStore::new()))
+    ///     .schema_extension(acme)
+    ///     .build();
+    /// # let _ = scim;
+    /// # Ok::<(), scimkit::schema::SchemaError>(())
+    /// ```
+    pub fn schema_extension(mut self, extension: SchemaExtension) -> Self {
+        Arc::make_mut(&mut self.config.extensions).add(extension);
         self
     }
 
@@ -443,6 +477,7 @@ impl ScimService {
                 max_filter_candidates: DEFAULT_MAX_FILTER_CANDIDATES,
                 email_policy: EmailPolicy::Required,
                 limits: limits::Limits::default(),
+                extensions: Arc::default(),
             },
         }
     }

@@ -57,7 +57,11 @@ pub(super) async fn user(
         preconditions.check_if_match(&old.meta.etag())?;
         let patched = apply_operations(&old.attributes, &operations, ResourceKind::User)?;
         svc.inner.config.limits.check_document(&patched)?;
-        let doc = document::user(patched, WriteKind::Replace(&old.attributes))?;
+        let doc = document::declared_user(
+            patched,
+            WriteKind::Replace(&old.attributes),
+            &svc.inner.config.extensions,
+        )?;
         let version = old.meta.version;
         let user = User {
             email: resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?,
@@ -264,7 +268,11 @@ pub(super) async fn group(
         } else {
             let patched = apply_operations(&old.attributes, &rest, ResourceKind::Group)?;
             svc.inner.config.limits.check_document(&patched)?;
-            let doc = document::group(patched, WriteKind::Replace(&old.attributes))?;
+            let doc = document::declared_group(
+                patched,
+                WriteKind::Replace(&old.attributes),
+                &svc.inner.config.extensions,
+            )?;
             let version = old.meta.version;
             let group = Group {
                 display_name: resource::group_display_name(&doc)?,

@@ -80,7 +80,7 @@ pub(super) async fn render_all(
         .map(|user| {
             let of_user = groups.get(&user.id).map(Vec::as_slice).unwrap_or(&[]);
             let doc = resource::render_user(user, of_user, &ctx.locations);
-            projection.apply(doc, ResourceKind::User)
+            projection.apply_declared(doc, svc.inner.config.extensions.rules(ResourceKind::User))
         })
         .collect())
 }
@@ -92,7 +92,7 @@ pub(super) async fn create(
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
     let input = json_body(request.headers(), request.body())?;
-    let doc = document::user(input, WriteKind::Create)?;
+    let doc = document::declared_user(input, WriteKind::Create, &svc.inner.config.extensions)?;
     let email = resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?;
     let state = resource::requested_state(&doc);
     let now = svc.inner.clock.now();
@@ -321,7 +321,11 @@ pub(super) async fn replace(
         retries.attempt()?;
         let old = load(svc, ctx, id).await?;
         preconditions.check_if_match(&old.meta.etag())?;
-        let doc = document::user(input.clone(), WriteKind::Replace(&old.attributes))?;
+        let doc = document::declared_user(
+            input.clone(),
+            WriteKind::Replace(&old.attributes),
+            &svc.inner.config.extensions,
+        )?;
         let email = resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?;
         let version = old.meta.version;
         let user = User {

@@ -88,6 +88,8 @@ mod tests {
             state: crate::model::UserState::Active,
             attributes,
             roles: None,
+            fields: Default::default(),
+            field_errors: Vec::new(),
         }
     }
 

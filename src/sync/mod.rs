@@ -45,13 +45,20 @@
 
 mod accessors;
 mod changes;
+mod fields;
 mod page_token;
 mod stream;
 
 pub use crate::service::ManagementService;
 pub use crate::store::{ChangeNotifier, LocalNotifier, States};
 pub use changes::{ChangePage, ChangeSubscription, DEFAULT_POLL_INTERVAL};
+pub use fields::{
+    FieldError, FieldMappingError, MAX_MAPPED_FIELDS, STANDARD_FIELDS, check_field_mapping,
+    default_fields, effective_fields,
+};
 pub use stream::Items;
+
+use fields::CompiledFields;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -144,6 +151,15 @@ pub struct SyncUser {
     /// ([`ListUsers::with_roles`]); `None` otherwise. Empty for a deprovisioned user.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<BTreeSet<String>>,
+    /// The vendor's fields, read from `attributes` by the directory's attribute mapping
+    /// ([`effective_fields`]: the IdP's defaults and the directory's own); a field whose
+    /// attribute the IdP did not send is absent. Filled by [`DirectorySync`]; empty for a
+    /// `SyncUser` built with `From<User>`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, Value>,
+    /// The mapped fields that could not be read for this user, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub field_errors: Vec<FieldError>,
 }
 
 impl From<User> for SyncUser {
@@ -156,7 +172,72 @@ impl From<User> for SyncUser {
             email: user.email,
             attributes: user.attributes,
             roles: None,
+            fields: BTreeMap::new(),
+            field_errors: Vec::new(),
         }
+    }
+}
+
+impl SyncUser {
+    /// A user with its fields read by `directory`'s attribute mapping.
+    pub fn mapped(user: User, directory: &Directory) -> Self {
+        Self::from(user).with_fields(&CompiledFields::for_directory(directory))
+    }
+
+    fn with_fields(mut self, fields: &CompiledFields) -> Self {
+        let (values, errors) = fields.resolve(&self.attributes);
+        self.fields = values;
+        self.field_errors = errors;
+        self
+    }
+
+    /// A mapped field (see [`SyncUser::fields`]): `user.field("cost_center")`.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use scimkit::model::FieldMapping;
+    /// use scimkit::store::{DirectoryStore, MemoryStore};
+    /// use scimkit::sync::{DirectorySelector, DirectorySync, ListUsers};
+    /// use scimkit::Admin;
+    ///
+    /// let store = Arc::new(MemoryStore::new());
+    /// let admin = Admin::new(store.clone());
+    /// let org = admin.create_organization(Some("acme".into()), vec![]).await?;
+    /// let directory = admin.create_directory(&org.id, true).await?;
+    /// admin
+    ///     .set_field_mapping(
+    ///         &directory.id,
+    ///         FieldMapping::new().map(
+    ///             "cost_center",
+    ///             "urn:ietf:params:scim:schemas:extension:acme:2.0:User:costCenter",
+    ///         ),
+    ///     )
+    ///     .await?;
+    /// // ... the IdP provisions users ...
+    /// let sync = DirectorySync::new(store);
+    /// let page = sync.list_users(ListUsers::new(DirectorySelector::Directory(directory.id))).await?;
+    /// for user in page.items {
+    ///     let cost_center = user.field("cost_center").and_then(|v| v.as_str());
+    ///     for error in user.field_errors() {
+    ///         eprintln!("user {}: {error}", user.id);
+    ///     }
+    /// #   let _ = cost_center;
+    /// }
+    /// # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.fields.get(name)
+    }
+
+    /// A mapped field that is a string.
+    pub fn field_str(&self, name: &str) -> Option<&str> {
+        self.field(name).and_then(Value::as_str)
+    }
+
+    /// The mapped fields that could not be read for this user.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.field_errors
     }
 }
 
@@ -493,6 +574,7 @@ impl DirectorySync {
         } else {
             None
         };
+        let fields = CompiledFields::for_directory(&directory);
         let items = users
             .into_iter()
             .map(|user| {
@@ -503,6 +585,7 @@ impl DirectorySync {
                     roles: user_roles,
                     ..SyncUser::from(user)
                 }
+                .with_fields(&fields)
             })
             .collect();
         Ok(Page {
@@ -708,7 +791,7 @@ impl DirectorySync {
         self.store
             .get_user(&directory.id, id)
             .await?
-            .map(SyncUser::from)
+            .map(|user| SyncUser::mapped(user, &directory))
             .ok_or(SyncError::NotFound)
     }
 

@@ -60,7 +60,7 @@ fn apply(doc: &mut Map<String, Value>, op: &PatchOp, kind: ResourceKind) -> Resu
                 if is_server_owned(key) {
                     continue;
                 }
-                let extension = kind.extension(key).map(|e| e.id).or_else(|| {
+                let extension = kind.extension(key).map(|e| e.id.as_str()).or_else(|| {
                     // Okta's namespaces need not end in `:User`; a URN key holding an
                     // object is the extension object itself.
                     (kind.is_custom_extension(key) && value.is_object()).then_some(key.as_str())
@@ -173,13 +173,13 @@ fn container<'a>(
     create: bool,
 ) -> Result<Option<&'a mut Map<String, Value>>, PatchError> {
     let urn = match &path.urn {
-        Some(urn) if !urn.eq_ignore_ascii_case(kind.schema().id) => urn,
+        Some(urn) if !urn.eq_ignore_ascii_case(&kind.schema().id) => urn,
         _ => return Ok(Some(doc)),
     };
     // A custom extension (Entra's `CustomExtensionName`, Okta's namespaces) is kept under
     // its URN as the IdP spelled it.
     let canonical = match kind.extension(urn) {
-        Some(extension) => extension.id,
+        Some(extension) => extension.id.as_str(),
         None if kind.is_custom_extension(urn) => urn.as_str(),
         None => {
             return Err(PatchError::InvalidPath(format!(

@@ -1,0 +1,378 @@
+//! Schema extensions a vendor declares for its own attributes
+//! (`urn:ietf:params:scim:schemas:extension:acme:2.0:User`), and the set a service serves.
+
+use super::definition::{AttributeDef, AttributeType, Schema};
+use super::path::{AttrPath, CaseExactness};
+use super::{ENTERPRISE_USER, GROUP, ResourceKind, USER};
+
+/// Why a [`SchemaExtension`] cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// The id is not a URN (`urn:...`).
+    #[error("schema id `{0}` is not a URN (it must start with `urn:` and have more after it)")]
+    NotUrn(String),
+    /// The id is a schema or message URN scimkit serves itself.
+    #[error(
+        "schema id `{0}` is reserved: it names a core schema, the enterprise extension or a SCIM message"
+    )]
+    Reserved(String),
+    /// An attribute name is not an RFC 7643 §2.1 name.
+    #[error(
+        "attribute name `{0}` is invalid: names start with a letter and hold letters, digits, `_`, `-` or `$`"
+    )]
+    InvalidName(String),
+    /// Two attributes at the same level share a name (case-insensitively).
+    #[error("attribute `{0}` is declared twice (names compare case-insensitively)")]
+    Duplicate(String),
+    /// A complex attribute without sub-attributes.
+    #[error("complex attribute `{0}` needs at least one sub-attribute")]
+    EmptyComplex(String),
+    /// Sub-attributes on an attribute that is not complex, or a complex sub-attribute.
+    #[error(
+        "attribute `{0}`: only a top-level complex attribute has sub-attributes (RFC 7643 §2.3.8)"
+    )]
+    MisplacedSubAttributes(String),
+    /// The extension declares no attributes.
+    #[error("schema `{0}` declares no attributes")]
+    NoAttributes(String),
+}
+
+/// A schema extension a vendor declares, served in `/Schemas` and in the resource type's
+/// `schemaExtensions`, and checked on every write of that resource type like the core
+/// schemas: values of the wrong type are refused with 400 `invalidValue` naming the
+/// attribute, `required` attributes must be present (when the extension is required on
+/// the resource type, or the resource carries it), `readOnly` values a client sends are
+/// dropped. Its attributes filter and project like the enterprise extension's, with their
+/// declared `caseExact` and `returned`.
+///
+/// ```
+/// use scimkit::schema::{AttributeDef, ResourceKind, SchemaExtension};
+///
+/// let acme = SchemaExtension::builder(
+///     ResourceKind::User,
+///     "urn:ietf:params:scim:schemas:extension:acme:2.0:User",
+/// )
+/// .name("AcmeUser")
+/// .attribute(AttributeDef::string("costCenter"))
+/// .attribute(AttributeDef::integer("level"))
+/// .build()?;
+/// assert_eq!(acme.schema().attributes.len(), 2);
+/// # Ok::<(), scimkit::schema::SchemaError>(())
+/// ```
+///
+/// Hand it to [`ScimServiceBuilder::schema_extension`](crate::service::ScimServiceBuilder::schema_extension).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaExtension {
+    resource: ResourceKind,
+    required: bool,
+    schema: Schema,
+}
+
+impl SchemaExtension {
+    /// Starts an extension of `resource` with the schema URN `id`.
+    pub fn builder(resource: ResourceKind, id: impl Into<String>) -> SchemaExtensionBuilder {
+        let id = id.into();
+        let name = id.rsplit(':').next().unwrap_or_default().to_owned();
+        SchemaExtensionBuilder {
+            resource,
+            required: false,
+            schema: Schema::new(id, name, ""),
+        }
+    }
+
+    /// The resource type it extends.
+    pub fn resource(&self) -> ResourceKind {
+        self.resource
+    }
+
+    /// Whether every resource of that type must carry it.
+    pub fn required(&self) -> bool {
+        self.required
+    }
+
+    /// The schema: id, name, description and attributes.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+}
+
+/// Builds a [`SchemaExtension`]; see [`SchemaExtension::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SchemaExtensionBuilder {
+    resource: ResourceKind,
+    required: bool,
+    schema: Schema,
+}
+
+impl SchemaExtensionBuilder {
+    /// The schema's name (default: the URN's last segment).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.schema.name = name.into();
+        self
+    }
+
+    /// The schema's description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.schema.description = description.into();
+        self
+    }
+
+    /// Every resource of the type must carry the extension (`schemaExtensions[].required`);
+    /// its `required` attributes are then checked on every write.
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// Adds an attribute.
+    pub fn attribute(mut self, attribute: AttributeDef) -> Self {
+        self.schema.attributes.push(attribute);
+        self
+    }
+
+    /// The extension, or why its definition is not one a SCIM client could read.
+    pub fn build(self) -> Result<SchemaExtension, SchemaError> {
+        let id = self.schema.id.trim().to_owned();
+        let lower = id.to_ascii_lowercase();
+        if !lower.starts_with("urn:")
+            || lower.len() <= "urn:".len()
+            || id.contains(['[', ']', ' ', '"'])
+        {
+            return Err(SchemaError::NotUrn(id));
+        }
+        let reserved = [USER, GROUP, ENTERPRISE_USER]
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(&id))
+            || lower.starts_with(crate::urn::API_MESSAGES_PREFIX)
+            || lower.starts_with(crate::urn::SCIM_1_CORE_PREFIX);
+        if reserved {
+            return Err(SchemaError::Reserved(id));
+        }
+        if self.schema.attributes.is_empty() {
+            return Err(SchemaError::NoAttributes(id));
+        }
+        check_level(&self.schema.attributes, "", true)?;
+        let mut schema = self.schema;
+        schema.id = id;
+        Ok(SchemaExtension {
+            resource: self.resource,
+            required: self.required,
+            schema,
+        })
+    }
+}
+
+fn check_level(defs: &[AttributeDef], prefix: &str, top: bool) -> Result<(), SchemaError> {
+    for (i, def) in defs.iter().enumerate() {
+        let qualified = format!("{prefix}{}", def.name);
+        let parses =
+            AttrPath::parse(&def.name).is_ok_and(|p| p.urn.is_none() && p.sub_attribute.is_none());
+        if !parses {
+            return Err(SchemaError::InvalidName(qualified));
+        }
+        if defs
+            .iter()
+            .take(i)
+            .any(|d| d.name.eq_ignore_ascii_case(&def.name))
+        {
+            return Err(SchemaError::Duplicate(qualified));
+        }
+        match def.kind {
+            AttributeType::Complex if !top => {
+                return Err(SchemaError::MisplacedSubAttributes(qualified));
+            }
+            AttributeType::Complex if def.sub_attributes.is_empty() => {
+                return Err(SchemaError::EmptyComplex(qualified));
+            }
+            AttributeType::Complex => {
+                check_level(&def.sub_attributes, &format!("{qualified}."), false)?;
+            }
+            _ if !def.sub_attributes.is_empty() => {
+                return Err(SchemaError::MisplacedSubAttributes(qualified));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The extensions a service declares, by resource type; a later one with the same URN
+/// replaces an earlier one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Extensions {
+    all: Vec<SchemaExtension>,
+}
+
+impl Extensions {
+    /// No declared extensions.
+    pub(crate) fn none() -> &'static Extensions {
+        static NONE: Extensions = Extensions { all: Vec::new() };
+        &NONE
+    }
+
+    pub(crate) fn add(&mut self, extension: SchemaExtension) {
+        self.all
+            .retain(|e| !e.schema.id.eq_ignore_ascii_case(&extension.schema.id));
+        self.all.push(extension);
+    }
+
+    /// Every declared extension, in declaration order.
+    pub(crate) fn all(&self) -> &[SchemaExtension] {
+        &self.all
+    }
+
+    /// The extensions of one resource type.
+    pub(crate) fn of(&self, kind: ResourceKind) -> impl Iterator<Item = &SchemaExtension> {
+        self.all.iter().filter(move |e| e.resource == kind)
+    }
+
+    /// The extension of `kind` with this URN, case-insensitively.
+    pub(crate) fn find(&self, kind: ResourceKind, urn: &str) -> Option<&SchemaExtension> {
+        self.of(kind)
+            .find(|e| e.schema.id.eq_ignore_ascii_case(urn))
+    }
+
+    /// The resource type's schemas as a service declares them, for lookups by path.
+    pub(crate) fn rules(&self, kind: ResourceKind) -> SchemaRules<'_> {
+        SchemaRules {
+            kind,
+            extensions: self,
+        }
+    }
+}
+
+/// One resource type's schemas, core and declared: attribute lookup by path, and the
+/// `caseExact` rules filters and sorting follow.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SchemaRules<'a> {
+    kind: ResourceKind,
+    extensions: &'a Extensions,
+}
+
+impl SchemaRules<'_> {
+    /// The resource type.
+    pub(crate) fn kind(&self) -> ResourceKind {
+        self.kind
+    }
+
+    /// The definition of the attribute a path names, as [`ResourceKind::attribute`], and
+    /// also in a declared extension.
+    pub(crate) fn attribute(&self, path: &AttrPath) -> Option<&AttributeDef> {
+        if let Some(def) = self.kind.attribute(path) {
+            return Some(def);
+        }
+        let urn = path.urn.as_deref()?;
+        let top = self
+            .extensions
+            .find(self.kind, urn)?
+            .schema
+            .attribute(&path.attribute)?;
+        match &path.sub_attribute {
+            Some(sub) => top.sub_attribute(sub),
+            None => Some(top),
+        }
+    }
+}
+
+impl CaseExactness for SchemaRules<'_> {
+    fn case_exact(&self, path: &AttrPath) -> bool {
+        match self.attribute(path) {
+            Some(def) if def.kind == AttributeType::Complex => {
+                def.sub_attribute("value").is_some_and(|v| v.case_exact)
+            }
+            Some(def) => def.case_exact,
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACME: &str = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
+
+    #[test]
+    fn definitions_a_client_could_not_read_are_refused() {
+        let build = |id: &str, attribute: AttributeDef| {
+            SchemaExtension::builder(ResourceKind::User, id)
+                .attribute(attribute)
+                .build()
+        };
+        let ok = AttributeDef::string("costCenter");
+        assert!(matches!(
+            build("acme", ok.clone()),
+            Err(SchemaError::NotUrn(_))
+        ));
+        assert!(matches!(
+            build(ENTERPRISE_USER, ok.clone()),
+            Err(SchemaError::Reserved(_))
+        ));
+        assert!(matches!(
+            build("urn:ietf:params:scim:api:messages:2.0:Acme", ok.clone()),
+            Err(SchemaError::Reserved(_))
+        ));
+        assert!(matches!(
+            build(ACME, AttributeDef::string("cost center")),
+            Err(SchemaError::InvalidName(_))
+        ));
+        assert!(matches!(
+            build(ACME, AttributeDef::complex("badge", vec![])),
+            Err(SchemaError::EmptyComplex(_))
+        ));
+        assert!(matches!(
+            build(
+                ACME,
+                AttributeDef::complex(
+                    "badge",
+                    vec![AttributeDef::complex(
+                        "inner",
+                        vec![AttributeDef::string("x")]
+                    )]
+                )
+            ),
+            Err(SchemaError::MisplacedSubAttributes(_))
+        ));
+        let twice = SchemaExtension::builder(ResourceKind::User, ACME)
+            .attribute(ok.clone())
+            .attribute(AttributeDef::integer("COSTCENTER"))
+            .build();
+        assert_eq!(twice, Err(SchemaError::Duplicate("COSTCENTER".into())));
+        assert!(matches!(
+            SchemaExtension::builder(ResourceKind::User, ACME).build(),
+            Err(SchemaError::NoAttributes(_))
+        ));
+        assert!(build(ACME, ok).is_ok());
+    }
+
+    #[test]
+    fn declared_attributes_resolve_by_qualified_path() {
+        let mut extensions = Extensions::default();
+        extensions.add(
+            SchemaExtension::builder(ResourceKind::User, ACME)
+                .attribute(AttributeDef::string("badge").case_exact())
+                .build()
+                .unwrap(),
+        );
+        let rules = extensions.rules(ResourceKind::User);
+        let path = AttrPath::parse(&format!("{}:BADGE", ACME.to_uppercase())).unwrap();
+        assert_eq!(
+            rules.attribute(&path).map(|d| d.name.as_str()),
+            Some("badge")
+        );
+        assert!(rules.case_exact(&path));
+        assert!(
+            extensions
+                .rules(ResourceKind::Group)
+                .attribute(&path)
+                .is_none()
+        );
+        assert!(
+            rules
+                .attribute(&AttrPath::parse("userName").unwrap())
+                .is_some()
+        );
+    }
+}
