@@ -362,7 +362,40 @@ pub(super) struct Page {
     pub next_cursor: Option<String>,
 }
 
+/// A ListResponse (RFC 7644 §3.4.2) over borrowed resources, serialised with the same
+/// members in the same order as [`Page::respond`] builds.
+pub(super) struct ListBody<'r, R> {
+    page: &'r Page,
+    resources: &'r [R],
+}
+
+impl<R: serde::Serialize> serde::Serialize for ListBody<'_, R> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("schemas", &[crate::urn::LIST_RESPONSE])?;
+        map.serialize_entry("totalResults", &self.page.total)?;
+        map.serialize_entry("itemsPerPage", &self.resources.len())?;
+        if let Some(start_index) = self.page.start_index {
+            map.serialize_entry("startIndex", &start_index)?;
+        }
+        map.serialize_entry("Resources", self.resources)?;
+        if let Some(cursor) = &self.page.next_cursor {
+            map.serialize_entry("nextCursor", cursor)?;
+        }
+        map.end()
+    }
+}
+
 impl Page {
+    /// The ListResponse holding `resources`, to serialise without building it.
+    pub(super) fn list_body<'r, R>(&'r self, resources: &'r [R]) -> ListBody<'r, R> {
+        ListBody {
+            page: self,
+            resources,
+        }
+    }
+
     /// The ListResponse holding `resources`.
     pub(super) fn respond(self, resources: Vec<Value>) -> Value {
         let mut body = list_response(resources, self.total, self.start_index.unwrap_or(1));

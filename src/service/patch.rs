@@ -27,8 +27,9 @@ fn parse(
     Ok(parse_request(&body, kind)?)
 }
 
-fn respond(svc: &ScimService, body: Value) -> Response<Bytes> {
-    let mut response = resource_response(StatusCode::OK, &body);
+/// The 200 answer with the resource, or (when the service answers PATCH without content)
+/// 204 with its `ETag`.
+fn respond(svc: &ScimService, mut response: Response<Bytes>) -> Response<Bytes> {
     if !svc.inner.config.patch_returns_content {
         let headers = response.headers().clone();
         response = empty_response(StatusCode::NO_CONTENT);
@@ -78,7 +79,7 @@ pub(super) async fn user(
     };
     Ok(respond(
         svc,
-        users::render(svc, ctx, &stored, &projection).await?,
+        users::respond(svc, ctx, &stored, &projection, StatusCode::OK).await?,
     ))
 }
 
@@ -283,6 +284,9 @@ pub(super) async fn group(
     };
     Ok(respond(
         svc,
-        groups::render(svc, ctx, &stored, &projection).await?,
+        resource_response(
+            StatusCode::OK,
+            &groups::render(svc, ctx, &stored, &projection).await?,
+        ),
     ))
 }
