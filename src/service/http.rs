@@ -114,6 +114,25 @@ pub(super) fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ScimE
     })
 }
 
+/// [`json_body`] of a request, parsed on the blocking pool when the body is large (see
+/// `offload`), so a megabyte of JSON does not hold an async worker.
+pub(super) async fn request_json(request: &http::Request<Bytes>) -> Result<Value, ScimError> {
+    let heavy = request.body().len() >= super::offload::HEAVY_BODY_BYTES;
+    if !heavy {
+        return json_body(request.headers(), request.body());
+    }
+    let content_type = request.headers().get(CONTENT_TYPE).cloned();
+    let body = request.body().clone();
+    super::offload::run(true, move || {
+        let mut headers = HeaderMap::new();
+        if let Some(content_type) = content_type {
+            headers.insert(CONTENT_TYPE, content_type);
+        }
+        json_body(&headers, &body)
+    })
+    .await
+}
+
 /// The `attributes` / `excludedAttributes` of a request's query string.
 pub(super) fn projection_of<B>(request: &http::Request<B>) -> Result<Projection, ScimError> {
     let query = Query::parse(request.uri().query());

@@ -15,6 +15,7 @@ mod limits;
 mod list;
 mod management;
 mod observe;
+mod offload;
 mod patch;
 mod route;
 mod search;

@@ -2,11 +2,15 @@
 //! document. Groups: member operations become atomic membership edits, so parallel
 //! PATCHes from an IdP never conflict or lose a member.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 
-use super::http::{Preconditions, empty_response, json_body, projection_of, resource_response};
+use super::http::{Preconditions, empty_response, projection_of, request_json, resource_response};
+use super::limits::Limits;
+use super::offload;
 use super::{Ctx, ScimService, cas, groups, store_error, users};
 use crate::error::{ScimError, ScimType};
 use crate::model::{Group, Meta, User, UserId};
@@ -17,14 +21,21 @@ use crate::protocol::{quirks, resource};
 use crate::schema::ResourceKind;
 use crate::store::{DirectoryStoreExt, MembershipEdit, States};
 
-fn parse(
+async fn parse(
     request: &Request<Bytes>,
     kind: ResourceKind,
     id: &str,
 ) -> Result<Vec<PatchOp>, ScimError> {
-    let mut body = json_body(request.headers(), request.body())?;
+    let mut body = request_json(request).await?;
     quirks::normalise_patch(quirks::PatchTarget { kind, id }, &mut body);
     Ok(parse_request(&body, kind)?)
+}
+
+/// The user document `operations` make of `old`, checked and reduced for storing.
+fn patched_user(old: &Value, operations: &[PatchOp], limits: &Limits) -> Result<Value, ScimError> {
+    let patched = apply_operations(old, operations, ResourceKind::User)?;
+    limits.check_document(&patched)?;
+    Ok(document::user(patched, WriteKind::Replace(old))?)
 }
 
 /// The 200 answer with the resource, or (when the service answers PATCH without content)
@@ -49,16 +60,24 @@ pub(super) async fn user(
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
-    let operations = parse(request, ResourceKind::User, id)?;
+    let operations = Arc::new(parse(request, ResourceKind::User, id).await?);
+    let heavy = operations.len() >= offload::HEAVY_PATCH_OPERATIONS
+        || request.body().len() >= offload::HEAVY_BODY_BYTES;
     let preconditions = Preconditions::from_headers(request.headers());
     let mut retries = cas::Retries::new(&preconditions);
     let stored = loop {
         retries.attempt()?;
         let old = users::load(svc, ctx, id).await?;
         preconditions.check_if_match(&old.meta.etag())?;
-        let patched = apply_operations(&old.attributes, &operations, ResourceKind::User)?;
-        svc.inner.config.limits.check_document(&patched)?;
-        let doc = document::user(patched, WriteKind::Replace(&old.attributes))?;
+        // The engine's work grows with operations × elements: a big PATCH runs on the
+        // blocking pool, and hands the stored user back with the patched document.
+        let (limits, ops) = (svc.inner.config.limits.clone(), operations.clone());
+        let (old, doc) = offload::run(heavy, move || {
+            let doc = patched_user(&old.attributes, &ops, &limits);
+            Ok((old, doc))
+        })
+        .await?;
+        let doc = doc?;
         let version = old.meta.version;
         let user = User {
             email: resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?,
@@ -246,7 +265,7 @@ pub(super) async fn group(
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
-    let operations = parse(request, ResourceKind::Group, id)?;
+    let operations = parse(request, ResourceKind::Group, id).await?;
     let preconditions = Preconditions::from_headers(request.headers());
     let mut retries = cas::Retries::new(&preconditions);
     let stored = loop {

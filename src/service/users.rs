@@ -8,7 +8,7 @@ use http::{Request, Response, StatusCode};
 use serde_json::Value;
 
 use super::http::{
-    Preconditions, empty_response, json_body, json_response, projection_of, rendered_response,
+    Preconditions, empty_response, json_response, projection_of, rendered_response, request_json,
 };
 use super::list::{ListQuery, Listable};
 use super::{Ctx, ScimService, cas, store_error};
@@ -121,7 +121,7 @@ pub(super) async fn create(
     request: &Request<Bytes>,
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
-    let input = json_body(request.headers(), request.body())?;
+    let input = request_json(request).await?;
     let doc = document::user(input, WriteKind::Create)?;
     let email = resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?;
     let state = resource::requested_state(&doc);
@@ -345,7 +345,7 @@ pub(super) async fn replace(
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
-    let input = json_body(request.headers(), request.body())?;
+    let input = request_json(request).await?;
     let preconditions = Preconditions::from_headers(request.headers());
     let mut retries = cas::Retries::new(&preconditions);
     let stored = loop {
