@@ -373,6 +373,12 @@ impl<'a> Rendered<'a> {
         self
     }
 
+    /// The resource with only the top-level attributes `keep` names, in their order.
+    pub(crate) fn only(mut self, keep: impl Fn(&str) -> bool) -> Self {
+        self.fields.retain(|(key, _)| keep(key));
+        self
+    }
+
     /// A string sub-attribute of `meta` as rendered (after any projection).
     fn meta(&self, name: &str) -> Option<&str> {
         let (_, meta) = self.fields.iter().find(|(k, _)| *k == "meta")?;

@@ -132,6 +132,35 @@ impl ListQuery {
         })
     }
 
+    /// Whether the filter or `sortBy` may read the top-level attribute `key` of a view
+    /// (named as an attribute, or as the extension URN it lives under). The evaluator
+    /// and the sort reach a view only through these names, so a view of just these
+    /// attributes selects and orders exactly as the whole resource does.
+    pub(super) fn reads(&self, key: &str) -> bool {
+        let names = |path: &AttrPath| {
+            path.attribute.eq_ignore_ascii_case(key)
+                || path
+                    .urn
+                    .as_deref()
+                    .is_some_and(|urn| urn.eq_ignore_ascii_case(key))
+        };
+        fn filter_reads(filter: &Filter, names: &dyn Fn(&AttrPath) -> bool) -> bool {
+            match filter {
+                Filter::Compare { path, .. } | Filter::Present(path) => names(path),
+                // The inner filter's paths are relative to the multi-valued attribute.
+                Filter::ValuePath { path, .. } => names(path),
+                Filter::And(a, b) | Filter::Or(a, b) => {
+                    filter_reads(a, names) || filter_reads(b, names)
+                }
+                Filter::Not(inner) => filter_reads(inner, names),
+            }
+        }
+        self.filter
+            .as_ref()
+            .is_some_and(|f| filter_reads(f, &names))
+            || self.sort.as_ref().is_some_and(|(path, _)| names(path))
+    }
+
     /// Whether candidates need their SCIM view to be selected and ordered.
     pub(super) fn needs_view(&self) -> bool {
         self.filter.is_some() || self.sort.is_some()
@@ -408,5 +437,39 @@ impl Page {
             }
         }
         body
+    }
+}
+
+#[cfg(test)]
+mod view_tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_query_reads_the_attributes_and_extensions_its_filter_and_sort_name() {
+        let svc = crate::ScimService::builder(Arc::new(crate::store::MemoryStore::new())).build();
+        let filter = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq \"x\" \
+                      and not (emails[type eq \"work\"]) or Title pr";
+        let params = ListParams {
+            filter: Some(filter),
+            sort_by: Some("name.familyName"),
+            sort_order: None,
+            start_index: None,
+            count: None,
+            cursor: None,
+        };
+        let query = ListQuery::parse(&params, &svc.inner.config).unwrap();
+        for key in [
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+            "emails",
+            "title",
+            "NAME",
+        ] {
+            assert!(query.reads(key), "{key}");
+        }
+        for key in ["userName", "meta", "type", "id"] {
+            assert!(!query.reads(key), "{key}");
+        }
     }
 }

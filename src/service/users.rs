@@ -194,13 +194,14 @@ pub(super) async fn get(
 pub(super) struct UserListing<'a> {
     svc: &'a ScimService,
     ctx: &'a Ctx,
+    query: &'a ListQuery,
     filter: UserFilter,
     /// `id eq "..."`: at most this one user (`None`: an id that cannot exist).
     only: Option<Option<UserId>>,
 }
 
 impl<'a> UserListing<'a> {
-    pub(super) fn new(svc: &'a ScimService, ctx: &'a Ctx, query: &ListQuery) -> Self {
+    pub(super) fn new(svc: &'a ScimService, ctx: &'a Ctx, query: &'a ListQuery) -> Self {
         let mut filter = UserFilter {
             states: States::Visible,
             ..UserFilter::default()
@@ -222,6 +223,7 @@ impl<'a> UserListing<'a> {
         Self {
             svc,
             ctx,
+            query,
             filter,
             only,
         }
@@ -297,9 +299,15 @@ impl Listable for UserListing<'_> {
     }
 
     async fn views(&self, items: &[User]) -> Result<Vec<Value>, ScimError> {
+        // Only what the filter and sort read is copied into each view (a user's whole
+        // document and its `meta` otherwise, for every candidate).
         Ok(items
             .iter()
-            .map(|u| resource::render_user(u, &[], &self.ctx.locations))
+            .map(|u| {
+                resource::user_document(u, &[], &self.ctx.locations)
+                    .only(|key| self.query.reads(key))
+                    .into_value()
+            })
             .collect())
     }
 }
