@@ -105,11 +105,61 @@ impl Projection {
         let lists = self.compiled();
         let mut out = Map::new();
         for (key, value) in doc {
-            if let Some(value) = lists.keep(&rules, &key, value) {
-                out.insert(key, value);
+            match lists.select(&rules, &key, &value) {
+                Selection::Drop => {}
+                // Kept whole: moved, never copied.
+                Selection::Keep => {
+                    out.insert(key, value);
+                }
+                Selection::Replace(reduced) => {
+                    out.insert(key, reduced);
+                }
             }
         }
         Value::Object(out)
+    }
+
+    /// The projection ready to apply to borrowed attributes, one call per attribute
+    /// (see [`Compiled::select`]). Holds thread-local state: use it within one
+    /// synchronous step, never across an `.await`.
+    pub(crate) fn compile(&self) -> Compiled {
+        Compiled(self.compiled())
+    }
+}
+
+/// What a projection does to one top-level attribute.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Selection {
+    /// Left out.
+    Drop,
+    /// Kept as it is (a renderer can borrow it instead of copying).
+    Keep,
+    /// Kept in part: the reduced copy.
+    Replace(Value),
+}
+
+/// A compiled [`Projection`] (see [`Projection::compile`]).
+pub(crate) struct Compiled(Rc<Lists>);
+
+impl Compiled {
+    /// What the projection does to the top-level attribute `key` holding `value`; only
+    /// the parts kept of a partly kept attribute are copied.
+    pub(crate) fn select(&self, rules: &SchemaRules<'_>, key: &str, value: &Value) -> Selection {
+        self.0.select(rules, key, value)
+    }
+
+    /// The same for an attribute that is never an extension object (`meta`, `groups`,
+    /// ...), decided without its value; `None` when it is kept in part, which only
+    /// [`Compiled::select`] with the value can tell.
+    pub(crate) fn select_plain(&self, rules: &SchemaRules<'_>, key: &str) -> Option<Selection> {
+        if key.eq_ignore_ascii_case("id") || key.eq_ignore_ascii_case("schemas") {
+            return Some(Selection::Keep);
+        }
+        match self.0.decide(rules, key, key, self.0.has_attributes) {
+            Decision::Drop => Some(Selection::Drop),
+            Decision::Keep => Some(Selection::Keep),
+            Decision::Subs { .. } => None,
+        }
     }
 }
 
@@ -187,95 +237,161 @@ struct Lists {
     has_attributes: bool,
 }
 
+/// What `select` decides for one attribute before looking at its value.
+enum Decision {
+    Drop,
+    Keep,
+    /// Kept in part: only the sub-attributes in `keep` (all when `None`) that are not in
+    /// `drop` (lower-cased names).
+    Subs {
+        keep: Option<HashSet<String>>,
+        drop: HashSet<String>,
+    },
+}
+
+/// Whether `key` may be a URN (every extension is named by one); a cheap test that spares
+/// the schema lookups for plain attribute names.
+fn may_be_urn(key: &str) -> bool {
+    key.get(..4)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("urn:"))
+}
+
 impl Lists {
-    fn keep(&self, rules: &SchemaRules<'_>, key: &str, value: Value) -> Option<Value> {
+    fn select(&self, rules: &SchemaRules<'_>, key: &str, value: &Value) -> Selection {
         let kind = rules.kind();
         if key.eq_ignore_ascii_case("id") || key.eq_ignore_ascii_case("schemas") {
-            return Some(value);
+            return Selection::Keep;
         }
         // A custom extension (Entra's `CustomExtensionName`, Okta's namespaces) is selected
         // like the enterprise one, under the URN it is stored by.
-        let extension_urn = kind
-            .extension(key)
-            .map(|e| e.id.as_str())
-            .or_else(|| (kind.is_custom_extension(key) && value.is_object()).then_some(key));
+        let extension_urn = if may_be_urn(key) {
+            kind.extension(key)
+                .map(|e| e.id.as_str())
+                .or_else(|| (kind.is_custom_extension(key) && value.is_object()).then_some(key))
+        } else {
+            None
+        };
         if let Some(extension_id) = extension_urn {
             // An extension object: select within it by its own attribute names.
             let Value::Object(inner) = value else {
-                return Some(value);
+                return Selection::Keep;
             };
             if self.excluded.lists_whole(extension_id) {
-                return None;
+                return Selection::Drop;
             }
             // Asking for the whole extension asks for all of its attributes.
             let has_attributes = self.has_attributes && !self.attributes.lists_whole(extension_id);
-            let mut kept = Map::new();
+            let mut selected = Vec::with_capacity(inner.len());
+            let mut all_kept = true;
             for (name, v) in inner {
                 let qualified = format!("{}:{name}", extension_id);
-                if let Some(v) = self.select(rules, &qualified, &name, v, has_attributes) {
-                    kept.insert(name, v);
-                }
+                let decision = self.decide(rules, &qualified, name, has_attributes);
+                let one = reduce(decision, v);
+                all_kept &= matches!(one, Selection::Keep);
+                selected.push((name, one));
             }
-            return (!kept.is_empty()).then_some(Value::Object(kept));
+            if inner.is_empty() {
+                return Selection::Drop;
+            }
+            if all_kept {
+                return Selection::Keep;
+            }
+            let kept: Map<String, Value> = selected
+                .into_iter()
+                .filter_map(|(name, one)| match one {
+                    Selection::Drop => None,
+                    Selection::Keep => inner.get(name).map(|v| (name.clone(), v.clone())),
+                    Selection::Replace(v) => Some((name.clone(), v)),
+                })
+                .collect();
+            return if kept.is_empty() {
+                Selection::Drop
+            } else {
+                Selection::Replace(Value::Object(kept))
+            };
         }
-        self.select(rules, key, key, value, self.has_attributes)
+        reduce(self.decide(rules, key, key, self.has_attributes), value)
     }
 
-    /// Applies the lists to one attribute; `qualified` is how requests may name it.
-    fn select(
+    /// What the lists do to one attribute, decided from its name alone; `qualified` is how
+    /// requests may name it.
+    fn decide(
         &self,
         rules: &SchemaRules<'_>,
         qualified: &str,
         name: &str,
-        value: Value,
         has_attributes: bool,
-    ) -> Option<Value> {
-        let path = AttrPath::parse(qualified).ok()?;
+    ) -> Decision {
+        let Ok(path) = AttrPath::parse(qualified) else {
+            return Decision::Drop;
+        };
         let returned = rules
             .attribute(&path)
             .map(|d| d.returned)
             .unwrap_or(Returned::Default);
         match returned {
-            Returned::Never => return None,
-            Returned::Always => return Some(value),
+            Returned::Never => return Decision::Drop,
+            Returned::Always => return Decision::Keep,
             _ => {}
         }
         let excluded = self.excluded.matching(&path, name);
         if excluded.iter().any(|e| e.sub_attribute.is_none()) {
-            return None;
+            return Decision::Drop;
         }
-        let value = if !has_attributes {
+        let keep = if !has_attributes {
             if returned == Returned::Request {
-                return None;
+                return Decision::Drop;
             }
-            value
+            None
         } else {
             let requested = self.attributes.matching(&path, name);
             if requested.is_empty() {
-                return None;
+                return Decision::Drop;
             }
             if requested.iter().any(|r| r.sub_attribute.is_none()) {
-                value
+                None
             } else {
-                let subs: HashSet<String> = requested
-                    .iter()
-                    .filter_map(|r| r.sub_attribute.as_deref())
-                    .map(str::to_ascii_lowercase)
-                    .collect();
-                retain_subs(value, |sub| subs.contains(&sub.to_ascii_lowercase()))?
+                Some(
+                    requested
+                        .iter()
+                        .filter_map(|r| r.sub_attribute.as_deref())
+                        .map(str::to_ascii_lowercase)
+                        .collect(),
+                )
             }
         };
-        let excluded_subs: HashSet<String> = excluded
+        let drop: HashSet<String> = excluded
             .iter()
             .filter_map(|e| e.sub_attribute.as_deref())
             .map(str::to_ascii_lowercase)
             .collect();
-        if excluded_subs.is_empty() {
-            Some(value)
+        if keep.is_none() && drop.is_empty() {
+            Decision::Keep
         } else {
-            retain_subs(value, |sub| {
-                !excluded_subs.contains(&sub.to_ascii_lowercase())
-            })
+            Decision::Subs { keep, drop }
+        }
+    }
+}
+
+/// Applies a decision to the value it was made for, copying only what a partial
+/// selection keeps.
+fn reduce(decision: Decision, value: &Value) -> Selection {
+    match decision {
+        Decision::Drop => Selection::Drop,
+        Decision::Keep => Selection::Keep,
+        Decision::Subs { keep, drop } => {
+            let dropped = |sub: &str| drop.contains(&sub.to_ascii_lowercase());
+            let kept = match &keep {
+                Some(keep) => {
+                    let kept = retain_subs(value, |sub| keep.contains(&sub.to_ascii_lowercase()));
+                    match kept {
+                        Some(v) if !drop.is_empty() => retain_subs(&v, |sub| !dropped(sub)),
+                        other => other,
+                    }
+                }
+                None => retain_subs(value, |sub| !dropped(sub)),
+            };
+            kept.map_or(Selection::Drop, Selection::Replace)
         }
     }
 }
@@ -299,10 +415,14 @@ fn same_attribute(requested: &AttrPath, path: &AttrPath, name: &str) -> bool {
     urn_ok && requested.attribute.eq_ignore_ascii_case(name)
 }
 
-/// Keeps only the sub-attributes `keep` accepts, in an object or each array element.
-fn retain_subs(value: Value, keep: impl Fn(&str) -> bool) -> Option<Value> {
-    let reduce = |object: Map<String, Value>| -> Map<String, Value> {
-        object.into_iter().filter(|(k, _)| keep(k)).collect()
+/// A copy of the sub-attributes `keep` accepts, in an object or each array element.
+fn retain_subs(value: &Value, keep: impl Fn(&str) -> bool) -> Option<Value> {
+    let reduce = |object: &Map<String, Value>| -> Map<String, Value> {
+        object
+            .iter()
+            .filter(|(k, _)| keep(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     };
     match value {
         Value::Object(o) => {
@@ -311,17 +431,17 @@ fn retain_subs(value: Value, keep: impl Fn(&str) -> bool) -> Option<Value> {
         }
         Value::Array(items) => {
             let reduced: Vec<Value> = items
-                .into_iter()
+                .iter()
                 .filter_map(|item| match item {
                     Value::Object(o) => {
                         Some(reduce(o)).filter(|o| !o.is_empty()).map(Value::Object)
                     }
-                    other => Some(other),
+                    other => Some(other.clone()),
                 })
                 .collect();
             (!reduced.is_empty()).then_some(Value::Array(reduced))
         }
-        other => Some(other),
+        other => Some(other.clone()),
     }
 }
 

@@ -7,6 +7,8 @@ use time::format_description::well_known::Rfc3339;
 use crate::error::ScimType;
 use crate::model::{Group, GroupId, Meta, Organization, User, UserId, UserState};
 use crate::protocol::ProtocolError;
+use crate::protocol::projection::{Projection, Selection};
+use crate::schema::{ResourceKind, SchemaRules};
 
 pub use crate::urn::{
     GROUP as GROUP_SCHEMA, LIST_RESPONSE as LIST_RESPONSE_SCHEMA, USER as USER_SCHEMA,
@@ -213,39 +215,225 @@ pub struct GroupRef {
     pub display: String,
 }
 
-fn meta_json(meta: &Meta, resource_type: &str, location: String) -> Value {
-    let time = |t: &time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
-    json!({
-        "resourceType": resource_type,
-        "created": time(&meta.created),
-        "lastModified": time(&meta.last_modified),
-        "location": location,
-        "version": meta.etag(),
-    })
+/// A resource rendered for a response: the stored attributes borrowed, plus what
+/// scimkit adds (`schemas`, `id`, `active`, `groups` or `members`, `meta`), in the
+/// document's order. It serialises straight to JSON, so answering a request copies
+/// nothing stored, except the parts of an attribute a projection keeps in part.
+#[derive(Debug)]
+pub(crate) struct Rendered<'a> {
+    fields: Vec<(&'a str, Field<'a>)>,
 }
 
-fn with_identity(attributes: &Value, schema: &str, id: &str) -> Map<String, Value> {
-    let mut doc = attributes.as_object().cloned().unwrap_or_default();
-    let mut schemas = vec![Value::from(schema)];
-    if let Some(Value::Array(sent)) = doc.get("schemas") {
-        schemas.extend(
-            sent.iter()
-                .filter(|s| s.as_str().is_some_and(|s| !s.eq_ignore_ascii_case(schema)))
-                .cloned(),
-        );
+/// One top-level attribute of a [`Rendered`] resource.
+#[derive(Debug)]
+enum Field<'a> {
+    /// As stored.
+    Stored(&'a Value),
+    /// Made for this response (or reduced by a projection).
+    Owned(Value),
+    /// A string of the entity (`id`, a group's `displayName`).
+    Str(&'a str),
+    /// The resource's core schema, then the other schemas the document lists.
+    Schemas {
+        core: &'static str,
+        sent: &'a [Value],
+    },
+    Meta(Box<MetaFields>),
+}
+
+/// `meta` (RFC 7643 §3.1), in the order it is rendered.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MetaFields {
+    resource_type: &'static str,
+    created: String,
+    last_modified: String,
+    location: String,
+    version: String,
+}
+
+impl MetaFields {
+    fn new(meta: &Meta, resource_type: &'static str, location: String) -> Self {
+        let time = |t: &time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+        Self {
+            resource_type,
+            created: time(&meta.created),
+            last_modified: time(&meta.last_modified),
+            location,
+            version: meta.etag(),
+        }
     }
-    doc.insert("schemas".into(), Value::Array(schemas));
-    doc.insert("id".into(), id.into());
-    doc
 }
 
-/// A user as a SCIM resource.
-pub fn render_user(user: &User, groups: &[GroupRef], at: &Locations) -> Value {
-    let mut doc = with_identity(&user.attributes, USER_SCHEMA, user.id.as_str());
+impl Field<'_> {
+    fn to_value(&self) -> Value {
+        match self {
+            Field::Stored(value) => (*value).clone(),
+            Field::Owned(value) => value.clone(),
+            Field::Str(text) => Value::from(*text),
+            Field::Schemas { core, sent } => Value::Array(schemas(core, sent).cloned().collect()),
+            Field::Meta(meta) => json!({
+                "resourceType": meta.resource_type,
+                "created": meta.created,
+                "lastModified": meta.last_modified,
+                "location": meta.location,
+                "version": meta.version,
+            }),
+        }
+    }
+}
+
+/// The core schema first, then the other schemas a document lists.
+fn schemas<'v>(core: &'static str, sent: &'v [Value]) -> impl Iterator<Item = &'v Value> + 'v {
+    static CORE: std::sync::OnceLock<[Value; 2]> = std::sync::OnceLock::new();
+    let [user, group] = CORE.get_or_init(|| [Value::from(USER_SCHEMA), Value::from(GROUP_SCHEMA)]);
+    let first = if core == GROUP_SCHEMA { group } else { user };
+    std::iter::once(first).chain(
+        sent.iter()
+            .filter(move |s| s.as_str().is_some_and(|s| !s.eq_ignore_ascii_case(core))),
+    )
+}
+
+impl serde::Serialize for Field<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Field::Stored(value) => value.serialize(serializer),
+            Field::Owned(value) => value.serialize(serializer),
+            Field::Str(text) => serializer.serialize_str(text),
+            Field::Schemas { core, sent } => serializer.collect_seq(schemas(core, sent)),
+            Field::Meta(meta) => meta.serialize(serializer),
+        }
+    }
+}
+
+impl serde::Serialize for Rendered<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.fields.len()))?;
+        for (key, field) in &self.fields {
+            map.serialize_entry(key, field)?;
+        }
+        map.end()
+    }
+}
+
+impl<'a> Rendered<'a> {
+    /// The stored attributes with `schemas` and `id` set: a key already there keeps its
+    /// place (as a map insert would), a new one goes at the end.
+    fn identity(kind: ResourceKind, attributes: &'a Value, id: &'a str) -> Self {
+        let stored = attributes.as_object();
+        let mut fields = Vec::with_capacity(stored.map_or(0, Map::len) + 4);
+        let mut sent: &[Value] = &[];
+        for (key, value) in stored.into_iter().flatten() {
+            if let ("schemas", Value::Array(listed)) = (key.as_str(), value) {
+                sent = listed;
+            }
+            fields.push((key.as_str(), Field::Stored(value)));
+        }
+        let mut rendered = Self { fields };
+        let core = match kind {
+            ResourceKind::User => USER_SCHEMA,
+            ResourceKind::Group => GROUP_SCHEMA,
+        };
+        rendered.set("schemas", Field::Schemas { core, sent });
+        rendered.set("id", Field::Str(id));
+        rendered
+    }
+
+    fn set(&mut self, key: &'a str, field: Field<'a>) {
+        match self.fields.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = field,
+            None => self.fields.push((key, field)),
+        }
+    }
+
+    /// The resource reduced by `projection` (see [`Projection::apply`], which this
+    /// matches for borrowed attributes), with the `returned` of the service's declared
+    /// extensions.
+    pub(crate) fn project_declared(
+        mut self,
+        projection: &Projection,
+        rules: &SchemaRules<'_>,
+    ) -> Self {
+        let compiled = projection.compile();
+        self.fields.retain_mut(|(key, field)| {
+            let selection = match field {
+                Field::Stored(value) => compiled.select(rules, key, value),
+                Field::Owned(value) => compiled.select(rules, key, value),
+                Field::Str(_) | Field::Schemas { .. } | Field::Meta(_) => compiled
+                    .select_plain(rules, key)
+                    .unwrap_or_else(|| compiled.select(rules, key, &field.to_value())),
+            };
+            match selection {
+                Selection::Drop => false,
+                Selection::Keep => true,
+                Selection::Replace(value) => {
+                    *field = Field::Owned(value);
+                    true
+                }
+            }
+        });
+        self
+    }
+
+    /// The resource with only the top-level attributes `keep` names, in their order.
+    pub(crate) fn only(mut self, keep: impl Fn(&str) -> bool) -> Self {
+        self.fields.retain(|(key, _)| keep(key));
+        self
+    }
+
+    /// A string sub-attribute of `meta` as rendered (after any projection).
+    fn meta(&self, name: &str) -> Option<&str> {
+        let (_, meta) = self.fields.iter().find(|(k, _)| *k == "meta")?;
+        match meta {
+            Field::Meta(meta) => match name {
+                "version" => Some(meta.version.as_str()),
+                "location" => Some(meta.location.as_str()),
+                _ => None,
+            },
+            Field::Owned(value) => value.get(name).and_then(Value::as_str),
+            _ => None,
+        }
+    }
+
+    /// `meta.version`, for the `ETag` header.
+    pub(crate) fn version(&self) -> Option<&str> {
+        self.meta("version")
+    }
+
+    /// `meta.location`, for the `Location` header.
+    pub(crate) fn location(&self) -> Option<&str> {
+        self.meta("location")
+    }
+
+    /// The resource as a JSON value (a copy of everything it borrows).
+    pub(crate) fn into_value(self) -> Value {
+        Value::Object(
+            self.fields
+                .into_iter()
+                .map(|(key, field)| {
+                    let value = match field {
+                        Field::Owned(value) => value,
+                        other => other.to_value(),
+                    };
+                    (key.to_owned(), value)
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A user as a SCIM resource, borrowing its stored attributes.
+pub(crate) fn user_document<'a>(
+    user: &'a User,
+    groups: &[GroupRef],
+    at: &Locations,
+) -> Rendered<'a> {
+    let mut doc = Rendered::identity(ResourceKind::User, &user.attributes, user.id.as_str());
     // `active` is shown as the IdP left it (a removed `active` stays absent), except that a
     // deprovisioned user always reads `active: false`.
     if user.state != UserState::Active {
-        doc.insert("active".into(), Value::Bool(false));
+        doc.set("active", Field::Owned(Value::Bool(false)));
     }
     if !groups.is_empty() {
         let groups = groups
@@ -254,31 +442,54 @@ pub fn render_user(user: &User, groups: &[GroupRef], at: &Locations) -> Value {
                 json!({"value": g.id.as_str(), "display": g.display, "$ref": at.group(&g.id), "type": "direct"})
             })
             .collect();
-        doc.insert("groups".into(), Value::Array(groups));
+        doc.set("groups", Field::Owned(Value::Array(groups)));
     }
-    doc.insert(
-        "meta".into(),
-        meta_json(&user.meta, "User", at.user(&user.id)),
+    doc.set(
+        "meta",
+        Field::Meta(Box::new(MetaFields::new(
+            &user.meta,
+            "User",
+            at.user(&user.id),
+        ))),
     );
-    Value::Object(doc)
+    doc
 }
 
-/// A group as a SCIM resource; `members` is `None` when the caller chose not to read them.
-pub fn render_group(group: &Group, members: Option<&[UserId]>, at: &Locations) -> Value {
-    let mut doc = with_identity(&group.attributes, GROUP_SCHEMA, group.id.as_str());
-    doc.insert("displayName".into(), group.display_name.clone().into());
+/// A group as a SCIM resource, borrowing its stored attributes; `members` is `None` when
+/// the caller chose not to read them.
+pub(crate) fn group_document<'a>(
+    group: &'a Group,
+    members: Option<&[UserId]>,
+    at: &Locations,
+) -> Rendered<'a> {
+    let mut doc = Rendered::identity(ResourceKind::Group, &group.attributes, group.id.as_str());
+    doc.set("displayName", Field::Str(&group.display_name));
     if let Some(members) = members {
         let members = members
             .iter()
             .map(|m| json!({"value": m.as_str(), "$ref": at.user(m), "type": "User"}))
             .collect();
-        doc.insert("members".into(), Value::Array(members));
+        doc.set("members", Field::Owned(Value::Array(members)));
     }
-    doc.insert(
-        "meta".into(),
-        meta_json(&group.meta, "Group", at.group(&group.id)),
+    doc.set(
+        "meta",
+        Field::Meta(Box::new(MetaFields::new(
+            &group.meta,
+            "Group",
+            at.group(&group.id),
+        ))),
     );
-    Value::Object(doc)
+    doc
+}
+
+/// A user as a SCIM resource.
+pub fn render_user(user: &User, groups: &[GroupRef], at: &Locations) -> Value {
+    user_document(user, groups, at).into_value()
+}
+
+/// A group as a SCIM resource; `members` is `None` when the caller chose not to read them.
+pub fn render_group(group: &Group, members: Option<&[UserId]>, at: &Locations) -> Value {
+    group_document(group, members, at).into_value()
 }
 
 pub use crate::schema::list_response;

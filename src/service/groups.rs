@@ -9,7 +9,7 @@ use http::{Request, Response, StatusCode};
 use serde_json::Value;
 
 use super::http::{
-    Preconditions, empty_response, json_body, json_response, projection_of, resource_response,
+    Preconditions, empty_response, json_response, projection_of, request_json, resource_response,
 };
 use super::list::{ListQuery, Listable};
 use super::{Ctx, ScimService, cas, store_error, users};
@@ -127,7 +127,7 @@ pub(super) async fn create(
     request: &Request<Bytes>,
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
-    let input = json_body(request.headers(), request.body())?;
+    let input = request_json(request).await?;
     let members = checked_members(svc, ctx, &input).await?;
     let doc = document::declared_group(input, WriteKind::Create, &svc.inner.config.extensions)?;
     let group = Group {
@@ -327,7 +327,7 @@ pub(super) async fn replace(
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
-    let input = json_body(request.headers(), request.body())?;
+    let input = request_json(request).await?;
     let preconditions = Preconditions::from_headers(request.headers());
     let members = checked_members(svc, ctx, &input).await?;
     let mut edits = vec![MembershipEdit::RemoveAll];

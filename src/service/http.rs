@@ -4,28 +4,35 @@
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, ETAG, HeaderValue, LOCATION};
 use http::{HeaderMap, Response, StatusCode};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{ScimError, ScimType};
 use crate::protocol::projection::Projection;
+use crate::protocol::resource::Rendered;
 
 /// The SCIM media type (RFC 7644 §8.1).
 pub const SCIM_JSON: &str = "application/scim+json";
 
 /// A JSON response with the SCIM media type.
-pub(super) fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
+pub(super) fn json_response<T: Serialize + ?Sized>(
+    status: StatusCode,
+    body: &T,
+) -> Response<Bytes> {
     json_response_as(status, body, SCIM_JSON)
 }
 
 /// A JSON response with the given media type (the management API answers
 /// `application/json`, SCIM `application/scim+json`).
-pub(super) fn json_response_as(
+pub(super) fn json_response_as<T: Serialize + ?Sized>(
     status: StatusCode,
-    body: &Value,
+    body: &T,
     media_type: &'static str,
 ) -> Response<Bytes> {
-    // Serialising a `Value` cannot fail: its map keys are strings.
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    // Serialising cannot fail: every body is JSON values and documents whose map keys
+    // are strings. Most resources fit the first allocation.
+    let mut bytes = Vec::with_capacity(512);
+    let _ = serde_json::to_writer(&mut bytes, body);
     let mut response = Response::new(Bytes::from(bytes));
     *response.status_mut() = status;
     response
@@ -36,18 +43,33 @@ pub(super) fn json_response_as(
 
 /// A resource response: JSON plus `ETag` (and `Location` on 201).
 pub(super) fn resource_response(status: StatusCode, doc: &Value) -> Response<Bytes> {
-    let mut response = json_response(status, doc);
     let meta = doc.get("meta");
-    let header = |key: &str| {
-        meta.and_then(|m| m.get(key))
-            .and_then(Value::as_str)
-            .and_then(|v| HeaderValue::from_str(v).ok())
-    };
-    if let Some(etag) = header("version") {
+    let header = |key: &str| meta.and_then(|m| m.get(key)).and_then(Value::as_str);
+    with_resource_headers(
+        json_response(status, doc),
+        header("version"),
+        header("location"),
+    )
+}
+
+/// [`resource_response`] for a rendered resource, serialised from what it borrows.
+pub(super) fn rendered_response(status: StatusCode, doc: &Rendered<'_>) -> Response<Bytes> {
+    with_resource_headers(json_response(status, doc), doc.version(), doc.location())
+}
+
+/// `ETag` from `meta.version`, and on 201 `Location` from `meta.location`, when the
+/// rendered resource carries them.
+fn with_resource_headers(
+    mut response: Response<Bytes>,
+    version: Option<&str>,
+    location: Option<&str>,
+) -> Response<Bytes> {
+    let header = |value: Option<&str>| value.and_then(|v| HeaderValue::from_str(v).ok());
+    if let Some(etag) = header(version) {
         response.headers_mut().insert(ETAG, etag);
     }
-    if status == StatusCode::CREATED
-        && let Some(location) = header("location")
+    if response.status() == StatusCode::CREATED
+        && let Some(location) = header(location)
     {
         response.headers_mut().insert(LOCATION, location);
     }
@@ -90,6 +112,25 @@ pub(super) fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ScimE
             format!("the request body is not valid JSON: {e}"),
         )
     })
+}
+
+/// [`json_body`] of a request, parsed on the blocking pool when the body is large (see
+/// `offload`), so a megabyte of JSON does not hold an async worker.
+pub(super) async fn request_json(request: &http::Request<Bytes>) -> Result<Value, ScimError> {
+    let heavy = request.body().len() >= super::offload::HEAVY_BODY_BYTES;
+    if !heavy {
+        return json_body(request.headers(), request.body());
+    }
+    let content_type = request.headers().get(CONTENT_TYPE).cloned();
+    let body = request.body().clone();
+    super::offload::run(true, move || {
+        let mut headers = HeaderMap::new();
+        if let Some(content_type) = content_type {
+            headers.insert(CONTENT_TYPE, content_type);
+        }
+        json_body(&headers, &body)
+    })
+    .await
 }
 
 /// The `attributes` / `excludedAttributes` of a request's query string.

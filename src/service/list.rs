@@ -137,6 +137,35 @@ impl ListQuery {
         })
     }
 
+    /// Whether the filter or `sortBy` may read the top-level attribute `key` of a view
+    /// (named as an attribute, or as the extension URN it lives under). The evaluator
+    /// and the sort reach a view only through these names, so a view of just these
+    /// attributes selects and orders exactly as the whole resource does.
+    pub(super) fn reads(&self, key: &str) -> bool {
+        let names = |path: &AttrPath| {
+            path.attribute.eq_ignore_ascii_case(key)
+                || path
+                    .urn
+                    .as_deref()
+                    .is_some_and(|urn| urn.eq_ignore_ascii_case(key))
+        };
+        fn filter_reads(filter: &Filter, names: &dyn Fn(&AttrPath) -> bool) -> bool {
+            match filter {
+                Filter::Compare { path, .. } | Filter::Present(path) => names(path),
+                // The inner filter's paths are relative to the multi-valued attribute.
+                Filter::ValuePath { path, .. } => names(path),
+                Filter::And(a, b) | Filter::Or(a, b) => {
+                    filter_reads(a, names) || filter_reads(b, names)
+                }
+                Filter::Not(inner) => filter_reads(inner, names),
+            }
+        }
+        self.filter
+            .as_ref()
+            .is_some_and(|f| filter_reads(f, &names))
+            || self.sort.as_ref().is_some_and(|(path, _)| names(path))
+    }
+
     /// Whether candidates need their SCIM view to be selected and ordered.
     pub(super) fn needs_view(&self) -> bool {
         self.filter.is_some() || self.sort.is_some()
@@ -372,7 +401,40 @@ pub(super) struct Page {
     pub next_cursor: Option<String>,
 }
 
+/// A ListResponse (RFC 7644 §3.4.2) over borrowed resources, serialised with the same
+/// members in the same order as [`Page::respond`] builds.
+pub(super) struct ListBody<'r, R> {
+    page: &'r Page,
+    resources: &'r [R],
+}
+
+impl<R: serde::Serialize> serde::Serialize for ListBody<'_, R> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("schemas", &[crate::urn::LIST_RESPONSE])?;
+        map.serialize_entry("totalResults", &self.page.total)?;
+        map.serialize_entry("itemsPerPage", &self.resources.len())?;
+        if let Some(start_index) = self.page.start_index {
+            map.serialize_entry("startIndex", &start_index)?;
+        }
+        map.serialize_entry("Resources", self.resources)?;
+        if let Some(cursor) = &self.page.next_cursor {
+            map.serialize_entry("nextCursor", cursor)?;
+        }
+        map.end()
+    }
+}
+
 impl Page {
+    /// The ListResponse holding `resources`, to serialise without building it.
+    pub(super) fn list_body<'r, R>(&'r self, resources: &'r [R]) -> ListBody<'r, R> {
+        ListBody {
+            page: self,
+            resources,
+        }
+    }
+
     /// The ListResponse holding `resources`.
     pub(super) fn respond(self, resources: Vec<Value>) -> Value {
         let mut body = list_response(resources, self.total, self.start_index.unwrap_or(1));
@@ -385,5 +447,39 @@ impl Page {
             }
         }
         body
+    }
+}
+
+#[cfg(test)]
+mod view_tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_query_reads_the_attributes_and_extensions_its_filter_and_sort_name() {
+        let svc = crate::ScimService::builder(Arc::new(crate::store::MemoryStore::new())).build();
+        let filter = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq \"x\" \
+                      and not (emails[type eq \"work\"]) or Title pr";
+        let params = ListParams {
+            filter: Some(filter),
+            sort_by: Some("name.familyName"),
+            sort_order: None,
+            start_index: None,
+            count: None,
+            cursor: None,
+        };
+        let query = ListQuery::parse(&params, &svc.inner.config).unwrap();
+        for key in [
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+            "emails",
+            "title",
+            "NAME",
+        ] {
+            assert!(query.reads(key), "{key}");
+        }
+        for key in ["userName", "meta", "type", "id"] {
+            assert!(!query.reads(key), "{key}");
+        }
     }
 }

@@ -2,11 +2,15 @@
 //! document. Groups: member operations become atomic membership edits, so parallel
 //! PATCHes from an IdP never conflict or lose a member.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 
-use super::http::{Preconditions, empty_response, json_body, projection_of, resource_response};
+use super::http::{Preconditions, empty_response, projection_of, request_json, resource_response};
+use super::limits::Limits;
+use super::offload;
 use super::{Ctx, ScimService, cas, groups, store_error, users};
 use crate::error::{ScimError, ScimType};
 use crate::model::{Group, Meta, User, UserId};
@@ -17,18 +21,35 @@ use crate::protocol::{quirks, resource};
 use crate::schema::ResourceKind;
 use crate::store::{DirectoryStoreExt, MembershipEdit, States};
 
-fn parse(
+async fn parse(
     request: &Request<Bytes>,
     kind: ResourceKind,
     id: &str,
 ) -> Result<Vec<PatchOp>, ScimError> {
-    let mut body = json_body(request.headers(), request.body())?;
+    let mut body = request_json(request).await?;
     quirks::normalise_patch(quirks::PatchTarget { kind, id }, &mut body);
     Ok(parse_request(&body, kind)?)
 }
 
-fn respond(svc: &ScimService, body: Value) -> Response<Bytes> {
-    let mut response = resource_response(StatusCode::OK, &body);
+/// The user document `operations` make of `old`, checked and reduced for storing.
+fn patched_user(
+    old: &Value,
+    operations: &[PatchOp],
+    limits: &Limits,
+    extensions: &crate::schema::Extensions,
+) -> Result<Value, ScimError> {
+    let patched = apply_operations(old, operations, ResourceKind::User)?;
+    limits.check_document(&patched)?;
+    Ok(document::declared_user(
+        patched,
+        WriteKind::Replace(old),
+        extensions,
+    )?)
+}
+
+/// The 200 answer with the resource, or (when the service answers PATCH without content)
+/// 204 with its `ETag`.
+fn respond(svc: &ScimService, mut response: Response<Bytes>) -> Response<Bytes> {
     if !svc.inner.config.patch_returns_content {
         let headers = response.headers().clone();
         response = empty_response(StatusCode::NO_CONTENT);
@@ -48,20 +69,25 @@ pub(super) async fn user(
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
-    let operations = parse(request, ResourceKind::User, id)?;
+    let operations = Arc::new(parse(request, ResourceKind::User, id).await?);
+    let heavy = operations.len() >= offload::HEAVY_PATCH_OPERATIONS
+        || request.body().len() >= offload::HEAVY_BODY_BYTES;
     let preconditions = Preconditions::from_headers(request.headers());
     let mut retries = cas::Retries::new(&preconditions);
     let stored = loop {
         retries.attempt()?;
         let old = users::load(svc, ctx, id).await?;
         preconditions.check_if_match(&old.meta.etag())?;
-        let patched = apply_operations(&old.attributes, &operations, ResourceKind::User)?;
-        svc.inner.config.limits.check_document(&patched)?;
-        let doc = document::declared_user(
-            patched,
-            WriteKind::Replace(&old.attributes),
-            &svc.inner.config.extensions,
-        )?;
+        // The engine's work grows with operations × elements: a big PATCH runs on the
+        // blocking pool, and hands the stored user back with the patched document.
+        let (limits, ops) = (svc.inner.config.limits.clone(), operations.clone());
+        let extensions = svc.inner.config.extensions.clone();
+        let (old, doc) = offload::run(heavy, move || {
+            let doc = patched_user(&old.attributes, &ops, &limits, &extensions);
+            Ok((old, doc))
+        })
+        .await?;
+        let doc = doc?;
         let version = old.meta.version;
         let user = User {
             email: resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?,
@@ -82,7 +108,7 @@ pub(super) async fn user(
     };
     Ok(respond(
         svc,
-        users::render(svc, ctx, &stored, &projection).await?,
+        users::respond(svc, ctx, &stored, &projection, StatusCode::OK).await?,
     ))
 }
 
@@ -249,7 +275,7 @@ pub(super) async fn group(
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
-    let operations = parse(request, ResourceKind::Group, id)?;
+    let operations = parse(request, ResourceKind::Group, id).await?;
     let preconditions = Preconditions::from_headers(request.headers());
     let mut retries = cas::Retries::new(&preconditions);
     let stored = loop {
@@ -291,6 +317,9 @@ pub(super) async fn group(
     };
     Ok(respond(
         svc,
-        groups::render(svc, ctx, &stored, &projection).await?,
+        resource_response(
+            StatusCode::OK,
+            &groups::render(svc, ctx, &stored, &projection).await?,
+        ),
     ))
 }

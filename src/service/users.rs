@@ -1,6 +1,6 @@
 //! `/Users`: create, read, list, replace and delete users (RFC 7644 §3.3–3.6).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -8,7 +8,7 @@ use http::{Request, Response, StatusCode};
 use serde_json::Value;
 
 use super::http::{
-    Preconditions, empty_response, json_body, json_response, projection_of, resource_response,
+    Preconditions, empty_response, json_response, projection_of, rendered_response, request_json,
 };
 use super::list::{ListQuery, Listable};
 use super::{Ctx, ScimService, cas, store_error};
@@ -17,7 +17,7 @@ use crate::model::{Meta, User, UserId, UserState};
 use crate::protocol::document::{self, WriteKind};
 use crate::protocol::filter::{IndexedAttribute, IndexedEq, IndexedResource, indexed_equality};
 use crate::protocol::projection::Projection;
-use crate::protocol::resource::{self, GroupRef};
+use crate::protocol::resource::{self, GroupRef, Rendered};
 use crate::schema::ResourceKind;
 use crate::store::{DirectoryStoreExt, Keyset, States, UserFilter, UserKey};
 
@@ -44,45 +44,78 @@ pub(super) async fn render(
     user: &User,
     projection: &Projection,
 ) -> Result<Value, ScimError> {
-    let mut rendered = render_all(svc, ctx, std::slice::from_ref(user), projection).await?;
-    Ok(rendered.pop().unwrap_or(Value::Null))
+    let users = std::slice::from_ref(user);
+    let groups = groups_of(svc, ctx, users, projection).await?;
+    let mut rendered = documents(svc, ctx, users, &groups, projection);
+    Ok(rendered.pop().map_or(Value::Null, Rendered::into_value))
 }
 
-/// Users as SCIM resources, their groups read in one store call for the whole page.
-pub(super) async fn render_all(
+/// The response carrying one user (`ETag`, and `Location` on 201), serialised from the
+/// stored document without copying it.
+pub(super) async fn respond(
+    svc: &ScimService,
+    ctx: &Ctx,
+    user: &User,
+    projection: &Projection,
+    status: StatusCode,
+) -> Result<Response<Bytes>, ScimError> {
+    let users = std::slice::from_ref(user);
+    let groups = groups_of(svc, ctx, users, projection).await?;
+    let rendered = documents(svc, ctx, users, &groups, projection);
+    Ok(match rendered.first() {
+        Some(doc) => rendered_response(status, doc),
+        None => json_response(status, &Value::Null),
+    })
+}
+
+/// The groups of each user, read in one store call for the whole page (none when the
+/// projection leaves `groups` out).
+async fn groups_of(
     svc: &ScimService,
     ctx: &Ctx,
     users: &[User],
     projection: &Projection,
-) -> Result<Vec<Value>, ScimError> {
-    let mut groups: HashMap<&UserId, Vec<GroupRef>> = HashMap::new();
-    let rows = if projection.includes("groups") && !users.is_empty() {
-        let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
-        svc.inner
-            .store
-            .groups_of_users(&ctx.directory.id, &ids)
-            .await
-            .map_err(store_error)?
-    } else {
-        Vec::new()
-    };
-    let by_id: HashMap<&UserId, &User> = users.iter().map(|u| (&u.id, u)).collect();
+) -> Result<HashMap<UserId, Vec<GroupRef>>, ScimError> {
+    let mut groups: HashMap<UserId, Vec<GroupRef>> = HashMap::new();
+    if !projection.includes("groups") || users.is_empty() {
+        return Ok(groups);
+    }
+    let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
+    let rows = svc
+        .inner
+        .store
+        .groups_of_users(&ctx.directory.id, &ids)
+        .await
+        .map_err(store_error)?;
+    let wanted: HashSet<&UserId> = ids.iter().collect();
     for row in rows.into_iter().filter(|r| !r.group_deleted) {
-        if let Some((id, _)) = by_id.get_key_value(&row.user_id) {
-            groups.entry(*id).or_default().push(GroupRef {
+        if wanted.contains(&row.user_id) {
+            groups.entry(row.user_id).or_default().push(GroupRef {
                 id: row.group_id,
                 display: row.display_name,
             });
         }
     }
-    Ok(users
+    Ok(groups)
+}
+
+/// Users as SCIM resources, projected, borrowing their stored attributes.
+fn documents<'a>(
+    svc: &ScimService,
+    ctx: &Ctx,
+    users: &'a [User],
+    groups: &HashMap<UserId, Vec<GroupRef>>,
+    projection: &Projection,
+) -> Vec<Rendered<'a>> {
+    let rules = svc.inner.config.extensions.rules(ResourceKind::User);
+    users
         .iter()
         .map(|user| {
             let of_user = groups.get(&user.id).map(Vec::as_slice).unwrap_or(&[]);
-            let doc = resource::render_user(user, of_user, &ctx.locations);
-            projection.apply_declared(doc, svc.inner.config.extensions.rules(ResourceKind::User))
+            resource::user_document(user, of_user, &ctx.locations)
+                .project_declared(projection, &rules)
         })
-        .collect())
+        .collect()
 }
 
 pub(super) async fn create(
@@ -91,7 +124,7 @@ pub(super) async fn create(
     request: &Request<Bytes>,
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
-    let input = json_body(request.headers(), request.body())?;
+    let input = request_json(request).await?;
     let doc = document::declared_user(input, WriteKind::Create, &svc.inner.config.extensions)?;
     let email = resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?;
     let state = resource::requested_state(&doc);
@@ -129,8 +162,7 @@ pub(super) async fn create(
                 .update_user(user, version)
                 .await
                 .map_err(store_error)?;
-            let body = render(svc, ctx, &stored, &projection).await?;
-            return Ok(resource_response(StatusCode::CREATED, &body));
+            return respond(svc, ctx, &stored, &projection, StatusCode::CREATED).await;
         }
     }
 
@@ -143,8 +175,7 @@ pub(super) async fn create(
         meta: Meta::new(now),
     };
     let stored = store.insert_user(user).await.map_err(store_error)?;
-    let body = render(svc, ctx, &stored, &projection).await?;
-    Ok(resource_response(StatusCode::CREATED, &body))
+    respond(svc, ctx, &stored, &projection, StatusCode::CREATED).await
 }
 
 pub(super) async fn get(
@@ -158,8 +189,7 @@ pub(super) async fn get(
     if Preconditions::from_headers(request.headers()).not_modified(&user.meta.etag()) {
         return Ok(empty_response(StatusCode::NOT_MODIFIED));
     }
-    let body = render(svc, ctx, &user, &projection).await?;
-    Ok(resource_response(StatusCode::OK, &body))
+    respond(svc, ctx, &user, &projection, StatusCode::OK).await
 }
 
 /// The users a list query reads from the store: those its indexed equality selects (all
@@ -167,13 +197,14 @@ pub(super) async fn get(
 pub(super) struct UserListing<'a> {
     svc: &'a ScimService,
     ctx: &'a Ctx,
+    query: &'a ListQuery,
     filter: UserFilter,
     /// `id eq "..."`: at most this one user (`None`: an id that cannot exist).
     only: Option<Option<UserId>>,
 }
 
 impl<'a> UserListing<'a> {
-    pub(super) fn new(svc: &'a ScimService, ctx: &'a Ctx, query: &ListQuery) -> Self {
+    pub(super) fn new(svc: &'a ScimService, ctx: &'a Ctx, query: &'a ListQuery) -> Self {
         let mut filter = UserFilter {
             states: States::Visible,
             ..UserFilter::default()
@@ -195,6 +226,7 @@ impl<'a> UserListing<'a> {
         Self {
             svc,
             ctx,
+            query,
             filter,
             only,
         }
@@ -270,9 +302,15 @@ impl Listable for UserListing<'_> {
     }
 
     async fn views(&self, items: &[User]) -> Result<Vec<Value>, ScimError> {
+        // Only what the filter and sort read is copied into each view (a user's whole
+        // document and its `meta` otherwise, for every candidate).
         Ok(items
             .iter()
-            .map(|u| resource::render_user(u, &[], &self.ctx.locations))
+            .map(|u| {
+                resource::user_document(u, &[], &self.ctx.locations)
+                    .only(|key| self.query.reads(key))
+                    .into_value()
+            })
             .collect())
     }
 }
@@ -303,8 +341,12 @@ pub(super) async fn search(
             svc.inner.config.max_filter_candidates,
         )
         .await?;
-    let rendered = render_all(svc, ctx, &page, projection).await?;
-    Ok(json_response(StatusCode::OK, &envelope.respond(rendered)))
+    let groups = groups_of(svc, ctx, &page, projection).await?;
+    let rendered = documents(svc, ctx, &page, &groups, projection);
+    Ok(json_response(
+        StatusCode::OK,
+        &envelope.list_body(&rendered),
+    ))
 }
 
 pub(super) async fn replace(
@@ -314,7 +356,7 @@ pub(super) async fn replace(
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
-    let input = json_body(request.headers(), request.body())?;
+    let input = request_json(request).await?;
     let preconditions = Preconditions::from_headers(request.headers());
     let mut retries = cas::Retries::new(&preconditions);
     let stored = loop {
@@ -345,8 +387,7 @@ pub(super) async fn replace(
             break stored;
         }
     };
-    let body = render(svc, ctx, &stored, &projection).await?;
-    Ok(resource_response(StatusCode::OK, &body))
+    respond(svc, ctx, &stored, &projection, StatusCode::OK).await
 }
 
 pub(super) async fn delete(

@@ -13,11 +13,18 @@
 //! durable only by a flush that *began after* its transaction committed (the ticket is
 //! read before the flush starts), so no acknowledged write can be lost to a crash.
 //!
+//! **Commit delay.** A flush covers only what committed before it began, so with writers
+//! still queued for the writer lock the flusher first waits for them (a bounded
+//! [`COMMIT_DELAY`], like PostgreSQL's `commit_delay` with `commit_siblings`): one sync
+//! then acknowledges the whole queue instead of the one or two writes that fit in the
+//! previous flush. A lone writer has no siblings and never waits.
+//!
 //! The flush is sled's blocking `flush`, never `flush_async`, which deadlocks under
 //! concurrent callers in sled 0.34 (spacejam/sled#1308); there is only ever one flusher.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use ::sled::Transactional;
 use ::sled::Tree;
@@ -29,6 +36,9 @@ use super::keys::DIR_META;
 use super::writes::WriteSet;
 use crate::store::StoreError;
 
+/// Longest a flusher waits for queued writers to commit before it flushes.
+const COMMIT_DELAY: Duration = Duration::from_millis(2);
+
 /// The writer lock, the commit order and the flusher's state.
 #[derive(Default)]
 pub(super) struct Committer {
@@ -36,8 +46,32 @@ pub(super) struct Committer {
     writer: Mutex<()>,
     /// The ticket of the latest committed write (set under `writer`).
     committed: AtomicU64,
+    /// Writers that have asked for `writer` and not yet committed or given up.
+    queued: AtomicUsize,
     flush: Mutex<Flush>,
     flushed: Condvar,
+    /// Signalled after each commit while a flusher waits for the queued writers.
+    commits: Condvar,
+}
+
+/// Counts a writer in `queued` until it commits or gives up (dropped on every path).
+struct Queued<'c>(&'c Committer);
+
+impl<'c> Queued<'c> {
+    fn enter(commit: &'c Committer) -> Self {
+        commit.queued.fetch_add(1, Ordering::AcqRel);
+        Self(commit)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.queued.fetch_sub(1, Ordering::AcqRel);
+        // Taking the lock orders this with a flusher about to wait on `commits`, so
+        // the signal cannot fall between its check and its wait.
+        let _state = lock(&self.0.flush);
+        self.0.commits.notify_all();
+    }
 }
 
 #[derive(Default)]
@@ -64,6 +98,7 @@ impl Inner {
         plan: impl FnOnce(&Inner) -> Result<(WriteSet, T), StoreError>,
     ) -> Result<T, StoreError> {
         let ticket = {
+            let queued = Queued::enter(&self.commit);
             let _writer = lock(&self.commit.writer);
             let (set, out) = plan(self)?;
             if set.is_empty() {
@@ -72,6 +107,7 @@ impl Inner {
             self.apply(set)?;
             let ticket = self.commit.committed.load(Ordering::Relaxed) + 1;
             self.commit.committed.store(ticket, Ordering::Release);
+            drop(queued);
             (ticket, out)
         };
         self.wait_durable(ticket.0)?;
@@ -85,10 +121,12 @@ impl Inner {
         work: impl FnOnce(&Inner) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let (ticket, out) = {
+            let queued = Queued::enter(&self.commit);
             let _writer = lock(&self.commit.writer);
             let out = work(self)?;
             let ticket = self.commit.committed.load(Ordering::Relaxed) + 1;
             self.commit.committed.store(ticket, Ordering::Release);
+            drop(queued);
             (ticket, out)
         };
         self.wait_durable(ticket)?;
@@ -166,6 +204,19 @@ impl Inner {
                 continue;
             }
             state.running = true;
+            // Writers queued behind the writer lock commit first, so this one sync
+            // covers them too (bounded: a steady stream of writers never empties it).
+            let deadline = Instant::now() + COMMIT_DELAY;
+            while commit.queued.load(Ordering::Acquire) > 0 {
+                let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                    break;
+                };
+                state = commit
+                    .commits
+                    .wait_timeout(state, left)
+                    .map(|(state, _)| state)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
             // Read before the flush begins: every ticket up to `target` committed before
             // it, so the flush covers them.
             let target = commit.committed.load(Ordering::Acquire);
