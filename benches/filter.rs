@@ -1,7 +1,7 @@
 //! Filter parsing and evaluation against a realistic user.
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
-use scimkit::protocol::filter::parse_filter;
+use scimkit::__private::Filter;
 use scimkit::schema::ResourceKind;
 use serde_json::json;
 
@@ -16,30 +16,30 @@ fn filters(c: &mut Criterion) {
     let entra = r#"userName eq "bjensen@example.com""#;
     let complex = r#"userType eq "Employee" and (emails[type eq "work" and value co "@example.com"] or name.familyName sw "J") and meta.lastModified gt "2010-01-01T00:00:00Z""#;
     c.bench_function("parse: userName eq", |b| {
-        b.iter(|| parse_filter(black_box(entra)))
+        b.iter(|| Filter::parse(black_box(entra)))
     });
     c.bench_function("parse: complex", |b| {
-        b.iter(|| parse_filter(black_box(complex)))
+        b.iter(|| Filter::parse(black_box(complex)))
     });
-    let simple = parse_filter(entra).expect("valid");
-    let nested = parse_filter(complex).expect("valid");
+    let simple = Filter::parse(entra).expect("valid");
+    let nested = Filter::parse(complex).expect("valid");
     c.bench_function("evaluate: userName eq", |b| {
-        b.iter(|| simple.matches(black_box(&user), &ResourceKind::User))
+        b.iter(|| simple.matches(black_box(&user), ResourceKind::User))
     });
     c.bench_function("evaluate: complex", |b| {
-        b.iter(|| nested.matches(black_box(&user), &ResourceKind::User))
+        b.iter(|| nested.matches(black_box(&user), ResourceKind::User))
     });
     // What a list request pays per filter: parse once, then evaluate.
     c.bench_function("parse+evaluate: userName eq", |b| {
         b.iter(|| {
-            parse_filter(black_box(entra))
-                .is_ok_and(|f| f.matches(black_box(&user), &ResourceKind::User))
+            Filter::parse(black_box(entra))
+                .is_ok_and(|f| f.matches(black_box(&user), ResourceKind::User))
         })
     });
     c.bench_function("parse+evaluate: complex", |b| {
         b.iter(|| {
-            parse_filter(black_box(complex))
-                .is_ok_and(|f| f.matches(black_box(&user), &ResourceKind::User))
+            Filter::parse(black_box(complex))
+                .is_ok_and(|f| f.matches(black_box(&user), ResourceKind::User))
         })
     });
 }

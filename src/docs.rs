@@ -455,10 +455,33 @@ pub mod sync_loop {}
 ///
 /// Entra ID, Okta, OneLogin, JumpCloud and Google each bend RFC 7644 a little: capitalised
 /// PATCH op names, booleans as `"True"`, PATCH without `path`, `manager` as a string,
-/// member removal by filter. [`protocol::quirks`](crate::protocol::quirks) normalises
-/// each before the protocol engine sees the request; its table names the IdP that sends
-/// each quirk. The `User-Agent` in the [request log](request_log) tells which IdP a
+/// member removal by filter. scimkit normalises each before the protocol engine sees the
+/// request; the table below names the IdP that sends each quirk. The `User-Agent` in the [request log](request_log) tells which IdP a
 /// directory is connected to.
+///
+/// ## The quirks scimkit normalises
+///
+/// | quirk | sent by | what scimkit does |
+/// |---|---|---|
+/// | `capitalised-op-names` | Microsoft Entra ID | `"Replace"`, `"Add"` read as `replace`, `add` |
+/// | `url-encoded-paths` | Microsoft Entra ID | `members[value eq %22id%22]` is percent-decoded |
+/// | `empty-user-name` | Microsoft Entra ID | an operation setting `userName` to `""` is dropped |
+/// | `string-booleans-in-patch-values` | Microsoft Entra ID | `"True"`/`"False"` inside PATCH values (`{"primary": "False"}` in an `emails` element, `active` in a path-less value) become booleans where the schema says boolean, before the engine compares elements |
+/// | `own-id-in-patch` | Okta, Microsoft Entra ID | the resource's own `id` in a PATCH (`path: "id"` or a key of a path-less value) is dropped; a foreign `id` is ignored in a path-less value and refused (`mutability`) with `path: "id"` |
+/// | `string-booleans` | Microsoft Entra ID | `"True"`, `"False"`, `"false"` become booleans for boolean attributes (`active`, `primary`), on PATCH, POST and PUT |
+/// | `manager-shapes` | Entra, Okta, OneLogin | enterprise `manager` as a bare id string or `[{"value": ..}]` becomes `{"value": ..}` |
+/// | `flattened-extension-keys` | Entra, Okta | a top-level `"urn:...:enterprise:2.0:User:department"` key moves into the extension object |
+/// | `flattened-custom-extension-keys` | Entra, Okta | a top-level `"urn:...:CustomExtensionName:2.0:User:tag"` key (any extension URN scimkit has no schema for) moves into that extension's object, stored untyped |
+/// | `unlisted-extension-schemas` | Microsoft Entra ID | a custom extension object the document carries (e.g. one a PATCH created) is listed in `schemas` |
+/// | `scim-1.1-urns` | OneLogin | `urn:scim:schemas:core:1.0` and `urn:scim:schemas:extension:enterprise:1.0` read as their 2.0 schemas |
+/// | `single-object-multi-valued` | OneLogin | `"emails": {..}` (one object for a multi-valued attribute) becomes a one-element array |
+/// | `members-null-ref` | Okta | `"$ref": null` on group members is dropped |
+///
+/// Handled by the engine itself rather than by rewriting, and tested with each IdP's
+/// payload: path-less replace whose keys are dotted paths or extension URNs (Entra,
+/// Okta); member removal as `path: "members"` plus the members to remove (Entra) or as
+/// `members[value eq "id"]`; filtered paths whose element does not exist yet, created
+/// (Entra); Okta's path-less `{"active": false}`; a group rename carrying `id` (Okta).
 ///
 /// ## What each IdP sends, and where it is tested
 ///

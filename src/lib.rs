@@ -65,8 +65,8 @@
 //! - [`service`]: mounting, the builder's options, the request log.
 //! - [`store`]: the storage traits and backends.
 //! - [`sync`]: the vendor's sync loop, the change feed, the management API.
-//! - [`protocol::quirks`]: what each identity provider sends that the RFC does not say,
-//!   and how scimkit reads it.
+//! - [`docs::identity_providers`]: what each identity provider sends that the RFC does
+//!   not say, and how scimkit reads it.
 //! - `examples/`: `server` (hyper), `axum`, `hyper` (tower), `warp`, `sync_job`.
 #![forbid(unsafe_code)]
 // docs.rs builds with `--cfg docsrs` on nightly, where this badges feature-gated items;
@@ -80,12 +80,13 @@ pub mod admin;
 pub mod docs;
 pub mod error;
 pub mod model;
-pub mod protocol;
+// The protocol engine (filters, PATCH, projection, quirks, cursors) and the sealing of
+// cursors are how scimkit works, not what an embedder calls: private, so they can change
+// in any release. What the fuzz targets, property tests and benches drive directly is in
+// `__private`.
+mod protocol;
 pub mod schema;
-// How cursors and page tokens are sealed is no embedder's business; public (hidden) only
-// because `protocol::cursor` names it, until the protocol modules go private.
-#[doc(hidden)]
-pub mod seal;
+mod seal;
 pub mod service;
 pub mod store;
 pub mod sync;
@@ -96,6 +97,9 @@ pub mod urn;
 #[cfg(feature = "webhooks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
 pub mod webhooks;
+
+#[doc(hidden)]
+pub mod __private;
 
 /// The crates scimkit's public signatures use, at the versions it was built with, so
 /// that embedding scimkit or implementing its traits needs no dependency of your own

@@ -9,7 +9,7 @@ const TAG_LEN: usize = 16;
 
 /// Why a sealed token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UnsealError {
+pub(crate) enum UnsealError {
     /// Not hex, or too short to hold a tag.
     #[error("the token is malformed")]
     Malformed,
@@ -20,7 +20,7 @@ pub enum UnsealError {
 
 /// Seals and opens tokens under one secret key.
 #[derive(Clone)]
-pub struct Sealer {
+pub(crate) struct Sealer {
     key: [u8; 32],
 }
 
@@ -32,13 +32,13 @@ impl std::fmt::Debug for Sealer {
 
 impl Sealer {
     /// A sealer with the given key. Tokens survive restarts only if the key does.
-    pub fn new(key: [u8; 32]) -> Self {
+    pub(crate) fn new(key: [u8; 32]) -> Self {
         Self { key }
     }
 
     /// A sealer with a fresh random key (tokens die with the process), or `None` if the
     /// operating system has no randomness to give.
-    pub fn random() -> Option<Self> {
+    pub(crate) fn random() -> Option<Self> {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).ok()?;
         Some(Self { key })
@@ -63,7 +63,7 @@ impl Sealer {
     }
 
     /// `payload` with its tag, as lower-case hex.
-    pub fn seal(&self, payload: &[u8]) -> String {
+    pub(crate) fn seal(&self, payload: &[u8]) -> String {
         let tag = self.tag(payload);
         let mut out = String::with_capacity((payload.len() + TAG_LEN) * 2);
         for byte in payload.iter().chain(tag.iter().take(TAG_LEN)) {
@@ -73,7 +73,7 @@ impl Sealer {
     }
 
     /// The payload of a token made by [`Sealer::seal`] with the same key.
-    pub fn open(&self, token: &str) -> Result<Vec<u8>, UnsealError> {
+    pub(crate) fn open(&self, token: &str) -> Result<Vec<u8>, UnsealError> {
         if !token.len().is_multiple_of(2) || token.len() < TAG_LEN * 2 {
             return Err(UnsealError::Malformed);
         }

@@ -8,9 +8,9 @@ use bytes::Bytes;
 use common::Fixture;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use scimkit::protocol::filter::parse_filter;
-use scimkit::protocol::patch::{PatchPath, apply_operations, parse_request};
-use scimkit::protocol::quirks::{PatchTarget, normalise_document, normalise_patch};
+use scimkit::__private::{
+    Filter, apply_patch, normalise_document, normalise_patch, parse_patch_path,
+};
 use scimkit::schema::ResourceKind;
 use serde_json::{Map, Value, json};
 
@@ -127,15 +127,17 @@ proptest! {
             "(", ")", "[", "]", "\"x\"", "true", "null", "1e999", "-0", ".", "emails", "\\\"",
         ]), 0..40).prop_map(|parts| parts.concat()),
     ]) {
-        if let Ok(filter) = parse_filter(&input) {
-            // Whatever parses can be evaluated on any document.
-            let _ = filter.matches(&json!({"userName": "a", "emails": [{"value": "x"}]}), &ResourceKind::User);
+        if let Ok(filter) = Filter::parse(&input) {
+            // Whatever parses can be evaluated on any document, and prints as text that
+            // parses again.
+            let _ = filter.matches(&json!({"userName": "a", "emails": [{"value": "x"}]}), ResourceKind::User);
+            prop_assert!(Filter::parse(&filter.to_string()).is_ok(), "{}", filter);
         }
     }
 
     #[test]
     fn patch_paths_never_panic(path in patch_path(), kind in kind()) {
-        let _ = PatchPath::parse(&path, kind);
+        let _ = parse_patch_path(&path, kind);
     }
 
     #[test]
@@ -149,10 +151,8 @@ proptest! {
         if schemas {
             body["schemas"] = json!(["urn:ietf:params:scim:api:messages:2.0:PatchOp"]);
         }
-        normalise_patch(PatchTarget { kind, id: "scim_user_x" }, &mut body);
-        if let Ok(operations) = parse_request(&body, kind)
-            && let Ok(patched) = apply_operations(&doc, &operations, kind)
-        {
+        normalise_patch(kind, "scim_user_x", &mut body);
+        if let Ok(patched) = apply_patch(&doc, &body, kind) {
             prop_assert!(patched.is_object());
         }
     }
@@ -160,7 +160,7 @@ proptest! {
     #[test]
     fn the_quirk_normalisers_never_panic(value in json_value(), kind in kind()) {
         let mut body = value.clone();
-        normalise_patch(PatchTarget { kind, id: "scim_user_x" }, &mut body);
+        normalise_patch(kind, "scim_user_x", &mut body);
         if let Value::Object(mut doc) = value {
             normalise_document(kind, &mut doc);
         }

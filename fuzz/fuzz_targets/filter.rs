@@ -2,14 +2,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scimkit::protocol::filter::parse_filter;
+use scimkit::__private::Filter;
 use scimkit::schema::ResourceKind;
 
 fuzz_target!(|input: &str| {
-    if let Ok(filter) = parse_filter(input) {
+    if let Ok(filter) = Filter::parse(input) {
         let doc = serde_json::json!({"userName": "a@acme.com", "emails": [{"value": "a@acme.com", "type": "work"}]});
-        let _ = filter.matches(&doc, &ResourceKind::User);
+        let _ = filter.matches(&doc, ResourceKind::User);
         // What parses prints as a filter that parses again.
-        assert!(parse_filter(&filter.to_string()).is_ok(), "{filter}");
+        assert!(Filter::parse(&filter.to_string()).is_ok(), "{filter}");
     }
 });

@@ -3,8 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scimkit::protocol::patch::{apply_operations, parse_request};
-use scimkit::protocol::quirks::{PatchTarget, normalise_patch};
+use scimkit::__private::{apply_patch, normalise_patch};
 use scimkit::schema::ResourceKind;
 
 fuzz_target!(|input: (&str, &str, bool)| {
@@ -20,10 +19,8 @@ fuzz_target!(|input: (&str, &str, bool)| {
     } else {
         ResourceKind::User
     };
-    normalise_patch(PatchTarget { kind, id: "scim_user_fuzz" }, &mut body);
-    if let Ok(operations) = parse_request(&body, kind)
-        && let Ok(patched) = apply_operations(&doc, &operations, kind)
-    {
+    normalise_patch(kind, "scim_user_fuzz", &mut body);
+    if let Ok(patched) = apply_patch(&doc, &body, kind) {
         assert!(patched.is_object());
     }
 });

@@ -2,10 +2,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scimkit::protocol::patch::PatchPath;
+use scimkit::__private::parse_patch_path;
 use scimkit::schema::ResourceKind;
 
 fuzz_target!(|input: &str| {
-    let _ = PatchPath::parse(input, ResourceKind::User);
-    let _ = PatchPath::parse(input, ResourceKind::Group);
+    let _ = parse_patch_path(input, ResourceKind::User);
+    let _ = parse_patch_path(input, ResourceKind::Group);
 });

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scimkit::protocol::quirks::{PatchTarget, normalise_document, normalise_patch};
+use scimkit::__private::{normalise_document, normalise_patch};
 use scimkit::schema::ResourceKind;
 
 fuzz_target!(|input: &str| {
@@ -10,13 +10,7 @@ fuzz_target!(|input: &str| {
         return;
     };
     let mut body = value.clone();
-    normalise_patch(
-        PatchTarget {
-            kind: ResourceKind::User,
-            id: "scim_user_fuzz",
-        },
-        &mut body,
-    );
+    normalise_patch(ResourceKind::User, "scim_user_fuzz", &mut body);
     if let serde_json::Value::Object(doc) = value {
         normalise_document(ResourceKind::User, &mut doc.clone());
         normalise_document(ResourceKind::Group, &mut doc.clone());

@@ -87,7 +87,7 @@ pub struct User {
     pub directory_id: DirectoryId,
     /// The user's email: `userName` when it is an address, else the primary (or first)
     /// `emails[].value`. Always present under the default
-    /// [`EmailPolicy::Required`](crate::protocol::resource::EmailPolicy); `None` only for a
+    /// [`EmailPolicy::Required`](crate::schema::EmailPolicy); `None` only for a
     /// user provisioned without one under `EmailPolicy::Optional`.
     pub email: Option<String>,
     /// Lifecycle state; anything but [`UserState::Active`] reads as deleted to the vendor.

@@ -13,7 +13,7 @@ const OFFSET: u8 = 1;
 
 /// Where the next page of a cursor-paged listing starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CursorPosition {
+pub(crate) enum CursorPosition {
     /// After the resource with this id, in id order (stable while the directory changes).
     AfterId(String),
     /// After this many results, for sorted listings that have no keyset order.
@@ -23,11 +23,11 @@ pub enum CursorPosition {
 /// What a cursor is bound to: the directory, resource type, filter and sort of the query
 /// that issued it. A cursor presented with a different query is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QueryFingerprint([u8; 8]);
+pub(crate) struct QueryFingerprint([u8; 8]);
 
 impl QueryFingerprint {
     /// The fingerprint of a query's defining parts.
-    pub fn of(parts: &[&str]) -> Self {
+    pub(crate) fn of(parts: &[&str]) -> Self {
         let mut hasher = Sha256::new();
         for part in parts {
             hasher.update((part.len() as u64).to_be_bytes());
@@ -42,7 +42,7 @@ impl QueryFingerprint {
 
 /// Issues and reads cursors under one key.
 #[derive(Debug, Clone)]
-pub struct CursorCodec {
+pub(crate) struct CursorCodec {
     sealer: Sealer,
 }
 
@@ -55,12 +55,12 @@ fn invalid_cursor(detail: &str) -> ProtocolError {
 
 impl CursorCodec {
     /// A codec over a sealer.
-    pub fn new(sealer: Sealer) -> Self {
+    pub(crate) fn new(sealer: Sealer) -> Self {
         Self { sealer }
     }
 
     /// The cursor text for a position in a query's results.
-    pub fn encode(&self, query: QueryFingerprint, position: &CursorPosition) -> String {
+    pub(crate) fn encode(&self, query: QueryFingerprint, position: &CursorPosition) -> String {
         let mut payload = vec![VERSION];
         payload.extend_from_slice(&query.0);
         match position {
@@ -77,7 +77,7 @@ impl CursorCodec {
     }
 
     /// The position a cursor stands for, if this server issued it for this query.
-    pub fn decode(
+    pub(crate) fn decode(
         &self,
         query: QueryFingerprint,
         cursor: &str,

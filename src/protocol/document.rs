@@ -19,11 +19,11 @@ use crate::schema::{
 
 /// What kind of write a document arrives with.
 #[derive(Debug, Clone, Copy)]
-pub enum WriteKind<'a> {
+pub(crate) enum WriteKind {
     /// POST: a new resource.
     Create,
     /// PUT or PATCH: replaces the stored attributes given.
-    Replace(&'a Value),
+    Replace,
 }
 
 /// Attributes the server owns: whatever the client sends for them is ignored.
@@ -347,14 +347,15 @@ fn check_declared(
 
 /// A User document as stored: checked against the User schema and its extensions (the
 /// enterprise one and those the service declares), with a non-empty `userName`.
-pub fn user(input: Value, kind: WriteKind<'_>) -> Result<Value, ProtocolError> {
+#[cfg(test)]
+pub(crate) fn user(input: Value, kind: WriteKind) -> Result<Value, ProtocolError> {
     declared_user(input, kind, Extensions::none())
 }
 
 /// [`user`], also checked against the declared extensions.
 pub(crate) fn declared_user(
     input: Value,
-    _kind: WriteKind<'_>,
+    _kind: WriteKind,
     extensions: &Extensions,
 ) -> Result<Value, ProtocolError> {
     let mut doc = object(input, "User")?;
@@ -367,15 +368,11 @@ pub(crate) fn declared_user(
     }
 }
 
-/// A Group document as stored (without `members`, which are a separate relation).
-pub fn group(input: Value, kind: WriteKind<'_>) -> Result<Value, ProtocolError> {
-    declared_group(input, kind, Extensions::none())
-}
-
-/// [`group`], also checked against the declared extensions.
+/// A Group document as stored (without `members`, which are a separate relation),
+/// checked against the declared extensions.
 pub(crate) fn declared_group(
     input: Value,
-    _kind: WriteKind<'_>,
+    _kind: WriteKind,
     extensions: &Extensions,
 ) -> Result<Value, ProtocolError> {
     let mut doc = object(input, "Group")?;

@@ -1,12 +1,12 @@
 //! The SCIM protocol layer: pure functions over SCIM JSON, no HTTP.
-pub mod cursor;
-pub mod document;
-pub mod filter;
-pub mod patch;
-pub mod path;
-pub mod projection;
-pub mod quirks;
-pub mod resource;
+pub(crate) mod cursor;
+pub(crate) mod document;
+pub(crate) mod filter;
+pub(crate) mod patch;
+pub(crate) mod path;
+pub(crate) mod projection;
+pub(crate) mod quirks;
+pub(crate) mod resource;
 
 use crate::error::ScimType;
 

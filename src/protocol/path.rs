@@ -2,4 +2,4 @@
 //! path is resolved against attribute definitions), so the schema never depends on the
 //! protocol layer; this module keeps the protocol-side name.
 
-pub use crate::schema::path::*;
+pub(crate) use crate::schema::path::*;

@@ -11,11 +11,13 @@ use serde_json::{Map, Value};
 use crate::error::ScimType;
 use crate::protocol::ProtocolError;
 use crate::protocol::path::AttrPath;
-use crate::schema::{Extensions, ResourceKind, Returned, SchemaRules};
+#[cfg(test)]
+use crate::schema::{Extensions, ResourceKind};
+use crate::schema::{Returned, SchemaRules};
 
 /// Which attributes a response carries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Projection {
+pub(crate) struct Projection {
     /// When non-empty, only these (plus the always-returned ones).
     pub attributes: Vec<String>,
     /// These are left out (unless always returned).
@@ -32,7 +34,7 @@ fn split(list: &str) -> Vec<String> {
 
 impl Projection {
     /// From the comma-separated query parameters.
-    pub fn from_params(
+    pub(crate) fn from_params(
         attributes: Option<&str>,
         excluded: Option<&str>,
     ) -> Result<Self, ProtocolError> {
@@ -51,7 +53,7 @@ impl Projection {
     }
 
     /// From a SearchRequest's `attributes` / `excludedAttributes` arrays.
-    pub fn from_search(body: &Value) -> Result<Self, ProtocolError> {
+    pub(crate) fn from_search(body: &Value) -> Result<Self, ProtocolError> {
         let list = |name: &str| -> Result<Vec<String>, ProtocolError> {
             match body.get(name) {
                 None | Some(Value::Null) => Ok(Vec::new()),
@@ -81,7 +83,7 @@ impl Projection {
 
     /// Whether a top-level attribute appears in the output, so a caller can skip loading
     /// it (`excludedAttributes=members`).
-    pub fn includes(&self, name: &str) -> bool {
+    pub(crate) fn includes(&self, name: &str) -> bool {
         let names = |list: &[String]| list.iter().any(|a| top_level(a).eq_ignore_ascii_case(name));
         if names(&self.excluded) {
             return false;
@@ -93,7 +95,8 @@ impl Projection {
     /// looked up by name, so one resource costs the lists' length plus its own size, not
     /// their product; a list response applies the same projection to every resource,
     /// and the parsed lists are reused while the projection stays the same.
-    pub fn apply(&self, resource: Value, kind: ResourceKind) -> Value {
+    #[cfg(test)]
+    pub(crate) fn apply(&self, resource: Value, kind: ResourceKind) -> Value {
         self.apply_declared(resource, Extensions::none().rules(kind))
     }
 

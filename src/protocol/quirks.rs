@@ -1,38 +1,22 @@
 //! Identity-provider quirks, normalised in one place before the PATCH engine and before a
 //! POST/PUT body is checked. One entry per quirk, naming the IdP that sends it.
 //!
-//! | quirk | sent by | what scimkit does |
-//! |---|---|---|
-//! | `capitalised-op-names` | Microsoft Entra ID | `"Replace"`, `"Add"` read as `replace`, `add` |
-//! | `url-encoded-paths` | Microsoft Entra ID | `members[value eq %22id%22]` is percent-decoded |
-//! | `empty-user-name` | Microsoft Entra ID | an operation setting `userName` to `""` is dropped |
-//! | `string-booleans-in-patch-values` | Microsoft Entra ID | `"True"`/`"False"` inside PATCH values (`{"primary": "False"}` in an `emails` element, `active` in a path-less value) become booleans where the schema says boolean, before the engine compares elements |
-//! | `own-id-in-patch` | Okta, Microsoft Entra ID | the resource's own `id` in a PATCH (`path: "id"` or a key of a path-less value) is dropped; a foreign `id` is ignored in a path-less value and refused (`mutability`) with `path: "id"` |
-//! | `string-booleans` | Microsoft Entra ID | `"True"`, `"False"`, `"false"` become booleans for boolean attributes (`active`, `primary`), on PATCH, POST and PUT |
-//! | `manager-shapes` | Entra, Okta, OneLogin | enterprise `manager` as a bare id string or `[{"value": ..}]` becomes `{"value": ..}` |
-//! | `flattened-extension-keys` | Entra, Okta | a top-level `"urn:...:enterprise:2.0:User:department"` key moves into the extension object |
-//! | `flattened-custom-extension-keys` | Entra, Okta | a top-level `"urn:...:CustomExtensionName:2.0:User:tag"` key (any extension URN scimkit has no schema for) moves into that extension's object, stored untyped |
-//! | `unlisted-extension-schemas` | Microsoft Entra ID | a custom extension object the document carries (e.g. one a PATCH created) is listed in `schemas` |
-//! | `scim-1.1-urns` | OneLogin | `urn:scim:schemas:core:1.0` and `urn:scim:schemas:extension:enterprise:1.0` read as their 2.0 schemas |
-//! | `single-object-multi-valued` | OneLogin | `"emails": {..}` (one object for a multi-valued attribute) becomes a one-element array |
-//! | `members-null-ref` | Okta | `"$ref": null` on group members is dropped |
-//!
-//! Handled by the engine itself rather than by rewriting, and tested with each IdP's
-//! payload: path-less replace whose keys are dotted paths or extension URNs (Entra,
-//! Okta); member removal as `path: "members"` plus the members to remove (Entra) or as
-//! `members[value eq "id"]`; filtered paths whose element does not exist yet, created
-//! (Entra); Okta's path-less `{"active": false}`; a group rename carrying `id` (Okta).
+//! The table of what each quirk is, who sends it and what scimkit does lives in
+//! `docs::identity_providers` (a test keeps it complete).
 
 use serde_json::{Map, Value};
 
 use crate::protocol::patch::PatchPath;
 use crate::schema::{AttributeDef, AttributeType, ENTERPRISE_USER, GROUP, ResourceKind, USER};
 
-/// A quirk: what it is called, who sends it, and its normaliser.
-pub struct Quirk<F> {
+/// A quirk: what it is called, who sends it, and its normaliser. The name and the sender
+/// are what the table in `docs::identity_providers` lists; a test holds the two together.
+pub(crate) struct Quirk<F> {
     /// Short name.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub name: &'static str,
     /// The identity provider(s) that send it.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub sent_by: &'static str,
     /// The normaliser.
     pub normalise: F,
@@ -40,7 +24,7 @@ pub struct Quirk<F> {
 
 /// What a PATCH request is applied to, for quirks that depend on it.
 #[derive(Debug, Clone, Copy)]
-pub struct PatchTarget<'a> {
+pub(crate) struct PatchTarget<'a> {
     /// The resource type.
     pub kind: ResourceKind,
     /// The id in the request's URL.
@@ -48,12 +32,12 @@ pub struct PatchTarget<'a> {
 }
 
 /// A normaliser of PatchOp request bodies.
-pub type PatchNormaliser = fn(PatchTarget<'_>, &mut Value);
+pub(crate) type PatchNormaliser = fn(PatchTarget<'_>, &mut Value);
 /// A normaliser of whole User or Group documents.
-pub type DocumentNormaliser = fn(ResourceKind, &mut Map<String, Value>);
+pub(crate) type DocumentNormaliser = fn(ResourceKind, &mut Map<String, Value>);
 
 /// Quirks of PatchOp requests, applied to the request body.
-pub static PATCH_QUIRKS: &[Quirk<PatchNormaliser>] = &[
+pub(crate) static PATCH_QUIRKS: &[Quirk<PatchNormaliser>] = &[
     Quirk {
         name: "capitalised-op-names",
         sent_by: "Microsoft Entra ID",
@@ -82,7 +66,7 @@ pub static PATCH_QUIRKS: &[Quirk<PatchNormaliser>] = &[
 ];
 
 /// Quirks of whole documents, applied to POST/PUT bodies and to PATCH results.
-pub static DOCUMENT_QUIRKS: &[Quirk<DocumentNormaliser>] = &[
+pub(crate) static DOCUMENT_QUIRKS: &[Quirk<DocumentNormaliser>] = &[
     Quirk {
         name: "scim-1.1-urns",
         sent_by: "OneLogin",
@@ -126,14 +110,14 @@ pub static DOCUMENT_QUIRKS: &[Quirk<DocumentNormaliser>] = &[
 ];
 
 /// Applies every PATCH quirk to a request body.
-pub fn normalise_patch(target: PatchTarget<'_>, body: &mut Value) {
+pub(crate) fn normalise_patch(target: PatchTarget<'_>, body: &mut Value) {
     for quirk in PATCH_QUIRKS {
         (quirk.normalise)(target, body);
     }
 }
 
 /// Applies every document quirk.
-pub fn normalise_document(kind: ResourceKind, doc: &mut Map<String, Value>) {
+pub(crate) fn normalise_document(kind: ResourceKind, doc: &mut Map<String, Value>) {
     for quirk in DOCUMENT_QUIRKS {
         (quirk.normalise)(kind, doc);
     }
@@ -579,6 +563,21 @@ fn drop_null_member_refs(kind: ResourceKind, doc: &mut Map<String, Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_docs_table_names_every_quirk() {
+        let docs = include_str!("../docs.rs");
+        let names = PATCH_QUIRKS
+            .iter()
+            .map(|q| (q.name, q.sent_by))
+            .chain(DOCUMENT_QUIRKS.iter().map(|q| (q.name, q.sent_by)));
+        for (name, sent_by) in names {
+            assert!(
+                docs.contains(&format!("/// | `{name}` |")),
+                "docs::identity_providers lacks the quirk `{name}` (sent by {sent_by})"
+            );
+        }
+    }
     use serde_json::json;
 
     fn document(kind: ResourceKind, doc: Value) -> Value {

@@ -10,11 +10,9 @@ use crate::protocol::ProtocolError;
 use crate::protocol::projection::{Projection, Selection};
 use crate::schema::{ResourceKind, SchemaRules};
 
-pub use crate::urn::{
-    GROUP as GROUP_SCHEMA, LIST_RESPONSE as LIST_RESPONSE_SCHEMA, USER as USER_SCHEMA,
-};
+pub(crate) use crate::urn::{GROUP as GROUP_SCHEMA, USER as USER_SCHEMA};
 
-pub use crate::schema::EmailPolicy;
+pub(crate) use crate::schema::EmailPolicy;
 
 /// The email of a user document: `userName` when it is an address, else the primary (or
 /// first) `emails[].value`. Refused when the organization owns domains and the email is
@@ -25,7 +23,7 @@ pub use crate::schema::EmailPolicy;
 /// emails that look the same but differ. A `userName` that is an address must already be
 /// in that form: uniqueness is on `userName` as sent, so ` ann@acme.com` or a decomposed
 /// `é` beside `ann@acme.com` or a composed one would be two users who look the same.
-pub fn user_email(
+pub(crate) fn user_email(
     doc: &Value,
     org: &Organization,
     policy: EmailPolicy,
@@ -144,7 +142,7 @@ fn looks_like_email(text: &str) -> bool {
 
 /// The state a written user document asks for: `active: false` deactivates, anything
 /// else (including absence) is active.
-pub fn requested_state(doc: &Value) -> UserState {
+pub(crate) fn requested_state(doc: &Value) -> UserState {
     match doc.get("active").and_then(Value::as_bool) {
         Some(false) => UserState::Deactivated,
         _ => UserState::Active,
@@ -152,7 +150,7 @@ pub fn requested_state(doc: &Value) -> UserState {
 }
 
 /// A group's `displayName`.
-pub fn group_display_name(doc: &Value) -> Result<String, ProtocolError> {
+pub(crate) fn group_display_name(doc: &Value) -> Result<String, ProtocolError> {
     match doc.get("displayName").and_then(Value::as_str) {
         Some(name) if !name.trim().is_empty() => Ok(name.to_owned()),
         _ => Err(ProtocolError::new(
@@ -163,7 +161,7 @@ pub fn group_display_name(doc: &Value) -> Result<String, ProtocolError> {
 }
 
 /// The member ids listed in a group document's `members[].value`.
-pub fn member_ids(doc: &Value) -> Result<Vec<UserId>, ProtocolError> {
+pub(crate) fn member_ids(doc: &Value) -> Result<Vec<UserId>, ProtocolError> {
     let Some(members) = doc.get("members") else {
         return Ok(Vec::new());
     };
@@ -177,7 +175,7 @@ pub fn member_ids(doc: &Value) -> Result<Vec<UserId>, ProtocolError> {
 }
 
 /// The user id of one `members` element (`{"value": "scim_user_..."}`).
-pub fn member_id(member: &Value) -> Result<UserId, ProtocolError> {
+pub(crate) fn member_id(member: &Value) -> Result<UserId, ProtocolError> {
     let value = member.get("value").and_then(Value::as_str).unwrap_or("");
     value.parse().map_err(|_| {
         ProtocolError::new(
@@ -189,26 +187,26 @@ pub fn member_id(member: &Value) -> Result<UserId, ProtocolError> {
 
 /// Where a directory's resources live, for `meta.location` and `$ref`.
 #[derive(Debug, Clone)]
-pub struct Locations {
+pub(crate) struct Locations {
     /// `{public url}{prefix}/{directory id}`.
     pub base: String,
 }
 
 impl Locations {
     /// URL of a user.
-    pub fn user(&self, id: &UserId) -> String {
+    pub(crate) fn user(&self, id: &UserId) -> String {
         format!("{}/Users/{id}", self.base)
     }
 
     /// URL of a group.
-    pub fn group(&self, id: &GroupId) -> String {
+    pub(crate) fn group(&self, id: &GroupId) -> String {
         format!("{}/Groups/{id}", self.base)
     }
 }
 
 /// A group a user belongs to, for the user's read-only `groups` attribute.
 #[derive(Debug, Clone)]
-pub struct GroupRef {
+pub(crate) struct GroupRef {
     /// The group's id.
     pub id: GroupId,
     /// The group's display name.
@@ -482,17 +480,12 @@ pub(crate) fn group_document<'a>(
     doc
 }
 
-/// A user as a SCIM resource.
-pub fn render_user(user: &User, groups: &[GroupRef], at: &Locations) -> Value {
-    user_document(user, groups, at).into_value()
-}
-
 /// A group as a SCIM resource; `members` is `None` when the caller chose not to read them.
-pub fn render_group(group: &Group, members: Option<&[UserId]>, at: &Locations) -> Value {
+pub(crate) fn render_group(group: &Group, members: Option<&[UserId]>, at: &Locations) -> Value {
     group_document(group, members, at).into_value()
 }
 
-pub use crate::schema::list_response;
+pub(crate) use crate::schema::list_response;
 
 #[cfg(test)]
 mod tests {

@@ -207,6 +207,7 @@ pub(crate) struct Extensions {
 
 impl Extensions {
     /// No declared extensions.
+    #[cfg(test)]
     pub(crate) fn none() -> &'static Extensions {
         static NONE: Extensions = Extensions { all: Vec::new() };
         &NONE

@@ -58,7 +58,7 @@ impl AttrPath {
     /// everything before it.
     ///
     /// ```
-    /// use scimkit::protocol::path::AttrPath;
+    /// use scimkit::schema::path::AttrPath;
     /// let p = AttrPath::parse("urn:ietf:params:scim:schemas:core:2.0:User:name.givenName").unwrap();
     /// assert_eq!(p.urn.as_deref(), Some("urn:ietf:params:scim:schemas:core:2.0:User"));
     /// assert_eq!(p.attribute, "name");

@@ -339,7 +339,7 @@ pub(super) async fn replace(
         preconditions.check_if_match(&old.meta.etag())?;
         let doc = document::declared_group(
             input.clone(),
-            WriteKind::Replace(&old.attributes),
+            WriteKind::Replace,
             &svc.inner.config.extensions,
         )?;
         let version = old.meta.version;

@@ -3,7 +3,8 @@
 //!
 //! Every outcome is a response: `handle` never panics on input and never returns an
 //! error. Routing, content negotiation, authentication and error mapping live here; what
-//! a document means lives in [`crate::protocol`]; state lives behind [`crate::store`].
+//! a document means lives in the (private) protocol layer; state lives behind
+//! [`crate::store`].
 
 mod auth;
 pub(crate) use auth::bearer_secret;
@@ -42,8 +43,8 @@ use crate::error::{ScimError, StoreError, UniqueAttribute};
 use crate::model::{Clock, Directory, IdGenerator, Organization, RandomIds, SystemClock};
 use crate::protocol::cursor::CursorCodec;
 use crate::protocol::projection::Projection;
-pub use crate::protocol::resource::EmailPolicy;
 use crate::protocol::resource::Locations;
+pub use crate::schema::EmailPolicy;
 use crate::schema::{Extensions, SchemaExtension};
 use crate::seal::Sealer;
 use crate::store::ChangeNotifier;
@@ -255,7 +256,7 @@ impl ScimServiceBuilder {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use scimkit::{ScimService, protocol::resource::EmailPolicy, store::MemoryStore};
+    /// use scimkit::{ScimService, service::EmailPolicy, store::MemoryStore};
     ///
     /// let store = Arc::new(MemoryStore::new());
     /// let scim = ScimService::builder(store)

@@ -42,7 +42,7 @@ fn patched_user(
     limits.check_document(&patched)?;
     Ok(document::declared_user(
         patched,
-        WriteKind::Replace(old),
+        WriteKind::Replace,
         extensions,
     )?)
 }
@@ -296,7 +296,7 @@ pub(super) async fn group(
             svc.inner.config.limits.check_document(&patched)?;
             let doc = document::declared_group(
                 patched,
-                WriteKind::Replace(&old.attributes),
+                WriteKind::Replace,
                 &svc.inner.config.extensions,
             )?;
             let version = old.meta.version;

@@ -365,7 +365,7 @@ pub(super) async fn replace(
         preconditions.check_if_match(&old.meta.etag())?;
         let doc = document::declared_user(
             input.clone(),
-            WriteKind::Replace(&old.attributes),
+            WriteKind::Replace,
             &svc.inner.config.extensions,
         )?;
         let email = resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?;

@@ -6,7 +6,7 @@ use crate::protocol::path::AttrPath;
 
 /// A parsed SCIM filter (RFC 7644 §3.4.2.2).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Filter {
+pub(crate) enum Filter {
     /// `attrPath op value`.
     Compare {
         /// The attribute compared.
@@ -36,7 +36,7 @@ pub enum Filter {
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CompareOp {
+pub(crate) enum CompareOp {
     /// Equal.
     Eq,
     /// Not equal.
@@ -59,7 +59,7 @@ pub enum CompareOp {
 
 impl CompareOp {
     /// Reads an operator name, case-insensitively.
-    pub fn parse(word: &str) -> Option<Self> {
+    pub(crate) fn parse(word: &str) -> Option<Self> {
         Some(match word.to_ascii_lowercase().as_str() {
             "eq" => Self::Eq,
             "ne" => Self::Ne,
@@ -75,7 +75,7 @@ impl CompareOp {
     }
 
     /// The operator's name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Eq => "eq",
             Self::Ne => "ne",
@@ -90,14 +90,14 @@ impl CompareOp {
     }
 
     /// Whether the operator orders values (and so refuses booleans and null).
-    pub fn is_ordering(self) -> bool {
+    pub(crate) fn is_ordering(self) -> bool {
         matches!(self, Self::Gt | Self::Ge | Self::Lt | Self::Le)
     }
 }
 
 /// A literal in a comparison.
 #[derive(Debug, Clone, PartialEq)]
-pub enum CompValue {
+pub(crate) enum CompValue {
     /// `null`.
     Null,
     /// `true` / `false`.

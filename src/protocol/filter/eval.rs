@@ -23,9 +23,11 @@ const CORE_URNS: [&str; 2] = [
 ];
 
 /// `caseExact` per the core schemas of RFC 7643, for resources without a richer schema.
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, Default)]
-pub struct DefaultCaseRules;
+pub(crate) struct DefaultCaseRules;
 
+#[cfg(test)]
 impl CaseExactness for DefaultCaseRules {
     fn case_exact(&self, path: &AttrPath) -> bool {
         let attr = path.attribute.to_ascii_lowercase();

@@ -20,11 +20,16 @@ mod parser;
 mod pushdown;
 mod sort;
 
-pub use ast::{CompValue, CompareOp, Filter};
-pub use eval::DefaultCaseRules;
-pub use parser::{MAX_DEPTH, MAX_FILTER_LEN, parse_filter};
-pub use pushdown::{IndexedAttribute, IndexedEq, IndexedResource, indexed_equality};
-pub use sort::{SortOrder, compare_resources, sort_resources};
+pub(crate) use ast::{CompValue, CompareOp, Filter};
+#[cfg(test)]
+pub(crate) use eval::DefaultCaseRules;
+pub(crate) use parser::parse_filter;
+#[cfg(test)]
+pub(crate) use parser::{MAX_DEPTH, MAX_FILTER_LEN};
+pub(crate) use pushdown::{IndexedAttribute, IndexedEq, IndexedResource, indexed_equality};
+#[cfg(test)]
+pub(crate) use sort::sort_resources;
+pub(crate) use sort::{SortOrder, compare_resources};
 
 use crate::error::ScimType;
 use crate::protocol::ProtocolError;
@@ -58,13 +63,13 @@ impl From<FilterError> for ProtocolError {
 impl Filter {
     /// Whether `resource` (a SCIM resource as JSON) satisfies the filter.
     ///
-    /// ```
+    /// ```text
     /// use scimkit::protocol::filter::{parse_filter, DefaultCaseRules};
     /// let user = serde_json::json!({"userName": "Bjensen", "emails": [{"type": "work", "value": "bjensen@example.com"}]});
     /// let filter = parse_filter(r#"userName eq "bjensen" and emails[type eq "work"]"#).unwrap();
     /// assert!(filter.matches(&user, &DefaultCaseRules));
     /// ```
-    pub fn matches(&self, resource: &serde_json::Value, rules: &dyn CaseExactness) -> bool {
+    pub(crate) fn matches(&self, resource: &serde_json::Value, rules: &dyn CaseExactness) -> bool {
         eval::matches(self, resource, rules, None)
     }
 }
@@ -72,7 +77,7 @@ impl Filter {
 impl Filter {
     /// Whether any comparison in the filter is on `attribute` (a top-level name, matched
     /// case-insensitively): lets a caller skip loading attributes no filter reads.
-    pub fn mentions(&self, attribute: &str) -> bool {
+    pub(crate) fn mentions(&self, attribute: &str) -> bool {
         match self {
             Filter::Compare { path, .. }
             | Filter::Present(path)

@@ -7,19 +7,19 @@ use super::lexer::{Token, tokenize};
 use crate::protocol::path::AttrPath;
 
 /// Longest filter accepted, in bytes.
-pub const MAX_FILTER_LEN: usize = 8 * 1024;
+pub(crate) const MAX_FILTER_LEN: usize = 8 * 1024;
 /// Deepest nesting of parentheses, `not` and value paths accepted.
-pub const MAX_DEPTH: usize = 32;
+pub(crate) const MAX_DEPTH: usize = 32;
 
 /// Parses a SCIM filter.
 ///
-/// ```
+/// ```text
 /// use scimkit::protocol::filter::{parse_filter, Filter};
 /// let f = parse_filter(r#"emails[type eq "work" and value co "@example.com"]"#).unwrap();
 /// assert!(matches!(f, Filter::ValuePath { .. }));
 /// assert!(parse_filter("userName eq").is_err());
 /// ```
-pub fn parse_filter(input: &str) -> Result<Filter, FilterError> {
+pub(crate) fn parse_filter(input: &str) -> Result<Filter, FilterError> {
     if input.len() > MAX_FILTER_LEN {
         return Err(FilterError::new(
             MAX_FILTER_LEN,

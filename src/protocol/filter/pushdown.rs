@@ -12,7 +12,7 @@ use crate::protocol::path::AttrPath;
 
 /// Which resource type a filter selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IndexedResource {
+pub(crate) enum IndexedResource {
     /// Users.
     User,
     /// Groups.
@@ -21,7 +21,7 @@ pub enum IndexedResource {
 
 /// An attribute a store indexes for equality.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IndexedAttribute {
+pub(crate) enum IndexedAttribute {
     /// `id`.
     Id,
     /// A user's `userName`.
@@ -36,7 +36,7 @@ pub enum IndexedAttribute {
 
 /// An equality the store can look up.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexedEq {
+pub(crate) struct IndexedEq {
     /// The indexed attribute.
     pub attribute: IndexedAttribute,
     /// The value it must equal.
@@ -71,7 +71,7 @@ fn indexed_attribute(path: &AttrPath, resource: IndexedResource) -> Option<Index
 ///
 /// The caller fetches the candidates from the index and still evaluates the whole filter
 /// on them: the result is a superset of the matches, never a subset.
-pub fn indexed_equality(filter: &Filter, resource: IndexedResource) -> Option<IndexedEq> {
+pub(crate) fn indexed_equality(filter: &Filter, resource: IndexedResource) -> Option<IndexedEq> {
     match filter {
         Filter::Compare {
             path,

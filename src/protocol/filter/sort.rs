@@ -16,7 +16,7 @@ use crate::protocol::path::{AttrPath, CaseExactness};
 
 /// The direction of a sort.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SortOrder {
+pub(crate) enum SortOrder {
     /// Smallest first (the default).
     #[default]
     Ascending,
@@ -27,7 +27,7 @@ pub enum SortOrder {
 impl SortOrder {
     /// Reads `ascending` / `descending`, case-insensitively; anything else is a 400
     /// `invalidValue` error.
-    pub fn parse(text: &str) -> Result<Self, ProtocolError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, ProtocolError> {
         if text.eq_ignore_ascii_case("ascending") {
             Ok(Self::Ascending)
         } else if text.eq_ignore_ascii_case("descending") {
@@ -111,7 +111,7 @@ fn compare_keys(a: Option<&SortKey<'_>>, b: Option<&SortKey<'_>>, order: SortOrd
 /// case-exact, numbers by value, RFC 3339 dates chronologically, a multi-valued attribute by
 /// its primary (else first) value; resources without a value come last in either order.
 /// A total order, whatever the JSON holds.
-pub fn compare_resources(
+pub(crate) fn compare_resources(
     a: &Value,
     b: &Value,
     by: &AttrPath,
@@ -126,9 +126,10 @@ pub fn compare_resources(
     )
 }
 
+#[cfg(test)]
 /// Sorts resources by an attribute, stably (see [`compare_resources`]). Each resource's
 /// key is worked out once, not once per comparison.
-pub fn sort_resources(
+pub(crate) fn sort_resources(
     resources: &mut [Value],
     by: &AttrPath,
     order: SortOrder,

@@ -17,7 +17,7 @@ use crate::schema::{AttributeType, Mutability, ResourceKind};
 const SERVER_OWNED: &[&str] = &["id", "meta", "groups", "schemas"];
 
 /// Applies `operations` in order to a copy of `doc`; all of them or none.
-pub fn apply_operations(
+pub(crate) fn apply_operations(
     doc: &Value,
     operations: &[PatchOp],
     kind: ResourceKind,

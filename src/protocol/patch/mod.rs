@@ -5,8 +5,8 @@
 mod engine;
 mod path;
 
-pub use engine::apply_operations;
-pub use path::PatchPath;
+pub(crate) use engine::apply_operations;
+pub(crate) use path::PatchPath;
 
 use serde_json::Value;
 
@@ -15,7 +15,7 @@ use crate::protocol::ProtocolError;
 use crate::schema::ResourceKind;
 
 /// The PatchOp message URN.
-pub use crate::urn::PATCH_OP as PATCH_OP_SCHEMA;
+pub(crate) use crate::urn::PATCH_OP as PATCH_OP_SCHEMA;
 
 /// Why a PATCH was refused. Each maps to the RFC 7644 §3.12 `scimType` of its name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,7 +52,7 @@ impl From<PatchError> for ProtocolError {
 
 /// A PATCH operation's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpKind {
+pub(crate) enum OpKind {
     /// `add`.
     Add,
     /// `replace`.
@@ -63,7 +63,7 @@ pub enum OpKind {
 
 impl OpKind {
     /// The operation's name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OpKind::Add => "add",
             OpKind::Replace => "replace",
@@ -74,7 +74,7 @@ impl OpKind {
 
 /// One operation of a PatchOp request.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PatchOp {
+pub(crate) struct PatchOp {
     /// What to do.
     pub op: OpKind,
     /// Where; `None` means the value is an object of attributes.
@@ -84,7 +84,7 @@ pub struct PatchOp {
 }
 
 /// Parses a PatchOp request body (after [`crate::protocol::quirks::normalise_patch`]).
-pub fn parse_request(body: &Value, kind: ResourceKind) -> Result<Vec<PatchOp>, PatchError> {
+pub(crate) fn parse_request(body: &Value, kind: ResourceKind) -> Result<Vec<PatchOp>, PatchError> {
     let Some(object) = body.as_object() else {
         return Err(PatchError::InvalidSyntax(
             "a PATCH body must be a PatchOp JSON object".into(),

@@ -8,7 +8,7 @@ use crate::schema::ResourceKind;
 
 /// A parsed PATCH path.
 #[derive(Debug, Clone, PartialEq)]
-pub enum PatchPath {
+pub(crate) enum PatchPath {
     /// A whole extension object, named by its URN.
     Extension(String),
     /// An attribute, with an optional element filter and sub-attribute.
@@ -24,7 +24,7 @@ pub enum PatchPath {
 
 impl PatchPath {
     /// Parses a path for a resource of `kind`.
-    pub fn parse(text: &str, kind: ResourceKind) -> Result<Self, PatchError> {
+    pub(crate) fn parse(text: &str, kind: ResourceKind) -> Result<Self, PatchError> {
         let text = text.trim();
         if text.is_empty() {
             return Err(PatchError::InvalidPath("the path is empty".into()));
