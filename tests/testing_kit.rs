@@ -296,6 +296,57 @@ async fn okta_simulator_over_http() {
         .await
         .unwrap_err();
     assert!(error.to_string().contains("plain http://"), "{error}");
+
+    // A connector of the test's own (a TLS one, for an https:// deployment) carries the
+    // requests: here one that counts the connections it opens.
+    let opened = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let connector = CountingConnector {
+        inner: hyper_util::client::legacy::connect::HttpConnector::new(),
+        opened: opened.clone(),
+    };
+    let base = format!("http://{address}{}", fx.base);
+    let okta = Okta::new(HttpTransport::with_connector(
+        base,
+        fx.token.clone(),
+        connector,
+    ));
+    okta.provision(&SimUser::new("bob@acme.com")).await.unwrap();
+    assert!(
+        opened.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "the given connector opened the connections"
+    );
+}
+
+/// An HTTP connector that counts the connections it opens.
+#[derive(Clone)]
+struct CountingConnector {
+    inner: hyper_util::client::legacy::connect::HttpConnector,
+    opened: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl tower_service::Service<http::Uri> for CountingConnector {
+    type Response = <hyper_util::client::legacy::connect::HttpConnector as tower_service::Service<
+        http::Uri,
+    >>::Response;
+    type Error = <hyper_util::client::legacy::connect::HttpConnector as tower_service::Service<
+        http::Uri,
+    >>::Error;
+    type Future = <hyper_util::client::legacy::connect::HttpConnector as tower_service::Service<
+        http::Uri,
+    >>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        self.opened
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.call(uri)
+    }
 }
 
 /// The example server (`cargo run --example server`) process, killed on drop.

@@ -8,8 +8,10 @@
 //!
 //! The transport is a [`Transport`]: [`InProcess`] calls a [`ScimService`] directly, with
 //! no sockets, for fast tests; [`HttpTransport`] sends real requests to any SCIM base URL
-//! over plain HTTP (a smoke test for a deployment, including one that does not use
-//! scimkit); implement the trait over your own client for TLS.
+//! (a smoke test for a deployment, including one that does not use scimkit): plain HTTP
+//! with [`HttpTransport::new`], `https://` over the TLS connector you pass to
+//! [`HttpTransport::with_connector`] (scimkit picks no TLS stack); or implement the trait
+//! over your own client.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
@@ -14,27 +14,61 @@ use super::{SimRequest, SimResponse, Transport};
 
 /// Sends each request over HTTP/1.1 to `{base_url}{path}` with the bearer token.
 ///
-/// Plain `http://` only: scimkit carries no TLS stack. For an `https://` deployment,
-/// implement [`Transport`] over the HTTP client your tests already use (a dozen lines
-/// with `reqwest`), or run the simulators against a local instance.
-#[derive(Debug, Clone)]
-pub struct HttpTransport {
-    client: Client<HttpConnector, Full<Bytes>>,
+/// [`HttpTransport::new`] speaks plain `http://`: scimkit picks no TLS stack for you. For
+/// an `https://` deployment, pass the TLS connector your tests already use to
+/// [`HttpTransport::with_connector`], e.g. `hyper-rustls`'s
+/// `HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().build()`.
+#[derive(Clone)]
+pub struct HttpTransport<C = HttpConnector> {
+    client: Client<C, Full<Bytes>>,
     base_url: String,
     token: String,
+    any_scheme: bool,
 }
 
-impl HttpTransport {
+impl<C> std::fmt::Debug for HttpTransport<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTransport")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpTransport<HttpConnector> {
     /// A transport to the directory whose SCIM base URL is `base_url`
-    /// (`http://localhost:8080/scim/v2/scim_directory_...`), authenticated with `token`.
+    /// (`http://localhost:8080/scim/v2/scim_directory_...`), authenticated with `token`,
+    /// over plain HTTP.
     pub fn new(base_url: impl Into<String>, token: impl Into<String>) -> Self {
         Self {
             client: Client::builder(TokioExecutor::new()).build_http(),
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             token: token.into(),
+            any_scheme: false,
         }
     }
+}
 
+impl<C> HttpTransport<C>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    /// A transport over `connector`: a TLS connector makes `https://` base URLs work
+    /// (the connector decides which schemes it accepts).
+    pub fn with_connector(
+        base_url: impl Into<String>,
+        token: impl Into<String>,
+        connector: C,
+    ) -> Self {
+        Self {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            token: token.into(),
+            any_scheme: true,
+        }
+    }
+}
+
+impl<C> HttpTransport<C> {
     /// A response standing for a request that never got an HTTP answer, so a simulator
     /// reports it like any refusal (status 599 is outside what any IdP accepts).
     fn failure(detail: String) -> SimResponse {
@@ -46,12 +80,15 @@ impl HttpTransport {
 }
 
 #[async_trait]
-impl Transport for HttpTransport {
+impl<C> Transport for HttpTransport<C>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
     async fn send(&self, request: SimRequest) -> SimResponse {
         let url = format!("{}{}", self.base_url, request.path);
-        if !url.starts_with("http://") {
+        if !self.any_scheme && !url.starts_with("http://") {
             return Self::failure(format!(
-                "`{url}`: HttpTransport speaks plain http:// only; implement Transport over a TLS-capable client for https"
+                "`{url}`: HttpTransport::new speaks plain http:// only; pass a TLS connector to HttpTransport::with_connector for https"
             ));
         }
         let body = request
