@@ -41,15 +41,17 @@ async fn setup(users: u128, groups: u128, grouped: u128) -> Setup {
     for n in 0..users {
         let name = format!("user{n}@example.com");
         store
-            .insert_user(User {
-                id: user_id(n),
-                directory_id: dir.id.clone(),
-                email: Some(name.clone()),
-                state: UserState::Active,
-                attributes: json!({"userName": name, "emails": [{"value": name, "primary": true}],
+            .insert_user(
+                User::new(
+                    user_id(n),
+                    dir.id.clone(),
+                    json!({"userName": name, "emails": [{"value": name, "primary": true}],
                     "name": {"givenName": "Given", "familyName": format!("Family{n}")}}),
-                meta: Meta::new(at),
-            })
+                    Meta::new(at),
+                )
+                .with_email(Some(name.clone()))
+                .with_state(UserState::Active),
+            )
             .await
             .expect("insert");
     }
@@ -57,14 +59,13 @@ async fn setup(users: u128, groups: u128, grouped: u128) -> Setup {
     for g in 0..groups {
         store
             .insert_group(
-                Group {
-                    id: group_id(g),
-                    directory_id: dir.id.clone(),
-                    display_name: format!("group {g}"),
-                    deleted: false,
-                    attributes: json!({"displayName": format!("group {g}")}),
-                    meta: Meta::new(at),
-                },
+                Group::new(
+                    group_id(g),
+                    dir.id.clone(),
+                    format!("group {g}"),
+                    json!({"displayName": format!("group {g}")}),
+                    Meta::new(at),
+                ),
                 &members,
             )
             .await

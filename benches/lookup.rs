@@ -25,14 +25,16 @@ fn lookups(c: &mut Criterion) {
             for n in 0..size {
                 let name = format!("user{n}@example.com");
                 store
-                    .insert_user(User {
-                        id: UserId::from_uuid(uuid::Uuid::from_u128(n + 1)),
-                        directory_id: dir.id.clone(),
-                        email: Some(name.clone()),
-                        state: UserState::Active,
-                        attributes: json!({"userName": name, "emails": [{"value": name}]}),
-                        meta: Meta::new(datetime!(2026-01-01 0:00 UTC)),
-                    })
+                    .insert_user(
+                        User::new(
+                            UserId::from_uuid(uuid::Uuid::from_u128(n + 1)),
+                            dir.id.clone(),
+                            json!({"userName": name, "emails": [{"value": name}]}),
+                            Meta::new(datetime!(2026-01-01 0:00 UTC)),
+                        )
+                        .with_email(Some(name.clone()))
+                        .with_state(UserState::Active),
+                    )
                     .await
                     .expect("insert");
             }

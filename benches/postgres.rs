@@ -23,15 +23,15 @@ use time::OffsetDateTime;
 
 fn user(dir: &DirectoryId, n: u64) -> User {
     let name = format!("user{n}@bench.example");
-    User {
-        id: UserId::from_uuid(uuid::Uuid::now_v7()),
-        directory_id: dir.clone(),
-        email: Some(name.clone()),
-        state: UserState::Active,
-        attributes: json!({"userName": name, "name": {"givenName": "Bench", "familyName": n},
+    User::new(
+        UserId::from_uuid(uuid::Uuid::now_v7()),
+        dir.clone(),
+        json!({"userName": name, "name": {"givenName": "Bench", "familyName": n},
             "emails": [{"value": name, "primary": true}], "externalId": format!("ext-{n}")}),
-        meta: Meta::new(OffsetDateTime::now_utc()),
-    }
+        Meta::new(OffsetDateTime::now_utc()),
+    )
+    .with_email(Some(name.clone()))
+    .with_state(UserState::Active)
 }
 
 /// Runs `total` operations over `workers` tasks; returns operations per second.
@@ -87,12 +87,12 @@ async fn main() {
         .await
         .expect("connect"),
     );
-    let org = Organization {
-        id: OrganizationId::from_uuid(uuid::Uuid::now_v7()),
-        external_id: None,
-        domains: Vec::new(),
-        created: OffsetDateTime::now_utc(),
-    };
+    let org = Organization::new(
+        OrganizationId::from_uuid(uuid::Uuid::now_v7()),
+        None,
+        Vec::new(),
+        OffsetDateTime::now_utc(),
+    );
     store.insert_organization(org.clone()).await.expect("org");
     let dir = DirectoryId::from_uuid(uuid::Uuid::now_v7());
     store
@@ -196,14 +196,13 @@ async fn main() {
         .into_iter()
         .map(|u| u.id)
         .collect();
-    let group = Group {
-        id: GroupId::from_uuid(uuid::Uuid::now_v7()),
-        directory_id: dir.clone(),
-        display_name: "Everyone".into(),
-        deleted: false,
-        attributes: json!({"displayName": "Everyone"}),
-        meta: Meta::new(OffsetDateTime::now_utc()),
-    };
+    let group = Group::new(
+        GroupId::from_uuid(uuid::Uuid::now_v7()),
+        dir.clone(),
+        "Everyone",
+        json!({"displayName": "Everyone"}),
+        Meta::new(OffsetDateTime::now_utc()),
+    );
     let group = store
         .insert_group(group, &members[..members.len().saturating_sub(1000)])
         .await

@@ -14,14 +14,14 @@ use time::macros::datetime;
 
 fn user(dir: &DirectoryId, n: u128) -> User {
     let name = format!("user{n}@example.com");
-    User {
-        id: UserId::from_uuid(uuid::Uuid::from_u128(n + 1)),
-        directory_id: dir.clone(),
-        email: Some(name.clone()),
-        state: UserState::Active,
-        attributes: json!({"userName": name}),
-        meta: Meta::new(datetime!(2026-01-01 0:00 UTC)),
-    }
+    User::new(
+        UserId::from_uuid(uuid::Uuid::from_u128(n + 1)),
+        dir.clone(),
+        json!({"userName": name}),
+        Meta::new(datetime!(2026-01-01 0:00 UTC)),
+    )
+    .with_email(Some(name.clone()))
+    .with_state(UserState::Active)
 }
 
 /// Durable creates by `writers` concurrent tasks; returns creates per second.

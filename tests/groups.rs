@@ -100,14 +100,16 @@ async fn members_must_be_users_of_the_same_directory() {
         .unwrap();
     let stranger = scimkit::model::UserId::from_uuid(uuid::Uuid::from_u128(999));
     fx.store
-        .insert_user(scimkit::User {
-            id: stranger.clone(),
-            directory_id: other_directory.id,
-            email: Some("zed@globex.com".into()),
-            state: scimkit::model::UserState::Active,
-            attributes: json!({"userName": "zed@globex.com"}),
-            meta: scimkit::model::Meta::new(time::macros::datetime!(2026-01-01 0:00 UTC)),
-        })
+        .insert_user(
+            scimkit::User::new(
+                stranger.clone(),
+                other_directory.id,
+                json!({"userName": "zed@globex.com"}),
+                scimkit::model::Meta::new(time::macros::datetime!(2026-01-01 0:00 UTC)),
+            )
+            .with_email(Some("zed@globex.com".into()))
+            .with_state(scimkit::model::UserState::Active),
+        )
         .await
         .unwrap();
     let stranger = stranger.to_string();

@@ -76,12 +76,12 @@ fn uuid(n: u128) -> uuid::Uuid {
 const AT: OffsetDateTime = time::macros::datetime!(2026-01-01 0:00 UTC);
 
 async fn directory(store: &PostgresStore, n: u128) -> DirectoryId {
-    let org = Organization {
-        id: OrganizationId::from_uuid(uuid(n)),
-        external_id: Some(format!("org-{n}")),
-        domains: Vec::new(),
-        created: AT,
-    };
+    let org = Organization::new(
+        OrganizationId::from_uuid(uuid(n)),
+        Some(format!("org-{n}")),
+        Vec::new(),
+        AT,
+    );
     store
         .insert_organization(org.clone())
         .await
@@ -95,14 +95,14 @@ async fn directory(store: &PostgresStore, n: u128) -> DirectoryId {
 }
 
 fn user(dir: &DirectoryId, n: u128, user_name: &str) -> User {
-    User {
-        id: UserId::from_uuid(uuid(n)),
-        directory_id: dir.clone(),
-        email: Some(format!("{n}@example.com")),
-        state: UserState::Active,
-        attributes: json!({"userName": user_name}),
-        meta: Meta::new(AT),
-    }
+    User::new(
+        UserId::from_uuid(uuid(n)),
+        dir.clone(),
+        json!({"userName": user_name}),
+        Meta::new(AT),
+    )
+    .with_email(Some(format!("{n}@example.com")))
+    .with_state(UserState::Active)
 }
 
 #[cfg(feature = "conformance")]
@@ -306,14 +306,13 @@ async fn parallel_member_edits_from_two_pools_lose_no_member() {
             "emails": [{"value": format!("U{i}@Example.com")}]});
         users.push(a.insert_user(u).await.expect("user").id);
     }
-    let group = Group {
-        id: GroupId::from_uuid(uuid(50)),
-        directory_id: dir.clone(),
-        display_name: "Staff".into(),
-        deleted: false,
-        attributes: json!({"displayName": "Staff"}),
-        meta: Meta::new(AT),
-    };
+    let group = Group::new(
+        GroupId::from_uuid(uuid(50)),
+        dir.clone(),
+        "Staff",
+        json!({"displayName": "Staff"}),
+        Meta::new(AT),
+    );
     let group = a
         .insert_group(group, &users[..2])
         .await

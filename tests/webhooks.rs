@@ -500,26 +500,26 @@ mod crash {
         let dir = DirectoryId::from_uuid(uuid::Uuid::now_v7());
         {
             let store = SledStore::open(tmp.path()).expect("open");
-            let org = Organization {
-                id: OrganizationId::from_uuid(uuid::Uuid::now_v7()),
-                external_id: None,
-                domains: vec![],
-                created: at,
-            };
+            let org = Organization::new(
+                OrganizationId::from_uuid(uuid::Uuid::now_v7()),
+                None,
+                vec![],
+                at,
+            );
             store.insert_organization(org.clone()).await.expect("org");
             store
                 .insert_directory(Directory::new(dir.clone(), org.id, true))
                 .await
                 .expect("directory");
             for n in 0..CHANGES {
-                let user = User {
-                    id: UserId::from_uuid(uuid::Uuid::now_v7()),
-                    directory_id: dir.clone(),
-                    email: Some(format!("u{n}@example.com")),
-                    state: UserState::Active,
-                    attributes: json!({"userName": format!("u{n}@example.com")}),
-                    meta: Meta::new(at),
-                };
+                let user = User::new(
+                    UserId::from_uuid(uuid::Uuid::now_v7()),
+                    dir.clone(),
+                    json!({"userName": format!("u{n}@example.com")}),
+                    Meta::new(at),
+                )
+                .with_email(Some(format!("u{n}@example.com")))
+                .with_state(UserState::Active);
                 store.insert_user(user).await.expect("user");
             }
         }

@@ -110,17 +110,12 @@ impl ChangeKind {
 /// migration 3) have none.
 ///
 /// ```
-/// use scimkit::model::{Change, ChangeKind, DirectoryId, Meta, User, UserId, UserState};
+/// use scimkit::model::{Change, ChangeKind, DirectoryId, Meta, User, UserId};
 /// # let (dir, id) = (DirectoryId::from_uuid(uuid::Uuid::now_v7()), UserId::from_uuid(uuid::Uuid::now_v7()));
 /// let at = time::OffsetDateTime::UNIX_EPOCH;
-/// let user = User {
-///     id: id.clone(),
-///     directory_id: dir.clone(),
-///     email: Some("ann@example.com".into()),
-///     state: UserState::Active,
-///     attributes: serde_json::json!({"userName": "ann@example.com"}),
-///     meta: Meta::new(at),
-/// };
+/// let attributes = serde_json::json!({"userName": "ann@example.com"});
+/// let user = User::new(id.clone(), dir.clone(), attributes, Meta::new(at))
+///     .with_email(Some("ann@example.com".into()));
 /// let change = Change::new(1, dir, ChangeKind::UserCreated, id.to_string(), None, at)
 ///     .with_user_snapshot(user);
 /// assert_eq!(change.user().map(|u| u.user_name()), Some("ann@example.com"));

@@ -7,7 +7,9 @@ use time::OffsetDateTime;
 use super::id::{DirectoryId, GroupId, OrganizationId, UserId};
 
 /// A vendor's customer: owns email domains and at most one primary SCIM directory.
+/// `#[non_exhaustive]`: read its fields; build one with [`Organization::new`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Organization {
     /// `org_...`.
     pub id: OrganizationId,
@@ -21,6 +23,21 @@ pub struct Organization {
 }
 
 impl Organization {
+    /// An organization with every field given (`domains` lower-case).
+    pub fn new(
+        id: OrganizationId,
+        external_id: Option<String>,
+        domains: Vec<String>,
+        created: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            external_id,
+            domains,
+            created,
+        }
+    }
+
     /// Whether `email` may belong to a user of this organization: its domain is one of
     /// [`Organization::domains`] exactly (no subdomains), or the organization has none.
     pub fn allows_email(&self, email: &str) -> bool {
@@ -78,8 +95,10 @@ pub enum UserState {
     Deleted,
 }
 
-/// A provisioned user.
+/// A provisioned user. `#[non_exhaustive]`: read its fields; build one (a backend
+/// decoding a row, a test) with [`User::new`] and the `with_*` methods.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct User {
     /// `scim_user_...`.
     pub id: UserId,
@@ -100,6 +119,30 @@ pub struct User {
 }
 
 impl User {
+    /// An active user with no email (add one with [`User::with_email`]).
+    pub fn new(id: UserId, directory_id: DirectoryId, attributes: Value, meta: Meta) -> Self {
+        Self {
+            id,
+            directory_id,
+            email: None,
+            state: UserState::Active,
+            attributes,
+            meta,
+        }
+    }
+
+    /// With this email.
+    pub fn with_email(mut self, email: Option<String>) -> Self {
+        self.email = email;
+        self
+    }
+
+    /// In this lifecycle state.
+    pub fn with_state(mut self, state: UserState) -> Self {
+        self.state = state;
+        self
+    }
+
     /// Whether the vendor should treat the user as deprovisioned.
     pub fn deleted(&self) -> bool {
         self.state != UserState::Active
@@ -127,7 +170,9 @@ impl User {
 }
 
 /// A provisioned group. Its members are a separate relation, not part of the document.
+/// `#[non_exhaustive]`: read its fields; build one with [`Group::new`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Group {
     /// `scim_group_...`.
     pub id: GroupId,
@@ -145,6 +190,30 @@ pub struct Group {
 }
 
 impl Group {
+    /// A group that is not deleted (see [`Group::with_deleted`]).
+    pub fn new(
+        id: GroupId,
+        directory_id: DirectoryId,
+        display_name: impl Into<String>,
+        attributes: Value,
+        meta: Meta,
+    ) -> Self {
+        Self {
+            id,
+            directory_id,
+            display_name: display_name.into(),
+            deleted: false,
+            attributes,
+            meta,
+        }
+    }
+
+    /// Deleted by the IdP, or not.
+    pub fn with_deleted(mut self, deleted: bool) -> Self {
+        self.deleted = deleted;
+        self
+    }
+
     /// The `externalId` attribute.
     pub fn external_id(&self) -> Option<&str> {
         string_attribute(&self.attributes, "externalId")
