@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use scimkit::model::{Change, ChangeKind, FieldMapping, GroupId, GroupMatch, RoleMapping, UserId};
+use scimkit::model::{
+    Change, ChangeKind, FieldMapping, GroupId, GroupMatch, ResourceId, RoleMapping, UserId,
+};
 use scimkit::schema::{AttributeDef, ResourceKind, SchemaExtension};
 use scimkit::store::MemoryStore;
 use scimkit::sync::{DirectorySelector, DirectorySync, ListGroups, ListUsers, LocalNotifier};
@@ -123,24 +125,26 @@ impl Job {
     async fn apply(&self, change: &Change, vendor: &mut Vendor) -> Result<(), Box<dyn Error>> {
         match change.kind {
             ChangeKind::RolesChanged => {
-                if let (Ok(user), Some(roles)) =
-                    (change.resource_id.parse::<UserId>(), change.roles_after())
-                {
-                    vendor.apply_roles(&user, roles);
+                if let (Some(user), Some(roles)) = (change.user_id(), change.roles_after()) {
+                    vendor.apply_roles(user, roles);
                 }
             }
             ChangeKind::RoleMappingChanged => self.full_sync(vendor).await?,
             ChangeKind::DirectoryDisabled | ChangeKind::DirectoryDeleted => {
                 println!("the customer's directory is {:?}", change.kind);
             }
-            _ => {
-                if let Ok(user) = change.resource_id.parse::<UserId>() {
-                    vendor.apply_user(&self.sync.get_user(&self.dir, &user).await?);
-                } else if let Ok(group) = change.resource_id.parse::<GroupId>() {
-                    let group = self.sync.get_group(&self.dir, &group).await?;
+            _ => match &change.resource_id {
+                ResourceId::User(user) => {
+                    vendor.apply_user(&self.sync.get_user(&self.dir, user).await?);
+                }
+                // Group changes and membership changes (which name the group).
+                ResourceId::Group(group) => {
+                    let group = self.sync.get_group(&self.dir, group).await?;
                     self.apply_group(&group, vendor).await?;
                 }
-            }
+                // The directory's other events, and kinds of resource added later.
+                _ => {}
+            },
         }
         Ok(())
     }

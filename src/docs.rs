@@ -402,7 +402,12 @@ pub mod backends {}
 /// the full sync and follow the feed from it. Each change carries the object as of that
 /// change ([`Change::sync_user`](crate::model::Change::sync_user) and
 /// [`Change::sync_group`](crate::model::Change::sync_group); both on membership
-/// changes), so applying it needs no read-back that could see a later write. If the log was trimmed past your cursor
+/// changes), so applying it needs no read-back that could see a later write. It names
+/// what it is about with a typed id, [`Change::resource_id`](crate::model::Change::resource_id):
+/// a [`ResourceId`](crate::model::ResourceId) to `match` on (a user, a group, or the
+/// directory for its own events), or read with
+/// [`Change::user_id`](crate::model::Change::user_id) (the user changed, or the member of
+/// a membership change) and [`Change::group_id`](crate::model::Change::group_id). If the log was trimmed past your cursor
 /// ([`Admin::trim_changes`](crate::Admin::trim_changes)), the feed answers
 /// `SyncError::CursorTrimmed`: run a full sync again. `cargo run --example sync_job` runs
 /// the whole loop.
@@ -412,6 +417,7 @@ pub mod backends {}
 /// use std::sync::Arc;
 /// use std::time::Duration;
 /// use futures_util::TryStreamExt;
+/// use scimkit::model::ResourceId;
 /// use scimkit::store::{LocalNotifier, MemoryStore};
 /// use scimkit::sync::{DirectorySelector, ListUsers, SyncError};
 /// use scimkit::{Admin, DirectorySync, ScimService};
@@ -441,7 +447,16 @@ pub mod backends {}
 ///     let Ok(next) = tokio::time::timeout(Duration::from_millis(10), feed.try_next()).await
 ///     else { break };
 ///     match next {
-///         Ok(Some(change)) => { /* apply change.sync_user() / change.sync_group() */ let _ = change; }
+///         Ok(Some(change)) => match &change.resource_id {
+///             // Created, updated, deprovisioned or restored: apply change.sync_user().
+///             ResourceId::User(id) => { let _ = (id, change.sync_user()); }
+///             // A group's change, memberships included (change.member_id is the user):
+///             // apply change.sync_group().
+///             ResourceId::Group(id) => { let _ = (id, change.sync_group()); }
+///             // The directory's own events (change.kind says which), and any kind of
+///             // resource a later release adds.
+///             _ => {}
+///         },
 ///         Ok(None) => break, // never: the feed does not end
 ///         Err(SyncError::CursorTrimmed { .. }) => { /* run a full sync again */ break }
 ///         Err(other) => return Err(other.into()),
@@ -689,8 +704,9 @@ pub mod webhooks {}
 ///
 /// Each state change is an entry in the directory's change feed, written with it:
 /// `directory.activated`, `directory.disabled`, `directory.enabled`, `directory.deleted`
-/// (and `directory.role_mapping_changed`, see [`roles`]); `resource_id` is the
-/// directory's id.
+/// (and `directory.role_mapping_changed`, see [`roles`]); their
+/// [`resource_id`](crate::model::Change::resource_id) is
+/// [`ResourceId::Directory`](crate::model::ResourceId::Directory), the directory's id.
 ///
 /// Deleting marks rather than erases: a customer who leaves is locked out at once, and
 /// your sync can still read (and deprovision) every user before you purge. Deleting is

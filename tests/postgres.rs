@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use scimkit::model::{ChangeKind, UserState};
+use scimkit::model::{ChangeKind, ResourceId, UserState};
 use scimkit::model::{Directory, DirectoryId, Meta, Organization, OrganizationId, User, UserId};
 use scimkit::store::{
     ChangeNotifier, DirectoryStore, POSTGRES_SCHEMA_VERSION, PostgresNotifier, PostgresOpenError,
@@ -130,6 +130,60 @@ async fn postgres_store_keeps_the_store_contract() {
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     drop_schemas(&url, &schemas).await;
+}
+
+#[tokio::test]
+async fn the_resource_id_column_keeps_the_plain_id_and_a_malformed_one_is_corrupt() {
+    let Some(url) = database_url("resource_id_column") else {
+        return;
+    };
+    let schema = fresh_schema("rid");
+    let store = store(&url, &schema).await;
+    let dir = directory(&store, 1).await;
+    let ann = store
+        .insert_user(user(&dir, 10, "ann"))
+        .await
+        .expect("user");
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("raw connection");
+    tokio::spawn(connection);
+    let rows = client
+        .query(
+            &format!(
+                "SELECT resource_id FROM \"{schema}\".changes WHERE directory_id = $1 ORDER BY seq"
+            ),
+            &[&dir.as_str()],
+        )
+        .await
+        .expect("select");
+    let stored: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(
+        stored,
+        [ann.id.to_string()],
+        "the column holds the id's text, as before ResourceId"
+    );
+    let changes = store.list_changes(&dir, 0, 10).await.expect("changes");
+    assert_eq!(changes[0].resource_id, ResourceId::User(ann.id.clone()));
+    client
+        .execute(
+            &format!(
+                "UPDATE \"{schema}\".changes SET resource_id = 'scim_token_0' \
+                 WHERE directory_id = $1 AND seq = 1"
+            ),
+            &[&dir.as_str()],
+        )
+        .await
+        .expect("damage");
+    match store.list_changes(&dir, 0, 10).await {
+        Err(StoreError::Backend(e)) => assert!(
+            e.to_string()
+                .contains("undecodable stored id `scim_token_0`"),
+            "{e}"
+        ),
+        other => panic!("a malformed resource_id is a corrupt-store error, got {other:?}"),
+    }
+    drop_schemas(&url, &[schema]).await;
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use scimkit::model::{ChangeKind, DirectoryId, GroupMatch, RoleMapping};
+use scimkit::model::{ChangeKind, DirectoryId, GroupMatch, ResourceId, RoleMapping};
 use scimkit::store::{DirectoryStore, MemoryStore, TokenStore};
 use scimkit::sync::{DirectorySelector, DirectorySync, ListUsers};
 use scimkit::testing::{Entra, InProcess, Okta, SimUser};
@@ -77,7 +77,11 @@ impl Setup {
             .map(|c| {
                 let before = c.roles_before().cloned().unwrap();
                 let after = c.roles_after().cloned().unwrap();
-                (c.resource_id, before, after)
+                let user = match c.resource_id {
+                    ResourceId::User(user) => user.to_string(),
+                    other => panic!("a roles change names a user, not {other}"),
+                };
+                (user, before, after)
             })
             .collect()
     }

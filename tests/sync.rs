@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use common::Fixture;
 use proptest::prelude::*;
-use scimkit::model::{ChangeKind, GroupId, IdGenerator};
+use scimkit::model::{ChangeKind, Clock, GroupId, IdGenerator, ResourceId, UserId};
+use scimkit::store::{DirectoryEdit, DirectoryStore};
 use scimkit::sync::{
     DirectorySelector, DirectorySync, ListGroups, ListUsers, LocalNotifier, PageToken, SyncError,
 };
@@ -226,7 +227,7 @@ async fn the_change_feed_records_every_operation_in_order() {
         .changes
         .iter()
         .chain(&rest.changes)
-        .map(|c| (c.kind, c.resource_id.clone()))
+        .map(|c| (c.kind, c.resource_id.to_string()))
         .collect();
     assert_eq!(
         all,
@@ -243,6 +244,88 @@ async fn the_change_feed_records_every_operation_in_order() {
     let empty = sync.changes(&selector, 6, 10).await.unwrap();
     assert!(empty.changes.is_empty());
     assert_eq!(empty.next_cursor, 6);
+}
+
+/// A vendor reads what a change is about by matching on its kind of id (`ResourceId` is
+/// `#[non_exhaustive]`, so the match has a catch-all arm); the ids are the ones SCIM
+/// handed out, typed.
+#[tokio::test]
+async fn a_vendor_matches_on_the_kind_of_resource_a_change_names() {
+    let fx = Fixture::new(&[]).await;
+    let ann = fx.create_user("ann@acme.com").await;
+    let group = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({"displayName": "G", "members": [{"value": ann}]})),
+        )
+        .await
+        .id();
+    fx.store
+        .edit_directory(&fx.directory, &[DirectoryEdit::Disable], fx.clock.now())
+        .await
+        .unwrap();
+    let sync = sync_for(&fx);
+    let selector = DirectorySelector::Directory(fx.directory.clone());
+    let page = sync.changes(&selector, 0, 100).await.unwrap();
+    let mut seen = Vec::new();
+    for change in &page.changes {
+        let about = match &change.resource_id {
+            ResourceId::User(user) => format!("user {user}"),
+            ResourceId::Group(group) => format!("group {group}"),
+            ResourceId::Directory(directory) => format!("directory {directory}"),
+            other => panic!("no other kind of resource is recorded: {other}"),
+        };
+        seen.push((
+            change.kind,
+            about,
+            change.user_id().map(UserId::to_string),
+            change.group_id().map(GroupId::to_string),
+        ));
+    }
+    assert_eq!(
+        seen,
+        vec![
+            (
+                ChangeKind::UserCreated,
+                format!("user {ann}"),
+                Some(ann.clone()),
+                None
+            ),
+            (
+                ChangeKind::GroupCreated,
+                format!("group {group}"),
+                None,
+                Some(group.clone())
+            ),
+            (
+                ChangeKind::GroupMemberAdded,
+                format!("group {group}"),
+                Some(ann.clone()),
+                Some(group.clone())
+            ),
+            (
+                ChangeKind::DirectoryDisabled,
+                format!("directory {}", fx.directory),
+                None,
+                None
+            ),
+        ]
+    );
+    let ann_id: UserId = ann.parse().unwrap();
+    assert_eq!(
+        page.changes[0].resource_id, ann_id,
+        "compares with the typed id"
+    );
+    assert_eq!(
+        page.changes[0]
+            .resource_id
+            .to_string()
+            .parse::<ResourceId>()
+            .unwrap(),
+        page.changes[0].resource_id,
+        "and parses back from its text"
+    );
 }
 
 #[tokio::test]
@@ -313,8 +396,12 @@ async fn subscribers_see_a_deprovisioning_as_it_happens() {
     let sync = sync_for(&fx).with_notifier(notifier);
     let selector = DirectorySelector::Directory(fx.directory.clone());
     let mut subscription = sync.subscribe(&selector, 1).await.unwrap();
-    let waiter =
-        tokio::spawn(async move { subscription.next().await.map(|c| (c.kind, c.resource_id)) });
+    let waiter = tokio::spawn(async move {
+        subscription
+            .next()
+            .await
+            .map(|c| (c.kind, c.resource_id.to_string()))
+    });
     tokio::time::sleep(Duration::from_millis(20)).await;
     fx.request("DELETE", &format!("/Users/{ann}"), None).await;
     // A liveness bound, not a speed assertion: the change must arrive at all.
@@ -351,7 +438,7 @@ async fn subscribers_without_a_notifier_still_receive_every_change_in_order() {
             .await
             .expect("the change arrives")
             .unwrap();
-        received.push((change.seq, change.kind, change.resource_id));
+        received.push((change.seq, change.kind, change.resource_id.to_string()));
     }
     assert_eq!(
         received,
@@ -664,7 +751,7 @@ async fn the_subscription_stream_yields_a_change_made_after_subscribing() {
         .expect("the feed never ends")
         .unwrap();
     assert_eq!(
-        (change.seq, change.kind, change.resource_id),
+        (change.seq, change.kind, change.resource_id.to_string()),
         (1, ChangeKind::UserCreated, ann)
     );
     assert_eq!(feed.cursor(), 1);

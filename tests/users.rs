@@ -557,5 +557,10 @@ async fn every_change_is_logged_in_order() {
             ChangeKind::UserDeleted
         ]
     );
-    assert!(changes.iter().all(|c| c.resource_id == id));
+    assert!(
+        changes
+            .iter()
+            .all(|c| c.resource_id.as_str() == id && c.user_id().map(|u| u.as_str()) == Some(&*id)),
+        "every entry names the user, by its SCIM id"
+    );
 }

@@ -300,7 +300,21 @@ async fn events_carry_the_change_with_its_snapshots() {
     assert_eq!(bodies[0]["type"], "user.created");
     assert_eq!(bodies[0]["data"]["user"]["email"], "ann@acme.com");
     assert_eq!(bodies[0]["data"]["scimDirectoryId"], json!(fx.directory));
+    assert_eq!(
+        bodies[0]["data"]["resourceId"],
+        json!(ann),
+        "the event names its resource by the plain id"
+    );
     assert_eq!(bodies[2]["type"], "group.member_added");
+    assert_eq!(
+        bodies[2]["data"]["resourceId"], bodies[2]["data"]["group"]["id"],
+        "a membership event names the group"
+    );
+    assert!(
+        bodies[2]["data"]["resourceId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("scim_group_"))
+    );
     assert_eq!(
         (
             &bodies[2]["data"]["memberId"],

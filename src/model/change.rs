@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::entity::{Group, User, UserState};
-use super::id::{DirectoryId, UserId};
+use super::id::{DirectoryId, GroupId, ResourceId, UserId};
 
 /// What kind of change a [`Change`] records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -116,10 +116,12 @@ impl ChangeKind {
 /// let attributes = serde_json::json!({"userName": "ann@example.com"});
 /// let user = User::new(id.clone(), dir.clone(), attributes, Meta::new(at))
 ///     .with_email(Some("ann@example.com".into()));
-/// let change = Change::new(1, dir, ChangeKind::UserCreated, id.to_string(), None, at)
+/// let change = Change::new(1, dir, ChangeKind::UserCreated, id.clone(), None, at)
 ///     .with_user_snapshot(user);
 /// assert_eq!(change.user().map(|u| u.user_name()), Some("ann@example.com"));
 /// assert!(change.group().is_none());
+/// assert_eq!(change.user_id(), Some(&id));
+/// assert_eq!(change.resource_id.to_string(), id.to_string());
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -130,8 +132,11 @@ pub struct Change {
     pub directory_id: DirectoryId,
     /// What happened.
     pub kind: ChangeKind,
-    /// The user or group changed (`scim_user_...` or `scim_group_...`).
-    pub resource_id: String,
+    /// What changed: the user (user kinds and [`ChangeKind::RolesChanged`]), the group
+    /// (group and membership kinds) or the directory (directory kinds). Stored and sent
+    /// as the plain id (`scim_user_...`, `scim_group_...`, `scim_directory_...`);
+    /// [`Change::user_id`] and [`Change::group_id`] read it without a `match`.
+    pub resource_id: ResourceId,
     /// For membership changes, the user who joined or left.
     pub member_id: Option<UserId>,
     /// When.
@@ -156,12 +161,13 @@ impl Eq for Change {}
 impl Change {
     /// An entry with every field given (`member_id` only for membership kinds) and no
     /// snapshot; add them with [`Change::with_user_snapshot`] and
-    /// [`Change::with_group_snapshot`].
+    /// [`Change::with_group_snapshot`]. `resource_id` is a [`UserId`], [`GroupId`] or
+    /// [`DirectoryId`] (or a [`ResourceId`]).
     pub fn new(
         seq: u64,
         directory_id: DirectoryId,
         kind: ChangeKind,
-        resource_id: impl Into<String>,
+        resource_id: impl Into<ResourceId>,
         member_id: Option<UserId>,
         at: OffsetDateTime,
     ) -> Self {
@@ -176,6 +182,19 @@ impl Change {
             group: None,
             roles: None,
         }
+    }
+
+    /// The user this change is about: the changed user for user kinds and
+    /// [`ChangeKind::RolesChanged`], the member for membership kinds (the user that
+    /// [`Change::user`] is a snapshot of). `None` for group and directory kinds.
+    pub fn user_id(&self) -> Option<&UserId> {
+        self.resource_id.user().or(self.member_id.as_ref())
+    }
+
+    /// The group this change is about: for group kinds the group changed, for membership
+    /// kinds the group joined or left. `None` for user and directory kinds.
+    pub fn group_id(&self) -> Option<&GroupId> {
+        self.resource_id.group()
     }
 
     /// The entry with the user as of this change: the changed user, or the member of a

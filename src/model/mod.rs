@@ -16,7 +16,7 @@ pub use directory::{
     Directory, DirectoryState, FieldMapping, GroupFacts, GroupMatch, RoleMapping, RoleRule,
 };
 pub use entity::{Group, Meta, Organization, User, UserState};
-pub use id::{DirectoryId, GroupId, IdParseError, OrganizationId, TokenId, UserId};
+pub use id::{DirectoryId, GroupId, IdParseError, OrganizationId, ResourceId, TokenId, UserId};
 pub use idp::{IdpKind, UnknownIdp};
 pub use token::{
     ACCESS_TOKEN_PREFIX, API_KEY_PREFIX, BEARER_TOKEN_PREFIX, EntropyError,

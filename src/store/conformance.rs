@@ -44,9 +44,9 @@ use super::{
     MembershipEdit, States, StoreError, TokenStore, UniqueAttribute, UserFilter, UserKey,
 };
 use crate::model::{
-    ChangeKind, Directory, DirectoryId, DirectoryState, FieldMapping, Group, GroupId, GroupMatch,
-    IdpKind, Meta, Organization, OrganizationId, RoleMapping, TokenHash, TokenId, TokenRecord,
-    TokenScope, User, UserId, UserState,
+    Change, ChangeKind, Directory, DirectoryId, DirectoryState, FieldMapping, Group, GroupId,
+    GroupMatch, IdpKind, Meta, Organization, OrganizationId, ResourceId, RoleMapping, TokenHash,
+    TokenId, TokenRecord, TokenScope, User, UserId, UserState,
 };
 
 /// A directory store and a token store under test (often the same object twice).
@@ -126,6 +126,7 @@ where
     concurrent_group_updates(new_stores().await).await;
     change_log(new_stores().await).await;
     change_snapshots(new_stores().await).await;
+    change_resource_ids(new_stores().await).await;
     tokens(new_stores().await).await;
     isolation(new_stores().await).await;
     listing_filters_and_counts(new_stores().await).await;
@@ -1187,14 +1188,14 @@ pub async fn change_log(stores: Stores) {
             .map(|c| (c.resource_id.clone(), c.member_id.clone()))
             .collect::<Vec<_>>(),
         vec![
-            (ann.id.to_string(), None),
-            (ann.id.to_string(), None),
-            (ann.id.to_string(), None),
-            (ann.id.to_string(), None),
-            (g.id.to_string(), None),
-            (g.id.to_string(), Some(ann.id.clone())),
-            (g.id.to_string(), Some(ann.id.clone())),
-            (g.id.to_string(), None),
+            (ResourceId::User(ann.id.clone()), None),
+            (ResourceId::User(ann.id.clone()), None),
+            (ResourceId::User(ann.id.clone()), None),
+            (ResourceId::User(ann.id.clone()), None),
+            (ResourceId::Group(g.id.clone()), None),
+            (ResourceId::Group(g.id.clone()), Some(ann.id.clone())),
+            (ResourceId::Group(g.id.clone()), Some(ann.id.clone())),
+            (ResourceId::Group(g.id.clone()), None),
         ],
         "entries name their resource, and membership changes the member"
     );
@@ -1213,6 +1214,87 @@ pub async fn change_log(stores: Stores) {
         vec![7],
         "after and limit"
     );
+}
+
+/// Changes name what they changed by its kind of id: the user for user kinds and
+/// `user.roles_changed`, the group for group and membership kinds (the member in
+/// `member_id`), the directory for directory kinds. Read back, each id has the text it
+/// was written with, and a change serialises it as that plain string.
+pub async fn change_resource_ids(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    store
+        .edit_directory(
+            &dir,
+            &[DirectoryEdit::Roles(
+                RoleMapping::new().with_default("viewer"),
+            )],
+            AT,
+        )
+        .await
+        .expect("set the mapping");
+    store.touch_directory(&dir, AT).await.expect("activate");
+    let ann = store
+        .insert_user(user(&dir, 10, "ann"))
+        .await
+        .expect("user");
+    let g = store
+        .insert_group(group(&dir, 20, "G"), std::slice::from_ref(&ann.id))
+        .await
+        .expect("group");
+    store
+        .edit_directory(&dir, &[DirectoryEdit::Disable], AT)
+        .await
+        .expect("disable");
+    let changes = store.list_changes(&dir, 0, 100).await.expect("changes");
+    let (user_text, group_text, dir_text) = (ann.id.as_str(), g.id.as_str(), dir.as_str());
+    assert_eq!(
+        changes
+            .iter()
+            .map(|c| (c.kind, c.resource_id.as_str(), c.user_id(), c.group_id()))
+            .collect::<Vec<_>>(),
+        vec![
+            (ChangeKind::RoleMappingChanged, dir_text, None, None),
+            (ChangeKind::DirectoryActivated, dir_text, None, None),
+            (ChangeKind::UserCreated, user_text, Some(&ann.id), None),
+            (ChangeKind::RolesChanged, user_text, Some(&ann.id), None),
+            (ChangeKind::GroupCreated, group_text, None, Some(&g.id)),
+            (
+                ChangeKind::GroupMemberAdded,
+                group_text,
+                Some(&ann.id),
+                Some(&g.id)
+            ),
+            (ChangeKind::DirectoryDisabled, dir_text, None, None),
+        ],
+        "each entry names its resource with the id's own text; user_id() is the user \
+         changed or the member, group_id() the group"
+    );
+    for change in &changes {
+        let expected = match change.kind {
+            ChangeKind::UserCreated | ChangeKind::RolesChanged => ResourceId::User(ann.id.clone()),
+            ChangeKind::GroupCreated | ChangeKind::GroupMemberAdded => {
+                ResourceId::Group(g.id.clone())
+            }
+            _ => ResourceId::Directory(dir.clone()),
+        };
+        assert_eq!(
+            change.resource_id, expected,
+            "a {:?} entry reads back as the right kind of id",
+            change.kind
+        );
+        let json = serde_json::to_value(change).expect("a change serialises");
+        assert_eq!(
+            json.get("resource_id"),
+            Some(&json!(expected.to_string())),
+            "a change serialises its resource as the plain id"
+        );
+        assert_eq!(
+            serde_json::from_value::<Change>(json).ok().as_ref(),
+            Some(change),
+            "and reads back from it"
+        );
+    }
 }
 
 /// Changes carry the object: each user change the user as that change stored it, each
@@ -2299,7 +2381,7 @@ pub async fn directory_lifecycle(stores: Stores) {
         [ChangeKind::DirectoryActivated],
         "activation is recorded once, in the directory's log"
     );
-    assert_eq!(changes[0].resource_id, dir.to_string());
+    assert_eq!(changes[0].resource_id, ResourceId::Directory(dir.clone()));
     assert_eq!(changes[0].at, t1);
 
     let disabled = store
@@ -2515,7 +2597,7 @@ async fn roles_entries(
     dir: &DirectoryId,
     after: u64,
 ) -> Vec<(
-    String,
+    ResourceId,
     std::collections::BTreeSet<String>,
     std::collections::BTreeSet<String>,
 )> {
@@ -2547,13 +2629,13 @@ pub async fn role_changes(stores: Stores) {
         .await
         .expect("set the mapping");
     let ann = user(&dir, 10, "ann");
-    let ann_id = ann.id.to_string();
+    let ann_id = ann.id.clone();
     let mut seen = store.latest_change_seq(&dir).await.expect("seq");
-    let mut next = async |expected: Vec<(&str, &[&str], &[&str])>, why: &str| {
+    let mut next = async |expected: Vec<(&UserId, &[&str], &[&str])>, why: &str| {
         let got = roles_entries(store, &dir, seen).await;
         let expected: Vec<_> = expected
             .into_iter()
-            .map(|(u, b, a)| (u.to_owned(), role_set(b), role_set(a)))
+            .map(|(u, b, a)| (ResourceId::User(u.clone()), role_set(b), role_set(a)))
             .collect();
         assert_eq!(got, expected, "{why}");
         seen = store.latest_change_seq(&dir).await.expect("seq");

@@ -43,8 +43,8 @@ pub use roles::{
 
 use super::{DirectoryEdit, EntityKind, MembershipEdit, StoreError, UniqueAttribute};
 use crate::model::{
-    Change, ChangeKind, Directory, DirectoryId, DirectoryState, Group, GroupId, RolesDelta, User,
-    UserId, UserState,
+    Change, ChangeKind, Directory, DirectoryId, DirectoryState, Group, GroupId, ResourceId,
+    RolesDelta, User, UserId, UserState,
 };
 
 /// A change-log entry before the backend numbers it.
@@ -52,8 +52,8 @@ use crate::model::{
 pub struct ChangeDraft {
     /// What happened.
     pub kind: ChangeKind,
-    /// The user or group changed.
-    pub resource_id: String,
+    /// The user, group or directory changed (as for [`Change::resource_id`]).
+    pub resource_id: ResourceId,
     /// For membership changes, the user who joined or left.
     pub member_id: Option<UserId>,
     /// The write's time, as the caller gave it.
@@ -73,7 +73,7 @@ impl Eq for ChangeDraft {}
 impl ChangeDraft {
     /// An entry of `kind` about `resource_id` at `at`, with no member, no snapshot and
     /// no roles.
-    pub fn new(kind: ChangeKind, resource_id: impl Into<String>, at: OffsetDateTime) -> Self {
+    pub fn new(kind: ChangeKind, resource_id: impl Into<ResourceId>, at: OffsetDateTime) -> Self {
         Self {
             kind,
             resource_id: resource_id.into(),
@@ -209,7 +209,7 @@ pub fn insert_user(mut user: User, user_name_taken: bool) -> Result<UserPlan, St
     user.meta.version = 1;
     let change = ChangeDraft {
         kind: ChangeKind::UserCreated,
-        resource_id: user.id.to_string(),
+        resource_id: user.id.clone().into(),
         member_id: None,
         at: user.meta.last_modified,
         user: Some(Arc::new(user.clone())),
@@ -252,7 +252,7 @@ pub fn update_user(
     user.meta.version = expected_version + 1;
     let change = ChangeDraft {
         kind: ChangeKind::for_user(Some(stored.state), user.state),
-        resource_id: user.id.to_string(),
+        resource_id: user.id.clone().into(),
         member_id: None,
         at: user.meta.last_modified,
         user: Some(Arc::new(user.clone())),
@@ -364,7 +364,7 @@ pub fn membership(
     let add: Vec<UserId> = current.difference(&facts.members).cloned().collect();
     let draft = |kind, user: &UserId| ChangeDraft {
         kind,
-        resource_id: group.to_string(),
+        resource_id: group.clone().into(),
         member_id: Some(user.clone()),
         at,
         user: None,
@@ -434,7 +434,7 @@ pub fn insert_group(mut group: Group, membership: MembershipPlan) -> GroupPlan {
     group.meta.version = 1;
     let mut changes = vec![ChangeDraft {
         kind: ChangeKind::GroupCreated,
-        resource_id: group.id.to_string(),
+        resource_id: group.id.clone().into(),
         member_id: None,
         at: group.meta.last_modified,
         user: None,
@@ -481,7 +481,7 @@ pub fn update_group(
     if !same_document {
         changes.push(ChangeDraft {
             kind: ChangeKind::for_group(Some(stored.deleted), group.deleted),
-            resource_id: group.id.to_string(),
+            resource_id: group.id.clone().into(),
             member_id: None,
             at: group.meta.last_modified,
             user: None,
@@ -554,7 +554,7 @@ pub fn touch_directory(
         directory.state = DirectoryState::Active;
         changes.push(ChangeDraft::new(
             ChangeKind::DirectoryActivated,
-            id.to_string(),
+            id.clone(),
             at,
         ));
     }
@@ -613,12 +613,12 @@ pub fn edit_directory(
         _ => None,
     };
     if let Some(kind) = kind {
-        changes.push(ChangeDraft::new(kind, id.to_string(), at));
+        changes.push(ChangeDraft::new(kind, id.clone(), at));
     }
     if directory.roles != stored.roles {
         changes.push(ChangeDraft::new(
             ChangeKind::RoleMappingChanged,
-            id.to_string(),
+            id.clone(),
             at,
         ));
     }

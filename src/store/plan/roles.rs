@@ -221,7 +221,7 @@ pub fn role_changes(
         if old != new {
             drafts.push(ChangeDraft {
                 roles: Some(RolesDelta::new(old, new)),
-                ..ChangeDraft::new(ChangeKind::RolesChanged, user.to_string(), at)
+                ..ChangeDraft::new(ChangeKind::RolesChanged, user.clone(), at)
             });
         }
     };
@@ -354,7 +354,7 @@ pub fn role_read_ids(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::GroupMatch;
+    use crate::model::{GroupMatch, ResourceId};
 
     fn gid(n: u128) -> GroupId {
         GroupId::from_uuid(uuid::Uuid::from_u128(n))
@@ -483,9 +483,13 @@ mod tests {
         assert_eq!(
             summary,
             [
-                (uid(1).to_string(), set(&["developer"]), set(&["viewer"])),
                 (
-                    uid(2).to_string(),
+                    ResourceId::from(uid(1)),
+                    set(&["developer"]),
+                    set(&["viewer"])
+                ),
+                (
+                    ResourceId::from(uid(2)),
                     set(&["developer", "ops"]),
                     set(&["ops"])
                 ),

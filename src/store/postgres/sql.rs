@@ -10,7 +10,8 @@ use tokio_postgres::types::ToSql;
 
 use super::super::{EntityKind, StoreError, UniqueAttribute};
 use crate::model::{
-    Change, ChangeKind, DirectoryId, Group, Meta, RolesDelta, TokenScope, User, UserState,
+    Change, ChangeKind, DirectoryId, Group, Meta, ResourceId, RolesDelta, TokenScope, User,
+    UserState,
 };
 
 /// Columns of `users` in the order [`user_from_row`] reads them.
@@ -177,7 +178,7 @@ pub(super) fn change_from_row(row: &Row, offset: usize) -> Result<Change, StoreE
         to_u64(seq)?,
         directory_id,
         kind,
-        row.try_get::<_, String>(offset + 3).map_err(db)?,
+        id::<ResourceId>(row, offset + 3)?,
         member.map(parse_id).transpose()?,
         at,
     );

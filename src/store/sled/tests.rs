@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::codec::{decode, encode};
 use super::keys::*;
 use super::*;
-use crate::model::{ChangeKind, Meta, UserState};
+use crate::model::{ChangeKind, Meta, ResourceId, UserState};
 use crate::store::{GroupKey, UserKey};
 
 fn at() -> OffsetDateTime {
@@ -817,5 +817,37 @@ async fn change_entries_written_before_snapshots_read_without_them() {
     let changes = store.list_changes(&dir, 0, 10).await.expect("changes");
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].kind, ChangeKind::UserCreated);
+    assert_eq!(changes[0].resource_id, ResourceId::User(uid(10)));
     assert!(changes[0].user().is_none() && changes[0].group().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn change_records_keep_the_resource_as_the_plain_id() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = store(tmp.path()).await;
+    let dir = did(1);
+    store
+        .insert_user(user(&dir, 10, UserState::Active))
+        .await
+        .expect("user");
+    let record: Value = serde_json::from_slice(&stored_change(&store, &dir, 1)).expect("json");
+    assert_eq!(
+        record.get("resource_id"),
+        Some(&json!(uid(10).as_str())),
+        "the record holds the id's text, as before ResourceId"
+    );
+    // A record whose id is no user, group or directory id does not decode: the feed
+    // reports it rather than skip it.
+    let mut damaged = record;
+    damaged["resource_id"] = json!("scim_token_0");
+    store
+        .inner
+        .tree(CHANGES)
+        .expect("tree")
+        .insert(change(&dir, 1), serde_json::to_vec(&damaged).expect("json"))
+        .expect("write");
+    assert!(matches!(
+        store.list_changes(&dir, 0, 10).await,
+        Err(StoreError::Backend(_))
+    ));
 }
