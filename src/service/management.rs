@@ -586,6 +586,18 @@ impl ManagementService {
         }
     }
 
+    /// The directory `id` names, if the key's scope may read it; any other case (a
+    /// malformed id, another organization's directory) is the same 404.
+    async fn scoped_directory(&self, scope: &TokenScope, id: &str) -> Result<Directory, ApiError> {
+        let missing = || ApiError::not_found(format!("no SCIM directory `{id}`"));
+        let directory_id: DirectoryId = id.parse().map_err(|_| missing())?;
+        self.store
+            .get_directory(&directory_id)
+            .await?
+            .filter(|d| may_read(scope, &d.organization_id))
+            .ok_or_else(missing)
+    }
+
     /// `GET`, `PATCH` or `DELETE` of one directory.
     async fn directory_route(
         &self,
@@ -593,14 +605,9 @@ impl ManagementService {
         request: &Request<Bytes>,
         id: &str,
     ) -> Result<Value, ApiError> {
+        let directory = self.scoped_directory(scope, id).await?;
         let missing = || ApiError::not_found(format!("no SCIM directory `{id}`"));
-        let id: DirectoryId = id.parse().map_err(|_| missing())?;
-        let directory = self
-            .store
-            .get_directory(&id)
-            .await?
-            .filter(|d| may_read(scope, &d.organization_id))
-            .ok_or_else(missing)?;
+        let id = directory.id.clone();
         let admin = Admin::with_stores(self.store.clone(), self.tokens.clone())
             .with_sources(self.clock.clone(), Arc::new(crate::model::RandomIds));
         let admin_error = |error: AdminError| match error {
@@ -863,14 +870,7 @@ impl ManagementService {
         request: &Request<Bytes>,
         id: &str,
     ) -> Result<Value, ApiError> {
-        let missing = || ApiError::not_found(format!("no SCIM directory `{id}`"));
-        let directory_id: DirectoryId = id.parse().map_err(|_| missing())?;
-        let directory = self
-            .store
-            .get_directory(&directory_id)
-            .await?
-            .filter(|d| may_read(scope, &d.organization_id))
-            .ok_or_else(missing)?;
+        let directory = self.scoped_directory(scope, id).await?;
         match *request.method() {
             Method::GET => Ok(fields_json(&directory)),
             Method::PUT => {
