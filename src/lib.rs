@@ -75,6 +75,8 @@
 #![warn(missing_docs)]
 // A `pub` item that the crate root cannot reach is crate-private in fact: say so.
 #![warn(unreachable_pub)]
+// Public types leave room to grow unless a reason on the item says why not.
+#![warn(clippy::exhaustive_structs, clippy::exhaustive_enums)]
 
 pub mod admin;
 pub mod docs;

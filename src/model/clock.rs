@@ -15,6 +15,7 @@ pub trait Clock: Send + Sync {
 
 /// The system clock, truncated to milliseconds (what SCIM timestamps carry).
 #[derive(Debug, Default, Clone, Copy)]
+#[allow(clippy::exhaustive_structs, reason = "a unit struct: nothing to add")]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
@@ -55,6 +56,7 @@ pub trait IdGenerator: Send + Sync {
 
 /// Time-ordered random UUIDs (v7): ids sort by creation time.
 #[derive(Debug, Default, Clone, Copy)]
+#[allow(clippy::exhaustive_structs, reason = "a unit struct: nothing to add")]
 pub struct RandomIds;
 
 impl IdGenerator for RandomIds {

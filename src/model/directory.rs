@@ -159,6 +159,7 @@ impl DirectoryState {
 
 /// What a [`RoleMapping`] looks at in a group: its id, `displayName` and `externalId`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::exhaustive_structs, reason = "a borrowed view callers build")]
 pub struct GroupFacts<'a> {
     /// The group's id.
     pub id: &'a GroupId,

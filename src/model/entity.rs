@@ -56,6 +56,7 @@ impl Organization {
 
 /// Version and timestamps of a user or group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Meta {
     /// When the resource was created.
     #[serde(with = "time::serde::rfc3339")]
@@ -86,6 +87,10 @@ impl Meta {
 /// Where a user stands in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "a vendor matches every state; a new one must break that match"
+)]
 pub enum UserState {
     /// Provisioned and active.
     Active,

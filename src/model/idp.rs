@@ -74,6 +74,10 @@ impl fmt::Display for IdpKind {
 #[error(
     "unknown identity provider `{0}`: expected one of entra, okta, onelogin, jumpcloud, google, other"
 )]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a newtype over the name it could not read"
+)]
 pub struct UnknownIdp(pub String);
 
 impl FromStr for IdpKind {

@@ -29,6 +29,10 @@ pub enum TokenScope {
 
 /// The SHA-256 of a token secret: the only form in which a secret is stored.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a newtype over the SHA-256 digest"
+)]
 pub struct TokenHash(pub [u8; 32]);
 
 impl TokenHash {

@@ -4,6 +4,7 @@ use serde_json::{Map, Value, json};
 
 /// An attribute's data type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::exhaustive_enums, reason = "RFC 7643 §2.3 closes the set")]
 pub enum AttributeType {
     /// A string.
     String,
@@ -25,6 +26,7 @@ pub enum AttributeType {
 
 /// Whether and how a client may write an attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::exhaustive_enums, reason = "RFC 7643 §7 closes the set")]
 pub enum Mutability {
     /// Only the server sets it.
     ReadOnly,
@@ -38,6 +40,7 @@ pub enum Mutability {
 
 /// When an attribute is returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::exhaustive_enums, reason = "RFC 7643 §7 closes the set")]
 pub enum Returned {
     /// Whatever the request asks.
     Always,
@@ -51,6 +54,7 @@ pub enum Returned {
 
 /// Uniqueness of values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::exhaustive_enums, reason = "RFC 7643 §7 closes the set")]
 pub enum Uniqueness {
     /// None enforced.
     None,

@@ -9,6 +9,7 @@ use super::{Schema, SchemaExtension};
 
 /// What the service supports, as `/ServiceProviderConfig` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Capabilities {
     /// PATCH is supported.
     pub patch: bool,

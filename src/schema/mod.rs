@@ -19,6 +19,10 @@ use self::path::{AttrPath, CaseExactness};
 
 /// A resource type scimkit serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "the core resource types of RFC 7643; a match on them must see a new one"
+)]
 pub enum ResourceKind {
     /// `/Users`.
     User,

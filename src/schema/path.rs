@@ -11,6 +11,10 @@ pub const URN_PREFIX: &str = "urn:";
 /// sub-attribute name. Names are kept as written; comparisons are case-insensitive
 /// (RFC 7643 §2.1), see [`AttrPath::eq_ignore_case`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "the RFC 7644 attribute path grammar: urn, attribute, sub-attribute"
+)]
 pub struct AttrPath {
     /// The schema URN, when the path was fully qualified.
     pub urn: Option<String>,
@@ -22,6 +26,7 @@ pub struct AttrPath {
 
 /// Why a string is not an attribute path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PathError {
     /// The path was empty.
     #[error("the attribute path is empty")]

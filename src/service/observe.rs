@@ -19,6 +19,7 @@ use crate::error::ScimType;
 
 /// One answered request.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RequestRecord {
     /// The HTTP method.
     pub method: Method,

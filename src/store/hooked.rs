@@ -227,6 +227,7 @@ impl StoreHook for CallCounter {
 /// A [`StoreHook`] that waits before every call, as a network round trip would: in tests
 /// it turns an N+1 access pattern into a visibly slow one. Needs a Tokio timer.
 #[derive(Debug, Clone, Copy)]
+#[allow(clippy::exhaustive_structs, reason = "a newtype over the delay")]
 pub struct Latency(pub Duration);
 
 #[async_trait]

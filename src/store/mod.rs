@@ -75,6 +75,10 @@ pub enum DirectoryEdit {
 
 /// An indexed user attribute to look up by equality.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "a backend must index every key: a new one must break its match"
+)]
 pub enum UserKey {
     /// `userName`, compared case-insensitively (RFC 7643: not case-exact).
     UserName(String),
@@ -86,6 +90,10 @@ pub enum UserKey {
 
 /// An indexed group attribute to look up by equality.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "a backend must index every key: a new one must break its match"
+)]
 pub enum GroupKey {
     /// `displayName`, compared case-insensitively.
     DisplayName(String),
@@ -95,6 +103,10 @@ pub enum GroupKey {
 
 /// One step of a membership change, applied in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "a backend must apply every edit: a new one must break its match"
+)]
 pub enum MembershipEdit {
     /// Add the user; a no-op if it is a member already.
     Add(UserId),
@@ -137,6 +149,10 @@ impl States {
 
 /// Which users a listing or count selects. `Default` selects every user of the directory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "callers build it with struct update from Default"
+)]
 pub struct UserFilter {
     /// Lifecycle states to include.
     pub states: States,
@@ -148,6 +164,10 @@ pub struct UserFilter {
 
 /// Which groups a listing or count selects. `Default` selects every group of the directory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "callers build it with struct update from Default"
+)]
 pub struct GroupFilter {
     /// Lifecycle states to include.
     pub states: States,
@@ -159,6 +179,7 @@ pub struct GroupFilter {
 
 /// One membership row of [`DirectoryStore::groups_of_users`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::exhaustive_structs, reason = "rows a backend builds")]
 pub struct UserGroup {
     /// The member.
     pub user_id: UserId,
@@ -191,6 +212,10 @@ impl UserGroup {
 /// skipped rows where the backend can (an index scan that counts without decoding, SQL
 /// `OFFSET`). Backends document its cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "callers and backends build and read it field by field"
+)]
 pub struct Keyset<K> {
     /// Exclusive lower bound; `None` starts at the beginning.
     pub after: Option<K>,

@@ -49,6 +49,7 @@ use crate::model::{
 
 /// A change-log entry before the backend numbers it.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ChangeDraft {
     /// What happened.
     pub kind: ChangeKind,
@@ -119,6 +120,7 @@ pub fn number(directory: &DirectoryId, last_seq: u64, drafts: Vec<ChangeDraft>) 
 
 /// The normalised keys a backend indexes a user under.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UserIndexKeys {
     /// `userName`, lower-cased (compared case-insensitively).
     pub user_name: String,
@@ -142,6 +144,7 @@ pub fn user_index_keys(user: &User) -> UserIndexKeys {
 
 /// The normalised keys a backend indexes a group under.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GroupIndexKeys {
     /// `displayName`, lower-cased.
     pub display_name: String,
@@ -180,6 +183,7 @@ pub fn group_key_value(key: &super::GroupKey) -> String {
 
 /// What a user write stores and records. No changes means nothing is written.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct UserPlan {
     /// The user as stored (the stored one, untouched, for a no-op).
     pub user: User,
@@ -267,6 +271,7 @@ pub fn update_user(
 
 /// What a backend must read before planning membership edits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MembershipReads {
     /// Every user the edits name, in id order, each once: read whether each is a member.
     pub named: Vec<UserId>,
@@ -302,6 +307,10 @@ pub fn membership_reads(edits: &[MembershipEdit]) -> MembershipReads {
 
 /// What the backend read, as [`membership_reads`] asked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "facts a backend builds for the planner"
+)]
 pub struct MembershipFacts {
     /// Which of the named users (every member, when `all_members`) are members now.
     pub members: BTreeSet<UserId>,
@@ -311,6 +320,7 @@ pub struct MembershipFacts {
 
 /// The net effect of membership edits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MembershipPlan {
     /// Users to add to the group, in id order.
     pub add: Vec<UserId>,
@@ -385,6 +395,7 @@ pub fn membership(
 
 /// What a group write stores and records.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct GroupPlan {
     /// The group as stored (the stored one, untouched, for a no-op).
     pub group: Group,
@@ -527,6 +538,7 @@ pub fn edit_members(
 /// What a directory write stores and records. No changes and an unchanged directory mean
 /// nothing is written.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DirectoryPlan {
     /// The directory as stored.
     pub directory: Directory,

@@ -17,6 +17,7 @@ const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 /// A group as Entra holds it: a name and its members' `userName`s.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SimGroup {
     /// `displayName`.
     pub display_name: String,
@@ -36,6 +37,7 @@ impl SimGroup {
 
 /// What an initial cycle provisioned: SCIM ids by `userName` and by group name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InitialCycle {
     /// User ids, by `userName`.
     pub users: BTreeMap<String, String>,

@@ -62,6 +62,10 @@ use crate::model::DirectoryId;
 /// One request as a simulator sends it: a method, a path relative to the directory's SCIM
 /// base URL (`/Users?filter=...`), and an optional JSON body.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "what a Transport receives, field by field"
+)]
 pub struct SimRequest {
     /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
     pub method: http::Method,
@@ -73,6 +77,7 @@ pub struct SimRequest {
 
 /// The answer to a [`SimRequest`].
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::exhaustive_structs, reason = "what a custom Transport builds")]
 pub struct SimResponse {
     /// The status.
     pub status: StatusCode,
@@ -169,6 +174,7 @@ pub enum SimulationError {
 
 /// A user as the IdP holds it, before provisioning.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SimUser {
     /// `userName`.
     pub user_name: String,

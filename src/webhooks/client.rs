@@ -12,6 +12,7 @@ use hyper_util::rt::TokioExecutor;
 /// Its text is logged and kept in dead letters, so it carries no secret.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
+#[allow(clippy::exhaustive_structs, reason = "a newtype over the error text")]
 pub struct TransportError(pub String);
 
 /// Sends one webhook request and reports the response status. Implement it to deliver

@@ -38,6 +38,7 @@ impl std::fmt::Debug for WebhookSecret {
 /// A secret that is not `whsec_<base64>` of at least 16 bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a webhook secret is `whsec_` followed by the base64 of at least 16 bytes")]
+#[allow(clippy::exhaustive_structs, reason = "a unit error: nothing to add")]
 pub struct InvalidSecret;
 
 impl WebhookSecret {

@@ -16,6 +16,7 @@ const MAX_DIRECTORIES: usize = 10_000;
 
 /// One request, as the setup page shows it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RecentRequest {
     /// When it was answered.
     pub at: OffsetDateTime,

@@ -49,6 +49,10 @@ use crate::store::UserGroup;
 
 /// A group (not deleted) as a [`RoleMapping`] sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "facts a backend builds for the planner"
+)]
 pub struct RoleGroup {
     /// Its id.
     pub id: GroupId,
@@ -91,6 +95,10 @@ impl RoleGroup {
 /// deleted) they are a direct member of. A user absent from the facts does not exist
 /// yet and has no roles.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "facts a backend builds for the planner"
+)]
 pub struct RoleUser {
     /// Active (not deleted or deactivated).
     pub active: bool,
@@ -166,6 +174,7 @@ fn group_roles(mapping: &RoleMapping, group: Option<&RoleGroup>) -> BTreeSet<Str
 
 /// Which users a group write must read roles facts for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GroupRoleReads {
     /// The users added or removed, in id order, each once.
     pub users: Vec<UserId>,
