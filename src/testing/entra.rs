@@ -7,8 +7,8 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{
-    SimUser, SimulationError, Transport, encoded, expect, first_of_list, id_of, literal, patch_op,
-    request,
+    SimUser, SimulationError, Transport, create, encoded, expect, find_by_user_name, first_of_list,
+    id_of, literal, patch_op, request,
 };
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -68,52 +68,31 @@ impl<T: Transport> Entra<T> {
     /// (or, when the lookup matched, a PATCH that updates the matched user). Returns its id.
     pub async fn provision(&self, user: &SimUser) -> Result<String, SimulationError> {
         let step = format!("Entra: match user {}", user.user_name);
-        let lookup = expect(
-            &self.transport,
-            &step,
-            request(
-                Method::GET,
-                format!(
-                    "/Users?filter={}",
-                    encoded(&format!("userName eq {}", literal(&user.user_name)))
-                ),
-                None,
-            ),
-            &[StatusCode::OK],
-            "200",
-        )
-        .await?;
-        if let Some(id) = first_of_list(&lookup, &step)? {
+        if let Some(id) = find_by_user_name(&self.transport, &step, &user.user_name, "").await? {
             self.update(&id, user).await?;
             return Ok(id);
         }
         let step = format!("Entra: create user {}", user.user_name);
-        let created = expect(
+        create(
             &self.transport,
             &step,
-            request(
-                Method::POST,
-                "/Users".into(),
-                Some(json!({
-                    "schemas": [USER, ENTERPRISE],
-                    "externalId": user.external(),
-                    "userName": user.user_name,
-                    "active": true,
-                    "emails": [{"primary": true, "type": "work", "value": user.work_email()}],
-                    "meta": {"resourceType": "User"},
-                    "name": {
-                        "formatted": format!("{} {}", user.given_name, user.family_name),
-                        "familyName": user.family_name,
-                        "givenName": user.given_name
-                    },
-                    "roles": []
-                })),
-            ),
-            &[StatusCode::CREATED],
-            "201",
+            "/Users",
+            json!({
+                "schemas": [USER, ENTERPRISE],
+                "externalId": user.external(),
+                "userName": user.user_name,
+                "active": true,
+                "emails": [{"primary": true, "type": "work", "value": user.work_email()}],
+                "meta": {"resourceType": "User"},
+                "name": {
+                    "formatted": format!("{} {}", user.given_name, user.family_name),
+                    "familyName": user.family_name,
+                    "givenName": user.given_name
+                },
+                "roles": []
+            }),
         )
-        .await?;
-        id_of(&created, &step)
+        .await
     }
 
     /// Updates a provisioned user with Entra's PATCH: capitalised `Replace` ops on single

@@ -6,8 +6,8 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{
-    SimUser, SimulationError, Transport, encoded, expect, first_of_list, id_of, literal, patch_op,
-    request,
+    SimUser, SimulationError, Transport, create, expect, find_by_user_name, id_of, literal,
+    patch_op, request,
 };
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -44,40 +44,19 @@ impl<T: Transport> GenericClient<T> {
     /// RFC 7644 §3.3: POST a user; 201 with its `id`.
     pub async fn create_user(&self, user: &SimUser) -> Result<String, SimulationError> {
         let step = format!("RFC 7644: create user {}", user.user_name);
-        let created = expect(
+        create(
             &self.transport,
             &step,
-            request(
-                Method::POST,
-                "/Users".into(),
-                Some(Self::user_body(user, true)),
-            ),
-            &[StatusCode::CREATED],
-            "201",
+            "/Users",
+            Self::user_body(user, true),
         )
-        .await?;
-        id_of(&created, &step)
+        .await
     }
 
     /// RFC 7644 §3.4.2.2: the id of the user with this `userName`, if any.
     pub async fn find_user(&self, user_name: &str) -> Result<Option<String>, SimulationError> {
         let step = format!("RFC 7644: find user {user_name}");
-        let found = expect(
-            &self.transport,
-            &step,
-            request(
-                Method::GET,
-                format!(
-                    "/Users?filter={}",
-                    encoded(&format!("userName eq {}", literal(user_name)))
-                ),
-                None,
-            ),
-            &[StatusCode::OK],
-            "200",
-        )
-        .await?;
-        first_of_list(&found, &step)
+        find_by_user_name(&self.transport, &step, user_name, "").await
     }
 
     /// RFC 7644 §3.5.1: PUT the whole user.

@@ -317,6 +317,47 @@ fn first_of_list(response: &SimResponse, step: &str) -> Result<Option<String>, S
     })
 }
 
+/// The id of the user whose `userName` is `user_name`, if any: `GET /Users?filter=userName
+/// eq ".."` followed by `paging` (the parameters an IdP adds, e.g. `&startIndex=1&count=100`).
+async fn find_by_user_name(
+    transport: &dyn Transport,
+    step: &str,
+    user_name: &str,
+    paging: &str,
+) -> Result<Option<String>, SimulationError> {
+    let path = format!(
+        "/Users?filter={}{paging}",
+        encoded(&format!("userName eq {}", literal(user_name)))
+    );
+    let found = expect(
+        transport,
+        step,
+        request(http::Method::GET, path, None),
+        &[StatusCode::OK],
+        "200",
+    )
+    .await?;
+    first_of_list(&found, step)
+}
+
+/// POSTs `body` to `collection` (`/Users`, `/Groups`), expecting 201 and an `id`.
+async fn create(
+    transport: &dyn Transport,
+    step: &str,
+    collection: &str,
+    body: Value,
+) -> Result<String, SimulationError> {
+    let created = expect(
+        transport,
+        step,
+        request(http::Method::POST, collection.into(), Some(body)),
+        &[StatusCode::CREATED],
+        "201",
+    )
+    .await?;
+    id_of(&created, step)
+}
+
 fn request(method: http::Method, path: String, body: Option<Value>) -> SimRequest {
     SimRequest { method, path, body }
 }

@@ -4,8 +4,8 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{
-    SimUser, SimulationError, Transport, encoded, expect, first_of_list, id_of, literal, patch_op,
-    request,
+    SimUser, SimulationError, Transport, create, expect, find_by_user_name, id_of, literal,
+    patch_op, request,
 };
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -51,39 +51,20 @@ impl<T: Transport> Okta<T> {
     /// POST (or, if it exists, a PUT that updates and activates it). Returns its id.
     pub async fn provision(&self, user: &SimUser) -> Result<String, SimulationError> {
         let step = format!("Okta: look up user {}", user.user_name);
-        let lookup = expect(
-            &self.transport,
-            &step,
-            request(
-                Method::GET,
-                format!(
-                    "/Users?filter={}&startIndex=1&count=100",
-                    encoded(&format!("userName eq {}", literal(&user.user_name)))
-                ),
-                None,
-            ),
-            &[StatusCode::OK],
-            "200",
-        )
-        .await?;
-        if let Some(id) = first_of_list(&lookup, &step)? {
+        let paging = "&startIndex=1&count=100";
+        if let Some(id) = find_by_user_name(&self.transport, &step, &user.user_name, paging).await?
+        {
             self.put(&id, user, true).await?;
             return Ok(id);
         }
         let step = format!("Okta: create user {}", user.user_name);
-        let created = expect(
+        create(
             &self.transport,
             &step,
-            request(
-                Method::POST,
-                "/Users".into(),
-                Some(Self::user_body(user, None, true)),
-            ),
-            &[StatusCode::CREATED],
-            "201",
+            "/Users",
+            Self::user_body(user, None, true),
         )
-        .await?;
-        id_of(&created, &step)
+        .await
     }
 
     /// Profile update: `GET /Users/{id}`, then a PUT of the whole user.

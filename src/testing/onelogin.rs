@@ -5,8 +5,7 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{
-    SimUser, SimulationError, Transport, encoded, expect, first_of_list, id_of, literal, patch_op,
-    request,
+    SimUser, SimulationError, Transport, create, expect, find_by_user_name, patch_op, request,
 };
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -50,35 +49,12 @@ impl<T: Transport> OneLogin<T> {
     /// template, or (when the lookup matched) an update of the matched user. Returns its id.
     pub async fn provision(&self, user: &SimUser) -> Result<String, SimulationError> {
         let step = format!("OneLogin: look up user {}", user.user_name);
-        let lookup = expect(
-            &self.transport,
-            &step,
-            request(
-                Method::GET,
-                format!(
-                    "/Users?filter={}",
-                    encoded(&format!("userName eq {}", literal(&user.user_name)))
-                ),
-                None,
-            ),
-            &[StatusCode::OK],
-            "200",
-        )
-        .await?;
-        if let Some(id) = first_of_list(&lookup, &step)? {
+        if let Some(id) = find_by_user_name(&self.transport, &step, &user.user_name, "").await? {
             self.update(&id, user).await?;
             return Ok(id);
         }
         let step = format!("OneLogin: create user {}", user.user_name);
-        let created = expect(
-            &self.transport,
-            &step,
-            request(Method::POST, "/Users".into(), Some(Self::template(user))),
-            &[StatusCode::CREATED],
-            "201",
-        )
-        .await?;
-        id_of(&created, &step)
+        create(&self.transport, &step, "/Users", Self::template(user)).await
     }
 
     /// A profile update: a path-less `replace` whose value is the rendered template.
