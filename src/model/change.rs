@@ -204,6 +204,12 @@ impl Change {
         self
     }
 
+    /// Takes the user snapshot out, so a backend can hold it in its own form and attach
+    /// it again when the entry is read.
+    pub(crate) fn take_user_snapshot(&mut self) -> Option<Arc<User>> {
+        self.user.take()
+    }
+
     /// The entry with the group as of this change (after a membership edit).
     pub fn with_group_snapshot(mut self, group: impl Into<Arc<Group>>) -> Self {
         self.group = Some(group.into());

@@ -3,9 +3,11 @@
 //! One lock guards the whole state, so every trait call is one atomic step; no lock is held
 //! across an `.await`.
 
+mod compact;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -16,6 +18,8 @@ use super::{
     DirectoryEdit, DirectoryStore, EntityKind, GroupFilter, GroupKey, Keyset, MembershipEdit,
     States, StoreError, TokenStore, UniqueAttribute, UserFilter, UserGroup, UserKey,
 };
+use compact::{Ids, StoredChange, StoredUser};
+
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, RoleMapping,
     TokenHash, TokenId, TokenRecord, TokenScope, User, UserId, UserState,
@@ -59,7 +63,7 @@ struct State {
 
 /// An equality index from a normalised key to the ids that carry it.
 #[derive(Debug)]
-struct Index<K>(HashMap<String, BTreeSet<K>>);
+struct Index<K>(HashMap<String, Ids<K>>);
 
 impl<K> Default for Index<K> {
     fn default() -> Self {
@@ -69,26 +73,31 @@ impl<K> Default for Index<K> {
 
 impl<K: Ord + Clone> Index<K> {
     fn insert(&mut self, key: String, id: &K) {
-        self.0.entry(key).or_default().insert(id.clone());
+        self.0
+            .entry(key)
+            .and_modify(|ids| {
+                ids.insert(id);
+            })
+            .or_insert_with(|| Ids::one(id));
     }
 
     fn remove(&mut self, key: &str, id: &K) {
-        if let Some(ids) = self.0.get_mut(key) {
-            ids.remove(id);
-            if ids.is_empty() {
-                self.0.remove(key);
-            }
+        if let Some(ids) = self.0.get_mut(key)
+            && ids.remove(id)
+            && ids.is_empty()
+        {
+            self.0.remove(key);
         }
     }
 
-    fn get(&self, key: &str) -> Option<&BTreeSet<K>> {
+    fn get(&self, key: &str) -> Option<&Ids<K>> {
         self.0.get(key)
     }
 }
 
 #[derive(Debug, Default)]
 struct DirectoryContents {
-    users: BTreeMap<UserId, User>,
+    users: BTreeMap<UserId, Arc<StoredUser>>,
     users_in_state: StateCounts,
     users_by_name: Index<UserId>,
     users_by_external_id: Index<UserId>,
@@ -100,7 +109,7 @@ struct DirectoryContents {
     members: Relation<GroupId, UserId>,
     groups_of_user: Relation<UserId, GroupId>,
     /// Entries with `seq` in `trimmed_through + 1 ..= last_seq`, in order.
-    changes: Vec<Change>,
+    changes: Vec<StoredChange>,
     trimmed_through: u64,
     last_seq: u64,
 }
@@ -138,6 +147,19 @@ fn paged<'a, T: Clone + 'a>(
     page: &Keyset<impl Sized>,
 ) -> Vec<T> {
     items.skip(page.skip).take(page.limit).cloned().collect()
+}
+
+/// [`paged`] for stored users: only the page's documents are parsed.
+fn paged_users<'a>(
+    users: impl Iterator<Item = &'a Arc<StoredUser>>,
+    page: &Keyset<impl Sized>,
+    directory: &DirectoryId,
+) -> Result<Vec<User>, StoreError> {
+    users
+        .skip(page.skip)
+        .take(page.limit)
+        .map(|user| user.to_user(directory))
+        .collect()
 }
 
 impl DirectoryContents {
@@ -193,28 +215,37 @@ impl DirectoryContents {
         self.users_by_name
             .get(&plan::user_name_key(user.user_name()))
             .into_iter()
-            .flatten()
+            .flat_map(Ids::iter)
             .filter(|id| **id != user.id)
             .filter_map(|id| self.users.get(id))
             .any(|other| other.state == UserState::Active)
     }
 
     /// The group write's plan with its members' snapshots attached, as stored now.
-    fn with_member_snapshots(&self, planned: plan::GroupPlan) -> plan::GroupPlan {
-        let members: Vec<User> = planned
+    fn with_member_snapshots(
+        &self,
+        planned: plan::GroupPlan,
+    ) -> Result<plan::GroupPlan, StoreError> {
+        let dir = &planned.group.directory_id;
+        let members = planned
             .membership
             .changed_members()
             .iter()
             .filter_map(|id| self.users.get(id))
-            .cloned()
-            .collect();
-        planned.with_member_snapshots(members)
+            .map(|user| user.to_user(dir))
+            .collect::<Result<Vec<User>, _>>()?;
+        Ok(planned.with_member_snapshots(members))
     }
 
     fn record(&mut self, dir: &DirectoryId, drafts: Vec<ChangeDraft>) {
         let numbered = plan::number(dir, self.last_seq, drafts);
         self.last_seq += numbered.len() as u64;
-        self.changes.extend(numbered);
+        let users = &self.users;
+        self.changes.extend(
+            numbered
+                .into_iter()
+                .map(|change| StoredChange::new(change, |id| users.get(id))),
+        );
     }
 
     /// What the membership planner needs to know about `edits` on `group`.
@@ -297,7 +328,8 @@ impl DirectoryContents {
             self.unindex_user(old);
         }
         self.index_user(user);
-        self.users.insert(user.id.clone(), user.clone());
+        self.users
+            .insert(user.id.clone(), Arc::new(StoredUser::new(user)));
     }
 
     fn put_group(&mut self, old: Option<&Group>, group: &Group) {
@@ -308,7 +340,7 @@ impl DirectoryContents {
         self.groups.insert(group.id.clone(), group.clone());
     }
 
-    fn user_key_ids(&self, key: &UserKey) -> Option<&BTreeSet<UserId>> {
+    fn user_key_ids(&self, key: &UserKey) -> Option<&Ids<UserId>> {
         let value = plan::user_key_value(key);
         match key {
             UserKey::UserName(_) => self.users_by_name.get(&value),
@@ -317,7 +349,7 @@ impl DirectoryContents {
         }
     }
 
-    fn group_key_ids(&self, key: &GroupKey) -> Option<&BTreeSet<GroupId>> {
+    fn group_key_ids(&self, key: &GroupKey) -> Option<&Ids<GroupId>> {
         let value = plan::group_key_value(key);
         match key {
             GroupKey::DisplayName(_) => self.groups_by_name.get(&value),
@@ -330,23 +362,23 @@ impl DirectoryContents {
         &'s self,
         filter: &'s UserFilter,
         after: Option<&UserId>,
-    ) -> Box<dyn Iterator<Item = &'s User> + 's> {
+    ) -> Box<dyn Iterator<Item = &'s Arc<StoredUser>> + 's> {
         let bounds = after_bound(after);
-        let candidates: Box<dyn Iterator<Item = &'s User> + 's> = match (&filter.key, &filter.group)
-        {
-            (Some(key), _) => Box::new(
-                self.user_key_ids(key)
-                    .into_iter()
-                    .flat_map(move |ids| ids.range(bounds.clone()))
-                    .filter_map(|id| self.users.get(id)),
-            ),
-            (None, Some(group)) => Box::new(
-                self.members
-                    .page(group, after)
-                    .filter_map(|id| self.users.get(id)),
-            ),
-            (None, None) => Box::new(self.users.range(bounds).map(|(_, u)| u)),
-        };
+        let candidates: Box<dyn Iterator<Item = &'s Arc<StoredUser>> + 's> =
+            match (&filter.key, &filter.group) {
+                (Some(key), _) => Box::new(
+                    self.user_key_ids(key)
+                        .into_iter()
+                        .flat_map(move |ids| ids.range(bounds.clone()))
+                        .filter_map(|id| self.users.get(id)),
+                ),
+                (None, Some(group)) => Box::new(
+                    self.members
+                        .page(group, after)
+                        .filter_map(|id| self.users.get(id)),
+                ),
+                (None, None) => Box::new(self.users.range(bounds).map(|(_, u)| u)),
+            };
         let states = filter.states;
         let group = filter.group.as_ref().filter(|_| filter.key.is_some());
         Box::new(candidates.filter(move |u| {
@@ -387,7 +419,7 @@ impl DirectoryContents {
 
 /// One direction of the membership relation: each key's related ids, in order.
 #[derive(Debug)]
-struct Relation<A, B>(HashMap<A, BTreeSet<B>>);
+struct Relation<A, B>(HashMap<A, Ids<B>>);
 
 impl<A, B> Default for Relation<A, B> {
     fn default() -> Self {
@@ -397,15 +429,21 @@ impl<A, B> Default for Relation<A, B> {
 
 impl<A: std::hash::Hash + Eq + Clone, B: Ord + Clone> Relation<A, B> {
     fn insert(&mut self, a: &A, b: &B) -> bool {
-        self.0.entry(a.clone()).or_default().insert(b.clone())
+        match self.0.get_mut(a) {
+            Some(ids) => ids.insert(b),
+            None => {
+                self.0.insert(a.clone(), Ids::one(b));
+                true
+            }
+        }
     }
 
     fn remove(&mut self, a: &A, b: &B) -> bool {
-        let Some(set) = self.0.get_mut(a) else {
+        let Some(ids) = self.0.get_mut(a) else {
             return false;
         };
-        let removed = set.remove(b);
-        if set.is_empty() {
+        let removed = ids.remove(b);
+        if ids.is_empty() {
             self.0.remove(a);
         }
         removed
@@ -644,7 +682,11 @@ impl DirectoryStore for MemoryStore {
         let dir = user.directory_id.clone();
         let mapping = state.role_mapping(&dir);
         let contents = state.contents_mut(&dir)?;
-        let stored = contents.users.get(&user.id).cloned();
+        let stored = contents
+            .users
+            .get(&user.id)
+            .map(|stored| stored.to_user(&dir))
+            .transpose()?;
         let taken = contents.user_name_taken(&user);
         let mut planned = plan::update_user(stored.as_ref(), user, expected_version, taken)?;
         let roles = plan::user_write_roles(&mapping, stored.as_ref(), &planned, || {
@@ -659,12 +701,12 @@ impl DirectoryStore for MemoryStore {
     }
 
     async fn get_user(&self, dir: &DirectoryId, id: &UserId) -> Result<Option<User>, StoreError> {
-        Ok(self
-            .read()
+        self.read()
             .contents
             .get(dir)
             .and_then(|c| c.users.get(id))
-            .cloned())
+            .map(|user| user.to_user(dir))
+            .transpose()
     }
 
     async fn get_users(&self, dir: &DirectoryId, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
@@ -673,11 +715,10 @@ impl DirectoryStore for MemoryStore {
             return Ok(Vec::new());
         };
         let ids: BTreeSet<&UserId> = ids.iter().collect();
-        Ok(ids
-            .into_iter()
+        ids.into_iter()
             .filter_map(|id| contents.users.get(id))
-            .cloned()
-            .collect())
+            .map(|user| user.to_user(dir))
+            .collect()
     }
 
     async fn list_users(
@@ -700,10 +741,10 @@ impl DirectoryStore for MemoryStore {
                 .range(after_bound(page.after.as_ref()))
                 .map(|(_, u)| u)
                 .filter(|u| states.includes_user(u.state));
-            return Ok(paged(users, &page));
+            return paged_users(users, &page, dir);
         }
         let selected = contents.select_users(filter, page.after.as_ref());
-        Ok(paged(selected, &page))
+        paged_users(selected, &page, dir)
     }
 
     async fn count_users(&self, dir: &DirectoryId, filter: &UserFilter) -> Result<u64, StoreError> {
@@ -728,7 +769,7 @@ impl DirectoryStore for MemoryStore {
         let edits: Vec<MembershipEdit> = members.iter().cloned().map(MembershipEdit::Add).collect();
         let facts = contents.membership_facts(&group.id, &edits);
         let membership = plan::membership(&group.id, &edits, &facts, group.meta.last_modified)?;
-        let mut planned = contents.with_member_snapshots(plan::insert_group(group, membership));
+        let mut planned = contents.with_member_snapshots(plan::insert_group(group, membership))?;
         let roles = contents.group_roles(&mapping, None, &planned)?;
         planned.changes.extend(roles);
         contents.put_group(None, &planned.group);
@@ -754,7 +795,7 @@ impl DirectoryStore for MemoryStore {
         let roles = contents.group_roles(&mapping, stored.as_ref(), &planned)?;
         planned.changes.extend(roles);
         if !planned.is_noop() {
-            planned = contents.with_member_snapshots(planned);
+            planned = contents.with_member_snapshots(planned)?;
             contents.put_group(stored.as_ref(), &planned.group);
             contents.apply_membership(&planned.group.id, &planned.membership);
             contents.record(&dir, planned.changes);
@@ -782,7 +823,7 @@ impl DirectoryStore for MemoryStore {
         let roles = contents.group_roles(&mapping, stored.as_ref(), &planned)?;
         planned.changes.extend(roles);
         if !planned.is_noop() {
-            planned = contents.with_member_snapshots(planned);
+            planned = contents.with_member_snapshots(planned)?;
             contents.put_group(stored.as_ref(), &planned.group);
             contents.apply_membership(group, &planned.membership);
             contents.record(dir, planned.changes);
@@ -920,13 +961,13 @@ impl DirectoryStore for MemoryStore {
             });
         }
         let start = usize::try_from(after - contents.trimmed_through).unwrap_or(usize::MAX);
-        Ok(contents
+        contents
             .changes
             .iter()
             .skip(start)
             .take(limit)
-            .cloned()
-            .collect())
+            .map(|change| change.to_change(dir))
+            .collect()
     }
 
     async fn latest_change_seq(&self, dir: &DirectoryId) -> Result<u64, StoreError> {
