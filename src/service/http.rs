@@ -135,7 +135,11 @@ pub(super) async fn request_json(request: &http::Request<Bytes>) -> Result<Value
 
 /// The `attributes` / `excludedAttributes` of a request's query string.
 pub(super) fn projection_of<B>(request: &http::Request<B>) -> Result<Projection, ScimError> {
-    let query = Query::parse(request.uri().query());
+    projection_from(&Query::parse(request.uri().query()))
+}
+
+/// [`projection_of`] from a query already parsed (a list request reads it for both).
+pub(super) fn projection_from(query: &Query) -> Result<Projection, ScimError> {
     Ok(Projection::from_params(
         query.get("attributes"),
         query.get("excludedAttributes"),

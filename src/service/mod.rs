@@ -630,7 +630,7 @@ impl ScimService {
             (Collection::Users, None, _, Method::GET) => {
                 let query = self::http::Query::parse(request.uri().query());
                 let list = ListQuery::parse(&ListParams::from_query(&query)?, config)?;
-                users::search(self, &ctx, &list, &self::http::projection_of(&request)?).await
+                users::search(self, &ctx, &list, &self::http::projection_from(&query)?).await
             }
             (Collection::Users, Some(SEARCH), _, Method::POST) => {
                 let body = self.search_body(&request)?;
@@ -656,7 +656,7 @@ impl ScimService {
             (Collection::Groups, None, _, Method::GET) => {
                 let query = self::http::Query::parse(request.uri().query());
                 let list = ListQuery::parse(&ListParams::from_query(&query)?, config)?;
-                groups::search(self, &ctx, &list, &self::http::projection_of(&request)?).await
+                groups::search(self, &ctx, &list, &self::http::projection_from(&query)?).await
             }
             (Collection::Groups, Some(SEARCH), _, Method::POST) => {
                 let body = self.search_body(&request)?;
