@@ -229,11 +229,12 @@ impl Preconditions {
         }
     }
 
-    /// Whether `If-None-Match` lists `etag` (a GET then answers 304).
-    pub(super) fn not_modified(&self, etag: &str) -> bool {
+    /// Whether `If-None-Match` lists the resource's `etag` (a GET then answers 304); the
+    /// tag is only made when the header was sent, which most GETs do not.
+    pub(super) fn not_modified(&self, etag: impl FnOnce() -> String) -> bool {
         self.if_none_match
             .as_deref()
-            .is_some_and(|tags| lists_etag(tags, etag))
+            .is_some_and(|tags| lists_etag(tags, &etag()))
     }
 }
 
