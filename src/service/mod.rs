@@ -541,16 +541,14 @@ impl ScimService {
             *request.method(),
             Method::POST | Method::PUT | Method::PATCH | Method::DELETE
         );
-        let directory: Option<crate::model::DirectoryId> = route.directory().parse().ok();
         match self.route(request, route).await {
             Ok(response) => {
-                if let (true, true, Some(notifier), Some(directory)) = (
-                    writes,
-                    response.status().is_success(),
-                    &self.inner.notifier,
-                    &directory,
-                ) {
-                    notifier.notify(directory);
+                // The directory id is parsed only for a successful write to announce.
+                if let (true, true, Some(notifier)) =
+                    (writes, response.status().is_success(), &self.inner.notifier)
+                    && let Ok(directory) = route.directory().parse::<crate::model::DirectoryId>()
+                {
+                    notifier.notify(&directory);
                 }
                 (response, None)
             }
