@@ -441,7 +441,9 @@ where
 {
     let service = Arc::new(service);
     let timed = hyper::service::service_fn(move |request| {
-        let call = service.call(request);
+        // Boxed once here, the service's future (every layer of the request, inlined) is
+        // moved by pointer from now on instead of copied into the timeout and hyper's slot.
+        let call = Box::pin(service.call(request));
         async move {
             match tokio::time::timeout(limits.request_timeout, call).await {
                 Ok(Ok(response)) => {
