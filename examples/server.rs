@@ -34,8 +34,8 @@ use tokio::net::TcpListener;
 
 /// Routes by prefix: SCIM for identity providers, management for the vendor's own code.
 async fn serve(
-    scim: ScimService,
-    management: ManagementService,
+    scim: &ScimService,
+    management: &ManagementService,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     let path = request.uri().path();
@@ -106,10 +106,14 @@ async fn main() -> ExitCode {
         }
     };
     app.print_banner(listener.local_addr().unwrap_or(listen));
-    let (scim, management) = (app.scim.clone(), app.management.clone());
+    // One reference count per request, not one per service and its parts.
+    let services = std::sync::Arc::new((app.scim.clone(), app.management.clone()));
     let service = service_fn(move |request| {
-        let (scim, management) = (scim.clone(), management.clone());
-        async move { Ok::<_, std::convert::Infallible>(serve(scim, management, request).await) }
+        let services = services.clone();
+        async move {
+            let (scim, management) = &*services;
+            Ok::<_, std::convert::Infallible>(serve(scim, management, request).await)
+        }
     });
     common::serve(listener, service, common::ServerLimits::default()).await;
     ExitCode::SUCCESS

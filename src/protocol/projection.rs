@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::error::ScimType;
 use crate::protocol::ProtocolError;
 use crate::protocol::path::AttrPath;
+use crate::schema::path::is_attr_name;
 #[cfg(test)]
 use crate::schema::{Extensions, ResourceKind};
 use crate::schema::{Returned, SchemaRules};
@@ -186,6 +187,7 @@ impl Projection {
                 attributes: Names::new(&self.attributes),
                 excluded: Names::new(&self.excluded),
                 has_attributes: !self.attributes.is_empty(),
+                unlisted: self.attributes.is_empty() && self.excluded.is_empty(),
             });
             *cached = Some((self.clone(), lists.clone()));
             lists
@@ -238,6 +240,8 @@ struct Lists {
     attributes: Names,
     excluded: Names,
     has_attributes: bool,
+    /// Neither list was given (most requests): only `returned` decides.
+    unlisted: bool,
 }
 
 /// What `select` decides for one attribute before looking at its value.
@@ -325,6 +329,15 @@ impl Lists {
         name: &str,
         has_attributes: bool,
     ) -> Decision {
+        // Without lists a plain name's fate is its `returned` alone, so the path parse and
+        // list lookups below (allocations, per attribute of every resource) are skipped;
+        // what they would decide is the same.
+        if self.unlisted && !has_attributes && is_attr_name(qualified) {
+            return match rules.top_level(qualified).map(|d| d.returned) {
+                Some(Returned::Never | Returned::Request) => Decision::Drop,
+                _ => Decision::Keep,
+            };
+        }
         let Ok(path) = AttrPath::parse(qualified) else {
             return Decision::Drop;
         };
@@ -470,6 +483,46 @@ mod tests {
         Projection::from_params(attributes, excluded)
             .unwrap()
             .apply(user(), ResourceKind::User)
+    }
+
+    #[test]
+    fn without_lists_a_plain_name_is_decided_as_its_parsed_path_would_be() {
+        let lists = |unlisted| Lists {
+            attributes: Names::new(&[]),
+            excluded: Names::new(&[]),
+            has_attributes: false,
+            unlisted,
+        };
+        let (fast, parsed) = (lists(true), lists(false));
+        for kind in [ResourceKind::User, ResourceKind::Group] {
+            let rules = Extensions::none().rules(kind);
+            let odd = [
+                "PASSWORD",
+                "id",
+                "meta",
+                "schemas",
+                "notInSchema",
+                "$ref",
+                " userName",
+            ];
+            let names = kind
+                .schema()
+                .attributes
+                .iter()
+                .map(|a| a.name.as_str())
+                .chain(odd);
+            for name in names {
+                let kept = |lists: &Lists| {
+                    matches!(lists.decide(&rules, name, name, false), Decision::Keep)
+                };
+                assert_eq!(kept(&fast), kept(&parsed), "{kind:?} `{name}`");
+            }
+        }
+        let rules = Extensions::none().rules(ResourceKind::User);
+        assert!(matches!(
+            fast.decide(&rules, "password", "password", false),
+            Decision::Drop
+        ));
     }
 
     #[test]

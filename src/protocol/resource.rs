@@ -195,12 +195,21 @@ pub(crate) struct Locations {
 impl Locations {
     /// URL of a user.
     pub(crate) fn user(&self, id: &UserId) -> String {
-        format!("{}/Users/{id}", self.base)
+        self.of("/Users/", id.as_str())
     }
 
     /// URL of a group.
     pub(crate) fn group(&self, id: &GroupId) -> String {
-        format!("{}/Groups/{id}", self.base)
+        self.of("/Groups/", id.as_str())
+    }
+
+    /// Concatenated into one exact allocation: every rendered resource asks for one.
+    fn of(&self, collection: &str, id: &str) -> String {
+        let mut url = String::with_capacity(self.base.len() + collection.len() + id.len());
+        url.push_str(&self.base);
+        url.push_str(collection);
+        url.push_str(id);
+        url
     }
 }
 

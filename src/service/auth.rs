@@ -81,14 +81,19 @@ pub(super) async fn authenticate(
         .await
         .map_err(store_error)?
         .ok_or_else(unauthorized)?;
-    let origin = match &inner.config.public_url {
-        Some(url) => url.clone(),
-        None => request_origin(request),
-    };
+    // Built in one buffer: this runs on every request.
+    let prefix = &inner.config.prefix;
+    let directory_id = directory.id.as_str();
+    let mut base = String::with_capacity(64 + prefix.len() + directory_id.len());
+    match &inner.config.public_url {
+        Some(url) => base.push_str(url),
+        None => push_request_origin(&mut base, request),
+    }
+    base.push_str(prefix);
+    base.push('/');
+    base.push_str(directory_id);
     Ok(Ctx {
-        locations: Locations {
-            base: format!("{origin}{}/{}", inner.config.prefix, directory.id),
-        },
+        locations: Locations { base },
         directory,
         organization,
     })
@@ -127,11 +132,15 @@ async fn lifecycle(inner: &Inner, directory: Directory) -> Result<Directory, Sci
     }
 }
 
-/// `scheme://host` from an absolute request URI, else `http://` plus the `Host` header.
-fn request_origin(request: &Request<Bytes>) -> String {
+/// Appends `scheme://host` from an absolute request URI, else `http://` plus the `Host`
+/// header.
+fn push_request_origin(out: &mut String, request: &Request<Bytes>) {
     let uri = request.uri();
     if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
-        return format!("{scheme}://{authority}");
+        out.push_str(scheme);
+        out.push_str("://");
+        out.push_str(authority.as_str());
+        return;
     }
     let host = request
         .headers()
@@ -145,5 +154,7 @@ fn request_origin(request: &Request<Bytes>) -> String {
         .and_then(|h| h.to_str().ok())
         .filter(|p| *p == "https" || *p == "http")
         .unwrap_or("http");
-    format!("{scheme}://{host}")
+    out.push_str(scheme);
+    out.push_str("://");
+    out.push_str(host);
 }

@@ -156,7 +156,7 @@ pub(super) async fn get(
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
     let group = load(svc, ctx, id).await?;
-    if Preconditions::from_headers(request.headers()).not_modified(&group.meta.etag()) {
+    if Preconditions::from_headers(request.headers()).not_modified(|| group.meta.etag()) {
         return Ok(empty_response(StatusCode::NOT_MODIFIED));
     }
     let body = render(svc, ctx, &group, &projection).await?;

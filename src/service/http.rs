@@ -135,7 +135,11 @@ pub(super) async fn request_json(request: &http::Request<Bytes>) -> Result<Value
 
 /// The `attributes` / `excludedAttributes` of a request's query string.
 pub(super) fn projection_of<B>(request: &http::Request<B>) -> Result<Projection, ScimError> {
-    let query = Query::parse(request.uri().query());
+    projection_from(&Query::parse(request.uri().query()))
+}
+
+/// [`projection_of`] from a query already parsed (a list request reads it for both).
+pub(super) fn projection_from(query: &Query) -> Result<Projection, ScimError> {
     Ok(Projection::from_params(
         query.get("attributes"),
         query.get("excludedAttributes"),
@@ -225,11 +229,12 @@ impl Preconditions {
         }
     }
 
-    /// Whether `If-None-Match` lists `etag` (a GET then answers 304).
-    pub(super) fn not_modified(&self, etag: &str) -> bool {
+    /// Whether `If-None-Match` lists the resource's `etag` (a GET then answers 304); the
+    /// tag is only made when the header was sent, which most GETs do not.
+    pub(super) fn not_modified(&self, etag: impl FnOnce() -> String) -> bool {
         self.if_none_match
             .as_deref()
-            .is_some_and(|tags| lists_etag(tags, etag))
+            .is_some_and(|tags| lists_etag(tags, &etag()))
     }
 }
 

@@ -56,6 +56,16 @@ impl Default for Limits {
     }
 }
 
+/// A query value decoded as `form_urlencoded` decodes it (`+` is a space, `%XX` a byte,
+/// invalid UTF-8 replaced); a value holds no `&` but may hold `=`, which a key cannot.
+fn decoded_value(value: &str) -> String {
+    let pair = format!("v={value}");
+    form_urlencoded::parse(pair.as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
+}
+
 fn invalid(detail: String) -> ScimError {
     ScimError::bad_request(ScimType::InvalidValue, detail)
 }
@@ -120,10 +130,17 @@ impl Limits {
         let Some(query) = query else {
             return Ok(());
         };
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        // Split as `form_urlencoded::parse` splits, but only the keys are decoded up front:
+        // decoding every value (a filter, on most list requests) costs an allocation each.
+        for pair in query.split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let Some((key, _)) = form_urlencoded::parse(key.as_bytes()).next() else {
+                continue;
+            };
             if key.eq_ignore_ascii_case("attributes")
                 || key.eq_ignore_ascii_case("excludedAttributes")
             {
+                let value = decoded_value(value);
                 self.check_names(
                     &key,
                     value.split(',').filter(|s| !s.trim().is_empty()).count(),
@@ -454,6 +471,18 @@ mod tests {
                 .check_query(Some("excludedAttributes=a,b,c"))
                 .is_err()
         );
+        // Encoded keys and separators are counted as decoded, other parameters never.
+        for over in [
+            "attribute%73=a,b,c",
+            "ATTRIBUTES=a%2Cb%2Cc",
+            "filter=x%3Dy&&attributes=a,b=c,d",
+            "attributes=a,b&attributes=a,b,c",
+        ] {
+            assert!(limits.check_query(Some(over)).is_err(), "{over}");
+        }
+        for within in ["filter=a,b,c,d", "attributes=a+b,c", "=a,b,c", "attributes"] {
+            assert!(limits.check_query(Some(within)).is_ok(), "{within}");
+        }
         assert!(
             limits
                 .check_search(&serde_json::json!({"attributes": ["a", "b", "c"]}))

@@ -541,16 +541,14 @@ impl ScimService {
             *request.method(),
             Method::POST | Method::PUT | Method::PATCH | Method::DELETE
         );
-        let directory: Option<crate::model::DirectoryId> = route.directory().parse().ok();
         match self.route(request, route).await {
             Ok(response) => {
-                if let (true, true, Some(notifier), Some(directory)) = (
-                    writes,
-                    response.status().is_success(),
-                    &self.inner.notifier,
-                    &directory,
-                ) {
-                    notifier.notify(directory);
+                // The directory id is parsed only for a successful write to announce.
+                if let (true, true, Some(notifier)) =
+                    (writes, response.status().is_success(), &self.inner.notifier)
+                    && let Ok(directory) = route.directory().parse::<crate::model::DirectoryId>()
+                {
+                    notifier.notify(&directory);
                 }
                 (response, None)
             }
@@ -630,7 +628,7 @@ impl ScimService {
             (Collection::Users, None, _, Method::GET) => {
                 let query = self::http::Query::parse(request.uri().query());
                 let list = ListQuery::parse(&ListParams::from_query(&query)?, config)?;
-                users::search(self, &ctx, &list, &self::http::projection_of(&request)?).await
+                users::search(self, &ctx, &list, &self::http::projection_from(&query)?).await
             }
             (Collection::Users, Some(SEARCH), _, Method::POST) => {
                 let body = self.search_body(&request)?;
@@ -656,7 +654,7 @@ impl ScimService {
             (Collection::Groups, None, _, Method::GET) => {
                 let query = self::http::Query::parse(request.uri().query());
                 let list = ListQuery::parse(&ListParams::from_query(&query)?, config)?;
-                groups::search(self, &ctx, &list, &self::http::projection_of(&request)?).await
+                groups::search(self, &ctx, &list, &self::http::projection_from(&query)?).await
             }
             (Collection::Groups, Some(SEARCH), _, Method::POST) => {
                 let body = self.search_body(&request)?;

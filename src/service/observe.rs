@@ -66,17 +66,23 @@ impl ScimService {
     pub(super) async fn observed(&self, request: Request<Bytes>) -> Response<Bytes> {
         let started = Instant::now();
         let method = request.method().clone();
-        let path = request.uri().path().to_owned();
-        let user_agent = request
-            .headers()
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        // The route borrows the path while `answer` takes the request: a clone of the
+        // URI shares its bytes, where an owned path would be an allocation per request.
+        let uri = request.uri().clone();
+        let path = uri.path();
+        let user_agent = match self.inner.request_log {
+            Some(_) => request
+                .headers()
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            None => None,
+        };
         let body = match (&self.inner.request_log, self.inner.log_bodies) {
             (Some(_), true) => redacted_body(request.body()),
             _ => None,
         };
-        let route = Route::parse(self.prefix(), &path);
+        let route = Route::parse(self.prefix(), path);
         let target = describe(&route, &method);
         let span = tracing::info_span!(
             "scim_request",
@@ -106,7 +112,7 @@ impl ScimService {
         if let Some(log) = &self.inner.request_log {
             log.record(RequestRecord {
                 method,
-                path,
+                path: path.to_owned(),
                 status,
                 user_agent,
                 scim_type,

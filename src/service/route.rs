@@ -10,7 +10,10 @@ use super::SEARCH;
 pub(super) struct Route<'p> {
     /// Whether the path is under the prefix at all.
     pub(super) under_prefix: bool,
-    segments: Vec<&'p str>,
+    /// The first segments (routing reads no further), without allocating per request.
+    segments: [&'p str; 3],
+    /// How many segments there are in all.
+    depth: usize,
 }
 
 impl<'p> Route<'p> {
@@ -20,13 +23,25 @@ impl<'p> Route<'p> {
             .strip_prefix(prefix)
             .filter(|rest| rest.is_empty() || rest.starts_with('/'))
         {
-            Some(rest) => Self {
-                under_prefix: true,
-                segments: rest.split('/').filter(|s| !s.is_empty()).collect(),
-            },
+            Some(rest) => {
+                let mut segments = [""; 3];
+                let mut depth = 0;
+                for segment in rest.split('/').filter(|s| !s.is_empty()) {
+                    if let Some(slot) = segments.get_mut(depth) {
+                        *slot = segment;
+                    }
+                    depth += 1;
+                }
+                Self {
+                    under_prefix: true,
+                    segments,
+                    depth,
+                }
+            }
             None => Self {
                 under_prefix: false,
-                segments: Vec::new(),
+                segments: [""; 3],
+                depth: 0,
             },
         }
     }
@@ -48,11 +63,11 @@ impl<'p> Route<'p> {
 
     /// How many segments the path has after the prefix.
     pub(super) fn depth(&self) -> usize {
-        self.segments.len()
+        self.depth
     }
 
     fn segment(&self, n: usize) -> Option<&'p str> {
-        self.segments.get(n).copied()
+        self.segments.get(n).copied().filter(|_| n < self.depth)
     }
 
     /// The operation a method on this route is, for the tracing span.

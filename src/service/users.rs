@@ -186,7 +186,7 @@ pub(super) async fn get(
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
     let user = load(svc, ctx, id).await?;
-    if Preconditions::from_headers(request.headers()).not_modified(&user.meta.etag()) {
+    if Preconditions::from_headers(request.headers()).not_modified(|| user.meta.etag()) {
         return Ok(empty_response(StatusCode::NOT_MODIFIED));
     }
     respond(svc, ctx, &user, &projection, StatusCode::OK).await

@@ -95,7 +95,10 @@ impl RecentRequests {
 
 /// The directory a SCIM request path names: its first segment that is a directory id.
 fn directory_of(path: &str) -> Option<DirectoryId> {
-    path.split('/').find_map(|segment| segment.parse().ok())
+    // The prefix test first: a failed parse builds its error, and this runs per request.
+    path.split('/')
+        .filter(|segment| segment.starts_with(DirectoryId::PREFIX))
+        .find_map(|segment| segment.parse().ok())
 }
 
 impl RequestLog for RecentRequests {
