@@ -7,6 +7,9 @@
 #
 #   DURATION=8 CONNECTIONS=32 USERS=1000 scripts/bench-load.sh
 #
+# SERVER=path runs another build of the example server in scimkit's place (an older
+# commit's, to compare builds under the same load); the default is this tree's.
+#
 # Needs wrk (apt-get install wrk) and python3 with venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +17,7 @@ DURATION=${DURATION:-8}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 USERS=${USERS:-1000}
+SERVER=${SERVER:-target/release/examples/server}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
 
 work=$(mktemp -d)
@@ -122,9 +126,9 @@ measure() { # name base user group member
   rps[$name,patch]=$(run "$name patch" "$base/Groups/$group" "$work/patch.lua")
 }
 
-echo "scimkit (examples/server, release, memory store), $USERS users" >&2
+echo "scimkit ($SERVER, release, memory store), $USERS users" >&2
 port=$(free_port)
-target/release/examples/server --listen "127.0.0.1:$port" --bearer-token "$token" >"$work/scimkit.log" 2>&1 &
+"$SERVER" --listen "127.0.0.1:$port" --bearer-token "$token" >"$work/scimkit.log" 2>&1 &
 pid=$!; pids+=("$pid")
 wait_for "$work/scimkit.log" "SCIM base URL"
 base=$(sed -n 's/^SCIM base URL: //p' "$work/scimkit.log")
