@@ -7,7 +7,7 @@
 
 use std::ops::Bound;
 
-use ::sled::Tree;
+use super::view::Source;
 
 use super::super::{GroupKey, States, StoreError, UserKey};
 use super::codec::backend;
@@ -290,13 +290,13 @@ pub(super) fn after_range(prefix: &[u8], after: Option<&str>) -> (Bound<Vec<u8>>
 /// The ids (last parts) of the keys under `prefix` after `after`, in key order, read
 /// without touching values' contents.
 pub(super) fn ids_after<'a>(
-    tree: &'a Tree,
+    source: Source<'a>,
     prefix: Vec<u8>,
     after: Option<&str>,
 ) -> impl Iterator<Item = Result<String, StoreError>> + 'a {
-    let range = after_range(&prefix, after);
-    tree.range::<Vec<u8>, _>(range)
-        .map(|entry| entry.map_err(backend))
+    let (start, _) = after_range(&prefix, after);
+    source
+        .range_from(start)
         .take_while(move |entry| match entry {
             Ok((k, _)) => k.starts_with(&prefix),
             Err(_) => true,

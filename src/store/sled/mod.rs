@@ -11,12 +11,13 @@
 //! # Ok(()) }
 //! ```
 //!
-//! **Atomic and durable.** Every write takes the writer lock, reads what the write
-//! planner ([`crate::store::plan`]) needs, and commits the entity, its index entries,
+//! **Atomic and durable.** Every write, under the writer lock, reads what the write
+//! planner ([`crate::store::plan`]) needs and commits the entity, its index entries,
 //! state indexes, counters, membership rows and change-log entries in one multi-tree
-//! transaction; it returns only once a flush that began after its commit has put it on
-//! disk, so an acknowledged write survives a crash (a SIGKILL test holds it to that).
-//! Concurrent writers share flushes (group commit, `commit.rs`). sled's calls block, so
+//! transaction, shared with the other writes queued at the time (each planned as if the
+//! ones before it had committed); it returns only once a flush that began after its
+//! commit has put it on disk, so an acknowledged write survives a crash (a SIGKILL test
+//! holds it to that). Concurrent writers share transactions and flushes (`commit.rs`). sled's calls block, so
 //! they run on Tokio's blocking pool; [`SledStore::open`] blocks too (it replays the log,
 //! and migrates an older format), once, at start-up.
 //!
@@ -33,19 +34,20 @@ mod migrate;
 mod reads;
 #[cfg(test)]
 mod tests;
+mod view;
 mod webhooks;
 mod writes;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use ::sled::{Db, Tree};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use self::codec::backend;
 use self::commit::Committer;
 use self::keys::*;
+use self::view::View;
 use super::{
     DirectoryEdit, DirectoryStore, EntityKind, GroupFilter, Keyset, MembershipEdit, States,
     StoreError, TokenStore, UserFilter, UserGroup,
@@ -98,9 +100,17 @@ pub enum SledOpenError {
 }
 
 struct Inner {
-    db: Db,
-    trees: Vec<Tree>,
+    /// The committed database, as reads see it.
+    view: View,
     commit: Committer,
+}
+
+impl std::ops::Deref for Inner {
+    type Target = View;
+
+    fn deref(&self) -> &View {
+        &self.view
+    }
 }
 
 /// A [`DirectoryStore`] and [`TokenStore`] persisted with sled. Cheap to clone.
@@ -186,8 +196,7 @@ impl SledStore {
             db.flush().map_err(open_error)?;
         }
         let inner = Inner {
-            db,
-            trees,
+            view: View::new(db, trees),
             commit: Committer::default(),
         };
         inner
@@ -214,12 +223,12 @@ impl SledStore {
 #[async_trait]
 impl DirectoryStore for SledStore {
     async fn insert_organization(&self, org: Organization) -> Result<(), StoreError> {
-        self.blocking(move |inner| inner.write(|i| i.insert_organization(org)))
+        self.blocking(move |inner| inner.write(move |i| i.insert_organization(org)))
             .await
     }
 
     async fn update_organization(&self, org: Organization) -> Result<(), StoreError> {
-        self.blocking(move |inner| inner.write(|i| i.update_organization(org)))
+        self.blocking(move |inner| inner.write(move |i| i.update_organization(org)))
             .await
     }
 
@@ -259,12 +268,12 @@ impl DirectoryStore for SledStore {
     }
 
     async fn insert_directory(&self, directory: Directory) -> Result<(), StoreError> {
-        self.blocking(move |inner| inner.write(|i| i.insert_directory(directory)))
+        self.blocking(move |inner| inner.write(move |i| i.insert_directory(directory)))
             .await
     }
 
     async fn update_directory(&self, directory: Directory) -> Result<(), StoreError> {
-        self.blocking(move |inner| inner.write(|i| i.update_directory(directory)))
+        self.blocking(move |inner| inner.write(move |i| i.update_directory(directory)))
             .await
     }
 
@@ -274,7 +283,7 @@ impl DirectoryStore for SledStore {
         at: OffsetDateTime,
     ) -> Result<Directory, StoreError> {
         let id = id.clone();
-        self.blocking(move |inner| inner.write(|i| i.touch_directory(&id, at)))
+        self.blocking(move |inner| inner.write(move |i| i.touch_directory(&id, at)))
             .await
     }
 
@@ -285,7 +294,7 @@ impl DirectoryStore for SledStore {
         at: OffsetDateTime,
     ) -> Result<Directory, StoreError> {
         let (id, edits) = (id.clone(), edits.to_vec());
-        self.blocking(move |inner| inner.write(|i| i.edit_directory(&id, &edits, at)))
+        self.blocking(move |inner| inner.write(move |i| i.edit_directory(&id, &edits, at)))
             .await
     }
 
@@ -314,12 +323,12 @@ impl DirectoryStore for SledStore {
     }
 
     async fn insert_user(&self, user: User) -> Result<User, StoreError> {
-        self.blocking(move |inner| inner.write(|i| i.insert_user(user)))
+        self.blocking(move |inner| inner.write(move |i| i.insert_user(user)))
             .await
     }
 
     async fn update_user(&self, user: User, expected_version: u64) -> Result<User, StoreError> {
-        self.blocking(move |inner| inner.write(|i| i.update_user(user, expected_version)))
+        self.blocking(move |inner| inner.write(move |i| i.update_user(user, expected_version)))
             .await
     }
 
@@ -355,7 +364,7 @@ impl DirectoryStore for SledStore {
 
     async fn insert_group(&self, group: Group, members: &[UserId]) -> Result<Group, StoreError> {
         let members = members.to_vec();
-        self.blocking(move |inner| inner.write(|i| i.insert_group(group, &members)))
+        self.blocking(move |inner| inner.write(move |i| i.insert_group(group, &members)))
             .await
     }
 
@@ -366,8 +375,10 @@ impl DirectoryStore for SledStore {
         edits: &[MembershipEdit],
     ) -> Result<Group, StoreError> {
         let edits = edits.to_vec();
-        self.blocking(move |inner| inner.write(|i| i.update_group(group, expected_version, &edits)))
-            .await
+        self.blocking(move |inner| {
+            inner.write(move |i| i.update_group(group, expected_version, &edits))
+        })
+        .await
     }
 
     async fn edit_members(
@@ -378,7 +389,7 @@ impl DirectoryStore for SledStore {
         at: OffsetDateTime,
     ) -> Result<Group, StoreError> {
         let (dir, group, edits) = (dir.clone(), group.clone(), edits.to_vec());
-        self.blocking(move |inner| inner.write(|i| i.edit_members(&dir, &group, &edits, at)))
+        self.blocking(move |inner| inner.write(move |i| i.edit_members(&dir, &group, &edits, at)))
             .await
     }
 
@@ -472,7 +483,7 @@ impl DirectoryStore for SledStore {
 #[async_trait]
 impl TokenStore for SledStore {
     async fn insert_token(&self, token: TokenRecord) -> Result<(), StoreError> {
-        self.blocking(move |inner| inner.write(|i| i.insert_token(token)))
+        self.blocking(move |inner| inner.write(move |i| i.insert_token(token)))
             .await
     }
 
@@ -496,7 +507,7 @@ impl TokenStore for SledStore {
     async fn revoke_token(&self, id: &TokenId) -> Result<(), StoreError> {
         let id = id.clone();
         self.blocking(move |inner| {
-            inner.write(|i| {
+            inner.write(move |i| {
                 let token: TokenRecord = i
                     .get(TOKENS, id.as_str().as_bytes())?
                     .ok_or_else(|| StoreError::not_found(EntityKind::Token, &id))?;
@@ -511,7 +522,7 @@ impl TokenStore for SledStore {
     async fn delete_tokens(&self, scope: &TokenScope) -> Result<u64, StoreError> {
         let scope = scope.clone();
         self.blocking(move |inner| {
-            inner.write(|i| {
+            inner.write(move |i| {
                 let tokens = i.tokens_with(&scope)?;
                 let mut set = writes::WriteSet::default();
                 for token in &tokens {

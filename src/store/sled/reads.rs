@@ -13,25 +13,18 @@
 
 use std::collections::HashMap;
 
-use ::sled::Tree;
 use serde::de::DeserializeOwned;
 
-use super::Inner;
 use super::codec::{backend, decode, decode_listed, decode_u64};
 use super::keys::{self, *};
+use super::view::View;
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenRecord,
     TokenScope, User, UserId,
 };
 use crate::store::{GroupFilter, Keyset, States, StoreError, UserFilter, UserGroup};
 
-impl Inner {
-    pub(super) fn tree(&self, index: usize) -> Result<&Tree, StoreError> {
-        self.trees
-            .get(index)
-            .ok_or_else(|| StoreError::Backend("missing tree".into()))
-    }
-
+impl View {
     pub(super) fn tree_name(index: usize) -> &'static str {
         TREES.get(index).copied().unwrap_or("?")
     }
@@ -41,7 +34,7 @@ impl Inner {
         tree: usize,
         key: &[u8],
     ) -> Result<Option<T>, StoreError> {
-        match self.tree(tree)?.get(key).map_err(backend)? {
+        match self.source(tree)?.get(key)? {
             Some(bytes) => decode(Self::tree_name(tree), &bytes).map(Some),
             None => Ok(None),
         }
@@ -54,33 +47,24 @@ impl Inner {
         key: &[u8],
     ) -> Result<Option<T>, StoreError> {
         Ok(self
-            .tree(tree)?
-            .get(key)
-            .map_err(backend)?
+            .source(tree)?
+            .get(key)?
             .and_then(|bytes| decode_listed(Self::tree_name(tree), key, &bytes)))
     }
 
     pub(super) fn exists(&self, tree: usize, key: &[u8]) -> Result<bool, StoreError> {
-        self.tree(tree)?.contains_key(key).map_err(backend)
+        self.source(tree)?.contains(key)
     }
 
     pub(super) fn counter(&self, dir: &DirectoryId, name: &[u8]) -> Result<u64, StoreError> {
-        match self
-            .tree(DIR_META)?
-            .get(meta_key(dir, name))
-            .map_err(backend)?
-        {
+        match self.source(DIR_META)?.get(&meta_key(dir, name))? {
             Some(bytes) => decode_u64(&bytes),
             None => Ok(0),
         }
     }
 
     pub(super) fn latest_seq(&self, dir: &DirectoryId) -> Result<u64, StoreError> {
-        match self
-            .tree(CHANGE_SEQ)?
-            .get(dir.as_str().as_bytes())
-            .map_err(backend)?
-        {
+        match self.source(CHANGE_SEQ)?.get(dir.as_str().as_bytes())? {
             Some(bytes) => decode_u64(&bytes),
             None => Ok(0),
         }
@@ -167,7 +151,7 @@ impl Inner {
         if tree == USERS {
             return self.documents_after(USERS, prefix, after, page.skip, page.limit);
         }
-        let source = self.tree(tree)?;
+        let source = self.source(tree)?;
         let mut out = Vec::new();
         let mut skipped = 0;
         for id in ids_after(source, prefix, after) {
@@ -203,7 +187,7 @@ impl Inner {
         }
         let (tree, prefix, _) = self.user_source(dir, filter);
         let mut total = 0;
-        for id in ids_after(self.tree(tree)?, prefix, None) {
+        for id in ids_after(self.source(tree)?, prefix, None) {
             if self.user_passes(dir, &id?, filter)? {
                 total += 1;
             }
@@ -253,7 +237,7 @@ impl Inner {
         }
         let mut out = Vec::new();
         let mut skipped = 0;
-        for id in ids_after(self.tree(tree)?, prefix, after) {
+        for id in ids_after(self.source(tree)?, prefix, after) {
             if out.len() >= page.limit {
                 break;
             }
@@ -286,7 +270,7 @@ impl Inner {
         }
         let (tree, prefix, _) = self.group_source(dir, filter);
         let mut total = 0;
-        for id in ids_after(self.tree(tree)?, prefix, None) {
+        for id in ids_after(self.source(tree)?, prefix, None) {
             if self.group_passes(dir, &id?, filter)? {
                 total += 1;
             }
@@ -308,7 +292,7 @@ impl Inner {
         let name = Self::tree_name(tree);
         let mut out = Vec::new();
         let range = after_range(&prefix, after);
-        for (i, entry) in self.tree(tree)?.range::<Vec<u8>, _>(range).enumerate() {
+        for (i, entry) in self.source(tree)?.range_from(range.0).enumerate() {
             if out.len() >= limit {
                 break;
             }
@@ -355,7 +339,7 @@ impl Inner {
         let after = page.after.as_ref().map(UserId::as_str);
         let mut out = Vec::new();
         let mut skipped = 0;
-        for id in ids_after(self.tree(MEMBERS)?, prefix, after) {
+        for id in ids_after(self.source(MEMBERS)?, prefix, after) {
             if out.len() >= page.limit {
                 break;
             }
@@ -386,7 +370,7 @@ impl Inner {
         let mut rows = Vec::new();
         for user in users {
             let prefix = prefix(&[dir.as_str().as_bytes(), user.as_str().as_bytes()]);
-            for group_id in ids_after(self.tree(MEMBER_OF)?, prefix, None) {
+            for group_id in ids_after(self.source(MEMBER_OF)?, prefix, None) {
                 let group_id = group_id?;
                 let group = match seen.get(&group_id) {
                     Some(known) => known.clone(),
@@ -422,7 +406,7 @@ impl Inner {
         group: &GroupId,
     ) -> Result<Vec<UserId>, StoreError> {
         let prefix = prefix(&[dir.as_str().as_bytes(), group.as_str().as_bytes()]);
-        ids_after(self.tree(MEMBERS)?, prefix, None)
+        ids_after(self.source(MEMBERS)?, prefix, None)
             .map(|id| parse_id(&id?))
             .collect()
     }
@@ -440,7 +424,10 @@ impl Inner {
         let prefix = prefix(&[dir.as_str().as_bytes()]);
         let start = change(dir, after.saturating_add(1));
         let mut out = Vec::new();
-        for entry in self.tree(CHANGES)?.range(start..) {
+        for entry in self
+            .source(CHANGES)?
+            .range_from(std::ops::Bound::Included(start))
+        {
             if out.len() >= limit {
                 break;
             }

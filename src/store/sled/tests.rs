@@ -11,7 +11,7 @@ use super::codec::{decode, encode};
 use super::keys::*;
 use super::*;
 use crate::model::{ChangeKind, Meta, ResourceId, UserState};
-use crate::store::{GroupKey, UserKey};
+use crate::store::{GroupKey, UniqueAttribute, UserKey};
 
 fn at() -> OffsetDateTime {
     OffsetDateTime::UNIX_EPOCH
@@ -659,10 +659,11 @@ async fn concurrent_writers_are_all_acknowledged_and_all_durable() {
     for task in tasks {
         task.await.expect("task");
     }
-    assert_eq!(
-        super::commit::durable(&store.inner),
-        (163, 163),
-        "every write acknowledged is durable: an organization, 2 directories, 160 users"
+    let (committed, durable) = super::commit::durable(&store.inner);
+    assert_eq!(committed, durable, "every batch acknowledged is durable");
+    assert!(
+        committed <= 163,
+        "an organization, 2 directories and 160 users in at most 163 batches, not {committed}"
     );
     drop(store);
     let store = SledStore::open(tmp.path()).expect("reopen");
@@ -850,4 +851,203 @@ async fn change_records_keep_the_resource_as_the_plain_id() {
         store.list_changes(&dir, 0, 10).await,
         Err(StoreError::Backend(_))
     ));
+}
+
+fn planned(
+    plan: impl FnOnce(&view::View) -> Result<(writes::WriteSet, ()), StoreError> + Send + 'static,
+) -> commit::Plan {
+    Box::new(move |view: &view::View| plan(view).map(|(set, ())| set))
+}
+
+/// The seqs and kinds of directory `dir`'s change log, in order.
+async fn change_log(store: &SledStore, dir: &DirectoryId) -> Vec<(u64, ChangeKind)> {
+    store
+        .list_changes(dir, 0, 1_000)
+        .await
+        .expect("changes")
+        .iter()
+        .map(|c| (c.seq, c.kind))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_plans_each_write_against_the_ones_before_it() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = store(tmp.path()).await;
+    let dir = did(1);
+    let (before, _) = commit::durable(&store.inner);
+    let taken = {
+        let mut u = user(&dir, 2, UserState::Active);
+        u.attributes = json!({"userName": "u1@example.com"});
+        u
+    };
+    let mut renamed = user(&dir, 1, UserState::Active);
+    renamed.attributes = json!({"userName": "renamed@example.com"});
+    let (d1, d2, d3) = (dir.clone(), dir.clone(), dir.clone());
+    let outcomes = commit::commit_together(
+        &store.inner,
+        vec![
+            planned(move |v| {
+                v.insert_user(user(&d1, 1, UserState::Active))
+                    .map(|(s, _)| (s, ()))
+            }),
+            // The first write holds this userName now, though nothing has committed yet.
+            planned(move |v| v.insert_user(taken).map(|(s, _)| (s, ()))),
+            // Version 1 is the one the first write staged.
+            planned(move |v| v.update_user(renamed, 1).map(|(s, _)| (s, ()))),
+            planned(move |v| {
+                v.insert_group(group(&d2, 100, false), &[uid(1)])
+                    .map(|(s, _)| (s, ()))
+            }),
+            // The renamed user no longer holds the old name, so this one may take it.
+            planned(move |v| {
+                let mut u = user(&d3, 3, UserState::Active);
+                u.attributes = json!({"userName": "u1@example.com"});
+                v.insert_user(u).map(|(s, _)| (s, ()))
+            }),
+        ],
+    );
+    let [first, second, third, fourth, fifth] = outcomes.as_slice() else {
+        panic!("five outcomes");
+    };
+    assert!(
+        matches!(second, Err(StoreError::Conflict(UniqueAttribute::UserName))),
+        "the batch's second write fails alone: {second:?}"
+    );
+    let ticket = before + 1;
+    for ok in [first, third, fourth, fifth] {
+        assert_eq!(
+            ok.as_ref().ok(),
+            Some(&Some(ticket)),
+            "one transaction: {ok:?}"
+        );
+    }
+    store.inner.db.flush().expect("flush");
+    drop(store);
+    let store = SledStore::open(tmp.path()).expect("reopen");
+    let renamed = store
+        .get_user(&dir, &uid(1))
+        .await
+        .expect("get")
+        .expect("user 1");
+    assert_eq!(renamed.user_name(), "renamed@example.com");
+    assert_eq!(renamed.meta.version, 2);
+    assert!(store.get_user(&dir, &uid(2)).await.expect("get").is_none());
+    let third_user = store
+        .get_user(&dir, &uid(3))
+        .await
+        .expect("get")
+        .expect("user 3");
+    assert_eq!(third_user.user_name(), "u1@example.com");
+    assert_eq!(
+        store
+            .list_members(&dir, &gid(100), States::All, Keyset::first(10))
+            .await
+            .expect("members"),
+        vec![uid(1)],
+        "the group's member was created earlier in the same batch"
+    );
+    assert_eq!(
+        store
+            .count_users(&dir, &UserFilter::default())
+            .await
+            .expect("count"),
+        2,
+        "counters move once per write, across the batch"
+    );
+    let log = change_log(&store, &dir).await;
+    let seqs: Vec<u64> = log.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "gapless: {log:?}"
+    );
+    assert_eq!(
+        log.first().map(|(_, kind)| *kind),
+        Some(ChangeKind::UserCreated),
+        "in plan order: {log:?}"
+    );
+    assert_eq!(
+        store.latest_change_seq(&dir).await.expect("seq"),
+        seqs.len() as u64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_whose_writes_all_fail_commits_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = store(tmp.path()).await;
+    let dir = did(1);
+    store
+        .insert_user(user(&dir, 1, UserState::Active))
+        .await
+        .expect("user");
+    let (before, _) = commit::durable(&store.inner);
+    let (d1, d2) = (dir.clone(), dir.clone());
+    let outcomes = commit::commit_together(
+        &store.inner,
+        vec![
+            planned(move |v| {
+                v.insert_user(user(&d1, 1, UserState::Active))
+                    .map(|(s, _)| (s, ()))
+            }),
+            planned(move |v| {
+                v.update_user(user(&d2, 1, UserState::Active), 7)
+                    .map(|(s, _)| (s, ()))
+            }),
+        ],
+    );
+    assert!(matches!(
+        outcomes.first(),
+        Some(Err(StoreError::Conflict(UniqueAttribute::Id)))
+    ));
+    assert!(matches!(
+        outcomes.get(1),
+        Some(Err(StoreError::Precondition {
+            expected: 7,
+            actual: 1
+        }))
+    ));
+    assert_eq!(commit::durable(&store.inner).0, before, "no transaction");
+    assert_eq!(change_log(&store, &dir).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_writers_racing_for_one_user_name_get_one_winner_and_a_gapless_log() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = store(tmp.path()).await;
+    let dir = did(1);
+    let tasks: Vec<_> = (0..16u128)
+        .map(|w| {
+            let (store, dir) = (store.clone(), dir.clone());
+            tokio::spawn(async move {
+                let mut won = 0;
+                for i in 0..20u128 {
+                    let mut u = user(&dir, 1_000 + w * 20 + i, UserState::Active);
+                    u.attributes = json!({"userName": format!("shared{i}@example.com")});
+                    match store.insert_user(u).await {
+                        Ok(_) => won += 1,
+                        Err(StoreError::Conflict(UniqueAttribute::UserName)) => {}
+                        Err(e) => panic!("unexpected: {e}"),
+                    }
+                }
+                won
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        won += task.await.expect("task");
+    }
+    assert_eq!(won, 20, "one winner per userName");
+    let log = change_log(&store, &dir).await;
+    let seqs: Vec<u64> = log.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
+    assert_eq!(
+        store
+            .count_users(&dir, &UserFilter::default())
+            .await
+            .expect("count"),
+        20
+    );
 }

@@ -8,8 +8,9 @@
 use ::sled::{Batch, Tree};
 use async_trait::async_trait;
 
+use super::SledStore;
 use super::codec::{backend, decode, decode_listed, decode_u64, encode};
-use super::{Inner, SledStore};
+use super::view::View;
 use crate::model::DirectoryId;
 use crate::store::StoreError;
 use crate::store::webhooks::{DeadLetter, WebhookStore};
@@ -41,7 +42,7 @@ fn letter_key(endpoint: &str, dir: &DirectoryId, seq: u64) -> Result<Vec<u8>, St
     Ok(key)
 }
 
-impl Inner {
+impl View {
     fn webhook_tree(&self) -> Result<Tree, StoreError> {
         self.db.open_tree(TREE).map_err(backend)
     }

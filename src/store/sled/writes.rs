@@ -1,18 +1,19 @@
 //! Writes: read what the planner needs, hand it to [`crate::store::plan`], and stage what
 //! comes back (documents, index entries, state indexes, counters, memberships, change-log
-//! entries) into one [`WriteSet`] that commits as one transaction.
+//! entries) into one [`WriteSet`] that commits with its batch's, in one transaction.
 //!
-//! Every function here runs under the writer lock (see `commit.rs`), so what it reads
-//! cannot change before its writes commit, and counters can be staged as deltas on the
-//! values read.
+//! Every function here runs under the writer lock (see `commit.rs`) and reads through
+//! the batch's [`View`], which includes what earlier writes of the batch staged, so what
+//! it reads cannot change before its writes commit; counters are staged as deltas and
+//! resolved against the stored values at commit.
 
 use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use super::Inner;
 use super::codec::{encode, encode_document};
 use super::keys::*;
+use super::view::View;
 use crate::model::{
     Directory, DirectoryId, Group, GroupId, Organization, RoleMapping, TokenRecord, User, UserId,
 };
@@ -121,7 +122,7 @@ fn stage_membership(
     }
 }
 
-impl Inner {
+impl View {
     pub(super) fn require_directory(&self, dir: &DirectoryId) -> Result<(), StoreError> {
         if self.exists(DIRS, dir.as_str().as_bytes())? {
             Ok(())
@@ -164,7 +165,7 @@ impl Inner {
     ) -> Result<bool, StoreError> {
         let value = value_part(&plan::user_name_key(user_name));
         let holders = prefix(&[dir.as_str().as_bytes(), &value]);
-        for id in ids_after(self.tree(USER_NAME)?, holders, None) {
+        for id in ids_after(self.source(USER_NAME)?, holders, None) {
             let id = id?;
             if id != except.as_str() && self.exists(USER_ACTIVE, &entity(dir, &id))? {
                 return Ok(true);
@@ -402,10 +403,7 @@ impl Inner {
             .get(ORGS, org.id.as_str().as_bytes())?
             .ok_or_else(|| StoreError::not_found(EntityKind::Organization, &org.id))?;
         if let Some(external_id) = &org.external_id {
-            let holder = self
-                .tree(ORG_EXT)?
-                .get(external_id.as_bytes())
-                .map_err(super::codec::backend)?;
+            let holder = self.source(ORG_EXT)?.get(external_id.as_bytes())?;
             if holder.is_some_and(|h| h.as_ref() != org.id.as_str().as_bytes()) {
                 return Err(StoreError::Conflict(
                     UniqueAttribute::OrganizationExternalId,
@@ -566,7 +564,7 @@ impl Inner {
 /// How many keys a bulk delete removes per batch: bounded memory for any directory size.
 const BULK: usize = 1024;
 
-impl Inner {
+impl View {
     /// Deletes every key of `tree` in `[start, end)` under `prefix`, in batches; returns
     /// how many. Bulk deletes are not one transaction (a directory can be any size); the
     /// callers order their steps so that a crash in between leaves nothing visible that
@@ -622,7 +620,7 @@ impl Inner {
 
     /// Under the writer lock: marks the directory as being purged and removes its record
     /// (so it is gone at once), then empties every tree of its keys, then clears the mark.
-    /// [`Inner::resume_purges`] finishes a purge a crash interrupted.
+    /// [`View::resume_purges`] finishes a purge a crash interrupted.
     pub(super) fn purge(&self, dir: &DirectoryId) -> Result<(), StoreError> {
         self.require_directory(dir)?;
         let id = dir.as_str().as_bytes();
