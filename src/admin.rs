@@ -26,6 +26,7 @@ use crate::model::{
     OrganizationId, RandomIds, RoleMapping, SETUP_LINK_PREFIX, SystemClock, TokenHash, TokenId,
     TokenRecord, TokenScope, generate_secret,
 };
+use crate::schema::{Extensions, SchemaExtension};
 use crate::store::{DirectoryEdit, DirectoryStore, Keyset, TokenStore};
 
 /// What can go wrong administering the directory.
@@ -57,6 +58,10 @@ pub enum AdminError {
     /// A field mapping with a field name or SCIM path that does not parse.
     #[error(transparent)]
     InvalidFieldMapping(#[from] crate::sync::FieldMappingError),
+    /// A schema extension a directory may not declare: not a definition a SCIM client
+    /// could read, a reserved URN, or a URN declared twice or by the service.
+    #[error(transparent)]
+    InvalidSchemaExtension(#[from] crate::schema::SchemaError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -83,6 +88,7 @@ pub struct Admin {
     tokens: Arc<dyn TokenStore>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
+    service_extensions: Arc<Extensions>,
 }
 
 impl std::fmt::Debug for Admin {
@@ -122,7 +128,21 @@ impl Admin {
             tokens,
             clock: Arc::new(SystemClock),
             ids: Arc::new(RandomIds),
+            service_extensions: Arc::default(),
         }
+    }
+
+    /// The schema extensions the `ScimService` declares
+    /// ([`ScimService::schema_extensions`](crate::ScimService::schema_extensions)), so
+    /// [`Admin::set_schema_extensions`] refuses a directory's extension with one of their
+    /// URNs.
+    pub fn with_service_extensions(mut self, extensions: &[SchemaExtension]) -> Self {
+        let mut declared = Extensions::default();
+        for extension in extensions {
+            declared.add(extension.clone());
+        }
+        self.service_extensions = Arc::new(declared);
+        self
     }
 
     /// The same, with an injected clock and id source (for deterministic tests).
@@ -273,6 +293,38 @@ impl Admin {
         // One atomic edit, so a concurrent edit of the name, roles or state is kept.
         self.edit_directory(directory, &[DirectoryEdit::Fields(fields)])
             .await
+    }
+
+    /// Replaces the schema extensions a directory declares on top of the service's: that
+    /// directory's SCIM requests then see them in `/Schemas` and `/ResourceTypes`, and its
+    /// writes, filters and projections follow them, as for
+    /// [`ScimServiceBuilder::schema_extension`](crate::service::ScimServiceBuilder::schema_extension).
+    /// One atomic edit, recording `directory.schema_extensions_changed` when the list
+    /// differs; stored documents are not rewritten (the next write of each resource is
+    /// checked). A URN declared twice, or declared by the service (see
+    /// [`Admin::with_service_extensions`]), is refused with
+    /// [`AdminError::InvalidSchemaExtension`] and nothing changes. An empty list removes
+    /// them. See [`crate::docs::schema_extensions`].
+    pub async fn set_schema_extensions(
+        &self,
+        directory: &DirectoryId,
+        extensions: Vec<SchemaExtension>,
+    ) -> Result<Directory, AdminError> {
+        self.service_extensions.check_directory(&extensions)?;
+        self.edit_directory(directory, &[DirectoryEdit::SchemaExtensions(extensions)])
+            .await
+    }
+
+    /// The schema extensions a directory declares (not the service's).
+    /// `UnknownDirectory` if it is absent or deleted.
+    pub async fn schema_extensions(
+        &self,
+        directory: &DirectoryId,
+    ) -> Result<Vec<SchemaExtension>, AdminError> {
+        match self.store.get_directory(directory).await? {
+            Some(found) if found.state != DirectoryState::Deleted => Ok(found.schema_extensions),
+            _ => Err(AdminError::UnknownDirectory(directory.clone())),
+        }
     }
 
     /// The SCIM base URL of a directory, for an IdP's configuration screen: `origin`

@@ -849,16 +849,72 @@ pub mod roles {}
 /// convention and get the fullest IdP support (PATCH paths through the URN, flattened
 /// keys before the extension is listed anywhere).
 ///
-/// ## Declared at run time
+/// ## Per directory, at run time
 ///
-/// The declaration is a builder setting: extensions are part of the service's schema, the
-/// same for every directory it serves, and changing them means building a new
-/// [`ScimService`](crate::ScimService) (cheap; swap it behind an `ArcSwap` or restart).
-/// An admin-API variant, where a vendor's own admin UI adds attributes per organization,
-/// would store the [`SchemaExtension`](crate::schema::SchemaExtension) definitions with the
-/// organization and have the service read them with the directory it authenticates (one
-/// more document in the same store call), so that `/Schemas` and validation differ per
-/// directory; it is not built yet.
+/// The builder's extensions are the same for every directory the service serves. A
+/// directory can declare more of its own, for a vendor whose admin UI lets a customer add
+/// attributes: [`Admin::set_schema_extensions`](crate::Admin::set_schema_extensions), or
+/// `PUT {prefix}/scim/directories/{id}/schemas` on the
+/// [`ManagementService`](crate::ManagementService) with `{"schemaExtensions": [..]}` (each
+/// one in the shape of [`SchemaExtension::to_json`](crate::schema::SchemaExtension::to_json):
+/// the RFC 7643 §7 schema plus `resourceType` and `required`; `GET` reads them back).
+/// They are stored with the directory (on every backend, in its configuration document),
+/// read with the directory the service authenticates (no extra store call), and from then
+/// on that directory's requests see the union of the service's and its own in
+/// `/Schemas`, `/ResourceTypes`, write checks, filters and projection; other directories
+/// do not see them. The edit is atomic and records one
+/// `directory.schema_extensions_changed` entry in the directory's feed (none when the list
+/// is unchanged). Stored documents are not rewritten: the next write of each resource is
+/// checked against the new definitions.
+///
+/// A definition a client could not read (not a URN, a core or message URN, bad attribute
+/// names or types), a URN listed twice, or one the service declares is refused
+/// ([`AdminError::InvalidSchemaExtension`](crate::admin::AdminError::InvalidSchemaExtension),
+/// a 400 over HTTP naming it) and nothing changes. For the last check, hand the service's
+/// extensions to [`Admin::with_service_extensions`](crate::Admin::with_service_extensions)
+/// and [`ManagementService::with_service_extensions`](crate::ManagementService::with_service_extensions):
+///
+/// ```
+/// # tokio_test_block_on(async {
+/// use std::sync::Arc;
+/// use scimkit::admin::AdminError;
+/// use scimkit::schema::{AttributeDef, ResourceKind, SchemaExtension};
+/// use scimkit::{Admin, ScimService, store::MemoryStore};
+///
+/// let store = Arc::new(MemoryStore::new());
+/// let acme = SchemaExtension::builder(
+///     ResourceKind::User,
+///     "urn:ietf:params:scim:schemas:extension:acme:2.0:User",
+/// )
+/// .attribute(AttributeDef::string("costCenter"))
+/// .build()?;
+/// let scim = ScimService::builder(store.clone()).schema_extension(acme.clone()).build();
+/// let admin = Admin::new(store).with_service_extensions(scim.schema_extensions());
+/// let org = admin.create_organization(None, vec![]).await?;
+/// let directory = admin.create_directory(&org.id, true).await?;
+///
+/// // This customer's directory also takes a `seat`.
+/// let widget = SchemaExtension::from_json(&serde_json::json!({
+///     "id": "urn:ietf:params:scim:schemas:extension:widget:2.0:User",
+///     "resourceType": "User",
+///     "attributes": [{"name": "seat", "type": "string"}],
+/// }))?;
+/// admin.set_schema_extensions(&directory.id, vec![widget]).await?;
+/// assert_eq!(admin.schema_extensions(&directory.id).await?.len(), 1);
+///
+/// // The service's own URN is taken: refused, nothing changes.
+/// assert!(matches!(
+///     admin.set_schema_extensions(&directory.id, vec![acme]).await,
+///     Err(AdminError::InvalidSchemaExtension(_))
+/// ));
+/// assert_eq!(admin.schema_extensions(&directory.id).await?.len(), 1);
+/// # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f) }
+/// ```
+///
+/// If the service later declares a URN a directory already has, the service's definition
+/// wins for that directory's requests.
 pub mod schema_extensions {}
 
 /// # Attribute mapping

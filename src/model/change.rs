@@ -65,6 +65,11 @@ pub enum ChangeKind {
     /// follow it: a subscriber re-reads the users' roles (one page call per page of users).
     #[serde(rename = "directory.role_mapping_changed")]
     RoleMappingChanged,
+    /// The vendor changed the schema extensions the directory declares (see
+    /// [`Directory::schema_extensions`](super::Directory::schema_extensions)); users'
+    /// documents are not rewritten. `resource_id` is the directory.
+    #[serde(rename = "directory.schema_extensions_changed")]
+    SchemaExtensionsChanged,
 }
 
 impl ChangeKind {

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::id::{DirectoryId, GroupId, OrganizationId};
 use super::idp::IdpKind;
+use crate::schema::SchemaExtension;
 
 /// A SCIM directory: the endpoint one identity provider pushes to.
 ///
@@ -59,6 +60,11 @@ pub struct Directory {
     /// defaults for [`Directory::idp`]).
     #[serde(default, skip_serializing_if = "FieldMapping::is_empty")]
     pub fields: FieldMapping,
+    /// The schema extensions this directory declares on top of the service's (see
+    /// [`crate::docs::schema_extensions`]): served, checked, filtered and projected for
+    /// this directory's requests only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schema_extensions: Vec<SchemaExtension>,
 }
 
 impl Directory {
@@ -75,6 +81,7 @@ impl Directory {
             last_request_at: None,
             roles: RoleMapping::default(),
             fields: FieldMapping::default(),
+            schema_extensions: Vec::new(),
         }
     }
 
@@ -105,6 +112,12 @@ impl Directory {
     /// With an attribute mapping.
     pub fn with_fields(mut self, fields: FieldMapping) -> Self {
         self.fields = fields;
+        self
+    }
+
+    /// With its own schema extensions.
+    pub fn with_schema_extensions(mut self, extensions: Vec<SchemaExtension>) -> Self {
+        self.schema_extensions = extensions;
         self
     }
 }

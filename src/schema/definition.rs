@@ -85,7 +85,7 @@ pub enum Uniqueness {
 /// assert_eq!(cost_center.to_json()["required"], true);
 /// assert_eq!(badge.to_json()["subAttributes"][0]["caseExact"], true);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AttributeDef {
     /// Its name.
@@ -328,7 +328,7 @@ fn type_name(kind: AttributeType) -> &'static str {
 }
 
 /// A schema: an id (URN), a name and its attributes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Schema {
     /// The schema URN.

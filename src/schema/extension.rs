@@ -1,7 +1,9 @@
 //! Schema extensions a vendor declares for its own attributes
 //! (`urn:ietf:params:scim:schemas:extension:acme:2.0:User`), and the set a service serves.
 
-use super::definition::{AttributeDef, AttributeType, Schema};
+use serde_json::{Map, Value};
+
+use super::definition::{AttributeDef, AttributeType, Mutability, Returned, Schema, Uniqueness};
 use super::path::{AttrPath, CaseExactness};
 use super::{ENTERPRISE_USER, GROUP, ResourceKind, USER};
 
@@ -36,6 +38,14 @@ pub enum SchemaError {
     /// The extension declares no attributes.
     #[error("schema `{0}` declares no attributes")]
     NoAttributes(String),
+    /// A JSON definition is not the shape [`SchemaExtension::from_json`] reads.
+    #[error("invalid schema definition: {0}")]
+    Malformed(String),
+    /// A directory declares a URN twice, or one its service already declares.
+    #[error(
+        "schema `{0}` is declared already (by the service, or earlier in the list); each URN names one extension"
+    )]
+    Taken(String),
 }
 
 /// A schema extension a vendor declares, served in `/Schemas` and in the resource type's
@@ -62,7 +72,7 @@ pub enum SchemaError {
 /// ```
 ///
 /// Hand it to [`ScimServiceBuilder::schema_extension`](crate::service::ScimServiceBuilder::schema_extension).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaExtension {
     resource: ResourceKind,
     required: bool,
@@ -95,6 +105,219 @@ impl SchemaExtension {
     pub fn schema(&self) -> &Schema {
         &self.schema
     }
+
+    /// The definition as JSON: the RFC 7643 §7 schema (`id`, `name`, `description`,
+    /// `attributes`) plus `resourceType` (`User` or `Group`) and `required`. It is what
+    /// [`SchemaExtension::from_json`] reads, what the management API sends and takes, and
+    /// how a directory's extensions are stored.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "id": self.schema.id,
+            "resourceType": self.resource.name(),
+            "required": self.required,
+            "name": self.schema.name,
+            "description": self.schema.description,
+            "attributes": self.schema.attributes.iter().map(AttributeDef::to_json).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Reads a definition in the shape [`SchemaExtension::to_json`] writes, checked as
+    /// [`SchemaExtensionBuilder::build`] checks one. Attribute characteristics left out
+    /// take RFC 7643 §2.2's defaults (`readWrite`, returned `default`, uniqueness `none`,
+    /// not required, not case-exact, single-valued).
+    ///
+    /// ```
+    /// use scimkit::schema::{ResourceKind, SchemaExtension, Uniqueness};
+    ///
+    /// let acme = SchemaExtension::from_json(&serde_json::json!({
+    ///     "id": "urn:ietf:params:scim:schemas:extension:acme:2.0:User",
+    ///     "resourceType": "User",
+    ///     "attributes": [{"name": "badge", "type": "string", "uniqueness": "server"}],
+    /// }))?;
+    /// assert_eq!(acme.resource(), ResourceKind::User);
+    /// assert_eq!(acme.schema().attributes[0].uniqueness, Uniqueness::Server);
+    /// # Ok::<(), scimkit::schema::SchemaError>(())
+    /// ```
+    pub fn from_json(value: &Value) -> Result<SchemaExtension, SchemaError> {
+        let doc = value
+            .as_object()
+            .ok_or_else(|| SchemaError::Malformed("a schema extension is a JSON object".into()))?;
+        let id = text(doc, "id", "the schema")?
+            .ok_or_else(|| SchemaError::Malformed("a schema extension needs an `id` URN".into()))?;
+        let resource = match text(doc, "resourceType", id)? {
+            Some(name) if name.eq_ignore_ascii_case("User") => ResourceKind::User,
+            Some(name) if name.eq_ignore_ascii_case("Group") => ResourceKind::Group,
+            other => {
+                return Err(SchemaError::Malformed(format!(
+                    "schema `{id}`: `resourceType` must be `User` or `Group`, not {}",
+                    other.map_or("missing".to_owned(), |o| format!("`{o}`"))
+                )));
+            }
+        };
+        let mut builder = SchemaExtension::builder(resource, id);
+        if let Some(name) = text(doc, "name", id)? {
+            builder = builder.name(name);
+        }
+        if let Some(description) = text(doc, "description", id)? {
+            builder = builder.description(description);
+        }
+        if flag(doc, "required", id)? {
+            builder = builder.required();
+        }
+        let attributes = match doc.get("attributes") {
+            Some(Value::Array(attributes)) => attributes,
+            _ => {
+                return Err(SchemaError::Malformed(format!(
+                    "schema `{id}`: `attributes` must be an array of attribute definitions"
+                )));
+            }
+        };
+        for attribute in attributes {
+            builder = builder.attribute(attribute_of(attribute, id)?);
+        }
+        builder.build()
+    }
+}
+
+impl serde::Serialize for SchemaExtension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SchemaExtension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        SchemaExtension::from_json(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+fn text<'a>(
+    doc: &'a Map<String, Value>,
+    key: &str,
+    at: &str,
+) -> Result<Option<&'a str>, SchemaError> {
+    match doc.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(SchemaError::Malformed(format!(
+            "{at}: `{key}` must be a string"
+        ))),
+    }
+}
+
+fn flag(doc: &Map<String, Value>, key: &str, at: &str) -> Result<bool, SchemaError> {
+    match doc.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(SchemaError::Malformed(format!(
+            "{at}: `{key}` must be true or false"
+        ))),
+    }
+}
+
+fn strings(doc: &Map<String, Value>, key: &str, at: &str) -> Result<Vec<String>, SchemaError> {
+    match doc.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| {
+                item.as_str().map(str::to_owned).ok_or_else(|| {
+                    SchemaError::Malformed(format!("{at}: `{key}` must be an array of strings"))
+                })
+            })
+            .collect(),
+        Some(_) => Err(SchemaError::Malformed(format!(
+            "{at}: `{key}` must be an array of strings"
+        ))),
+    }
+}
+
+/// One RFC 7643 §7 attribute definition; `schema` names where it is, for errors.
+fn attribute_of(value: &Value, schema: &str) -> Result<AttributeDef, SchemaError> {
+    let doc = value.as_object().ok_or_else(|| {
+        SchemaError::Malformed(format!(
+            "schema `{schema}`: each attribute is a JSON object"
+        ))
+    })?;
+    let name = text(doc, "name", schema)?.ok_or_else(|| {
+        SchemaError::Malformed(format!("schema `{schema}`: an attribute has no `name`"))
+    })?;
+    let at = format!("attribute `{name}` of `{schema}`");
+    let choice = |key: &str, allowed: &[&str]| -> Result<Option<usize>, SchemaError> {
+        match text(doc, key, &at)? {
+            None => Ok(None),
+            Some(given) => allowed
+                .iter()
+                .position(|a| a.eq_ignore_ascii_case(given))
+                .map(Some)
+                .ok_or_else(|| {
+                    SchemaError::Malformed(format!(
+                        "{at}: `{key}` is `{given}`; expected one of {}",
+                        allowed.join(", ")
+                    ))
+                }),
+        }
+    };
+    const TYPES: [(&str, AttributeType); 8] = [
+        ("string", AttributeType::String),
+        ("boolean", AttributeType::Boolean),
+        ("decimal", AttributeType::Decimal),
+        ("integer", AttributeType::Integer),
+        ("dateTime", AttributeType::DateTime),
+        ("binary", AttributeType::Binary),
+        ("reference", AttributeType::Reference),
+        ("complex", AttributeType::Complex),
+    ];
+    let type_names = TYPES.map(|(n, _)| n);
+    let kind = choice("type", &type_names)?
+        .and_then(|i| TYPES.get(i))
+        .map(|(_, kind)| *kind)
+        .ok_or_else(|| SchemaError::Malformed(format!("{at}: `type` is required")))?;
+    let mut def = AttributeDef::new(name, kind);
+    def.multi_valued = flag(doc, "multiValued", &at)?;
+    def.required = flag(doc, "required", &at)?;
+    def.case_exact = flag(doc, "caseExact", &at)?;
+    def.description = text(doc, "description", &at)?
+        .unwrap_or_default()
+        .to_owned();
+    def.mutability = match choice(
+        "mutability",
+        &["readOnly", "readWrite", "immutable", "writeOnly"],
+    )? {
+        Some(0) => Mutability::ReadOnly,
+        Some(2) => Mutability::Immutable,
+        Some(3) => Mutability::WriteOnly,
+        _ => Mutability::ReadWrite,
+    };
+    def.returned = match choice("returned", &["always", "never", "default", "request"])? {
+        Some(0) => Returned::Always,
+        Some(1) => Returned::Never,
+        Some(3) => Returned::Request,
+        _ => Returned::Default,
+    };
+    def.uniqueness = match choice("uniqueness", &["none", "server", "global"])? {
+        Some(1) => Uniqueness::Server,
+        Some(2) => Uniqueness::Global,
+        _ => Uniqueness::None,
+    };
+    def.canonical_values = strings(doc, "canonicalValues", &at)?;
+    def.reference_types = strings(doc, "referenceTypes", &at)?;
+    match doc.get("subAttributes") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(subs)) => {
+            def.sub_attributes = subs
+                .iter()
+                .map(|sub| attribute_of(sub, schema))
+                .collect::<Result<_, _>>()?;
+        }
+        Some(_) => {
+            return Err(SchemaError::Malformed(format!(
+                "{at}: `subAttributes` must be an array of attribute definitions"
+            )));
+        }
+    }
+    Ok(def)
 }
 
 /// Builds a [`SchemaExtension`]; see [`SchemaExtension::builder`].
@@ -217,6 +440,39 @@ impl Extensions {
         self.all
             .retain(|e| !e.schema.id.eq_ignore_ascii_case(&extension.schema.id));
         self.all.push(extension);
+    }
+
+    /// These extensions and then a directory's own (`declared`); a directory's extension
+    /// whose URN is taken (the service's, declared before the directory's was set) is
+    /// left out, so the service's definition wins.
+    pub(crate) fn with_directory(&self, declared: &[SchemaExtension]) -> Extensions {
+        let mut all = self.all.clone();
+        for extension in declared {
+            if !all
+                .iter()
+                .any(|e| e.schema.id.eq_ignore_ascii_case(&extension.schema.id))
+            {
+                all.push(extension.clone());
+            }
+        }
+        Extensions { all }
+    }
+
+    /// Whether a directory may declare `declared` next to these: no URN twice, none of
+    /// these.
+    pub(crate) fn check_directory(&self, declared: &[SchemaExtension]) -> Result<(), SchemaError> {
+        for (i, extension) in declared.iter().enumerate() {
+            let id = &extension.schema.id;
+            let taken = self
+                .all
+                .iter()
+                .chain(declared.iter().take(i))
+                .any(|e| e.schema.id.eq_ignore_ascii_case(id));
+            if taken {
+                return Err(SchemaError::Taken(id.clone()));
+            }
+        }
+        Ok(())
     }
 
     /// Every declared extension, in declaration order.

@@ -1,6 +1,8 @@
 //! Bearer-token authentication. Every failure looks the same from outside, so a caller
 //! learns nothing about which directories or tokens exist.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, HeaderValue};
 use http::{Request, StatusCode};
@@ -94,6 +96,10 @@ pub(super) async fn authenticate(
     base.push_str(directory_id);
     Ok(Ctx {
         locations: Locations { base },
+        extensions: match directory.schema_extensions.as_slice() {
+            [] => inner.config.extensions.clone(),
+            declared => Arc::new(inner.config.extensions.with_directory(declared)),
+        },
         directory,
         organization,
     })

@@ -30,7 +30,7 @@ pub(super) fn answer(
             ))
         })?
     } else if endpoint.eq_ignore_ascii_case("Schemas") {
-        let declared = svc.inner.config.extensions.all();
+        let declared = ctx.extensions.all();
         match item {
             None => Some(discovery::schema_list(
                 base,
@@ -41,11 +41,8 @@ pub(super) fn answer(
         }
     } else if endpoint.eq_ignore_ascii_case("ResourceTypes") {
         match item {
-            None => Some(discovery::resource_type_list(
-                base,
-                svc.inner.config.extensions.all(),
-            )),
-            Some(name) => discovery::resource_type(base, name, svc.inner.config.extensions.all()),
+            None => Some(discovery::resource_type_list(base, ctx.extensions.all())),
+            Some(name) => discovery::resource_type(base, name, ctx.extensions.all()),
         }
     } else {
         return None;

@@ -59,7 +59,7 @@ pub(super) async fn render(
     let doc = resource::render_group(group, members.as_deref(), &ctx.locations);
     // `attributes` / `excludedAttributes` beyond `members`, with the `returned` of
     // declared Group extensions.
-    Ok(projection.apply_declared(doc, svc.inner.config.extensions.rules(ResourceKind::Group)))
+    Ok(projection.apply_declared(doc, ctx.extensions.rules(ResourceKind::Group)))
 }
 
 /// The members a document lists, each checked to be a visible user of the directory.
@@ -129,7 +129,7 @@ pub(super) async fn create(
     let projection = projection_of(request)?;
     let input = request_json(request).await?;
     let members = checked_members(svc, ctx, &input).await?;
-    let doc = document::declared_group(input, WriteKind::Create, &svc.inner.config.extensions)?;
+    let doc = document::declared_group(input, WriteKind::Create, &ctx.extensions)?;
     let group = Group {
         id: GroupId::from_uuid(svc.inner.ids.next_uuid()),
         directory_id: ctx.directory.id.clone(),
@@ -337,11 +337,7 @@ pub(super) async fn replace(
         retries.attempt()?;
         let old = load(svc, ctx, id).await?;
         preconditions.check_if_match(&old.meta.etag())?;
-        let doc = document::declared_group(
-            input.clone(),
-            WriteKind::Replace,
-            &svc.inner.config.extensions,
-        )?;
+        let doc = document::declared_group(input.clone(), WriteKind::Replace, &ctx.extensions)?;
         let version = old.meta.version;
         let group = Group {
             display_name: resource::group_display_name(&doc)?,

@@ -94,7 +94,11 @@ impl<'a> ListParams<'a> {
 }
 
 impl ListQuery {
-    pub(super) fn parse(params: &ListParams<'_>, config: &Config) -> Result<Self, ScimError> {
+    pub(super) fn parse(
+        params: &ListParams<'_>,
+        config: &Config,
+        extensions: &Arc<Extensions>,
+    ) -> Result<Self, ScimError> {
         let filter = params.filter.map(parse_filter).transpose()?;
         let sort = match params.sort_by {
             Some(by) => {
@@ -133,7 +137,7 @@ impl ListQuery {
             filter_text: params.filter.unwrap_or("").to_owned(),
             sort,
             paging,
-            extensions: config.extensions.clone(),
+            extensions: extensions.clone(),
         })
     }
 
@@ -469,7 +473,8 @@ mod view_tests {
             count: None,
             cursor: None,
         };
-        let query = ListQuery::parse(&params, &svc.inner.config).unwrap();
+        let query =
+            ListQuery::parse(&params, &svc.inner.config, &svc.inner.config.extensions).unwrap();
         for key in [
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
             "emails",

@@ -14,6 +14,8 @@
 //! | `DELETE {prefix}/scim/directories/{id}` | `{"scimDirectory": {...}}` (deleted: tokens gone, data kept) |
 //! | `GET {prefix}/scim/directories/{id}/fields` | `{"scimDirectoryId": "..", "idp": "entra", "fields": {..}, "effectiveFields": {..}}` |
 //! | `PUT {prefix}/scim/directories/{id}/fields` with `{"fields": {"cost_center": "urn:..:costCenter"}}` | the same, after setting them |
+//! | `GET {prefix}/scim/directories/{id}/schemas` | `{"scimDirectoryId": "..", "schemaExtensions": [..]}`: the directory's own schema extensions |
+//! | `PUT {prefix}/scim/directories/{id}/schemas` with `{"schemaExtensions": [..]}` | the same, after replacing them |
 //!
 //! `GET .../scim/users` with `includeRoles=true` gives each user its effective `roles`
 //! (one extra store call per page). A directory is
@@ -33,6 +35,12 @@
 //! [`crate::docs::attribute_mapping`]) and, when some could not be read, `fieldErrors`
 //! (`[{"field", "path", "reason"}]`). Setting a mapping with a path that does not parse
 //! is a 400 naming the field and the path; nothing changes.
+//!
+//! A schema extension is the RFC 7643 §7 schema plus `resourceType` and `required`
+//! ([`SchemaExtension::to_json`](crate::schema::SchemaExtension::to_json)); a PUT whose
+//! list holds an invalid definition, a URN twice or one the service declares (see
+//! [`ManagementService::with_service_extensions`]) is a 400 naming it, and nothing
+//! changes. See [`crate::docs::schema_extensions`].
 //!
 //! `<selector>` is exactly one of `scimDirectoryId`, `organizationId` or
 //! `organizationExternalId` (an organization means its primary directory). Getting a user
@@ -61,6 +69,7 @@ use crate::model::{
     Change, Clock, Directory, DirectoryId, FieldMapping, GroupId, GroupMatch, OrganizationId,
     RoleMapping, SystemClock, TokenHash, TokenScope, UserId,
 };
+use crate::schema::SchemaExtension;
 use crate::store::{DirectoryEdit, DirectoryStore, Keyset, TokenStore};
 use crate::sync::{
     DEFAULT_PAGE_SIZE, DirectorySelector, DirectorySync, ListGroups, ListUsers, MAX_PAGE_SIZE,
@@ -333,6 +342,7 @@ pub struct ManagementService {
     prefix: String,
     clock: Arc<dyn Clock>,
     setup: Option<SetupPage>,
+    service_extensions: Vec<SchemaExtension>,
     #[cfg(feature = "webhooks")]
     webhooks: Vec<crate::webhooks::DeadLetters>,
 }
@@ -422,9 +432,18 @@ impl ManagementService {
             prefix: "/api/v1".into(),
             clock: Arc::new(SystemClock),
             setup: None,
+            service_extensions: Vec::new(),
             #[cfg(feature = "webhooks")]
             webhooks: Vec::new(),
         }
+    }
+
+    /// The schema extensions the `ScimService` declares
+    /// ([`ScimService::schema_extensions`](crate::ScimService::schema_extensions)), so
+    /// `PUT .../schemas` refuses a directory's extension with one of their URNs.
+    pub fn with_service_extensions(mut self, extensions: &[SchemaExtension]) -> Self {
+        self.service_extensions = extensions.to_vec();
+        self
     }
 
     /// Also serves the customer-facing [setup page](crate::service::SetupPage) under
@@ -554,6 +573,9 @@ impl ManagementService {
         let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
         if let ["scim", "directories", id, "fields"] = segments.as_slice() {
             return self.fields(&scope, request, id).await;
+        }
+        if let ["scim", "directories", id, "schemas"] = segments.as_slice() {
+            return self.schemas(&scope, request, id).await;
         }
         #[cfg(feature = "webhooks")]
         if segments.first() == Some(&"webhooks") {
@@ -906,6 +928,64 @@ impl ManagementService {
                 StatusCode::METHOD_NOT_ALLOWED,
                 format!(
                     "a directory's fields are read with GET and set with PUT, not {}",
+                    request.method()
+                ),
+            )),
+        }
+    }
+
+    /// `GET` or `PUT` the schema extensions a directory declares.
+    async fn schemas(
+        &self,
+        scope: &TokenScope,
+        request: &Request<Bytes>,
+        id: &str,
+    ) -> Result<Value, ApiError> {
+        let directory = self.scoped_directory(scope, id).await?;
+        let answer = |directory: &Directory| {
+            json!({
+                "scimDirectoryId": directory.id,
+                "schemaExtensions": directory
+                    .schema_extensions
+                    .iter()
+                    .map(SchemaExtension::to_json)
+                    .collect::<Vec<_>>(),
+            })
+        };
+        match *request.method() {
+            Method::GET => Ok(answer(&directory)),
+            Method::PUT => {
+                let body: Value = serde_json::from_slice(request.body())
+                    .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
+                let Some(Value::Array(given)) = body.get("schemaExtensions") else {
+                    return Err(ApiError::bad_request(
+                        "send `{\"schemaExtensions\": [{\"id\": \"urn:...\", \"resourceType\": \"User\", \"attributes\": [..]}]}`",
+                    ));
+                };
+                let extensions = given
+                    .iter()
+                    .map(SchemaExtension::from_json)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                let admin = Admin::with_stores(self.store.clone(), self.tokens.clone())
+                    .with_sources(self.clock.clone(), Arc::new(crate::model::RandomIds))
+                    .with_service_extensions(&self.service_extensions);
+                let updated = admin
+                    .set_schema_extensions(&directory.id, extensions)
+                    .await
+                    .map_err(|error| match error {
+                        AdminError::UnknownDirectory(_) => {
+                            ApiError::not_found(format!("no SCIM directory `{id}`"))
+                        }
+                        AdminError::Store(e) => ApiError::from(e),
+                        other => ApiError::bad_request(other.to_string()),
+                    })?;
+                Ok(answer(&updated))
+            }
+            _ => Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!(
+                    "a directory's schema extensions are read with GET and set with PUT, not {}",
                     request.method()
                 ),
             )),

@@ -296,6 +296,9 @@ impl ScimServiceBuilder {
     /// # let _ = scim;
     /// # Ok::<(), scimkit::schema::SchemaError>(())
     /// ```
+    ///
+    /// A directory may declare more of its own, for its requests only, with
+    /// [`Admin::set_schema_extensions`](crate::Admin::set_schema_extensions).
     pub fn schema_extension(mut self, extension: SchemaExtension) -> Self {
         Arc::make_mut(&mut self.config.extensions).add(extension);
         self
@@ -395,6 +398,8 @@ struct Ctx {
     directory: Directory,
     organization: Organization,
     locations: Locations,
+    /// The service's schema extensions and the directory's own.
+    extensions: Arc<Extensions>,
 }
 
 /// A SCIM 1.1 client (older OneLogin connectors, custom ones) configured with a `/v1` base
@@ -434,6 +439,14 @@ enum Collection {
 }
 
 impl ScimService {
+    /// The schema extensions declared with
+    /// [`ScimServiceBuilder::schema_extension`], served to every directory; give them to
+    /// [`Admin::with_service_extensions`](crate::Admin::with_service_extensions) and
+    /// [`ManagementService::with_service_extensions`] so no directory redeclares one.
+    pub fn schema_extensions(&self) -> &[SchemaExtension] {
+        self.inner.config.extensions.all()
+    }
+
     /// A builder over one store that keeps both the directory and the tokens
     /// ([`MemoryStore`](crate::store::MemoryStore), `SledStore`, `PostgresStore`, or a
     /// [`Hooked`](crate::store::Hooked) wrapper around one of them).
@@ -608,7 +621,7 @@ impl ScimService {
                 ));
             }
             let body = self.search_body(&request)?;
-            let list = ListQuery::parse(&ListParams::from_search(&body)?, config)?;
+            let list = ListQuery::parse(&ListParams::from_search(&body)?, config, &ctx.extensions)?;
             return search::search_all(self, &ctx, &list, &Projection::from_search(&body)?).await;
         }
         let collection = if endpoint.eq_ignore_ascii_case("Users") {
@@ -627,12 +640,14 @@ impl ScimService {
             ))),
             (Collection::Users, None, _, Method::GET) => {
                 let query = self::http::Query::parse(request.uri().query());
-                let list = ListQuery::parse(&ListParams::from_query(&query)?, config)?;
+                let list =
+                    ListQuery::parse(&ListParams::from_query(&query)?, config, &ctx.extensions)?;
                 users::search(self, &ctx, &list, &self::http::projection_from(&query)?).await
             }
             (Collection::Users, Some(SEARCH), _, Method::POST) => {
                 let body = self.search_body(&request)?;
-                let list = ListQuery::parse(&ListParams::from_search(&body)?, config)?;
+                let list =
+                    ListQuery::parse(&ListParams::from_search(&body)?, config, &ctx.extensions)?;
                 users::search(self, &ctx, &list, &Projection::from_search(&body)?).await
             }
             (Collection::Users, None, _, Method::POST) => users::create(self, &ctx, &request).await,
@@ -653,12 +668,14 @@ impl ScimService {
             }
             (Collection::Groups, None, _, Method::GET) => {
                 let query = self::http::Query::parse(request.uri().query());
-                let list = ListQuery::parse(&ListParams::from_query(&query)?, config)?;
+                let list =
+                    ListQuery::parse(&ListParams::from_query(&query)?, config, &ctx.extensions)?;
                 groups::search(self, &ctx, &list, &self::http::projection_from(&query)?).await
             }
             (Collection::Groups, Some(SEARCH), _, Method::POST) => {
                 let body = self.search_body(&request)?;
-                let list = ListQuery::parse(&ListParams::from_search(&body)?, config)?;
+                let list =
+                    ListQuery::parse(&ListParams::from_search(&body)?, config, &ctx.extensions)?;
                 groups::search(self, &ctx, &list, &Projection::from_search(&body)?).await
             }
             (Collection::Groups, None, _, Method::POST) => {

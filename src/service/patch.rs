@@ -81,7 +81,7 @@ pub(super) async fn user(
         // The engine's work grows with operations × elements: a big PATCH runs on the
         // blocking pool, and hands the stored user back with the patched document.
         let (limits, ops) = (svc.inner.config.limits.clone(), operations.clone());
-        let extensions = svc.inner.config.extensions.clone();
+        let extensions = ctx.extensions.clone();
         let (old, doc) = offload::run(heavy, move || {
             let doc = patched_user(&old.attributes, &ops, &limits, &extensions);
             Ok((old, doc))
@@ -294,11 +294,7 @@ pub(super) async fn group(
         } else {
             let patched = apply_operations(&old.attributes, &rest, ResourceKind::Group)?;
             svc.inner.config.limits.check_document(&patched)?;
-            let doc = document::declared_group(
-                patched,
-                WriteKind::Replace,
-                &svc.inner.config.extensions,
-            )?;
+            let doc = document::declared_group(patched, WriteKind::Replace, &ctx.extensions)?;
             let version = old.meta.version;
             let group = Group {
                 display_name: resource::group_display_name(&doc)?,

@@ -46,7 +46,7 @@ pub(super) async fn render(
 ) -> Result<Value, ScimError> {
     let users = std::slice::from_ref(user);
     let groups = groups_of(svc, ctx, users, projection).await?;
-    let mut rendered = documents(svc, ctx, users, &groups, projection);
+    let mut rendered = documents(ctx, users, &groups, projection);
     Ok(rendered.pop().map_or(Value::Null, Rendered::into_value))
 }
 
@@ -61,7 +61,7 @@ pub(super) async fn respond(
 ) -> Result<Response<Bytes>, ScimError> {
     let users = std::slice::from_ref(user);
     let groups = groups_of(svc, ctx, users, projection).await?;
-    let rendered = documents(svc, ctx, users, &groups, projection);
+    let rendered = documents(ctx, users, &groups, projection);
     Ok(match rendered.first() {
         Some(doc) => rendered_response(status, doc),
         None => json_response(status, &Value::Null),
@@ -101,13 +101,12 @@ async fn groups_of(
 
 /// Users as SCIM resources, projected, borrowing their stored attributes.
 fn documents<'a>(
-    svc: &ScimService,
     ctx: &Ctx,
     users: &'a [User],
     groups: &HashMap<UserId, Vec<GroupRef>>,
     projection: &Projection,
 ) -> Vec<Rendered<'a>> {
-    let rules = svc.inner.config.extensions.rules(ResourceKind::User);
+    let rules = ctx.extensions.rules(ResourceKind::User);
     users
         .iter()
         .map(|user| {
@@ -125,7 +124,7 @@ pub(super) async fn create(
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
     let input = request_json(request).await?;
-    let doc = document::declared_user(input, WriteKind::Create, &svc.inner.config.extensions)?;
+    let doc = document::declared_user(input, WriteKind::Create, &ctx.extensions)?;
     let email = resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?;
     let state = resource::requested_state(&doc);
     let now = svc.inner.clock.now();
@@ -342,7 +341,7 @@ pub(super) async fn search(
         )
         .await?;
     let groups = groups_of(svc, ctx, &page, projection).await?;
-    let rendered = documents(svc, ctx, &page, &groups, projection);
+    let rendered = documents(ctx, &page, &groups, projection);
     Ok(json_response(
         StatusCode::OK,
         &envelope.list_body(&rendered),
@@ -363,11 +362,7 @@ pub(super) async fn replace(
         retries.attempt()?;
         let old = load(svc, ctx, id).await?;
         preconditions.check_if_match(&old.meta.etag())?;
-        let doc = document::declared_user(
-            input.clone(),
-            WriteKind::Replace,
-            &svc.inner.config.extensions,
-        )?;
+        let doc = document::declared_user(input.clone(), WriteKind::Replace, &ctx.extensions)?;
         let email = resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?;
         let version = old.meta.version;
         let user = User {

@@ -135,6 +135,7 @@ where
     change_log_retention(new_stores().await).await;
     purge(new_stores().await).await;
     directory_lifecycle(new_stores().await).await;
+    directory_schema_extensions(new_stores().await).await;
     concurrent_directory_writes(new_stores().await).await;
     role_changes(new_stores().await).await;
     concurrent_role_changes(new_stores().await).await;
@@ -2341,6 +2342,83 @@ async fn change_kinds(store: &Arc<dyn DirectoryStore>, dir: &DirectoryId) -> Vec
         .into_iter()
         .map(|c| c.kind)
         .collect()
+}
+
+/// A directory's own schema extensions: stored and read back exactly, next to the rest of
+/// its configuration; setting them records one `directory.schema_extensions_changed`,
+/// setting the same list again records nothing, clearing records one more.
+pub async fn directory_schema_extensions(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let widget = crate::schema::SchemaExtension::builder(
+        crate::schema::ResourceKind::User,
+        "urn:ietf:params:scim:schemas:extension:widget:2.0:User",
+    )
+    .description("a directory's own")
+    .attribute(
+        crate::schema::AttributeDef::string("seat")
+            .case_exact()
+            .uniqueness(crate::schema::Uniqueness::Server),
+    )
+    .attribute(crate::schema::AttributeDef::complex(
+        "desk",
+        vec![crate::schema::AttributeDef::integer("floor").required()],
+    ))
+    .build()
+    .expect("a valid extension");
+    let roles = RoleMapping::new().with_default("viewer");
+    store
+        .edit_directory(
+            &dir,
+            &[
+                DirectoryEdit::Roles(roles.clone()),
+                DirectoryEdit::SchemaExtensions(vec![widget.clone()]),
+            ],
+            AT,
+        )
+        .await
+        .expect("set extensions");
+    let stored = store
+        .get_directory(&dir)
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(
+        (&stored.schema_extensions, &stored.roles),
+        (&vec![widget.clone()], &roles),
+        "the extensions read back exactly, and the other edit of the call is kept"
+    );
+    store
+        .edit_directory(&dir, &[DirectoryEdit::SchemaExtensions(vec![widget])], AT)
+        .await
+        .expect("same extensions");
+    store
+        .edit_directory(&dir, &[DirectoryEdit::Name(Some("Acme".into()))], AT)
+        .await
+        .expect("rename");
+    let renamed = store
+        .get_directory(&dir)
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(
+        renamed.schema_extensions.len(),
+        1,
+        "an edit of something else keeps the extensions"
+    );
+    store
+        .edit_directory(&dir, &[DirectoryEdit::SchemaExtensions(Vec::new())], AT)
+        .await
+        .expect("clear");
+    let extension_changes = change_kinds(store, &dir)
+        .await
+        .into_iter()
+        .filter(|k| *k == ChangeKind::SchemaExtensionsChanged)
+        .count();
+    assert_eq!(
+        extension_changes, 2,
+        "setting and clearing record one entry each; an unchanged list records none"
+    );
 }
 
 /// Directory lifecycle: `touch_directory` activates a pending directory once and moves the

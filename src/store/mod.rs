@@ -60,6 +60,10 @@ pub enum DirectoryEdit {
     Roles(RoleMapping),
     /// Replace the attribute mapping.
     Fields(FieldMapping),
+    /// Replace the directory's own schema extensions (records
+    /// `directory.schema_extensions_changed` if they differ). The store does not check
+    /// them: [`Admin::set_schema_extensions`](crate::Admin::set_schema_extensions) does.
+    SchemaExtensions(Vec<crate::schema::SchemaExtension>),
     /// Refuse SCIM traffic, keeping the data (records `directory.disabled`); a no-op on a
     /// disabled directory.
     Disable,

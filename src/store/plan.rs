@@ -581,7 +581,8 @@ pub fn touch_directory(
 /// `stored`: `NotFound` if it is absent or [deleted](DirectoryState::Deleted). The edits
 /// apply in order; the entries recorded follow from the state before and after the whole
 /// call (`directory.disabled`, `directory.enabled`, `directory.deleted`) and from whether
-/// the role mapping changed (`directory.role_mapping_changed`).
+/// the role mapping changed (`directory.role_mapping_changed`) and the schema extensions
+/// (`directory.schema_extensions_changed`).
 pub fn edit_directory(
     stored: Option<&Directory>,
     id: &DirectoryId,
@@ -598,6 +599,9 @@ pub fn edit_directory(
             DirectoryEdit::Idp(idp) => directory.idp = *idp,
             DirectoryEdit::Roles(roles) => directory.roles = roles.clone(),
             DirectoryEdit::Fields(fields) => directory.fields = fields.clone(),
+            DirectoryEdit::SchemaExtensions(extensions) => {
+                directory.schema_extensions = extensions.clone();
+            }
             DirectoryEdit::Disable => {
                 if directory.state.serves() {
                     directory.state = DirectoryState::Disabled;
@@ -630,6 +634,13 @@ pub fn edit_directory(
     if directory.roles != stored.roles {
         changes.push(ChangeDraft::new(
             ChangeKind::RoleMappingChanged,
+            id.clone(),
+            at,
+        ));
+    }
+    if directory.schema_extensions != stored.schema_extensions {
+        changes.push(ChangeDraft::new(
+            ChangeKind::SchemaExtensionsChanged,
             id.clone(),
             at,
         ));
