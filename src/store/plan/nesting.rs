@@ -618,4 +618,49 @@ mod tests {
                 .is_empty()
         );
     }
+    /// The longest chain (in edges) from `group` downwards, by brute force; `None` on a
+    /// cycle.
+    fn longest_below(
+        edges: &[(GroupId, GroupId)],
+        group: &GroupId,
+        path: &mut Vec<GroupId>,
+    ) -> Option<usize> {
+        if path.contains(group) {
+            return None;
+        }
+        path.push(group.clone());
+        let mut longest = 0;
+        for (_, child) in edges.iter().filter(|(p, _)| p == group) {
+            longest = longest.max(longest_below(edges, child, path)? + 1);
+        }
+        path.pop();
+        Some(longest)
+    }
+
+    proptest::proptest! {
+        /// Whatever edges an IdP asks for, the accepted ones form a graph with no cycle
+        /// and no chain longer than the limit, and a refused edge would have broken one
+        /// of the two.
+        #[test]
+        fn accepted_edges_keep_the_graph_acyclic_and_within_the_limit(
+            asks in proptest::collection::vec((0u128..7, 0u128..7), 0..40),
+            limit in 1usize..4,
+        ) {
+            let mut edges: Vec<(GroupId, GroupId)> = Vec::new();
+            for (parent, child) in asks {
+                let verdict = check(&edges, parent, child, limit);
+                let mut with = edges.clone();
+                if !with.contains(&(gid(parent), gid(child))) {
+                    with.push((gid(parent), gid(child)));
+                }
+                let fits = (0..7).all(|g| {
+                    longest_below(&with, &gid(g), &mut Vec::new()).is_some_and(|d| d <= limit)
+                });
+                proptest::prop_assert_eq!(verdict.is_ok(), fits, "{:?} -> {:?}", (parent, child), verdict);
+                if verdict.is_ok() {
+                    edges = with;
+                }
+            }
+        }
+    }
 }
