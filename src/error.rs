@@ -195,6 +195,9 @@ pub enum StoreError {
         /// reads.
         through: u64,
     },
+    /// A group member that is a group would make the nesting cyclic or too deep.
+    #[error(transparent)]
+    Nesting(#[from] crate::store::plan::NestingRefusal),
     /// The backend itself failed (I/O, corruption, ...).
     #[error("storage backend failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

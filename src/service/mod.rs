@@ -39,7 +39,7 @@ use std::sync::Arc;
 use ::http::{Method, Request, Response, StatusCode};
 use bytes::Bytes;
 
-use crate::error::{ScimError, StoreError, UniqueAttribute};
+use crate::error::{ScimError, ScimType, StoreError, UniqueAttribute};
 use crate::model::{Clock, Directory, IdGenerator, Organization, RandomIds, SystemClock};
 use crate::protocol::cursor::CursorCodec;
 use crate::protocol::projection::Projection;
@@ -741,6 +741,10 @@ fn store_error(error: StoreError) -> ScimError {
             StatusCode::PRECONDITION_FAILED,
             format!("the resource has changed: its version is now W/\"{actual}\""),
         ),
+        StoreError::Nesting(refusal) => ScimError::bad_request(
+            ScimType::InvalidValue,
+            format!("{refusal}; remove the group from the members or nest it elsewhere"),
+        ),
         StoreError::ChangesTrimmed { .. } | StoreError::Backend(_) => ScimError::status(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the directory store failed; try again later",
@@ -754,4 +758,28 @@ fn contended() -> ScimError {
         StatusCode::CONFLICT,
         "the resource is being changed by other requests; retry",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::GroupId;
+    use crate::store::plan::NestingRefusal;
+
+    #[test]
+    fn a_nesting_refusal_is_a_400_invalid_value_naming_the_cycle() {
+        let (a, b) = (
+            GroupId::from_uuid(uuid::Uuid::from_u128(1)),
+            GroupId::from_uuid(uuid::Uuid::from_u128(2)),
+        );
+        let refusal = NestingRefusal::Cycle(vec![a.clone(), b.clone(), a.clone()]);
+        let error = store_error(StoreError::Nesting(refusal));
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+        assert_eq!(error.scim_type, Some(ScimType::InvalidValue));
+        assert!(
+            error.detail.contains(&format!("{a} ∋ {b} ∋ {a}")),
+            "{}",
+            error.detail
+        );
+    }
 }

@@ -35,7 +35,12 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+mod nesting;
 mod roles;
+pub use nesting::{
+    DEFAULT_MAX_GROUP_DEPTH, NestedEffect, NestedRoleFacts, NestedUser, NestingRefusal,
+    check_nesting, effective_groups, nested_role_changes,
+};
 pub use roles::{
     GroupRoleReads, RoleEffect, RoleGroup, RoleUser, group_role_reads, group_write_roles,
     role_changes, role_read_ids, user_role_reads, user_write_roles,
