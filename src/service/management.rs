@@ -262,10 +262,15 @@ fn role_mapping_of(value: &Value) -> Result<RoleMapping, ApiError> {
     Ok(mapping)
 }
 
+/// A request body as JSON, or the 400 that says it is not.
+fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))
+}
+
 /// The edits a directory PATCH body asks for, in one atomic step.
 fn directory_edits(body: &[u8]) -> Result<Vec<DirectoryEdit>, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
+    let value = json_body(body)?;
     let object = value
         .as_object()
         .ok_or_else(|| ApiError::bad_request("the body must be a JSON object"))?;
@@ -896,8 +901,7 @@ impl ManagementService {
         match *request.method() {
             Method::GET => Ok(fields_json(&directory)),
             Method::PUT => {
-                let body: Value = serde_json::from_slice(request.body())
-                    .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
+                let body = json_body(request.body())?;
                 let Some(Value::Object(given)) = body.get("fields") else {
                     return Err(ApiError::bad_request(
                         "send `{\"fields\": {\"<vendor field>\": \"<SCIM attribute path>\"}}`",
@@ -955,8 +959,7 @@ impl ManagementService {
         match *request.method() {
             Method::GET => Ok(answer(&directory)),
             Method::PUT => {
-                let body: Value = serde_json::from_slice(request.body())
-                    .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
+                let body = json_body(request.body())?;
                 let Some(Value::Array(given)) = body.get("schemaExtensions") else {
                     return Err(ApiError::bad_request(
                         "send `{\"schemaExtensions\": [{\"id\": \"urn:...\", \"resourceType\": \"User\", \"attributes\": [..]}]}`",
