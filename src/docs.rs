@@ -328,7 +328,9 @@ pub mod attributes {}
 /// **Schema.** Everything lives in one schema you name (default `scimkit`), next to your
 /// own tables: `organizations`, `directories`, `users` (document as `jsonb`, a unique
 /// partial index on `(directory_id, user_name_key) WHERE state = 'active'`, indexes on
-/// external id), `user_emails` (one row per lower-cased address), `groups`, `memberships`
+/// external id), `user_emails` (one row per lower-cased address), `user_unique_keys`
+/// (primary key `(directory_id, attribute, value)`: the declared unique values active
+/// users hold, claimed with `INSERT ... ON CONFLICT DO NOTHING`), `groups`, `memberships`
 /// (primary key `(group_id, user_id)` and an index `(user_id, group_id)`), `changes`
 /// (primary key `(directory_id, seq)`), `change_counters` (one row per directory: the
 /// last `seq` and the trim point) and `tokens` (SHA-256 hashes only). Ids are `text
@@ -839,9 +841,21 @@ pub mod roles {}
 ///   qualified path or the whole extension by its URN, and `returned: request` / `never`
 ///   are honoured.
 ///
-/// `uniqueness` and `canonicalValues` are served to clients but not enforced (RFC 7643
-/// §7 makes canonical values a suggestion; the store enforces uniqueness of `userName`
-/// only). The vendor reads the values where the IdP's other attributes are:
+/// - **Uniqueness**: an attribute (or sub-attribute) declared `uniqueness: "server"` or
+///   `"global"` is unique among the directory's active users, on every backend and
+///   atomically (of two concurrent writes claiming a value, one wins): a POST, PUT or
+///   PATCH whose value another active user holds is refused with 409 `uniqueness`
+///   naming the attribute, and nothing changes. Each element of a multi-valued
+///   attribute is a value; strings compare case-insensitively unless `caseExact`; null
+///   and `""` claim nothing. Deactivating or deleting a user, or changing the value,
+///   releases it; restoring (`active: true`) claims it again, and is refused if another
+///   user took it meanwhile. `global` is enforced per directory too: directories are
+///   separate customers whose IdPs know nothing of each other. Users stored before an
+///   attribute became unique are not re-checked; each claims its values at its next
+///   write that changes it.
+///
+/// `canonicalValues` are served to clients but not enforced (RFC 7643 §7 makes them a
+/// suggestion). The vendor reads the values where the IdP's other attributes are:
 /// `user.attributes["urn:...:acme:2.0:User"]["costCenter"]`, or by a field mapping
 /// (`scimkit::docs::attribute_mapping`).
 ///

@@ -178,6 +178,14 @@ pub enum StoreError {
     /// A unique value is taken.
     #[error("{0:?} is already taken")]
     Conflict(UniqueAttribute),
+    /// Another active user of the directory holds a value of a declared unique
+    /// attribute (an extension attribute with `uniqueness: server` or `global`) that the
+    /// write claims ([`User::unique_keys`](crate::model::User::unique_keys)).
+    #[error("another active user holds this value of {attribute}")]
+    AttributeTaken {
+        /// The attribute's path, as its extension declares it.
+        attribute: String,
+    },
     /// Compare-and-swap failed: the stored version is not the one the write expected.
     #[error("expected version {expected}, found {actual}")]
     Precondition {

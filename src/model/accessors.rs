@@ -188,6 +188,7 @@ mod tests {
             state: UserState::Active,
             attributes,
             meta: Meta::new(OffsetDateTime::UNIX_EPOCH),
+            unique_keys: Vec::new(),
         }
     }
 

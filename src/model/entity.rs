@@ -121,6 +121,40 @@ pub struct User {
     pub attributes: Value,
     /// Version and timestamps.
     pub meta: Meta,
+    /// The values of declared `uniqueness: server` (or `global`) extension attributes the
+    /// write claims, computed by the service from the extensions in force
+    /// ([`User::with_unique_keys`]). An input to [`DirectoryStore::insert_user`] and
+    /// [`update_user`](crate::store::DirectoryStore::update_user), not stored data: the
+    /// planner takes them off the user ([`plan::UserPlan::unique_keys`]), so a user a
+    /// store returns or reads has none.
+    ///
+    /// [`DirectoryStore::insert_user`]: crate::store::DirectoryStore::insert_user
+    /// [`plan::UserPlan::unique_keys`]: crate::store::plan::UserPlan::unique_keys
+    #[serde(skip)]
+    pub unique_keys: Vec<UniqueKey>,
+}
+
+/// One value of a declared unique attribute, as a store compares it: the attribute's
+/// path as declared (`urn:...:acme:2.0:User:badge`, or `...:User:badge.number` for a
+/// sub-attribute) and the value in its normal form (lower-cased unless the attribute is
+/// `caseExact`). Two users of a directory that are both active never hold the same key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UniqueKey {
+    /// The attribute's path, as its extension declares it.
+    pub attribute: String,
+    /// The value, normalised.
+    pub value: String,
+}
+
+impl UniqueKey {
+    /// The key of `value` (already normalised) of `attribute`.
+    pub fn new(attribute: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            attribute: attribute.into(),
+            value: value.into(),
+        }
+    }
 }
 
 impl User {
@@ -133,7 +167,14 @@ impl User {
             state: UserState::Active,
             attributes,
             meta,
+            unique_keys: Vec::new(),
         }
+    }
+
+    /// With the declared unique keys the write claims (see [`User::unique_keys`]).
+    pub fn with_unique_keys(mut self, unique_keys: Vec<UniqueKey>) -> Self {
+        self.unique_keys = unique_keys;
+        self
     }
 
     /// With this email.

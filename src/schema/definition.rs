@@ -58,9 +58,11 @@ pub enum Returned {
 pub enum Uniqueness {
     /// None enforced.
     None,
-    /// Unique within the service provider (for scimkit: the directory).
+    /// Unique within the service provider (for scimkit: among a directory's active
+    /// users).
     Server,
-    /// Globally unique.
+    /// Globally unique; scimkit enforces it per directory, like `Server`, because its
+    /// directories are separate tenants.
     Global,
 }
 
@@ -216,8 +218,15 @@ impl AttributeDef {
         self
     }
 
-    /// The uniqueness served in `/Schemas`. scimkit enforces it for `userName` only: the
-    /// store indexes no other attribute for uniqueness.
+    /// The uniqueness served in `/Schemas`, and enforced for a User extension's
+    /// attributes (and sub-attributes): `Server` and `Global` make a value unique among
+    /// the directory's active users, on every backend and atomically; a write claiming
+    /// a held value is refused with 409 `uniqueness`. `Global` is enforced per directory
+    /// as well, since directories are separate tenants. Values are compared as filters
+    /// compare them (strings case-insensitively unless [`case_exact`](Self::case_exact)),
+    /// each element of a multi-valued attribute on its own. Users stored before the
+    /// declaration are not re-checked until a write changes them. Group extensions'
+    /// uniqueness is served only.
     pub fn uniqueness(mut self, uniqueness: Uniqueness) -> Self {
         self.uniqueness = uniqueness;
         self

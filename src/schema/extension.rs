@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use super::definition::{AttributeDef, AttributeType, Mutability, Returned, Schema, Uniqueness};
 use super::path::{AttrPath, CaseExactness};
 use super::{ENTERPRISE_USER, GROUP, ResourceKind, USER};
+use crate::model::UniqueKey;
 
 /// Why a [`SchemaExtension`] cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -491,12 +492,92 @@ impl Extensions {
             .find(|e| e.schema.id.eq_ignore_ascii_case(urn))
     }
 
+    /// The values of `user`'s declared unique attributes (`uniqueness` `server` or
+    /// `global` in a User extension), as the store compares them: one [`UniqueKey`] per
+    /// value, one per element of a multi-valued attribute, strings lower-cased unless
+    /// `caseExact`, sorted and each once. Null and empty-string values are unassigned
+    /// (RFC 7643 §2.5) and claim nothing. Core attributes are left out: the only core one
+    /// scimkit enforces, `userName`, has its own rule.
+    ///
+    /// `global` is enforced per directory, like `server`: directories are separate
+    /// tenants whose IdPs know nothing of each other, so a value one customer's IdP
+    /// assigns must not be refused because another customer's holds it.
+    pub(crate) fn unique_keys(&self, user: &Value) -> Vec<UniqueKey> {
+        let mut keys = Vec::new();
+        for extension in self.of(ResourceKind::User) {
+            let id = &extension.schema.id;
+            let Some(inner) = member(user, id) else {
+                continue;
+            };
+            for def in &extension.schema.attributes {
+                let Some(value) = member(inner, &def.name) else {
+                    continue;
+                };
+                if def.kind == AttributeType::Complex {
+                    for sub in def.sub_attributes.iter().filter(|d| is_unique(d)) {
+                        let attribute = format!("{id}:{}.{}", def.name, sub.name);
+                        for element in elements(value) {
+                            if let Some(v) = member(element, &sub.name) {
+                                push_keys(&mut keys, &attribute, sub, v);
+                            }
+                        }
+                    }
+                } else if is_unique(def) {
+                    push_keys(&mut keys, &format!("{id}:{}", def.name), def, value);
+                }
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
     /// The resource type's schemas as a service declares them, for lookups by path.
     pub(crate) fn rules(&self, kind: ResourceKind) -> SchemaRules<'_> {
         SchemaRules {
             kind,
             extensions: self,
         }
+    }
+}
+
+fn is_unique(def: &AttributeDef) -> bool {
+    def.uniqueness != Uniqueness::None
+}
+
+/// The member `name` of an object, case-insensitively (attribute names are).
+fn member<'a>(object: &'a Value, name: &str) -> Option<&'a Value> {
+    let object = object.as_object()?;
+    object.get(name).or_else(|| {
+        object
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
+}
+
+/// The values of a possibly multi-valued attribute.
+fn elements(value: &Value) -> &[Value] {
+    match value {
+        Value::Array(items) => items,
+        one => std::slice::from_ref(one),
+    }
+}
+
+/// The keys of `value` (one per element when it is an array) of the simple attribute
+/// `def`, named `attribute`.
+fn push_keys(keys: &mut Vec<UniqueKey>, attribute: &str, def: &AttributeDef, value: &Value) {
+    for element in elements(value) {
+        let normal = match element {
+            Value::String(s) if s.is_empty() => continue,
+            Value::String(s) if def.case_exact => s.clone(),
+            Value::String(s) => s.to_lowercase(),
+            Value::Null | Value::Array(_) | Value::Object(_) => continue,
+            // Numbers and booleans in their JSON form (`1.5`, `true`): the document check
+            // already holds them to the declared type.
+            other => other.to_string(),
+        };
+        keys.push(UniqueKey::new(attribute, normal));
     }
 }
 
@@ -611,6 +692,63 @@ mod tests {
             Err(SchemaError::NoAttributes(_))
         ));
         assert!(build(ACME, ok).is_ok());
+    }
+
+    #[test]
+    fn unique_keys_are_the_declared_unique_values_normalised() {
+        let mut extensions = Extensions::default();
+        extensions.add(
+            SchemaExtension::builder(ResourceKind::User, ACME)
+                .attribute(AttributeDef::string("badge").uniqueness(Uniqueness::Server))
+                .attribute(
+                    AttributeDef::string("serial")
+                        .case_exact()
+                        .uniqueness(Uniqueness::Global),
+                )
+                .attribute(
+                    AttributeDef::string("deskPhones")
+                        .multi_valued()
+                        .uniqueness(Uniqueness::Server),
+                )
+                .attribute(AttributeDef::complex(
+                    "seat",
+                    vec![
+                        AttributeDef::integer("number").uniqueness(Uniqueness::Server),
+                        AttributeDef::string("floor"),
+                    ],
+                ))
+                .attribute(AttributeDef::string("nickname"))
+                .build()
+                .unwrap(),
+        );
+        let user = serde_json::json!({
+            "userName": "ann",
+            ACME: {
+                "BADGE": "B-1", "serial": "Ab", "deskPhones": ["111", "", "111", null],
+                "seat": {"number": 7, "floor": "2"}, "nickname": "annie",
+            },
+        });
+        let keys: Vec<(String, String)> = extensions
+            .unique_keys(&user)
+            .into_iter()
+            .map(|k| (k.attribute, k.value))
+            .collect();
+        let key = |a: &str, v: &str| (format!("{ACME}:{a}"), v.to_owned());
+        assert_eq!(
+            keys,
+            vec![
+                key("badge", "b-1"),
+                key("deskPhones", "111"),
+                key("seat.number", "7"),
+                key("serial", "Ab"),
+            ]
+        );
+        assert!(
+            extensions
+                .unique_keys(&serde_json::json!({"userName": "bob"}))
+                .is_empty(),
+            "a user without the extension claims nothing"
+        );
     }
 
     #[test]

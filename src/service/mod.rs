@@ -737,6 +737,10 @@ fn store_error(error: StoreError) -> ScimError {
         StoreError::Conflict(attribute) => {
             ScimError::uniqueness(format!("{attribute:?} is already taken"))
         }
+        StoreError::AttributeTaken { attribute } => ScimError::uniqueness(format!(
+            "another active user of this directory has this value of `{attribute}`, which \
+             is declared unique; send another value, or deactivate or delete that user first"
+        )),
         StoreError::Precondition { actual, .. } => ScimError::status(
             StatusCode::PRECONDITION_FAILED,
             format!("the resource has changed: its version is now W/\"{actual}\""),

@@ -92,6 +92,7 @@ pub(super) async fn user(
         let user = User {
             email: resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?,
             state: resource::requested_state(&doc),
+            unique_keys: ctx.extensions.unique_keys(&doc),
             attributes: doc,
             meta: Meta {
                 last_modified: svc.inner.clock.now(),

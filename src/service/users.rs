@@ -150,6 +150,7 @@ pub(super) async fn create(
             let user = User {
                 email,
                 state,
+                unique_keys: ctx.extensions.unique_keys(&doc),
                 attributes: doc,
                 meta: Meta {
                     last_modified: now,
@@ -170,6 +171,7 @@ pub(super) async fn create(
         directory_id: ctx.directory.id.clone(),
         email,
         state,
+        unique_keys: ctx.extensions.unique_keys(&doc),
         attributes: doc,
         meta: Meta::new(now),
     };
@@ -368,6 +370,7 @@ pub(super) async fn replace(
         let user = User {
             email,
             state: resource::requested_state(&doc),
+            unique_keys: ctx.extensions.unique_keys(&doc),
             attributes: doc,
             meta: Meta {
                 last_modified: svc.inner.clock.now(),

@@ -46,7 +46,7 @@ use super::{
 use crate::model::{
     Change, ChangeKind, Directory, DirectoryId, DirectoryState, FieldMapping, Group, GroupId,
     GroupMatch, IdpKind, Meta, Organization, OrganizationId, ResourceId, RoleMapping, TokenHash,
-    TokenId, TokenRecord, TokenScope, User, UserId, UserState,
+    TokenId, TokenRecord, TokenScope, UniqueKey, User, UserId, UserState,
 };
 
 /// A directory store and a token store under test (often the same object twice).
@@ -77,6 +77,7 @@ fn user(directory: &DirectoryId, n: u128, user_name: &str) -> User {
         attributes: json!({"userName": user_name, "externalId": format!("ext-{n}"),
             "emails": [{"value": format!("Mail{n}@Example.com")}]}),
         meta: Meta::new(AT),
+        unique_keys: Vec::new(),
     }
 }
 
@@ -120,6 +121,8 @@ where
     keyset_listing(new_stores().await).await;
     user_name_uniqueness(new_stores().await).await;
     concurrent_creates(new_stores().await).await;
+    declared_unique_attributes(new_stores().await).await;
+    concurrent_unique_attribute_creates(new_stores().await).await;
     memberships(new_stores().await).await;
     concurrent_member_edits(new_stores().await).await;
     group_updates(new_stores().await).await;
@@ -754,6 +757,241 @@ pub async fn concurrent_creates(stores: Stores) {
         }
     }
     assert_eq!(won, 1, "exactly one concurrent insert of a userName wins");
+}
+
+const BADGE: &str = "urn:example:acme:2.0:User:badge";
+const PHONES: &str = "urn:example:acme:2.0:User:deskPhones";
+
+/// `user` claiming these declared unique keys.
+fn claiming(user: User, keys: &[(&str, &str)]) -> User {
+    user.with_unique_keys(keys.iter().map(|(a, v)| UniqueKey::new(*a, *v)).collect())
+}
+
+fn attribute_taken(result: Result<User, StoreError>) -> Option<String> {
+    match result {
+        Err(StoreError::AttributeTaken { attribute }) => Some(attribute),
+        _ => None,
+    }
+}
+
+/// Declared unique attributes ([`User::unique_keys`]): an active user's keys are its
+/// alone in its directory; a refused write stores and records nothing; changing a
+/// value, deactivating or deleting releases it; restoring claims again; inactive users
+/// and no-op writes claim nothing; other directories are separate.
+pub async fn declared_unique_attributes(stores: Stores) {
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let other_dir = setup(&stores, 50).await;
+    let ann = store
+        .insert_user(claiming(
+            user(&dir, 10, "ann"),
+            &[(BADGE, "b-1"), (PHONES, "111"), (PHONES, "222")],
+        ))
+        .await
+        .expect("insert ann");
+    assert!(
+        ann.unique_keys.is_empty(),
+        "a stored user carries no claimed keys"
+    );
+    assert_eq!(
+        store.get_user(&dir, &ann.id).await.expect("get").as_ref(),
+        Some(&ann),
+        "the user returned is the user stored"
+    );
+    let seq = store.latest_change_seq(&dir).await.expect("seq");
+    assert_eq!(
+        attribute_taken(
+            store
+                .insert_user(claiming(user(&dir, 11, "bob"), &[(BADGE, "b-1")]))
+                .await
+        )
+        .as_deref(),
+        Some(BADGE),
+        "a value an active user holds is refused, naming the attribute"
+    );
+    assert_eq!(
+        store
+            .get_user(&dir, &UserId::from_uuid(uuid(11)))
+            .await
+            .expect("get"),
+        None,
+        "a refused insert stores nothing"
+    );
+    assert_eq!(
+        store.latest_change_seq(&dir).await.expect("seq"),
+        seq,
+        "a refused insert records nothing"
+    );
+    assert_eq!(
+        attribute_taken(
+            store
+                .insert_user(claiming(user(&dir, 11, "bob"), &[(PHONES, "222")]))
+                .await
+        )
+        .as_deref(),
+        Some(PHONES),
+        "each value of a multi-valued attribute is held"
+    );
+    let bob = store
+        .insert_user(claiming(
+            user(&dir, 11, "bob"),
+            &[(BADGE, "b-2"), (BADGE, "b-2"), (PHONES, "b-1")],
+        ))
+        .await
+        .expect("other values, a value twice, and another attribute's value are free");
+    store
+        .insert_user(claiming(user(&dir, 12, "b1-nul"), &[(BADGE, "b-1\u{0}x")]))
+        .await
+        .expect("a value is not confused with the values it is a prefix of");
+    store
+        .insert_user(claiming(user(&other_dir, 13, "ann"), &[(BADGE, "b-1")]))
+        .await
+        .expect("another directory's values are its own");
+    store
+        .insert_user(claiming(
+            user(&dir, 14, "eve").with_state(UserState::Deactivated),
+            &[(BADGE, "b-2")],
+        ))
+        .await
+        .expect("an inactive user claims nothing");
+
+    // A no-op write claims nothing: a user stored before an attribute became unique
+    // keeps its document until it changes.
+    let frank = store
+        .insert_user(user(&dir, 15, "frank"))
+        .await
+        .expect("insert frank");
+    let same = store
+        .update_user(claiming(frank.clone(), &[(BADGE, "b-2")]), 1)
+        .await
+        .expect("a no-op write is not re-checked");
+    assert_eq!(same.meta.version, 1, "the no-op stored nothing");
+
+    let bob_renamed = |keys: &[(&str, &str)]| {
+        let mut next = bob.clone();
+        next.attributes["title"] = json!("changed");
+        claiming(next, keys)
+    };
+    assert_eq!(
+        attribute_taken(store.update_user(bob_renamed(&[(PHONES, "111")]), 1).await).as_deref(),
+        Some(PHONES),
+        "an update into a held value is refused"
+    );
+    assert_eq!(
+        store
+            .get_user(&dir, &bob.id)
+            .await
+            .expect("get")
+            .map(|u| u.meta.version),
+        Some(1),
+        "a refused update stores nothing"
+    );
+
+    // Changing a value releases the old one.
+    let mut changed = ann.clone();
+    changed.attributes["title"] = json!("moved desks");
+    let ann = store
+        .update_user(
+            claiming(changed, &[(BADGE, "b-1"), (PHONES, "333")]),
+            ann.meta.version,
+        )
+        .await
+        .expect("ann keeps a value and changes others");
+    store
+        .update_user(bob_renamed(&[(BADGE, "b-2"), (PHONES, "111")]), 1)
+        .await
+        .expect("a value its holder changed is free");
+    assert!(
+        attribute_taken(
+            store
+                .insert_user(claiming(user(&dir, 16, "gus"), &[(PHONES, "333")]))
+                .await
+        )
+        .is_some(),
+        "the value it changed to is held"
+    );
+
+    // Deactivating releases; restoring claims again.
+    let ann = store
+        .update_user(
+            claiming(
+                ann.clone().with_state(UserState::Deactivated),
+                &[(BADGE, "b-1")],
+            ),
+            ann.meta.version,
+        )
+        .await
+        .expect("deactivate ann");
+    let dave = store
+        .insert_user(claiming(user(&dir, 17, "dave"), &[(BADGE, "b-1")]))
+        .await
+        .expect("a deactivated user's values are free");
+    assert_eq!(
+        attribute_taken(
+            store
+                .update_user(
+                    claiming(ann.clone().with_state(UserState::Active), &[(BADGE, "b-1")]),
+                    ann.meta.version,
+                )
+                .await
+        )
+        .as_deref(),
+        Some(BADGE),
+        "restoring into a taken value is refused"
+    );
+    store
+        .update_user(
+            dave.clone().with_state(UserState::Deleted),
+            dave.meta.version,
+        )
+        .await
+        .expect("delete dave");
+    store
+        .update_user(
+            claiming(ann.clone().with_state(UserState::Active), &[(BADGE, "b-1")]),
+            ann.meta.version,
+        )
+        .await
+        .expect("a deleted user's values are free");
+}
+
+/// Concurrent inserts claiming one declared unique value: exactly one wins.
+pub async fn concurrent_unique_attribute_creates(stores: Stores) {
+    let dir = setup(&stores, 1).await;
+    let mut tasks = Vec::new();
+    for n in 0..16 {
+        let store = stores.0.clone();
+        let dir = dir.clone();
+        tasks.push(tokio::spawn(async move {
+            // Each also claims a value of its own, listed in either order.
+            let own = format!("desk-{n}");
+            let keys: Vec<(&str, &str)> = if n % 2 == 0 {
+                vec![(BADGE, "race"), (PHONES, &own)]
+            } else {
+                vec![(PHONES, &own), (BADGE, "race")]
+            };
+            let racer = claiming(user(&dir, 100 + n, &format!("racer-{n}")), &keys);
+            store.insert_user(racer).await
+        }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(_) => won += 1,
+            Err(StoreError::AttributeTaken { .. }) => {}
+            Err(other) => panic!("unexpected error {other}"),
+        }
+    }
+    assert_eq!(
+        won, 1,
+        "exactly one concurrent insert of a declared unique value wins"
+    );
+    let stored = stores
+        .0
+        .count_users(&dir, &UserFilter::default())
+        .await
+        .expect("count");
+    assert_eq!(stored, 1, "the losers stored nothing");
 }
 
 /// Memberships: idempotent add, no-op remove, remove all, both directions, the group

@@ -22,7 +22,7 @@ use compact::{Ids, StoredChange, StoredUser};
 
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, RoleMapping,
-    TokenHash, TokenId, TokenRecord, TokenScope, User, UserId, UserState,
+    TokenHash, TokenId, TokenRecord, TokenScope, UniqueKey, User, UserId, UserState,
 };
 
 /// A [`DirectoryStore`] and [`TokenStore`] in memory. Cheap to create; share it as
@@ -108,6 +108,10 @@ struct DirectoryContents {
     groups_by_external_id: Index<GroupId>,
     members: Relation<GroupId, UserId>,
     groups_of_user: Relation<UserId, GroupId>,
+    /// Declared unique keys and the active user holding each.
+    unique_holders: HashMap<UniqueKey, UserId>,
+    /// The keys each user holds, to release them when it changes.
+    unique_of_user: HashMap<UserId, Vec<UniqueKey>>,
     /// Entries with `seq` in `trimmed_through + 1 ..= last_seq`, in order.
     changes: Vec<StoredChange>,
     trimmed_through: u64,
@@ -219,6 +223,31 @@ impl DirectoryContents {
             .filter(|id| **id != user.id)
             .filter_map(|id| self.users.get(id))
             .any(|other| other.state == UserState::Active)
+    }
+
+    /// The current holders of the keys `planned` claims.
+    fn unique_holders<'a>(
+        &'a self,
+        planned: &'a plan::UserPlan,
+    ) -> impl Iterator<Item = (&'a UniqueKey, &'a UserId)> {
+        planned
+            .unique_keys
+            .iter()
+            .filter_map(|key| self.unique_holders.get(key).map(|holder| (key, holder)))
+    }
+
+    /// Makes `keys` the ones `user` holds, releasing those it held before.
+    fn hold_unique_keys(&mut self, user: &UserId, keys: Vec<UniqueKey>) {
+        for key in self.unique_of_user.remove(user).unwrap_or_default() {
+            self.unique_holders.remove(&key);
+        }
+        if keys.is_empty() {
+            return;
+        }
+        for key in &keys {
+            self.unique_holders.insert(key.clone(), user.clone());
+        }
+        self.unique_of_user.insert(user.clone(), keys);
     }
 
     /// The group write's plan with its members' snapshots attached, as stored now.
@@ -670,9 +699,11 @@ impl DirectoryStore for MemoryStore {
         }
         let taken = contents.user_name_taken(&user);
         let mut planned = plan::insert_user(user, taken)?;
+        plan::check_unique_keys(&planned, contents.unique_holders(&planned))?;
         let roles = plan::user_write_roles(&mapping, None, &planned, || Ok(Vec::new()))?;
         planned.changes.extend(roles);
         contents.put_user(None, &planned.user);
+        contents.hold_unique_keys(&planned.user.id, planned.unique_keys);
         contents.record(&dir, planned.changes);
         Ok(planned.user)
     }
@@ -689,12 +720,14 @@ impl DirectoryStore for MemoryStore {
             .transpose()?;
         let taken = contents.user_name_taken(&user);
         let mut planned = plan::update_user(stored.as_ref(), user, expected_version, taken)?;
+        plan::check_unique_keys(&planned, contents.unique_holders(&planned))?;
         let roles = plan::user_write_roles(&mapping, stored.as_ref(), &planned, || {
             Ok(contents.role_groups(&planned.user.id))
         })?;
         planned.changes.extend(roles);
         if !planned.is_noop() {
             contents.put_user(stored.as_ref(), &planned.user);
+            contents.hold_unique_keys(&planned.user.id, planned.unique_keys);
             contents.record(&dir, planned.changes);
         }
         Ok(planned.user)

@@ -266,7 +266,8 @@ impl<K> Default for Keyset<K> {
 /// # Writes
 /// Every user and group write records its [`Change`]s in the same atomic step, as planned by
 /// [`plan`] (which every backend uses, so all record the same thing): the version check,
-/// `userName` uniqueness among active users, the membership diff and the change kinds.
+/// `userName` uniqueness among active users, the declared unique values
+/// ([`User::unique_keys`]) among active users, the membership diff and the change kinds.
 /// A write that changes nothing (same attributes, email and state; no membership change)
 /// stores nothing, keeps the version and records no change.
 ///
@@ -358,13 +359,18 @@ pub trait DirectoryStore: Send + Sync {
     /// Stores a new user with version 1 and records `user.created` (plan:
     /// [`plan::insert_user`]). `NotFound` if the directory is absent; `Conflict(Id)` if its
     /// id is taken; `Conflict(UserName)` if an active user of the directory has the same
-    /// `userName` (case-insensitively) and the new user is active.
+    /// `userName` (case-insensitively) and the new user is active; `AttributeTaken` if
+    /// another active user of the directory holds one of the keys the user claims
+    /// ([`User::unique_keys`], held from then on while the user is active; see
+    /// [`plan::check_unique_keys`]).
     async fn insert_user(&self, user: User) -> Result<User, StoreError>;
     /// Replaces a user if its stored version is `expected_version`, storing it with
     /// version `expected_version + 1`, and records the change (plan:
     /// [`plan::update_user`]); a replacement that changes nothing returns the stored user
     /// untouched. `Precondition` on a version mismatch, `NotFound` if absent,
-    /// `Conflict(UserName)` as for insert when the result is active.
+    /// `Conflict(UserName)` and `AttributeTaken` as for insert when the result is active.
+    /// The keys the user claims replace those it held (none when the result is not
+    /// active, which releases them); a no-op keeps what it held.
     async fn update_user(&self, user: User, expected_version: u64) -> Result<User, StoreError>;
     /// A user of the directory by id, whatever its state.
     async fn get_user(&self, dir: &DirectoryId, id: &UserId) -> Result<Option<User>, StoreError>;

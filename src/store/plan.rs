@@ -49,7 +49,7 @@ pub use roles::{
 use super::{DirectoryEdit, EntityKind, MembershipEdit, StoreError, UniqueAttribute};
 use crate::model::{
     Change, ChangeKind, Directory, DirectoryId, DirectoryState, Group, GroupId, ResourceId,
-    RolesDelta, User, UserId, UserState,
+    RolesDelta, UniqueKey, User, UserId, UserState,
 };
 
 /// A change-log entry before the backend numbers it.
@@ -190,8 +190,14 @@ pub fn group_key_value(key: &super::GroupKey) -> String {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UserPlan {
-    /// The user as stored (the stored one, untouched, for a no-op).
+    /// The user as stored (the stored one, untouched, for a no-op), without
+    /// [`User::unique_keys`].
     pub user: User,
+    /// The declared unique keys the user holds once the write commits, sorted, each once
+    /// ([`held_unique_keys`] of the written user): the backend replaces the keys it held
+    /// before with these, after [`check_unique_keys`]. Empty for a no-op, which keeps
+    /// whatever the user held.
+    pub unique_keys: Vec<UniqueKey>,
     /// The change-log entries to record.
     pub changes: Vec<ChangeDraft>,
 }
@@ -201,6 +207,40 @@ impl UserPlan {
     pub fn is_noop(&self) -> bool {
         self.changes.is_empty()
     }
+}
+
+/// The declared unique keys `user` holds once written: its [`User::unique_keys`],
+/// sorted and each once, if it is active; none otherwise (as for `userName`, only active
+/// users hold values, so deactivating or deleting a user releases them).
+pub fn held_unique_keys(user: &User) -> Vec<UniqueKey> {
+    if user.state != UserState::Active {
+        return Vec::new();
+    }
+    let mut keys = user.unique_keys.clone();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Refuses `planned` with [`StoreError::AttributeTaken`] if a user other than the
+/// written one holds one of [`UserPlan::unique_keys`]. `holders` are the current holders
+/// of those keys, as the backend read them under the lock (or in the transaction) that
+/// orders the write; keys nobody holds are left out. A no-op claims nothing and passes.
+pub fn check_unique_keys<'a>(
+    planned: &UserPlan,
+    holders: impl IntoIterator<Item = (&'a UniqueKey, &'a UserId)>,
+) -> Result<(), StoreError> {
+    if planned.is_noop() {
+        return Ok(());
+    }
+    for (key, holder) in holders {
+        if *holder != planned.user.id && planned.unique_keys.binary_search(key).is_ok() {
+            return Err(StoreError::AttributeTaken {
+                attribute: key.attribute.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn user_name_check(user: &User, user_name_taken: bool) -> Result<(), StoreError> {
@@ -215,6 +255,8 @@ fn user_name_check(user: &User, user_name_taken: bool) -> Result<(), StoreError>
 /// `userName` (compared by [`user_name_key`]).
 pub fn insert_user(mut user: User, user_name_taken: bool) -> Result<UserPlan, StoreError> {
     user_name_check(&user, user_name_taken)?;
+    let unique_keys = held_unique_keys(&user);
+    user.unique_keys = Vec::new();
     user.meta.version = 1;
     let change = ChangeDraft {
         kind: ChangeKind::UserCreated,
@@ -227,6 +269,7 @@ pub fn insert_user(mut user: User, user_name_taken: bool) -> Result<UserPlan, St
     };
     Ok(UserPlan {
         user,
+        unique_keys,
         changes: vec![change],
     })
 }
@@ -246,16 +289,21 @@ pub fn update_user(
             actual: stored.meta.version,
         });
     }
+    // Same document, same keys claimed: a user stored before its directory's extensions
+    // declared an attribute unique keeps what it holds until it changes.
     if stored.attributes == user.attributes
         && stored.email == user.email
         && stored.state == user.state
     {
         return Ok(UserPlan {
             user: stored.clone(),
+            unique_keys: Vec::new(),
             changes: Vec::new(),
         });
     }
     user_name_check(&user, user_name_taken)?;
+    let unique_keys = held_unique_keys(&user);
+    user.unique_keys = Vec::new();
     user.directory_id = stored.directory_id.clone();
     user.meta.created = stored.meta.created;
     user.meta.version = expected_version + 1;
@@ -270,6 +318,7 @@ pub fn update_user(
     };
     Ok(UserPlan {
         user,
+        unique_keys,
         changes: vec![change],
     })
 }
@@ -679,6 +728,7 @@ mod tests {
             state,
             attributes: json!({"userName": "ann@example.com"}),
             meta: Meta::new(at()),
+            unique_keys: Vec::new(),
         }
     }
 
@@ -728,6 +778,24 @@ mod tests {
         on.state = UserState::Active;
         let planned = update_user(Some(&planned.user), on, 2, false).unwrap();
         assert_eq!(planned.changes[0].kind, ChangeKind::UserRestored);
+    }
+
+    #[test]
+    fn declared_unique_keys_are_claimed_by_active_users_only() {
+        let badge = UniqueKey::new("urn:example:2.0:User:badge", "b-1");
+        let claiming = |state| user(state).with_unique_keys(vec![badge.clone(), badge.clone()]);
+        let planned = insert_user(claiming(UserState::Active), false).unwrap();
+        assert_eq!(planned.unique_keys, vec![badge.clone()]);
+        assert!(planned.user.unique_keys.is_empty());
+        let other = uid(2);
+        assert!(matches!(
+            check_unique_keys(&planned, [(&badge, &other)]),
+            Err(StoreError::AttributeTaken { attribute }) if attribute == badge.attribute
+        ));
+        assert!(check_unique_keys(&planned, [(&badge, &planned.user.id)]).is_ok());
+        let inactive = insert_user(claiming(UserState::Deactivated), false).unwrap();
+        assert!(inactive.unique_keys.is_empty());
+        assert!(check_unique_keys(&inactive, [(&badge, &other)]).is_ok());
     }
 
     #[test]

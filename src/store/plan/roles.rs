@@ -434,6 +434,7 @@ mod tests {
             state,
             attributes: serde_json::json!({"userName": "ann"}),
             meta: crate::model::Meta::new(OffsetDateTime::UNIX_EPOCH),
+            unique_keys: Vec::new(),
         };
         let (on, off, gone) = (
             user(UserState::Active),

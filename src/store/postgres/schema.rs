@@ -47,10 +47,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "change_roles",
         sql: include_str!("migrations/0006_change_roles.sql"),
     },
+    Migration {
+        version: 7,
+        name: "unique_attributes",
+        sql: include_str!("migrations/0007_unique_attributes.sql"),
+    },
 ];
 
 /// The schema version this scimkit writes and reads: its highest migration.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 6;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 7;
 
 fn connect_error(e: impl std::error::Error + Send + Sync + 'static) -> PostgresOpenError {
     PostgresOpenError::Connect(Box::new(e))

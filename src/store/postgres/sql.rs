@@ -146,6 +146,7 @@ pub(super) fn user_from_row(row: &Row) -> Result<User, StoreError> {
             last_modified: row.try_get(6).map_err(db)?,
             version: version(row, 7)?,
         },
+        unique_keys: Vec::new(),
     })
 }
 

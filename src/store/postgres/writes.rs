@@ -11,10 +11,11 @@ use tokio_postgres::Transaction;
 use super::PostgresStore;
 use super::sql::{
     GROUP_COLUMNS, GroupRow, USER_COLUMNS, UserRow, db, esc, esc_json, group_from_row, kind_name,
-    parse_id, state_name, user_from_row, version_param,
+    parse_id, state_name, unesc, user_from_row, version_param,
 };
 use crate::model::{
-    Directory, DirectoryId, Group, GroupId, Organization, RoleMapping, User, UserId, UserState,
+    Directory, DirectoryId, Group, GroupId, Organization, RoleMapping, UniqueKey, User, UserId,
+    UserState,
 };
 use crate::store::plan::{self, ChangeDraft, GroupPlan, MembershipFacts, MembershipPlan};
 use crate::store::{EntityKind, MembershipEdit, StoreError, UniqueAttribute};
@@ -225,6 +226,14 @@ impl PostgresStore {
         )
         .await
         .map_err(db)?;
+        tx.execute(
+            &self
+                .schema
+                .sql("DELETE FROM {s}.user_unique_keys WHERE directory_id = $1"),
+            &[&id.as_str()],
+        )
+        .await
+        .map_err(db)?;
         let deleted = tx
             .execute(
                 &self.schema.sql("DELETE FROM {s}.directories WHERE id = $1"),
@@ -291,6 +300,7 @@ impl PostgresStore {
         .await
         .map_err(db)?;
         write_emails(&tx, self, &user, &keys.emails).await?;
+        write_unique_keys(&tx, self, &user, &planned.unique_keys, false).await?;
         self.append_changes(&tx, &dir, &planned.changes).await?;
         tx.commit().await.map_err(db)?;
         Ok(user)
@@ -367,6 +377,7 @@ impl PostgresStore {
         .await
         .map_err(db)?;
         write_emails(&tx, self, &user, &keys.emails).await?;
+        write_unique_keys(&tx, self, &user, &planned.unique_keys, true).await?;
         self.append_changes(&tx, &dir, &planned.changes).await?;
         tx.commit().await.map_err(db)?;
         Ok(user)
@@ -988,6 +999,80 @@ async fn clear_primary(
 }
 
 /// Replaces the user's email index rows with `emails`, touching only the difference.
+/// Makes `keys` (sorted, as the planner gives them) the declared unique keys `user`
+/// holds: those it held and no longer claims are released (`replacing`: it may hold
+/// some), then the new ones are inserted in key order, so two writers claiming
+/// overlapping keys wait on each other rather than deadlock. A key the insert skipped is
+/// held by another user, whose transaction committed first: `AttributeTaken`, and the
+/// caller's transaction rolls back.
+async fn write_unique_keys(
+    tx: &Transaction<'_>,
+    store: &PostgresStore,
+    user: &User,
+    keys: &[UniqueKey],
+    replacing: bool,
+) -> Result<(), StoreError> {
+    let attributes: Vec<String> = keys.iter().map(|k| esc(&k.attribute)).collect();
+    let values: Vec<String> = keys.iter().map(|k| esc(&k.value)).collect();
+    if replacing {
+        tx.execute(
+            &store.schema.sql(
+                "DELETE FROM {s}.user_unique_keys k WHERE k.user_id = $1 AND NOT EXISTS \
+                 (SELECT 1 FROM unnest($2::text[], $3::text[]) AS w(a, v) \
+                  WHERE w.a = k.attribute AND w.v = k.value)",
+            ),
+            &[&user.id.as_str(), &attributes, &values],
+        )
+        .await
+        .map_err(db)?;
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [
+        &user.directory_id.as_str(),
+        &user.id.as_str(),
+        &attributes,
+        &values,
+    ];
+    let inserted = tx
+        .execute(
+            &store.schema.sql(
+                "INSERT INTO {s}.user_unique_keys (directory_id, attribute, value, user_id) \
+                 SELECT $1, w.a, w.v, $2 \
+                 FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS w(a, v, n) \
+                 ORDER BY w.n ON CONFLICT DO NOTHING",
+            ),
+            &params,
+        )
+        .await
+        .map_err(db)?;
+    if usize::try_from(inserted).is_ok_and(|n| n == keys.len()) {
+        return Ok(());
+    }
+    // A new statement, so a new snapshot: it sees the row the insert conflicted with.
+    // A key held by nobody now was released after beating this write; it was taken
+    // when claimed, and the client's retry claims it.
+    let lost = tx
+        .query_opt(
+            &store.schema.sql(
+                "SELECT w.a FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS w(a, v, n) \
+                 LEFT JOIN {s}.user_unique_keys k \
+                   ON k.directory_id = $1 AND k.attribute = w.a AND k.value = w.v \
+                 WHERE k.user_id IS DISTINCT FROM $2 ORDER BY w.n LIMIT 1",
+            ),
+            &params,
+        )
+        .await
+        .map_err(db)?;
+    match lost {
+        Some(row) => Err(StoreError::AttributeTaken {
+            attribute: unesc(row.try_get(0).map_err(db)?)?,
+        }),
+        None => Ok(()),
+    }
+}
+
 async fn write_emails(
     tx: &Transaction<'_>,
     store: &PostgresStore,

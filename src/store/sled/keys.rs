@@ -15,7 +15,7 @@ use crate::model::{DirectoryId, UserState};
 use crate::store::plan;
 
 /// Trees, in the order transactions list them. Indexes into this are the constants below.
-pub(super) const TREES: [&str; 21] = [
+pub(super) const TREES: [&str; 23] = [
     "orgs",
     "org_by_external_id",
     "directories",
@@ -38,6 +38,10 @@ pub(super) const TREES: [&str; 21] = [
     "group_live",
     "dir_meta",
     "purging",
+    // Still format 2: new trees, read as empty in a database written before them (its
+    // users claim no declared unique values, as if stored before the extension).
+    "user_unique",
+    "user_unique_of",
 ];
 /// `org_id` → Organization.
 pub(super) const ORGS: usize = 0;
@@ -82,9 +86,14 @@ pub(super) const GROUP_LIVE: usize = 18;
 pub(super) const DIR_META: usize = 19;
 /// `dir` → () while a purge of that directory is under way (resumed on open).
 pub(super) const PURGING: usize = 20;
+/// `dir \0 attribute \0 value` → user_id: the active user holding a declared unique
+/// value ([`unique_key`]).
+pub(super) const USER_UNIQUE: usize = 21;
+/// `dir \0 user_id` → the JSON list of the keys that user holds, to release them.
+pub(super) const USER_UNIQUE_OF: usize = 22;
 
 /// Every tree whose keys start with `dir \0`: what a purge empties.
-pub(super) const DIRECTORY_TREES: [usize; 14] = [
+pub(super) const DIRECTORY_TREES: [usize; 16] = [
     USERS,
     USER_NAME,
     USER_EXT,
@@ -99,6 +108,8 @@ pub(super) const DIRECTORY_TREES: [usize; 14] = [
     USER_VISIBLE,
     GROUP_LIVE,
     DIR_META,
+    USER_UNIQUE,
+    USER_UNIQUE_OF,
 ];
 
 /// Names of the per-directory counters and marks in [`DIR_META`].
@@ -225,6 +236,15 @@ pub(super) fn value_part(value: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// `dir \0 attribute \0 value` in [`USER_UNIQUE`], both parts escaped as values are.
+pub(super) fn unique_key(dir: &DirectoryId, key: &crate::model::UniqueKey) -> Vec<u8> {
+    self::key(&[
+        dir.as_str().as_bytes(),
+        &value_part(&key.attribute),
+        &value_part(&key.value),
+    ])
 }
 
 /// The index tree and key prefix (`dir \0 value \0`) of a user lookup.

@@ -37,6 +37,7 @@ fn user(dir: &DirectoryId, n: u128, state: UserState) -> User {
         state,
         attributes: json!({"userName": format!("u{n}@example.com"), "externalId": format!("x{}", n % 2)}),
         meta: Meta::new(at()),
+        unique_keys: Vec::new(),
     }
 }
 
@@ -710,6 +711,7 @@ fn entra_user(dir: &DirectoryId, n: u128) -> User {
             }
         }),
         meta: Meta::new(at()),
+        unique_keys: Vec::new(),
     }
 }
 

@@ -15,7 +15,8 @@ use super::codec::{encode, encode_document};
 use super::keys::*;
 use super::view::View;
 use crate::model::{
-    Directory, DirectoryId, Group, GroupId, Organization, RoleMapping, TokenRecord, User, UserId,
+    Directory, DirectoryId, Group, GroupId, Organization, RoleMapping, TokenRecord, UniqueKey,
+    User, UserId,
 };
 use crate::store::plan::{self, ChangeDraft, GroupPlan, MembershipFacts, MembershipPlan};
 use crate::store::{DirectoryEdit, EntityKind, MembershipEdit, StoreError, UniqueAttribute};
@@ -174,6 +175,49 @@ impl View {
         Ok(false)
     }
 
+    /// Refuses `planned` if another user holds a key it claims: one point read per key.
+    fn check_unique_keys(
+        &self,
+        dir: &DirectoryId,
+        planned: &plan::UserPlan,
+    ) -> Result<(), StoreError> {
+        let source = self.source(USER_UNIQUE)?;
+        let mut holders = Vec::new();
+        for key in &planned.unique_keys {
+            if let Some(holder) = source.get(&unique_key(dir, key))? {
+                let holder = std::str::from_utf8(&holder).map_err(super::codec::backend)?;
+                holders.push((key, parse_id::<UserId>(holder)?));
+            }
+        }
+        plan::check_unique_keys(planned, holders.iter().map(|(k, h)| (*k, h)))
+    }
+
+    /// Stages the keys `planned` claims in place of those the user held.
+    fn stage_unique_keys(
+        &self,
+        set: &mut WriteSet,
+        dir: &DirectoryId,
+        planned: &plan::UserPlan,
+    ) -> Result<(), StoreError> {
+        let id = planned.user.id.as_str();
+        let of = entity(dir, id);
+        let held: Vec<UniqueKey> = self.get(USER_UNIQUE_OF, &of)?.unwrap_or_default();
+        if held.is_empty() && planned.unique_keys.is_empty() {
+            return Ok(());
+        }
+        for key in &held {
+            set.delete(USER_UNIQUE, unique_key(dir, key));
+        }
+        set.delete(USER_UNIQUE_OF, of.clone());
+        if !planned.unique_keys.is_empty() {
+            for key in &planned.unique_keys {
+                set.put(USER_UNIQUE, unique_key(dir, key), id.as_bytes().to_vec());
+            }
+            set.put(USER_UNIQUE_OF, of, encode(&planned.unique_keys)?);
+        }
+        Ok(())
+    }
+
     /// Reads what `edits` need, as [`plan::membership_reads`] names: each named user's
     /// membership (every member only for `RemoveAll`) and whether added users exist.
     fn membership_facts(
@@ -248,11 +292,13 @@ impl View {
         let taken = user.state == crate::model::UserState::Active
             && self.user_name_taken(&dir, user.user_name(), &user.id)?;
         let mut planned = plan::insert_user(user, taken)?;
+        self.check_unique_keys(&dir, &planned)?;
         let mapping = self.role_mapping(&dir)?;
         let roles = plan::user_write_roles(&mapping, None, &planned, || Ok(Vec::new()))?;
         planned.changes.extend(roles);
         let mut set = WriteSet::default();
         stage_user(&mut set, None, &planned.user)?;
+        self.stage_unique_keys(&mut set, &dir, &planned)?;
         self.stage_changes(&mut set, &dir, planned.changes)?;
         Ok((set, planned.user))
     }
@@ -268,6 +314,7 @@ impl View {
             && user.state == crate::model::UserState::Active
             && self.user_name_taken(&dir, user.user_name(), &user.id)?;
         let mut planned = plan::update_user(stored.as_ref(), user, expected_version, taken)?;
+        self.check_unique_keys(&dir, &planned)?;
         if !planned.is_noop() {
             let mapping = self.role_mapping(&dir)?;
             let roles = plan::user_write_roles(&mapping, stored.as_ref(), &planned, || {
@@ -278,6 +325,7 @@ impl View {
         let mut set = WriteSet::default();
         if !planned.is_noop() {
             stage_user(&mut set, stored.as_ref(), &planned.user)?;
+            self.stage_unique_keys(&mut set, &dir, &planned)?;
             self.stage_changes(&mut set, &dir, planned.changes)?;
         }
         Ok((set, planned.user))
