@@ -331,7 +331,8 @@ pub mod attributes {}
 /// partial index on `(directory_id, user_name_key) WHERE state = 'active'`, indexes on
 /// external id), `user_emails` (one row per lower-cased address), `user_unique_keys`
 /// (primary key `(directory_id, attribute, value)`: the declared unique values active
-/// users hold, claimed with `INSERT ... ON CONFLICT DO NOTHING`), `groups`, `memberships`
+/// users hold, claimed by an `INSERT ... ON CONFLICT` that only rewrites the user's own
+/// rows), `groups`, `memberships`
 /// (primary key `(group_id, user_id)` and an index `(user_id, group_id)`), `changes`
 /// (primary key `(directory_id, seq)`), `change_counters` (one row per directory: the
 /// last `seq` and the trim point) and `tokens` (SHA-256 hashes only). Ids are `text
