@@ -842,19 +842,18 @@ pub mod roles {}
 /// - **Projection**: `attributes=` and `excludedAttributes=` name the attributes by their
 ///   qualified path or the whole extension by its URN, and `returned: request` / `never`
 ///   are honoured.
-///
-/// - **Uniqueness**: an attribute (or sub-attribute) declared `uniqueness: "server"` or
-///   `"global"` is unique among the directory's active users, on every backend and
-///   atomically (of two concurrent writes claiming a value, one wins): a POST, PUT or
-///   PATCH whose value another active user holds is refused with 409 `uniqueness`
-///   naming the attribute, and nothing changes. Each element of a multi-valued
-///   attribute is a value; strings compare case-insensitively unless `caseExact`; null
-///   and `""` claim nothing. Deactivating or deleting a user, or changing the value,
-///   releases it; restoring (`active: true`) claims it again, and is refused if another
-///   user took it meanwhile. `global` is enforced per directory too: directories are
-///   separate customers whose IdPs know nothing of each other. Users stored before an
-///   attribute became unique are not re-checked; each claims its values at its next
-///   write that changes it.
+/// - **Uniqueness**: a User extension's attribute (or sub-attribute) declared
+///   `uniqueness: "server"` or `"global"` is unique among the directory's active users,
+///   on every backend and atomically (of two concurrent writes claiming a value, one
+///   wins): a POST, PUT or PATCH whose value another active user holds is refused with
+///   409 `uniqueness` naming the attribute, and nothing changes. Each element of a
+///   multi-valued attribute is a value; strings compare case-insensitively unless
+///   `caseExact`; null and `""` claim nothing. Deactivating or deleting a user, or
+///   changing the value, releases it; restoring (`active: true`) claims it again, and is
+///   refused if another user took it meanwhile. `global` is enforced per directory too:
+///   directories are separate customers whose IdPs know nothing of each other. Users
+///   stored before an attribute became unique are not re-checked; each claims its values
+///   at its next write that changes it. A Group extension's `uniqueness` is served only.
 ///
 /// `canonicalValues` are served to clients but not enforced (RFC 7643 §7 makes them a
 /// suggestion). The vendor reads the values where the IdP's other attributes are:
