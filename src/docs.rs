@@ -318,8 +318,9 @@ pub mod attributes {}
 /// **Pool and connections.** Each `PostgresStore` holds a pool (`max_connections`,
 /// default 16; `wait_timeout`, default 10 s, after which a request fails with a backend
 /// error rather than queueing forever). A write holds one connection for its transaction
-/// (3 to 5 statements); a read holds one for one statement. Size the pool so that
-/// replicas × `max_connections` (+ 1 per `PostgresNotifier`) stays under the server's
+/// (3 to 5 statements, one more for a user that claims or held declared unique values);
+/// a read holds one for one statement. Size the pool so that replicas ×
+/// `max_connections` (+ 1 per `PostgresNotifier`) stays under the server's
 /// `max_connections`, or put PgBouncer in transaction mode in front (the store uses no
 /// session state; the notifier's `LISTEN` connection must bypass PgBouncer). `connect`
 /// speaks plain TCP; for TLS, build a `deadpool_postgres::Pool` with your TLS connector and
@@ -330,7 +331,8 @@ pub mod attributes {}
 /// partial index on `(directory_id, user_name_key) WHERE state = 'active'`, indexes on
 /// external id), `user_emails` (one row per lower-cased address), `user_unique_keys`
 /// (primary key `(directory_id, attribute, value)`: the declared unique values active
-/// users hold, claimed with `INSERT ... ON CONFLICT DO NOTHING`), `groups`, `memberships`
+/// users hold, claimed by an `INSERT ... ON CONFLICT` that only rewrites the user's own
+/// rows), `groups`, `memberships`
 /// (primary key `(group_id, user_id)` and an index `(user_id, group_id)`), `changes`
 /// (primary key `(directory_id, seq)`), `change_counters` (one row per directory: the
 /// last `seq` and the trim point) and `tokens` (SHA-256 hashes only). Ids are `text
@@ -840,19 +842,18 @@ pub mod roles {}
 /// - **Projection**: `attributes=` and `excludedAttributes=` name the attributes by their
 ///   qualified path or the whole extension by its URN, and `returned: request` / `never`
 ///   are honoured.
-///
-/// - **Uniqueness**: an attribute (or sub-attribute) declared `uniqueness: "server"` or
-///   `"global"` is unique among the directory's active users, on every backend and
-///   atomically (of two concurrent writes claiming a value, one wins): a POST, PUT or
-///   PATCH whose value another active user holds is refused with 409 `uniqueness`
-///   naming the attribute, and nothing changes. Each element of a multi-valued
-///   attribute is a value; strings compare case-insensitively unless `caseExact`; null
-///   and `""` claim nothing. Deactivating or deleting a user, or changing the value,
-///   releases it; restoring (`active: true`) claims it again, and is refused if another
-///   user took it meanwhile. `global` is enforced per directory too: directories are
-///   separate customers whose IdPs know nothing of each other. Users stored before an
-///   attribute became unique are not re-checked; each claims its values at its next
-///   write that changes it.
+/// - **Uniqueness**: a User extension's attribute (or sub-attribute) declared
+///   `uniqueness: "server"` or `"global"` is unique among the directory's active users,
+///   on every backend and atomically (of two concurrent writes claiming a value, one
+///   wins): a POST, PUT or PATCH whose value another active user holds is refused with
+///   409 `uniqueness` naming the attribute, and nothing changes. Each element of a
+///   multi-valued attribute is a value; strings compare case-insensitively unless
+///   `caseExact`; null and `""` claim nothing. Deactivating or deleting a user, or
+///   changing the value, releases it; restoring (`active: true`) claims it again, and is
+///   refused if another user took it meanwhile. `global` is enforced per directory too:
+///   directories are separate customers whose IdPs know nothing of each other. Users
+///   stored before an attribute became unique are not re-checked; each claims its values
+///   at its next write that changes it. A Group extension's `uniqueness` is served only.
 ///
 /// `canonicalValues` are served to clients but not enforced (RFC 7643 §7 makes them a
 /// suggestion). The vendor reads the values where the IdP's other attributes are:

@@ -55,7 +55,9 @@ pub enum SchemaError {
 /// attribute, `required` attributes must be present (when the extension is required on
 /// the resource type, or the resource carries it), `readOnly` values a client sends are
 /// dropped. Its attributes filter and project like the enterprise extension's, with their
-/// declared `caseExact` and `returned`.
+/// declared `caseExact` and `returned`. A User extension's attributes declared
+/// [`Uniqueness::Server`] or [`Uniqueness::Global`] are unique among the directory's
+/// active users: a write claiming a value another holds is refused with 409 `uniqueness`.
 ///
 /// ```
 /// use scimkit::schema::{AttributeDef, ResourceKind, SchemaExtension};

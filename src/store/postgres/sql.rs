@@ -17,6 +17,8 @@ use crate::model::{
 /// Columns of `users` in the order [`user_from_row`] reads them.
 pub(super) const USER_COLUMNS: &str =
     "u.id, u.directory_id, u.email, u.state, u.attributes, u.created, u.last_modified, u.version";
+/// How many columns [`USER_COLUMNS`] names: the index of a column a query adds after them.
+pub(super) const USER_COLUMNS_LEN: usize = 8;
 /// Columns of `groups` in the order [`group_from_row`] reads them.
 pub(super) const GROUP_COLUMNS: &str = "g.id, g.directory_id, g.display_name, g.deleted, \
      g.attributes, g.created, g.last_modified, g.version";

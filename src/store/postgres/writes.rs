@@ -10,8 +10,8 @@ use tokio_postgres::Transaction;
 
 use super::PostgresStore;
 use super::sql::{
-    GROUP_COLUMNS, GroupRow, USER_COLUMNS, UserRow, db, esc, esc_json, group_from_row, kind_name,
-    parse_id, state_name, unesc, user_from_row, version_param,
+    GROUP_COLUMNS, GroupRow, USER_COLUMNS, USER_COLUMNS_LEN, UserRow, db, esc, esc_json,
+    group_from_row, kind_name, parse_id, state_name, unesc, user_from_row, version_param,
 };
 use crate::model::{
     Directory, DirectoryId, Group, GroupId, Organization, RoleMapping, UniqueKey, User, UserId,
@@ -300,7 +300,9 @@ impl PostgresStore {
         .await
         .map_err(db)?;
         write_emails(&tx, self, &user, &keys.emails).await?;
-        write_unique_keys(&tx, self, &user, &planned.unique_keys, false).await?;
+        if !planned.unique_keys.is_empty() {
+            write_unique_keys(&tx, self, &user, &planned.unique_keys, false).await?;
+        }
         self.append_changes(&tx, &dir, &planned.changes).await?;
         tx.commit().await.map_err(db)?;
         Ok(user)
@@ -318,19 +320,25 @@ impl PostgresStore {
         // The row lock makes the version check a compare-and-swap across processes. NO KEY
         // UPDATE (the id never changes) lets membership inserts, whose foreign-key check
         // takes KEY SHARE on the user row, proceed meanwhile.
-        let stored = tx
+        // Whether the user holds declared unique keys rides along, so a write that claims
+        // none and has none to release costs no statement for them.
+        let row = tx
             .query_opt(
                 &self.schema.sql(&format!(
-                    "SELECT {USER_COLUMNS} FROM {{s}}.users u \
+                    "SELECT {USER_COLUMNS}, EXISTS (SELECT 1 FROM {{s}}.user_unique_keys k \
+                         WHERE k.user_id = u.id) \
+                     FROM {{s}}.users u \
                      WHERE u.directory_id = $1 AND u.id = $2 FOR NO KEY UPDATE"
                 )),
                 &[&dir.as_str(), &user.id.as_str()],
             )
             .await
-            .map_err(db)?
-            .as_ref()
-            .map(user_from_row)
-            .transpose()?;
+            .map_err(db)?;
+        let stored = row.as_ref().map(user_from_row).transpose()?;
+        let holds_keys = match &row {
+            Some(row) => row.try_get::<_, bool>(USER_COLUMNS_LEN).map_err(db)?,
+            None => false,
+        };
         let taken = if user.state == UserState::Active && stored.is_some() {
             let row = tx
                 .query_one(
@@ -377,7 +385,9 @@ impl PostgresStore {
         .await
         .map_err(db)?;
         write_emails(&tx, self, &user, &keys.emails).await?;
-        write_unique_keys(&tx, self, &user, &planned.unique_keys, true).await?;
+        if holds_keys || !planned.unique_keys.is_empty() {
+            write_unique_keys(&tx, self, &user, &planned.unique_keys, holds_keys).await?;
+        }
         self.append_changes(&tx, &dir, &planned.changes).await?;
         tx.commit().await.map_err(db)?;
         Ok(user)
@@ -1000,59 +1010,51 @@ async fn clear_primary(
 
 /// Replaces the user's email index rows with `emails`, touching only the difference.
 /// Makes `keys` (sorted, as the planner gives them) the declared unique keys `user`
-/// holds: those it held and no longer claims are released (`replacing`: it may hold
-/// some), then the new ones are inserted in key order, so two writers claiming
-/// overlapping keys wait on each other rather than deadlock. A key the insert skipped is
-/// held by another user, whose transaction committed first: `AttributeTaken`, and the
-/// caller's transaction rolls back.
+/// holds, in one statement: those it held (`held`) and no longer claims are released,
+/// and the claimed ones inserted in key order, so two writers claiming overlapping keys
+/// wait on each other rather than deadlock. A claimed key the user already holds counts
+/// as written (the no-op update); one another user holds is not, and means that user's
+/// transaction committed first: `AttributeTaken`, and the caller's transaction rolls
+/// back.
 async fn write_unique_keys(
     tx: &Transaction<'_>,
     store: &PostgresStore,
     user: &User,
     keys: &[UniqueKey],
-    replacing: bool,
+    held: bool,
 ) -> Result<(), StoreError> {
     let attributes: Vec<String> = keys.iter().map(|k| esc(&k.attribute)).collect();
     let values: Vec<String> = keys.iter().map(|k| esc(&k.value)).collect();
-    if replacing {
-        tx.execute(
-            &store.schema.sql(
-                "DELETE FROM {s}.user_unique_keys k WHERE k.user_id = $1 AND NOT EXISTS \
-                 (SELECT 1 FROM unnest($2::text[], $3::text[]) AS w(a, v) \
-                  WHERE w.a = k.attribute AND w.v = k.value)",
-            ),
-            &[&user.id.as_str(), &attributes, &values],
-        )
-        .await
-        .map_err(db)?;
-    }
-    if keys.is_empty() {
-        return Ok(());
-    }
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [
         &user.directory_id.as_str(),
         &user.id.as_str(),
         &attributes,
         &values,
     ];
-    let inserted = tx
-        .execute(
-            &store.schema.sql(
-                "INSERT INTO {s}.user_unique_keys (directory_id, attribute, value, user_id) \
-                 SELECT $1, w.a, w.v, $2 \
-                 FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS w(a, v, n) \
-                 ORDER BY w.n ON CONFLICT DO NOTHING",
-            ),
-            &params,
+    let claim = "INSERT INTO {s}.user_unique_keys AS k (directory_id, attribute, value, user_id) \
+         SELECT $1, w.a, w.v, $2 \
+         FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS w(a, v, n) ORDER BY w.n \
+         ON CONFLICT (directory_id, attribute, value) \
+         DO UPDATE SET user_id = EXCLUDED.user_id WHERE k.user_id = EXCLUDED.user_id";
+    let sql = if held {
+        // Released and claimed keys are disjoint, so one snapshot serves both.
+        format!(
+            "WITH released AS (DELETE FROM {{s}}.user_unique_keys r WHERE r.user_id = $2 \
+                 AND NOT EXISTS (SELECT 1 FROM unnest($3::text[], $4::text[]) AS w(a, v) \
+                                 WHERE w.a = r.attribute AND w.v = r.value)) \
+             {claim}"
         )
+    } else {
+        claim.to_owned()
+    };
+    let written = tx
+        .execute(&store.schema.sql(&sql), &params)
         .await
         .map_err(db)?;
-    if usize::try_from(inserted).is_ok_and(|n| n == keys.len()) {
+    if usize::try_from(written).is_ok_and(|n| n == keys.len()) {
         return Ok(());
     }
-    // A new statement, so a new snapshot: it sees the row the insert conflicted with.
-    // A key held by nobody now was released after beating this write; it was taken
-    // when claimed, and the client's retry claims it.
+    // A new statement, so a new snapshot: it sees the row the claim lost to.
     let lost = tx
         .query_opt(
             &store.schema.sql(
@@ -1065,12 +1067,16 @@ async fn write_unique_keys(
         )
         .await
         .map_err(db)?;
-    match lost {
-        Some(row) => Err(StoreError::AttributeTaken {
-            attribute: unesc(row.try_get(0).map_err(db)?)?,
-        }),
-        None => Ok(()),
-    }
+    // None: the holder released the key after this claim lost to it; it was taken when
+    // claimed, and the client's retry claims it.
+    let attribute = match lost {
+        Some(row) => unesc(row.try_get(0).map_err(db)?)?,
+        None => keys
+            .first()
+            .map(|k| k.attribute.clone())
+            .unwrap_or_default(),
+    };
+    Err(StoreError::AttributeTaken { attribute })
 }
 
 async fn write_emails(

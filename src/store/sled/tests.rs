@@ -437,6 +437,27 @@ async fn purge_erases_one_directory_and_leaves_the_other() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn declared_unique_keys_survive_a_reopen_and_go_with_a_purge() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let badge = crate::model::UniqueKey::new("urn:example:2.0:User:badge", "b-1");
+    let claiming = |n| user(&did(1), n, UserState::Active).with_unique_keys(vec![badge.clone()]);
+    {
+        let store = store(tmp.path()).await;
+        store.insert_user(claiming(1)).await.expect("insert");
+    }
+    let store = SledStore::open(tmp.path()).expect("reopen");
+    assert!(
+        matches!(
+            store.insert_user(claiming(2)).await,
+            Err(StoreError::AttributeTaken { attribute }) if attribute == badge.attribute
+        ),
+        "a held value is held after a restart"
+    );
+    store.purge_directory(&did(1)).await.expect("purge");
+    assert_purged(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_purge_cut_short_by_a_crash_is_finished_on_open() {
     let tmp = tempfile::tempdir().expect("tmp");
     let store = populated(tmp.path()).await;
