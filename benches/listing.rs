@@ -67,6 +67,7 @@ async fn setup(users: u128, groups: u128, grouped: u128) -> Setup {
                     Meta::new(at),
                 ),
                 &members,
+                &[],
             )
             .await
             .expect("group");

@@ -204,7 +204,7 @@ async fn main() {
         Meta::new(OffsetDateTime::now_utc()),
     );
     let group = store
-        .insert_group(group, &members[..members.len().saturating_sub(1000)])
+        .insert_group(group, &members[..members.len().saturating_sub(1000)], &[])
         .await
         .expect("group");
     let spare: Arc<Vec<UserId>> = Arc::new(members[members.len().saturating_sub(1000)..].to_vec());

@@ -746,7 +746,8 @@ pub mod directory_lifecycle {}
 /// ```
 ///
 /// **Effective roles.** A user's roles are the role of every rule whose group the user
-/// is a direct member of, or the default role if no rule matches; a deprovisioned
+/// belongs to — directly, or through groups nested in it (see below) — or the default
+/// role if no rule matches; a deprovisioned
 /// (deleted or deactivated) user has none, and a deleted group gives none. A rule names
 /// its group by [`GroupMatch`](crate::model::GroupMatch): `Id`, `DisplayName`
 /// (case-insensitive, as IdPs treat names) or `ExternalId` (the IdP's own id); the last
@@ -757,9 +758,9 @@ pub mod directory_lifecycle {}
 /// [`SyncUser::roles`](crate::sync::SyncUser::roles) in a listing, with one
 /// `groups_of_users` store call per page, not per user.
 ///
-/// **Following.** Every write that changes a user's effective roles — a member added or
-/// removed, a group renamed, given a new `externalId` or deleted, a user created,
-/// deprovisioned or restored — records exactly one
+/// **Following.** Every write that changes a user's effective roles — a member (user or
+/// group) added or removed, a group renamed, given a new `externalId` or deleted, a user
+/// created, deprovisioned or restored — records exactly one
 /// [`ChangeKind::RolesChanged`](crate::model::ChangeKind::RolesChanged) entry per user
 /// whose roles changed, carrying the roles before and after
 /// ([`Change::roles_before`](crate::model::Change::roles_before),
@@ -777,11 +778,23 @@ pub mod directory_lifecycle {}
 /// entry per user (a mapping change can touch every user of a directory): on it,
 /// re-read the users with `with_roles`, as `examples/sync_job.rs` does.
 ///
-/// **Nested groups.** scimkit stores group members that are users only: a `members`
-/// value naming a group is refused as not a user of the directory. Entra, Okta and the
-/// other IdPs we support flatten nested groups before provisioning (they send the
-/// effective user members of each assigned group), so direct membership is what the
-/// mapping sees.
+/// **Nested groups.** A group's `members` may name groups of the directory
+/// (`{"value": "scim_group_...", "type": "Group"}`; without `type`, the id tells), in
+/// POST, PUT and PATCH (`add` / `remove` / `replace` of `members`, and
+/// `members[value eq "..."]`). A user of a nested group gets the roles of every group
+/// above it, up to [`DEFAULT_MAX_GROUP_DEPTH`](crate::store::plan::DEFAULT_MAX_GROUP_DEPTH)
+/// (8) levels (`MemoryStore::with_max_group_depth` sets another limit). A member group
+/// that is the group itself, would close a cycle (the refusal names it,
+/// `A ∋ B ∋ A`), would nest deeper than the limit, or is not a group of the directory is
+/// refused with 400 `invalidValue`, and nothing changes. Moving a group in or out of
+/// another records one `user.roles_changed` per user below it whose roles change, in the
+/// same step; deleting a group cuts what it passed up. GET renders member groups with
+/// `type: "Group"` and a `$ref` to `/Groups/{id}`, and a user's `groups` list the groups
+/// it belongs to through nesting with `type: "indirect"` (RFC 7643 §4.1.2). The feed
+/// records a member group joining or leaving as `group.member_added` / `_removed` with
+/// [`Change::member_group_id`](crate::model::Change::member_group_id) (`memberGroupId`
+/// over HTTP). The memory store nests; `SledStore` and `PostgresStore` refuse member
+/// groups for now (400, naming the store).
 ///
 /// Over HTTP, [`ManagementService`](crate::ManagementService) sets the mapping in a
 /// directory PATCH (`"roleMapping": {"rules": [{"groupDisplayName": "Engineering",

@@ -368,7 +368,7 @@ async fn parallel_member_edits_from_two_pools_lose_no_member() {
         Meta::new(AT),
     );
     let group = a
-        .insert_group(group, &users[..2])
+        .insert_group(group, &users[..2], &[])
         .await
         .expect("group with two members");
     let edits = users[2..].iter().enumerate().map(|(i, u)| {

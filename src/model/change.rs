@@ -37,10 +37,11 @@ pub enum ChangeKind {
     /// A group was deleted.
     #[serde(rename = "group.deleted")]
     GroupDeleted,
-    /// A user joined a group.
+    /// A user joined a group ([`Change::member_id`]), or a group became one of its member
+    /// groups ([`Change::member_group_id`]).
     #[serde(rename = "group.member_added")]
     GroupMemberAdded,
-    /// A user left a group.
+    /// A user left a group, or a member group was removed from it.
     #[serde(rename = "group.member_removed")]
     GroupMemberRemoved,
     /// A user's effective roles (see [`RoleMapping`](super::RoleMapping)) changed; the
@@ -144,6 +145,10 @@ pub struct Change {
     pub resource_id: ResourceId,
     /// For membership changes, the user who joined or left.
     pub member_id: Option<UserId>,
+    /// For membership changes of a nested group, the member group that joined or left
+    /// (`member_id` is then `None`, and there is no user snapshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_group_id: Option<GroupId>,
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -182,6 +187,7 @@ impl Change {
             kind,
             resource_id: resource_id.into(),
             member_id,
+            member_group_id: None,
             at,
             user: None,
             group: None,
@@ -200,6 +206,13 @@ impl Change {
     /// kinds the group joined or left. `None` for user and directory kinds.
     pub fn group_id(&self) -> Option<&GroupId> {
         self.resource_id.group()
+    }
+
+    /// The entry with the member group of a membership change (a nested group joining or
+    /// leaving the group `resource_id` names).
+    pub fn with_member_group(mut self, member: GroupId) -> Self {
+        self.member_group_id = Some(member);
+        self
     }
 
     /// The entry with the user as of this change: the changed user, or the member of a

@@ -160,27 +160,50 @@ pub(crate) fn group_display_name(doc: &Value) -> Result<String, ProtocolError> {
     }
 }
 
-/// The member ids listed in a group document's `members[].value`.
-pub(crate) fn member_ids(doc: &Value) -> Result<Vec<UserId>, ProtocolError> {
+/// One element of a group's `members`: a user, or a group nested in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MemberRef {
+    /// A user member.
+    User(UserId),
+    /// A member group.
+    Group(GroupId),
+}
+
+/// The members listed in a group document's `members` (users and member groups).
+pub(crate) fn member_refs(doc: &Value) -> Result<Vec<MemberRef>, ProtocolError> {
     let Some(members) = doc.get("members") else {
         return Ok(Vec::new());
     };
     let Some(members) = members.as_array() else {
         return Err(ProtocolError::new(
             ScimType::InvalidValue,
-            "`members` must be an array of {\"value\": \"<user id>\"}",
+            "`members` must be an array of {\"value\": \"<user or group id>\"}",
         ));
     };
-    members.iter().map(member_id).collect()
+    members.iter().map(member_ref).collect()
 }
 
-/// The user id of one `members` element (`{"value": "scim_user_..."}`).
-pub(crate) fn member_id(member: &Value) -> Result<UserId, ProtocolError> {
+/// One `members` element (`{"value": "scim_user_..."}`, or a group:
+/// `{"value": "scim_group_...", "type": "Group"}`). Without a `type`, the id's own
+/// prefix tells a user from a group.
+pub(crate) fn member_ref(member: &Value) -> Result<MemberRef, ProtocolError> {
     let value = member.get("value").and_then(Value::as_str).unwrap_or("");
-    value.parse().map_err(|_| {
+    let kind = member.get("type").and_then(Value::as_str);
+    let as_group = || value.parse::<GroupId>().ok().map(MemberRef::Group);
+    let as_user = || value.parse::<UserId>().ok().map(MemberRef::User);
+    let parsed = match kind {
+        Some(t) if t.eq_ignore_ascii_case("group") => as_group(),
+        Some(t) if t.eq_ignore_ascii_case("user") => as_user(),
+        _ => as_user().or_else(as_group),
+    };
+    parsed.ok_or_else(|| {
+        let what = match kind {
+            Some(t) if t.eq_ignore_ascii_case("group") => "a group id",
+            _ => "a user or group id",
+        };
         ProtocolError::new(
             ScimType::InvalidValue,
-            format!("group member `{value}` is not a user id of this directory"),
+            format!("group member `{value}` is not {what} of this directory"),
         )
     })
 }
@@ -213,13 +236,26 @@ impl Locations {
     }
 }
 
-/// A group a user belongs to, for the user's read-only `groups` attribute.
+/// A group a user belongs to, for the user's read-only `groups` attribute (or a member
+/// group, in a group's `members`).
 #[derive(Debug, Clone)]
 pub(crate) struct GroupRef {
     /// The group's id.
     pub id: GroupId,
     /// The group's display name.
     pub display: String,
+    /// Whether the user is a member of the group itself (`false`: through a group
+    /// nested in it; RFC 7643 §4.1.2 `type` `indirect`).
+    pub direct: bool,
+}
+
+/// A group's members as rendered: its users, and the groups nested in it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Members<'a> {
+    /// User members.
+    pub users: &'a [UserId],
+    /// Member groups.
+    pub groups: &'a [GroupRef],
 }
 
 /// A resource rendered for a response: the stored attributes borrowed, plus what
@@ -446,7 +482,8 @@ pub(crate) fn user_document<'a>(
         let groups = groups
             .iter()
             .map(|g| {
-                json!({"value": g.id.as_str(), "display": g.display, "$ref": at.group(&g.id), "type": "direct"})
+                let kind = if g.direct { "direct" } else { "indirect" };
+                json!({"value": g.id.as_str(), "display": g.display, "$ref": at.group(&g.id), "type": kind})
             })
             .collect();
         doc.set("groups", Field::Owned(Value::Array(groups)));
@@ -466,16 +503,20 @@ pub(crate) fn user_document<'a>(
 /// the caller chose not to read them.
 pub(crate) fn group_document<'a>(
     group: &'a Group,
-    members: Option<&[UserId]>,
+    members: Option<Members<'_>>,
     at: &Locations,
 ) -> Rendered<'a> {
     let mut doc = Rendered::identity(ResourceKind::Group, &group.attributes, group.id.as_str());
     doc.set("displayName", Field::Str(&group.display_name));
     if let Some(members) = members {
-        let members = members
+        let users = members
+            .users
             .iter()
-            .map(|m| json!({"value": m.as_str(), "$ref": at.user(m), "type": "User"}))
-            .collect();
+            .map(|m| json!({"value": m.as_str(), "$ref": at.user(m), "type": "User"}));
+        let groups = members.groups.iter().map(|g| {
+            json!({"value": g.id.as_str(), "display": g.display, "$ref": at.group(&g.id), "type": "Group"})
+        });
+        let members = users.chain(groups).collect();
         doc.set("members", Field::Owned(Value::Array(members)));
     }
     doc.set(
@@ -490,7 +531,7 @@ pub(crate) fn group_document<'a>(
 }
 
 /// A group as a SCIM resource; `members` is `None` when the caller chose not to read them.
-pub(crate) fn render_group(group: &Group, members: Option<&[UserId]>, at: &Locations) -> Value {
+pub(crate) fn render_group(group: &Group, members: Option<Members<'_>>, at: &Locations) -> Value {
     group_document(group, members, at).into_value()
 }
 

@@ -48,7 +48,7 @@ impl<'a> Retries<'a> {
     pub(super) fn settle<T>(
         &self,
         written: Result<T, StoreError>,
-        map_error: fn(StoreError) -> ScimError,
+        map_error: impl FnOnce(StoreError) -> ScimError,
     ) -> Result<Option<T>, ScimError> {
         match written {
             Ok(written) => Ok(Some(written)),

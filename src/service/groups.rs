@@ -18,7 +18,7 @@ use crate::model::{Group, GroupId, Meta, UserId, UserState};
 use crate::protocol::document::{self, WriteKind};
 use crate::protocol::filter::{IndexedAttribute, IndexedEq, IndexedResource, indexed_equality};
 use crate::protocol::projection::Projection;
-use crate::protocol::resource;
+use crate::protocol::resource::{self, GroupRef, MemberRef};
 use crate::schema::ResourceKind;
 use crate::store::{DirectoryStoreExt, GroupFilter, GroupKey, Keyset, MembershipEdit, States};
 
@@ -45,32 +45,69 @@ pub(super) async fn render(
 ) -> Result<Value, ScimError> {
     let members = if projection.includes("members") {
         // A DELETEd user is gone from SCIM, so it is gone from `members` too; a deactivated
-        // one stays, as it stays visible at /Users.
-        Some(
-            svc.inner
-                .store
-                .all_members(&ctx.directory.id, &group.id, States::Visible)
-                .await
-                .map_err(store_error)?,
-        )
+        // one stays, as it stays visible at /Users. Deleted member groups are gone too.
+        let users = svc
+            .inner
+            .store
+            .all_members(&ctx.directory.id, &group.id, States::Visible)
+            .await
+            .map_err(store_error)?;
+        Some((users, member_groups(svc, ctx, &group.id).await?))
     } else {
         None
     };
-    let doc = resource::render_group(group, members.as_deref(), &ctx.locations);
+    let members = members
+        .as_ref()
+        .map(|(users, groups)| resource::Members { users, groups });
+    let doc = resource::render_group(group, members, &ctx.locations);
     // `attributes` / `excludedAttributes` beyond `members`, with the `returned` of
     // declared Group extensions.
     Ok(projection.apply_declared(doc, ctx.extensions.rules(ResourceKind::Group)))
 }
 
-/// The members a document lists, each checked to be a visible user of the directory.
+/// The groups nested in `group` (not deleted), in one store call.
+async fn member_groups(
+    svc: &ScimService,
+    ctx: &Ctx,
+    group: &GroupId,
+) -> Result<Vec<GroupRef>, ScimError> {
+    let filter = GroupFilter {
+        states: States::Visible,
+        parent: Some(group.clone()),
+        ..GroupFilter::default()
+    };
+    Ok(svc
+        .inner
+        .store
+        .list_groups(&ctx.directory.id, &filter, Keyset::all())
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .map(|g| GroupRef {
+            id: g.id,
+            display: g.display_name,
+            direct: true,
+        })
+        .collect())
+}
+
+/// The edits that add each member a document lists (users first, then groups), the users
+/// checked to be visible users of the directory (groups are checked by the store).
 async fn checked_members(
     svc: &ScimService,
     ctx: &Ctx,
     input: &Value,
-) -> Result<Vec<UserId>, ScimError> {
-    let members = resource::member_ids(input)?;
-    check_visible_users(svc, ctx, &members).await?;
-    Ok(members)
+) -> Result<(Vec<UserId>, Vec<GroupId>), ScimError> {
+    let mut users = Vec::new();
+    let mut groups = Vec::new();
+    for member in resource::member_refs(input)? {
+        match member {
+            MemberRef::User(user) => users.push(user),
+            MemberRef::Group(group) => groups.push(group),
+        }
+    }
+    check_visible_users(svc, ctx, &users).await?;
+    Ok((users, groups))
 }
 
 /// Refuses any of `members` that is not a visible user of the directory, reading them all
@@ -107,15 +144,24 @@ pub(super) fn unknown_member(member: &UserId) -> ScimError {
     )
 }
 
-/// A member that vanished between the check and the write reads as a bad member.
-pub(super) fn membership_error(error: StoreError) -> ScimError {
-    match error {
+/// A member that vanished between the check and the write, or a member group that is not
+/// a group of the directory, reads as a bad member; `written` (the group written, if it
+/// existed before) missing is the group itself gone.
+pub(super) fn membership_error(written: Option<&GroupId>) -> impl FnOnce(StoreError) -> ScimError {
+    move |error| match error {
         StoreError::NotFound {
             kind: EntityKind::User,
             id,
         } => ScimError::bad_request(
             ScimType::InvalidValue,
             format!("group member `{id}` is not a user of this directory"),
+        ),
+        StoreError::NotFound {
+            kind: EntityKind::Group,
+            id,
+        } if written.is_none_or(|w| w.as_str() != id) => ScimError::bad_request(
+            ScimType::InvalidValue,
+            format!("group member `{id}` is not a group of this directory"),
         ),
         other => store_error(other),
     }
@@ -128,7 +174,7 @@ pub(super) async fn create(
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
     let input = request_json(request).await?;
-    let members = checked_members(svc, ctx, &input).await?;
+    let (members, member_groups) = checked_members(svc, ctx, &input).await?;
     let doc = document::declared_group(input, WriteKind::Create, &ctx.extensions)?;
     let group = Group {
         id: GroupId::from_uuid(svc.inner.ids.next_uuid()),
@@ -141,9 +187,9 @@ pub(super) async fn create(
     let stored = svc
         .inner
         .store
-        .insert_group(group, &members)
+        .insert_group(group, &members, &member_groups)
         .await
-        .map_err(membership_error)?;
+        .map_err(membership_error(None))?;
     let body = render(svc, ctx, &stored, &projection).await?;
     Ok(resource_response(StatusCode::CREATED, &body))
 }
@@ -329,9 +375,10 @@ pub(super) async fn replace(
     let projection = projection_of(request)?;
     let input = request_json(request).await?;
     let preconditions = Preconditions::from_headers(request.headers());
-    let members = checked_members(svc, ctx, &input).await?;
+    let (members, member_groups) = checked_members(svc, ctx, &input).await?;
     let mut edits = vec![MembershipEdit::RemoveAll];
     edits.extend(members.into_iter().map(MembershipEdit::Add));
+    edits.extend(member_groups.into_iter().map(MembershipEdit::AddGroup));
     let mut retries = cas::Retries::new(&preconditions);
     let stored = loop {
         retries.attempt()?;
@@ -339,6 +386,7 @@ pub(super) async fn replace(
         preconditions.check_if_match(&old.meta.etag())?;
         let doc = document::declared_group(input.clone(), WriteKind::Replace, &ctx.extensions)?;
         let version = old.meta.version;
+        let written = old.id.clone();
         let group = Group {
             display_name: resource::group_display_name(&doc)?,
             attributes: doc,
@@ -350,7 +398,7 @@ pub(super) async fn replace(
         };
         if let Some(stored) = retries.settle(
             svc.inner.store.update_group(group, version, &edits).await,
-            membership_error,
+            membership_error(Some(&written)),
         )? {
             break stored;
         }

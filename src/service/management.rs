@@ -308,7 +308,8 @@ fn directory_edits(body: &[u8]) -> Result<Vec<DirectoryEdit>, ApiError> {
 }
 
 /// A change as the management API and webhooks send it: `seq`, `kind`, `resourceId`,
-/// `at`, `memberId` for membership kinds, and the snapshots as of the change, `user` and
+/// `at`, `memberId` (a user) or `memberGroupId` (a nested group) for membership kinds,
+/// and the snapshots as of the change, `user` and
 /// `group`, in the shapes of `scimUser` and `scimGroup` (absent where the change has
 /// none).
 pub(crate) fn change_json(change: &Change) -> Value {
@@ -321,6 +322,9 @@ pub(crate) fn change_json(change: &Change) -> Value {
     if let Some(o) = doc.as_object_mut() {
         if let Some(member) = &change.member_id {
             o.insert("memberId".into(), json!(member));
+        }
+        if let Some(member) = &change.member_group_id {
+            o.insert("memberGroupId".into(), json!(member));
         }
         if let Some(user) = change.sync_user() {
             o.insert("user".into(), user_json(user));

@@ -13,13 +13,14 @@ use super::limits::Limits;
 use super::offload;
 use super::{Ctx, ScimService, cas, groups, store_error, users};
 use crate::error::{ScimError, ScimType};
-use crate::model::{Group, Meta, User, UserId};
+use crate::model::{Group, GroupId, Meta, User, UserId};
 use crate::protocol::document::{self, WriteKind};
 use crate::protocol::filter::{CompValue, CompareOp, Filter};
 use crate::protocol::patch::{OpKind, PatchOp, PatchPath, apply_operations, parse_request};
+use crate::protocol::resource::MemberRef;
 use crate::protocol::{quirks, resource};
 use crate::schema::ResourceKind;
-use crate::store::{DirectoryStoreExt, MembershipEdit, States};
+use crate::store::{DirectoryStoreExt, GroupFilter, Keyset, MembershipEdit, States};
 
 async fn parse(
     request: &Request<Bytes>,
@@ -117,15 +118,31 @@ fn targets_members(path: &Option<PatchPath>) -> bool {
     matches!(path, Some(PatchPath::Attribute { path, .. }) if path.urn.is_none() && path.attribute.eq_ignore_ascii_case("members"))
 }
 
-/// Member ids listed in a `members` value (`[{"value": id}, ...]` or one object).
-fn listed_members(value: Option<&Value>) -> Result<Vec<UserId>, ScimError> {
+/// Members listed in a `members` value (`[{"value": id}, ...]` or one object).
+fn listed_members(value: Option<&Value>) -> Result<Vec<MemberRef>, ScimError> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => Ok(items
             .iter()
-            .map(resource::member_id)
+            .map(resource::member_ref)
             .collect::<Result<_, _>>()?),
-        Some(one) => Ok(vec![resource::member_id(one)?]),
+        Some(one) => Ok(vec![resource::member_ref(one)?]),
+    }
+}
+
+/// The edit that adds `member`.
+fn add(member: MemberRef) -> MembershipEdit {
+    match member {
+        MemberRef::User(user) => MembershipEdit::Add(user),
+        MemberRef::Group(group) => MembershipEdit::AddGroup(group),
+    }
+}
+
+/// The edit that removes `member`.
+fn remove(member: MemberRef) -> MembershipEdit {
+    match member {
+        MemberRef::User(user) => MembershipEdit::Remove(user),
+        MemberRef::Group(group) => MembershipEdit::RemoveGroup(group),
     }
 }
 
@@ -155,50 +172,60 @@ async fn split_group_operations(
                 ));
             }
             match (op.op, filter) {
-                (OpKind::Add, None) => edits.extend(
-                    listed_members(op.value.as_ref())?
-                        .into_iter()
-                        .map(MembershipEdit::Add),
-                ),
+                (OpKind::Add, None) => {
+                    edits.extend(listed_members(op.value.as_ref())?.into_iter().map(add))
+                }
                 (OpKind::Replace, None) => {
                     edits.push(MembershipEdit::RemoveAll);
-                    edits.extend(
-                        listed_members(op.value.as_ref())?
-                            .into_iter()
-                            .map(MembershipEdit::Add),
-                    );
+                    edits.extend(listed_members(op.value.as_ref())?.into_iter().map(add));
                 }
                 (OpKind::Remove, None) => match op.value.as_ref() {
                     None | Some(Value::Null) => edits.push(MembershipEdit::RemoveAll),
-                    listed => edits.extend(
-                        listed_members(listed)?
-                            .into_iter()
-                            .map(MembershipEdit::Remove),
-                    ),
+                    listed => edits.extend(listed_members(listed)?.into_iter().map(remove)),
                 },
                 (OpKind::Remove, Some(filter)) => {
                     // `members[value eq "id"]` names its member: removing it needs no read
                     // (and removing a non-member is a no-op).
                     if let Some(member) = member_named_by(filter) {
-                        edits.extend(member.map(MembershipEdit::Remove));
+                        edits.extend(member.map(remove));
                         continue;
                     }
-                    let members = svc
+                    let users = svc
                         .inner
                         .store
                         .all_members(&ctx.directory.id, &group.id, States::All)
                         .await
                         .map_err(store_error)?;
+                    let nested = svc
+                        .inner
+                        .store
+                        .list_groups(
+                            &ctx.directory.id,
+                            &GroupFilter {
+                                parent: Some(group.id.clone()),
+                                ..GroupFilter::default()
+                            },
+                            Keyset::all(),
+                        )
+                        .await
+                        .map_err(store_error)?;
+                    let members = users
+                        .into_iter()
+                        .map(MemberRef::User)
+                        .chain(nested.into_iter().map(|g| MemberRef::Group(g.id)));
                     edits.extend(
                         members
-                            .into_iter()
                             .filter(|m| {
+                                let (value, kind) = match m {
+                                    MemberRef::User(u) => (u.as_str(), "User"),
+                                    MemberRef::Group(g) => (g.as_str(), "Group"),
+                                };
                                 filter.matches(
-                                    &json!({"value": m.as_str(), "type": "User"}),
+                                    &json!({"value": value, "type": kind}),
                                     &ResourceKind::Group,
                                 )
                             })
-                            .map(MembershipEdit::Remove),
+                            .map(remove),
                     );
                 }
                 (_, Some(_)) => {
@@ -222,7 +249,7 @@ async fn split_group_operations(
             if op.op == OpKind::Replace {
                 edits.push(MembershipEdit::RemoveAll);
             }
-            edits.extend(listed.into_iter().map(MembershipEdit::Add));
+            edits.extend(listed.into_iter().map(add));
             if !values.is_empty() {
                 rest.push(PatchOp {
                     value: Some(Value::Object(values)),
@@ -236,8 +263,9 @@ async fn split_group_operations(
     Ok((edits, rest))
 }
 
-/// The member a `value eq "id"` filter names: `Some(None)` for an id no user can have.
-fn member_named_by(filter: &Filter) -> Option<Option<UserId>> {
+/// The member a `value eq "id"` filter names: `Some(None)` for an id no user or group can
+/// have.
+fn member_named_by(filter: &Filter) -> Option<Option<MemberRef>> {
     match filter {
         Filter::Compare {
             path,
@@ -247,7 +275,13 @@ fn member_named_by(filter: &Filter) -> Option<Option<UserId>> {
             && path.sub_attribute.is_none()
             && path.attribute.eq_ignore_ascii_case("value") =>
         {
-            Some(value.parse::<UserId>().ok())
+            Some(
+                value
+                    .parse::<UserId>()
+                    .map(MemberRef::User)
+                    .or_else(|_| value.parse::<GroupId>().map(MemberRef::Group))
+                    .ok(),
+            )
         }
         _ => None,
     }
@@ -286,6 +320,7 @@ pub(super) async fn group(
         let (edits, rest) = split_group_operations(svc, ctx, &old, operations.clone()).await?;
         check_added_members(svc, ctx, &edits).await?;
         let now = svc.inner.clock.now();
+        let group_id = old.id.clone();
         let written = if rest.is_empty() && !preconditions.has_if_match() {
             // Membership alone: no version check, so concurrent PATCHes all land.
             svc.inner
@@ -308,7 +343,7 @@ pub(super) async fn group(
             };
             svc.inner.store.update_group(group, version, &edits).await
         };
-        if let Some(stored) = retries.settle(written, groups::membership_error)? {
+        if let Some(stored) = retries.settle(written, groups::membership_error(Some(&group_id)))? {
             break stored;
         }
     };

@@ -93,6 +93,7 @@ async fn groups_of(
             groups.entry(row.user_id).or_default().push(GroupRef {
                 id: row.group_id,
                 display: row.display_name,
+                direct: row.direct,
             });
         }
     }

@@ -455,7 +455,7 @@ pub async fn user_indexes(stores: Stores) {
         vec![ann.id.clone()]
     );
     let sales = store
-        .insert_group(group(&dir, 20, "Sales"), &[])
+        .insert_group(group(&dir, 20, "Sales"), &[], &[])
         .await
         .expect("insert group");
     let found = store
@@ -536,7 +536,7 @@ pub async fn keyset_listing(stores: Stores) {
         .collect();
     let churn: Vec<UserId> = (0..4).map(|n| UserId::from_uuid(uuid(n))).collect();
     let team = store
-        .insert_group(group(&dir, 200, "Team"), &stable)
+        .insert_group(group(&dir, 200, "Team"), &stable, &[])
         .await
         .expect("insert group")
         .id;
@@ -600,7 +600,7 @@ pub async fn keyset_listing(stores: Stores) {
     for n in 201..208 {
         groups.push(
             store
-                .insert_group(group(&dir, n, &format!("g{n}")), &[])
+                .insert_group(group(&dir, n, &format!("g{n}")), &[], &[])
                 .await
                 .expect("insert group")
                 .id,
@@ -1016,7 +1016,7 @@ pub async fn memberships(stores: Stores) {
         .expect("insert")
         .id;
     let sales = store
-        .insert_group(group(&dir, 20, "Sales"), std::slice::from_ref(&ann))
+        .insert_group(group(&dir, 20, "Sales"), std::slice::from_ref(&ann), &[])
         .await
         .expect("insert group")
         .id;
@@ -1094,7 +1094,7 @@ pub async fn memberships(stores: Stores) {
     assert!(
         matches!(
             store
-                .insert_group(group(&dir, 21, "Mixed"), &[bob.clone(), zed.clone()])
+                .insert_group(group(&dir, 21, "Mixed"), &[bob.clone(), zed.clone()], &[])
                 .await,
             Err(StoreError::NotFound { .. })
         ),
@@ -1159,7 +1159,7 @@ pub async fn concurrent_member_edits(stores: Stores) {
     let (store, _) = &stores;
     let dir = setup(&stores, 1).await;
     let everyone = store
-        .insert_group(group(&dir, 5, "Everyone"), &[])
+        .insert_group(group(&dir, 5, "Everyone"), &[], &[])
         .await
         .expect("insert group")
         .id;
@@ -1212,7 +1212,7 @@ pub async fn group_updates(stores: Stores) {
         .expect("insert")
         .id;
     let sales = store
-        .insert_group(group(&dir, 20, "Sales"), &[])
+        .insert_group(group(&dir, 20, "Sales"), &[], &[])
         .await
         .expect("insert group");
     let renamed = Group {
@@ -1287,7 +1287,7 @@ pub async fn concurrent_group_updates(stores: Stores) {
         );
     }
     let sales = store
-        .insert_group(group(&dir, 20, "Sales"), &[])
+        .insert_group(group(&dir, 20, "Sales"), &[], &[])
         .await
         .expect("insert group");
     let tasks: Vec<_> = users
@@ -1378,7 +1378,7 @@ pub async fn change_log(stores: Stores) {
         "a stale update is refused"
     );
     let g = store
-        .insert_group(group(&dir, 20, "G"), std::slice::from_ref(&ann.id))
+        .insert_group(group(&dir, 20, "G"), std::slice::from_ref(&ann.id), &[])
         .await
         .expect("group");
     store
@@ -1478,7 +1478,7 @@ pub async fn change_resource_ids(stores: Stores) {
         .await
         .expect("user");
     let g = store
-        .insert_group(group(&dir, 20, "G"), std::slice::from_ref(&ann.id))
+        .insert_group(group(&dir, 20, "G"), std::slice::from_ref(&ann.id), &[])
         .await
         .expect("group");
     store
@@ -1551,7 +1551,7 @@ pub async fn change_snapshots(stores: Stores) {
         .await
         .expect("insert bob");
     let sales = store
-        .insert_group(group(&dir, 20, "Sales"), std::slice::from_ref(&ann.id))
+        .insert_group(group(&dir, 20, "Sales"), std::slice::from_ref(&ann.id), &[])
         .await
         .expect("group");
     let mut retitled = ann.clone();
@@ -1798,7 +1798,7 @@ pub async fn isolation(stores: Stores) {
     );
 
     let sales = store
-        .insert_group(group(&a, 20, "Sales"), std::slice::from_ref(&ann.id))
+        .insert_group(group(&a, 20, "Sales"), std::slice::from_ref(&ann.id), &[])
         .await
         .expect("insert group");
     assert_eq!(
@@ -1919,7 +1919,7 @@ async fn lifecycle_fixture(stores: &Stores) -> (DirectoryId, Vec<UserId>, GroupI
     }
     let members = [ids[0].clone(), ids[2].clone()];
     let team = store
-        .insert_group(group(&dir, 20, "Team"), &members)
+        .insert_group(group(&dir, 20, "Team"), &members, &[])
         .await
         .expect("insert group")
         .id;
@@ -2066,7 +2066,7 @@ pub async fn listing_filters_and_counts(stores: Stores) {
 
     // Groups: states, key and member.
     let gone = store
-        .insert_group(group(&dir, 21, "Gone"), &[])
+        .insert_group(group(&dir, 21, "Gone"), &[], &[])
         .await
         .expect("insert group");
     store
@@ -2183,7 +2183,7 @@ pub async fn batch_reads(stores: Stores) {
     );
 
     let sales = store
-        .insert_group(group(&dir, 22, "Sales"), &[ids[0].clone()])
+        .insert_group(group(&dir, 22, "Sales"), &[ids[0].clone()], &[])
         .await
         .expect("insert group")
         .id;
@@ -2237,7 +2237,7 @@ pub async fn no_op_writes(stores: Stores) {
         "an unchanged user keeps its lastModified"
     );
     let team = store
-        .insert_group(group(&dir, 20, "Team"), std::slice::from_ref(&ann.id))
+        .insert_group(group(&dir, 20, "Team"), std::slice::from_ref(&ann.id), &[])
         .await
         .expect("insert group");
     let before = store.latest_change_seq(&dir).await.expect("seq");
@@ -2376,7 +2376,7 @@ pub async fn purge(stores: Stores) {
         .await
         .expect("insert");
     store
-        .insert_group(group(&dir, 20, "Team"), std::slice::from_ref(&ann.id))
+        .insert_group(group(&dir, 20, "Team"), std::slice::from_ref(&ann.id), &[])
         .await
         .expect("insert group");
     let kept = store
@@ -2964,7 +2964,7 @@ pub async fn role_changes(stores: Stores) {
     .await;
 
     let eng = store
-        .insert_group(group(&dir, 12, "Eng"), std::slice::from_ref(&ann.id))
+        .insert_group(group(&dir, 12, "Eng"), std::slice::from_ref(&ann.id), &[])
         .await
         .expect("insert group");
     next(
@@ -2987,7 +2987,7 @@ pub async fn role_changes(stores: Stores) {
     )
     .await;
     let ops = store
-        .insert_group(group(&dir, 13, "anything"), &[])
+        .insert_group(group(&dir, 13, "anything"), &[], &[])
         .await
         .expect("insert group");
     next(vec![], "a group without members changes no roles").await;
@@ -3092,7 +3092,7 @@ pub async fn concurrent_role_changes(stores: Stores) {
     let mut groups = Vec::new();
     for n in 0..6u128 {
         let g = store
-            .insert_group(group(&dir, 20 + n, &format!("g{n}")), &[])
+            .insert_group(group(&dir, 20 + n, &format!("g{n}")), &[], &[])
             .await
             .expect("group");
         groups.push(g.id);

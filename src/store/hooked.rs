@@ -352,9 +352,14 @@ impl<S: DirectoryStore + ?Sized> DirectoryStore for Hooked<S> {
         self.inner.count_users(dir, filter).await
     }
 
-    async fn insert_group(&self, group: Group, members: &[UserId]) -> Result<Group, StoreError> {
+    async fn insert_group(
+        &self,
+        group: Group,
+        members: &[UserId],
+        member_groups: &[GroupId],
+    ) -> Result<Group, StoreError> {
         self.hook.before(StoreCall::InsertGroup).await;
-        self.inner.insert_group(group, members).await
+        self.inner.insert_group(group, members, member_groups).await
     }
 
     async fn update_group(

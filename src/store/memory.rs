@@ -27,15 +27,40 @@ use crate::model::{
 
 /// A [`DirectoryStore`] and [`TokenStore`] in memory. Cheap to create; share it as
 /// `Arc<MemoryStore>` (or `Arc<dyn DirectoryStore>`).
-#[derive(Debug, Default)]
+///
+/// Groups nest (a group may be a member group of another) up to
+/// [`DEFAULT_MAX_GROUP_DEPTH`](plan::DEFAULT_MAX_GROUP_DEPTH) levels, or the limit
+/// [`MemoryStore::with_max_group_depth`] sets.
+#[derive(Debug)]
 pub struct MemoryStore {
     state: RwLock<State>,
+    max_group_depth: usize,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            state: RwLock::default(),
+            max_group_depth: plan::DEFAULT_MAX_GROUP_DEPTH,
+        }
+    }
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The store with at most `levels` levels of group-in-group nesting: a member group
+    /// that would make a longer chain is refused ([`NestingRefusal::TooDeep`]), and roles
+    /// resolve through at most that many levels.
+    ///
+    /// [`NestingRefusal::TooDeep`]: plan::NestingRefusal::TooDeep
+    #[must_use]
+    pub fn with_max_group_depth(mut self, levels: usize) -> Self {
+        self.max_group_depth = levels;
+        self
     }
 
     fn read(&self) -> RwLockReadGuard<'_, State> {
@@ -112,6 +137,10 @@ struct DirectoryContents {
     unique_holders: HashMap<UniqueKey, UserId>,
     /// The keys each user holds, to release them when it changes.
     unique_of_user: HashMap<UserId, Vec<UniqueKey>>,
+    /// Nesting edges, parent → member groups.
+    child_groups: Relation<GroupId, GroupId>,
+    /// Nesting edges, member group → parents.
+    parent_groups: Relation<GroupId, GroupId>,
     /// Entries with `seq` in `trimmed_through + 1 ..= last_seq`, in order.
     changes: Vec<StoredChange>,
     trimmed_through: u64,
@@ -294,51 +323,81 @@ impl DirectoryContents {
             .into_iter()
             .filter(|u| self.users.contains_key(u))
             .collect();
-        MembershipFacts { members, users }
+        let member_groups = if reads.all_members {
+            self.child_groups.page(group, None).cloned().collect()
+        } else {
+            reads
+                .named_groups
+                .into_iter()
+                .filter(|g| self.child_groups.contains(group, g))
+                .collect()
+        };
+        let groups = reads
+            .added_groups
+            .into_iter()
+            .filter(|g| self.groups.get(g).is_some_and(|g| !g.deleted))
+            .collect();
+        MembershipFacts {
+            members,
+            users,
+            member_groups,
+            groups,
+        }
     }
 
-    /// Every member of `group`, for the roles planner.
-    fn member_ids(&self, group: &GroupId) -> Vec<UserId> {
-        self.members.page(group, None).cloned().collect()
-    }
-
-    /// The direct groups (not deleted) of `user`, as roles see them.
-    fn role_groups(&self, user: &UserId) -> Vec<plan::RoleGroup> {
-        self.groups_of_user
-            .page(user, None)
-            .filter_map(|g| self.groups.get(g))
-            .filter_map(plan::RoleGroup::of)
-            .collect()
-    }
-
-    /// What the roles planner needs of each of `ids` that exists.
-    fn role_users(&self, ids: &[UserId]) -> BTreeMap<UserId, plan::RoleUser> {
-        ids.iter()
-            .filter_map(|id| self.users.get(id))
-            .map(|user| {
-                let facts = plan::RoleUser {
-                    active: user.state == UserState::Active,
-                    groups: self.role_groups(&user.id),
-                };
-                (user.id.clone(), facts)
-            })
-            .collect()
-    }
-
-    /// The `user.roles_changed` entries of a planned group write, read before applying.
+    /// The `user.roles_changed` entries of a planned group write, read before applying,
+    /// after refusing member groups that break the nesting rules.
     fn group_roles(
         &self,
         mapping: &RoleMapping,
+        max_depth: usize,
         stored: Option<&Group>,
         planned: &plan::GroupPlan,
     ) -> Result<Vec<ChangeDraft>, StoreError> {
-        plan::group_write_roles(
-            mapping,
-            stored,
-            planned,
-            || Ok(self.member_ids(&planned.group.id)),
-            |ids| Ok(self.role_users(ids)),
-        )
+        plan::check_member_groups(self, &planned.group.id, &planned.membership, max_depth)?;
+        plan::nested_group_write_roles(mapping, max_depth, self, stored, planned)
+    }
+
+    /// The `groups_of_users` rows of one user: direct groups, then ancestors.
+    fn user_group_rows(
+        &self,
+        user: &UserId,
+        max_depth: usize,
+    ) -> Result<BTreeMap<GroupId, UserGroup>, StoreError> {
+        let row = |group: &Group, direct| UserGroup {
+            user_id: user.clone(),
+            group_id: group.id.clone(),
+            display_name: group.display_name.clone(),
+            external_id: group.external_id().map(str::to_owned),
+            group_deleted: group.deleted,
+            direct,
+        };
+        let mut rows = BTreeMap::new();
+        let mut live = BTreeSet::new();
+        for group in self
+            .groups_of_user
+            .page(user, None)
+            .filter_map(|g| self.groups.get(g))
+        {
+            if !group.deleted {
+                live.insert(group.id.clone());
+            }
+            rows.insert(group.id.clone(), row(group, true));
+        }
+        for ancestor in plan::ancestor_groups(self, &live, max_depth)? {
+            if let Some(group) = self.groups.get(&ancestor) {
+                rows.insert(ancestor, row(group, false));
+            }
+        }
+        Ok(rows)
+    }
+
+    fn live_groups<'s>(
+        &'s self,
+        ids: impl Iterator<Item = &'s GroupId> + 's,
+    ) -> impl Iterator<Item = GroupId> + 's {
+        ids.filter(|g| self.groups.get(*g).is_some_and(|g| !g.deleted))
+            .cloned()
     }
 
     fn apply_membership(&mut self, group: &GroupId, membership: &MembershipPlan) {
@@ -349,6 +408,14 @@ impl DirectoryContents {
         for user in &membership.add {
             self.members.insert(group, user);
             self.groups_of_user.insert(user, group);
+        }
+        for child in &membership.remove_groups {
+            self.child_groups.remove(group, child);
+            self.parent_groups.remove(child, group);
+        }
+        for child in &membership.add_groups {
+            self.child_groups.insert(group, child);
+            self.parent_groups.insert(child, group);
         }
     }
 
@@ -415,33 +482,87 @@ impl DirectoryContents {
         }))
     }
 
-    /// The groups `filter` selects after `after`, in id order.
+    /// The groups `filter` selects after `after`, in id order: candidates from the most
+    /// selective part of the filter, checked against the rest.
     fn select_groups<'s>(
         &'s self,
         filter: &'s GroupFilter,
         after: Option<&GroupId>,
     ) -> Box<dyn Iterator<Item = &'s Group> + 's> {
         let bounds = after_bound(after);
-        let candidates: Box<dyn Iterator<Item = &'s Group> + 's> =
-            match (&filter.key, &filter.member) {
-                (Some(key), _) => Box::new(
-                    self.group_key_ids(key)
-                        .into_iter()
-                        .flat_map(move |ids| ids.range(bounds.clone()))
-                        .filter_map(|id| self.groups.get(id)),
-                ),
-                (None, Some(user)) => Box::new(
-                    self.groups_of_user
-                        .page(user, after)
-                        .filter_map(|id| self.groups.get(id)),
-                ),
-                (None, None) => Box::new(self.groups.range(bounds).map(|(_, g)| g)),
-            };
+        let candidates: Box<dyn Iterator<Item = &'s Group> + 's> = match (
+            &filter.key,
+            &filter.member,
+            &filter.member_group,
+            &filter.parent,
+        ) {
+            (Some(key), ..) => Box::new(
+                self.group_key_ids(key)
+                    .into_iter()
+                    .flat_map(move |ids| ids.range(bounds.clone()))
+                    .filter_map(|id| self.groups.get(id)),
+            ),
+            (None, Some(user), ..) => Box::new(
+                self.groups_of_user
+                    .page(user, after)
+                    .filter_map(|id| self.groups.get(id)),
+            ),
+            (None, None, Some(child), _) => Box::new(
+                self.parent_groups
+                    .page(child, after)
+                    .filter_map(|id| self.groups.get(id)),
+            ),
+            (None, None, None, Some(parent)) => Box::new(
+                self.child_groups
+                    .page(parent, after)
+                    .filter_map(|id| self.groups.get(id)),
+            ),
+            (None, None, None, None) => Box::new(self.groups.range(bounds).map(|(_, g)| g)),
+        };
         let states = filter.states;
-        let member = filter.member.as_ref().filter(|_| filter.key.is_some());
         Box::new(candidates.filter(move |g| {
             states.includes_group(g.deleted)
-                && member.is_none_or(|u| self.members.contains(&g.id, u))
+                && filter
+                    .member
+                    .as_ref()
+                    .is_none_or(|u| self.members.contains(&g.id, u))
+                && filter
+                    .member_group
+                    .as_ref()
+                    .is_none_or(|c| self.child_groups.contains(&g.id, c))
+                && filter
+                    .parent
+                    .as_ref()
+                    .is_none_or(|p| self.child_groups.contains(p, &g.id))
+        }))
+    }
+}
+
+impl plan::NestingReads for DirectoryContents {
+    fn parents_of(&self, group: &GroupId) -> Result<Vec<GroupId>, StoreError> {
+        Ok(self
+            .live_groups(self.parent_groups.page(group, None))
+            .collect())
+    }
+
+    fn children_of(&self, group: &GroupId) -> Result<Vec<GroupId>, StoreError> {
+        Ok(self
+            .live_groups(self.child_groups.page(group, None))
+            .collect())
+    }
+
+    fn role_group(&self, group: &GroupId) -> Result<Option<plan::RoleGroup>, StoreError> {
+        Ok(self.groups.get(group).and_then(plan::RoleGroup::of))
+    }
+
+    fn user_members(&self, group: &GroupId) -> Result<Vec<UserId>, StoreError> {
+        Ok(self.members.page(group, None).cloned().collect())
+    }
+
+    fn user_groups(&self, user: &UserId) -> Result<Option<(bool, Vec<GroupId>)>, StoreError> {
+        Ok(self.users.get(user).map(|stored| {
+            let groups = self.groups_of_user.page(user, None).cloned().collect();
+            (stored.state == UserState::Active, groups)
         }))
     }
 }
@@ -721,9 +842,13 @@ impl DirectoryStore for MemoryStore {
         let taken = contents.user_name_taken(&user);
         let mut planned = plan::update_user(stored.as_ref(), user, expected_version, taken)?;
         plan::check_unique_keys(&planned, contents.unique_holders(&planned))?;
-        let roles = plan::user_write_roles(&mapping, stored.as_ref(), &planned, || {
-            Ok(contents.role_groups(&planned.user.id))
-        })?;
+        let roles = plan::nested_user_write_roles(
+            &mapping,
+            self.max_group_depth,
+            &*contents,
+            stored.as_ref(),
+            &planned,
+        )?;
         planned.changes.extend(roles);
         if !planned.is_noop() {
             contents.put_user(stored.as_ref(), &planned.user);
@@ -791,7 +916,12 @@ impl DirectoryStore for MemoryStore {
         Ok(contents.select_users(filter, None).count() as u64)
     }
 
-    async fn insert_group(&self, group: Group, members: &[UserId]) -> Result<Group, StoreError> {
+    async fn insert_group(
+        &self,
+        group: Group,
+        members: &[UserId],
+        member_groups: &[GroupId],
+    ) -> Result<Group, StoreError> {
         let mut state = self.write();
         let dir = group.directory_id.clone();
         let mapping = state.role_mapping(&dir);
@@ -799,11 +929,11 @@ impl DirectoryStore for MemoryStore {
         if contents.groups.contains_key(&group.id) {
             return Err(StoreError::Conflict(UniqueAttribute::Id));
         }
-        let edits: Vec<MembershipEdit> = members.iter().cloned().map(MembershipEdit::Add).collect();
+        let edits = plan::insert_edits(members, member_groups);
         let facts = contents.membership_facts(&group.id, &edits);
         let membership = plan::membership(&group.id, &edits, &facts, group.meta.last_modified)?;
         let mut planned = contents.with_member_snapshots(plan::insert_group(group, membership))?;
-        let roles = contents.group_roles(&mapping, None, &planned)?;
+        let roles = contents.group_roles(&mapping, self.max_group_depth, None, &planned)?;
         planned.changes.extend(roles);
         contents.put_group(None, &planned.group);
         contents.apply_membership(&planned.group.id, &planned.membership);
@@ -825,7 +955,8 @@ impl DirectoryStore for MemoryStore {
         let facts = contents.membership_facts(&group.id, edits);
         let membership = plan::membership(&group.id, edits, &facts, group.meta.last_modified)?;
         let mut planned = plan::update_group(stored.as_ref(), group, expected_version, membership)?;
-        let roles = contents.group_roles(&mapping, stored.as_ref(), &planned)?;
+        let roles =
+            contents.group_roles(&mapping, self.max_group_depth, stored.as_ref(), &planned)?;
         planned.changes.extend(roles);
         if !planned.is_noop() {
             planned = contents.with_member_snapshots(planned)?;
@@ -853,7 +984,8 @@ impl DirectoryStore for MemoryStore {
         let facts = contents.membership_facts(group, edits);
         let membership = plan::membership(group, edits, &facts, at)?;
         let mut planned = plan::edit_members(stored.as_ref(), group, membership, at)?;
-        let roles = contents.group_roles(&mapping, stored.as_ref(), &planned)?;
+        let roles =
+            contents.group_roles(&mapping, self.max_group_depth, stored.as_ref(), &planned)?;
         planned.changes.extend(roles);
         if !planned.is_noop() {
             planned = contents.with_member_snapshots(planned)?;
@@ -917,7 +1049,12 @@ impl DirectoryStore for MemoryStore {
         let Some(contents) = state.contents.get(dir) else {
             return Ok(0);
         };
-        if filter.key.is_none() && filter.member.is_none() {
+        if *filter
+            == (GroupFilter {
+                states: filter.states,
+                ..GroupFilter::default()
+            })
+        {
             let all = contents.groups.len() as u64;
             return Ok(match filter.states {
                 States::All => all,
@@ -939,17 +1076,11 @@ impl DirectoryStore for MemoryStore {
         let users: BTreeSet<&UserId> = users.iter().collect();
         let mut rows = Vec::new();
         for user in users {
-            for group_id in contents.groups_of_user.page(user, None) {
-                if let Some(group) = contents.groups.get(group_id) {
-                    rows.push(UserGroup {
-                        user_id: user.clone(),
-                        group_id: group_id.clone(),
-                        display_name: group.display_name.clone(),
-                        external_id: group.external_id().map(str::to_owned),
-                        group_deleted: group.deleted,
-                    });
-                }
-            }
+            rows.extend(
+                contents
+                    .user_group_rows(user, self.max_group_depth)?
+                    .into_values(),
+            );
         }
         Ok(rows)
     }

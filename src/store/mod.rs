@@ -116,7 +116,15 @@ pub enum MembershipEdit {
     Add(UserId),
     /// Remove the user; a no-op if it is not a member.
     Remove(UserId),
-    /// Remove every member.
+    /// Add a group of the same directory (not deleted) as a member group: its users, and
+    /// those of the groups nested in it, get this group's roles. A no-op if it is a member
+    /// group already. Refused with [`StoreError::Nesting`] when the edge would be a
+    /// self-membership, close a cycle or nest deeper than the backend's limit (see
+    /// [`plan::check_nesting`]); `NotFound(Group)` for a group that is absent or deleted.
+    AddGroup(GroupId),
+    /// Remove a member group; a no-op if it is not one.
+    RemoveGroup(GroupId),
+    /// Remove every member: users and member groups.
     RemoveAll,
 }
 
@@ -177,11 +185,16 @@ pub struct GroupFilter {
     pub states: States,
     /// Only groups whose indexed attribute equals this.
     pub key: Option<GroupKey>,
-    /// Only groups this user is a member of.
+    /// Only groups this user is a direct member of.
     pub member: Option<UserId>,
+    /// Only the groups this group is a direct member group of (its parents).
+    pub member_group: Option<GroupId>,
+    /// Only the direct member groups of this group (its children).
+    pub parent: Option<GroupId>,
 }
 
-/// One membership row of [`DirectoryStore::groups_of_users`].
+/// One membership row of [`DirectoryStore::groups_of_users`]: a group the user is a
+/// direct member of, or one it belongs to through nesting (`direct: false`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(clippy::exhaustive_structs, reason = "rows a backend builds")]
 pub struct UserGroup {
@@ -196,6 +209,9 @@ pub struct UserGroup {
     pub external_id: Option<String>,
     /// Whether the group is deleted.
     pub group_deleted: bool,
+    /// Whether the user is a member of the group itself (`false`: only through member
+    /// groups nested in it).
+    pub direct: bool,
 }
 
 impl UserGroup {
@@ -296,6 +312,46 @@ impl<K> Default for Keyset<K> {
 /// # Listing
 /// Listings are in id order. Deleted entities are included unless the filter's
 /// [`States`] leaves them out.
+///
+/// # Nested groups
+/// A group's members are users and *member groups* (groups of the same directory). The
+/// contract every backend that nests keeps (`MemoryStore` does; one that does not must
+/// refuse [`MembershipEdit::AddGroup`] and `insert_group`'s `member_groups` with
+/// [`StoreError::Nesting`]`(`[`NestingRefusal::Unsupported`](plan::NestingRefusal::Unsupported)`)`,
+/// treat `RemoveGroup` as a no-op, and select no group by [`GroupFilter::member_group`] /
+/// [`GroupFilter::parent`]):
+///
+/// - **Edges** are `(parent, child)` rows per directory, added by
+///   [`MembershipEdit::AddGroup`] (or `insert_group`'s `member_groups`) and removed by
+///   [`MembershipEdit::RemoveGroup`] and [`MembershipEdit::RemoveAll`], with the same net
+///   difference as user members ([`plan::membership`]). An added child that is absent or
+///   deleted is `NotFound(Group)`.
+/// - **Rules**, checked under the write's lock against the graph as stored with
+///   [`plan::check_member_groups`] (that is, [`plan::check_nesting`] per added edge,
+///   reading each group's parents / children that are not deleted): no self-membership,
+///   no cycle, no chain longer than the backend's depth limit
+///   ([`plan::DEFAULT_MAX_GROUP_DEPTH`] unless configured). A refusal is
+///   [`StoreError::Nesting`] and the write changes nothing.
+/// - **Deleted groups drop out of nesting**: their edges are kept (as a deleted group's
+///   user memberships are), but every walk skips a deleted group, so it passes no roles
+///   up, is nobody's ancestor, and is not counted by the rules.
+/// - **The log**: a member group joining or leaving records `group.member_added` /
+///   `group.member_removed` with `resource_id` the parent, [`Change::member_group_id`]
+///   the child, no `member_id` and no user snapshot; the group snapshot is the parent
+///   after the write. Removals come before additions, users before groups.
+/// - **Roles resolve transitively**: a user's effective groups are its direct groups
+///   (not deleted) and their ancestors (not deleted, through groups not deleted) up to
+///   the depth limit. Every write that changes some user's effective roles records
+///   exactly one `user.roles_changed` per such user in the same step: member edits
+///   (the users added or removed), edge edits (every user below the child,
+///   transitively), a group's rename, `externalId` change or deletion (every user below
+///   the group) and a user's active-ness. [`plan::nested_group_write_roles`] and
+///   [`plan::nested_user_write_roles`] plan them from a [`plan::NestingReads`] over the
+///   stored state before the write.
+/// - **Reads**: [`groups_of_users`](Self::groups_of_users) lists each user's ancestor
+///   groups too (`direct: false`, see [`plan::ancestor_groups`]); [`GroupFilter::parent`]
+///   lists a group's member groups and [`GroupFilter::member_group`] its parents (direct
+///   edges only; `States` as for any group listing).
 #[async_trait]
 pub trait DirectoryStore: Send + Sync {
     /// Stores a new organization. `Conflict(OrganizationExternalId)` if its external id is
@@ -388,15 +444,23 @@ pub trait DirectoryStore: Send + Sync {
     /// How many users `filter` selects (what `list_users` would return unpaged).
     async fn count_users(&self, dir: &DirectoryId, filter: &UserFilter) -> Result<u64, StoreError>;
 
-    /// Stores a new group with version 1 and the given members, recording
-    /// `group.created` and one `group.member_added` per member. `NotFound` if the directory
-    /// or a member (a user of the same directory) is absent; `Conflict(Id)` if its id is
-    /// taken.
-    async fn insert_group(&self, group: Group, members: &[UserId]) -> Result<Group, StoreError>;
+    /// Stores a new group with version 1, the given user members and member groups,
+    /// recording `group.created` and one `group.member_added` per member (users, then
+    /// groups). `NotFound` if the directory, a member (a user of the same directory) or a
+    /// member group (a group of it, not deleted) is absent; `Conflict(Id)` if its id is
+    /// taken; `Nesting` if a member group breaks a nesting rule (see
+    /// [Nested groups](DirectoryStore#nested-groups)).
+    async fn insert_group(
+        &self,
+        group: Group,
+        members: &[UserId],
+        member_groups: &[GroupId],
+    ) -> Result<Group, StoreError>;
     /// Replaces a group if its stored version is `expected_version` and applies `edits`,
     /// all in one step (plan: [`plan::update_group`] and [`plan::membership`]); stores
-    /// version `expected_version + 1` unless nothing changed. Errors as for users, and
-    /// `NotFound` for an added member that is not a user of the directory.
+    /// version `expected_version + 1` unless nothing changed. Errors as for users,
+    /// `NotFound` for an added member that is not a user of the directory (or an added
+    /// member group that is not a group of it), and `Nesting` as for `insert_group`.
     async fn update_group(
         &self,
         group: Group,
@@ -407,7 +471,7 @@ pub trait DirectoryStore: Send + Sync {
     /// conflict), bumping the version and setting `lastModified` to `at` if membership
     /// changed. Reads only the memberships the edits name (all of them for
     /// [`MembershipEdit::RemoveAll`]). `NotFound` for a missing or deleted group or an
-    /// added member not in the directory.
+    /// added member not in the directory; `Nesting` as for `insert_group`.
     async fn edit_members(
         &self,
         dir: &DirectoryId,
@@ -438,8 +502,11 @@ pub trait DirectoryStore: Send + Sync {
         filter: &GroupFilter,
     ) -> Result<u64, StoreError>;
     /// The groups each of `users` belongs to, as `(user, group)` rows with the group's
-    /// `displayName`, `externalId` and deleted-ness, ordered by user then group. One round trip for the
-    /// whole batch: what rendering a page of users with their `groups` needs.
+    /// `displayName`, `externalId` and deleted-ness, ordered by user then group: the
+    /// groups it is a direct member of (deleted ones included, `direct: true`), and the
+    /// ancestors of those not deleted (`direct: false`; a group reached both ways is one
+    /// direct row). One round trip for the whole batch: what rendering a page of users
+    /// with their `groups`, and resolving their roles, needs.
     async fn groups_of_users(
         &self,
         dir: &DirectoryId,

@@ -22,6 +22,7 @@
 //! let facts = MembershipFacts {
 //!     members: [bob.clone()].into(),
 //!     users: [ann.clone()].into(),
+//!     ..MembershipFacts::default()
 //! };
 //! let at = time::OffsetDateTime::UNIX_EPOCH;
 //! let planned = plan::membership(&group, &edits, &facts, at).unwrap();
@@ -38,8 +39,9 @@ use time::OffsetDateTime;
 mod nesting;
 mod roles;
 pub use nesting::{
-    DEFAULT_MAX_GROUP_DEPTH, NestedEffect, NestedRoleFacts, NestedUser, NestingRefusal,
-    check_nesting, effective_groups, nested_role_changes,
+    DEFAULT_MAX_GROUP_DEPTH, NestedEffect, NestedRoleFacts, NestedUser, NestingReads,
+    NestingRefusal, ancestor_groups, check_member_groups, check_nesting, effective_groups,
+    nested_group_write_roles, nested_role_changes, nested_user_write_roles,
 };
 pub use roles::{
     GroupRoleReads, RoleEffect, RoleGroup, RoleUser, group_role_reads, group_write_roles,
@@ -62,6 +64,8 @@ pub struct ChangeDraft {
     pub resource_id: ResourceId,
     /// For membership changes, the user who joined or left.
     pub member_id: Option<UserId>,
+    /// For membership changes of a member group, the group that joined or left.
+    pub member_group_id: Option<GroupId>,
     /// The write's time, as the caller gave it.
     pub at: OffsetDateTime,
     /// The user as of this change: the stored user for user kinds (set by the planner),
@@ -84,6 +88,7 @@ impl ChangeDraft {
             kind,
             resource_id: resource_id.into(),
             member_id: None,
+            member_group_id: None,
             at,
             user: None,
             group: None,
@@ -101,6 +106,9 @@ impl ChangeDraft {
             self.member_id,
             self.at,
         );
+        if let Some(member) = self.member_group_id {
+            change = change.with_member_group(member);
+        }
         if let Some(user) = self.user {
             change = change.with_user_snapshot(user);
         }
@@ -262,6 +270,7 @@ pub fn insert_user(mut user: User, user_name_taken: bool) -> Result<UserPlan, St
         kind: ChangeKind::UserCreated,
         resource_id: user.id.clone().into(),
         member_id: None,
+        member_group_id: None,
         at: user.meta.last_modified,
         user: Some(Arc::new(user.clone())),
         group: None,
@@ -311,6 +320,7 @@ pub fn update_user(
         kind: ChangeKind::for_user(Some(stored.state), user.state),
         resource_id: user.id.clone().into(),
         member_id: None,
+        member_group_id: None,
         at: user.meta.last_modified,
         user: Some(Arc::new(user.clone())),
         group: None,
@@ -331,7 +341,14 @@ pub struct MembershipReads {
     pub named: Vec<UserId>,
     /// The users the edits add: read whether each is a user of the directory.
     pub added: Vec<UserId>,
-    /// Whether the edits remove every member, so the whole member list must be read.
+    /// Every group the edits name, in id order, each once: read whether each is a member
+    /// group.
+    pub named_groups: Vec<GroupId>,
+    /// The groups the edits add: read whether each is a group of the directory, not
+    /// deleted.
+    pub added_groups: Vec<GroupId>,
+    /// Whether the edits remove every member, so the whole member list (users and member
+    /// groups) must be read.
     pub all_members: bool,
 }
 
@@ -339,6 +356,8 @@ pub struct MembershipReads {
 pub fn membership_reads(edits: &[MembershipEdit]) -> MembershipReads {
     let mut named = BTreeSet::new();
     let mut added = BTreeSet::new();
+    let mut named_groups = BTreeSet::new();
+    let mut added_groups = BTreeSet::new();
     let mut all_members = false;
     for edit in edits {
         match edit {
@@ -349,12 +368,21 @@ pub fn membership_reads(edits: &[MembershipEdit]) -> MembershipReads {
             MembershipEdit::Remove(user) => {
                 named.insert(user.clone());
             }
+            MembershipEdit::AddGroup(group) => {
+                named_groups.insert(group.clone());
+                added_groups.insert(group.clone());
+            }
+            MembershipEdit::RemoveGroup(group) => {
+                named_groups.insert(group.clone());
+            }
             MembershipEdit::RemoveAll => all_members = true,
         }
     }
     MembershipReads {
         named: named.into_iter().collect(),
         added: added.into_iter().collect(),
+        named_groups: named_groups.into_iter().collect(),
+        added_groups: added_groups.into_iter().collect(),
         all_members,
     }
 }
@@ -370,6 +398,11 @@ pub struct MembershipFacts {
     pub members: BTreeSet<UserId>,
     /// Which of the added users are users of the directory.
     pub users: BTreeSet<UserId>,
+    /// Which of the named groups (every member group, when `all_members`) are member
+    /// groups now.
+    pub member_groups: BTreeSet<GroupId>,
+    /// Which of the added groups are groups of the directory, not deleted.
+    pub groups: BTreeSet<GroupId>,
 }
 
 /// The net effect of membership edits.
@@ -380,19 +413,27 @@ pub struct MembershipPlan {
     pub add: Vec<UserId>,
     /// Users to remove from the group, in id order.
     pub remove: Vec<UserId>,
-    /// `group.member_removed` then `group.member_added` entries.
+    /// Member groups to add, in id order (each to be checked with [`check_nesting`]).
+    pub add_groups: Vec<GroupId>,
+    /// Member groups to remove, in id order.
+    pub remove_groups: Vec<GroupId>,
+    /// `group.member_removed` then `group.member_added` entries (users, then groups).
     pub changes: Vec<ChangeDraft>,
 }
 
 impl MembershipPlan {
     /// Whether membership stays as it is.
     pub fn is_empty(&self) -> bool {
-        self.add.is_empty() && self.remove.is_empty()
+        self.add.is_empty()
+            && self.remove.is_empty()
+            && self.add_groups.is_empty()
+            && self.remove_groups.is_empty()
     }
 
     /// The users whose membership changes, in id order, each once: the users a backend
     /// reads (one batch) for the membership changes' snapshots
-    /// ([`GroupPlan::with_member_snapshots`]). As many as the entries the write records.
+    /// ([`GroupPlan::with_member_snapshots`]). As many as the user entries the write
+    /// records.
     pub fn changed_members(&self) -> Vec<UserId> {
         let all: BTreeSet<&UserId> = self.add.iter().chain(&self.remove).collect();
         all.into_iter().cloned().collect()
@@ -402,7 +443,8 @@ impl MembershipPlan {
 /// Applies `edits` in order to the membership `facts` describe and returns the net
 /// difference: a member removed and added back in one request is left alone, and a replace
 /// with the same members records nothing. `NotFound` for an added user that is not a user
-/// of the directory.
+/// of the directory, or an added group that is not a group of it (or is deleted). Nesting
+/// rules are checked separately ([`check_member_groups`]), against the stored graph.
 pub fn membership(
     group: &GroupId,
     edits: &[MembershipEdit],
@@ -410,6 +452,7 @@ pub fn membership(
     at: OffsetDateTime,
 ) -> Result<MembershipPlan, StoreError> {
     let mut current = facts.members.clone();
+    let mut current_groups = facts.member_groups.clone();
     for edit in edits {
         match edit {
             MembershipEdit::Add(user) => {
@@ -421,28 +464,60 @@ pub fn membership(
             MembershipEdit::Remove(user) => {
                 current.remove(user);
             }
-            MembershipEdit::RemoveAll => current.clear(),
+            MembershipEdit::AddGroup(member) => {
+                if !facts.groups.contains(member) {
+                    return Err(StoreError::not_found(EntityKind::Group, member));
+                }
+                current_groups.insert(member.clone());
+            }
+            MembershipEdit::RemoveGroup(member) => {
+                current_groups.remove(member);
+            }
+            MembershipEdit::RemoveAll => {
+                current.clear();
+                current_groups.clear();
+            }
         }
     }
     let remove: Vec<UserId> = facts.members.difference(&current).cloned().collect();
     let add: Vec<UserId> = current.difference(&facts.members).cloned().collect();
+    let remove_groups: Vec<GroupId> = facts
+        .member_groups
+        .difference(&current_groups)
+        .cloned()
+        .collect();
+    let add_groups: Vec<GroupId> = current_groups
+        .difference(&facts.member_groups)
+        .cloned()
+        .collect();
     let draft = |kind, user: &UserId| ChangeDraft {
-        kind,
-        resource_id: group.clone().into(),
         member_id: Some(user.clone()),
-        at,
-        user: None,
-        group: None,
-        roles: None,
+        ..ChangeDraft::new(kind, group.clone(), at)
+    };
+    let group_draft = |kind, member: &GroupId| ChangeDraft {
+        member_group_id: Some(member.clone()),
+        ..ChangeDraft::new(kind, group.clone(), at)
     };
     let changes = remove
         .iter()
         .map(|u| draft(ChangeKind::GroupMemberRemoved, u))
+        .chain(
+            remove_groups
+                .iter()
+                .map(|g| group_draft(ChangeKind::GroupMemberRemoved, g)),
+        )
         .chain(add.iter().map(|u| draft(ChangeKind::GroupMemberAdded, u)))
+        .chain(
+            add_groups
+                .iter()
+                .map(|g| group_draft(ChangeKind::GroupMemberAdded, g)),
+        )
         .collect();
     Ok(MembershipPlan {
         add,
         remove,
+        add_groups,
+        remove_groups,
         changes,
     })
 }
@@ -493,14 +568,25 @@ fn with_group_snapshot(group: &Group, changes: &mut [ChangeDraft]) {
     }
 }
 
+/// The edits a new group's members make: each user added, then each member group.
+pub fn insert_edits(members: &[UserId], member_groups: &[GroupId]) -> Vec<MembershipEdit> {
+    members
+        .iter()
+        .cloned()
+        .map(MembershipEdit::Add)
+        .chain(member_groups.iter().cloned().map(MembershipEdit::AddGroup))
+        .collect()
+}
+
 /// Plans a new group with `membership` (from [`membership`] over empty facts and
-/// `Add` edits).
+/// the [`insert_edits`]).
 pub fn insert_group(mut group: Group, membership: MembershipPlan) -> GroupPlan {
     group.meta.version = 1;
     let mut changes = vec![ChangeDraft {
         kind: ChangeKind::GroupCreated,
         resource_id: group.id.clone().into(),
         member_id: None,
+        member_group_id: None,
         at: group.meta.last_modified,
         user: None,
         group: None,
@@ -548,6 +634,7 @@ pub fn update_group(
             kind: ChangeKind::for_group(Some(stored.deleted), group.deleted),
             resource_id: group.id.clone().into(),
             member_id: None,
+            member_group_id: None,
             at: group.meta.last_modified,
             user: None,
             group: None,
@@ -804,6 +891,7 @@ mod tests {
         let facts = MembershipFacts {
             members: [uid(1), uid(2)].into(),
             users: [uid(1), uid(2), uid(3)].into(),
+            ..MembershipFacts::default()
         };
         let edits = [
             MembershipEdit::RemoveAll,

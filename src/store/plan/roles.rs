@@ -160,7 +160,7 @@ pub fn user_role_reads(mapping: &RoleMapping, before: Option<&User>, after: &Use
 }
 
 /// The roles a group gives its members: those of the rules naming it.
-fn group_roles(mapping: &RoleMapping, group: Option<&RoleGroup>) -> BTreeSet<String> {
+pub(super) fn group_roles(mapping: &RoleMapping, group: Option<&RoleGroup>) -> BTreeSet<String> {
     let Some(group) = group else {
         return BTreeSet::new();
     };

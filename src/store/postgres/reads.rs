@@ -100,6 +100,10 @@ fn group_selection(query: &mut Query, dir: &DirectoryId, filter: &GroupFilter) {
     if filter.states != States::All {
         conditions.push_str(" AND NOT g.deleted");
     }
+    if filter.member_group.is_some() || filter.parent.is_some() {
+        // No nesting edges on PostgreSQL yet: no group has a parent or a member group.
+        conditions.push_str(" AND false");
+    }
     let d = query.bind(dir.to_string());
     query.push(&format!(
         " FROM {{s}}.groups g{joins} WHERE g.directory_id = {d}{conditions}"
@@ -542,6 +546,8 @@ pub(super) fn user_groups(rows: &[tokio_postgres::Row]) -> Result<Vec<UserGroup>
                     .map_err(db)?
                     .map(unesc)
                     .transpose()?,
+                // No nesting on PostgreSQL yet: every membership is direct.
+                direct: true,
             })
         })
         .collect()

@@ -399,7 +399,7 @@ impl PostgresStore {
         members: &[UserId],
     ) -> Result<Group, StoreError> {
         let dir = group.directory_id.clone();
-        let edits: Vec<MembershipEdit> = members.iter().cloned().map(MembershipEdit::Add).collect();
+        let edits = plan::insert_edits(members, &[]);
         let reads = plan::membership_reads(&edits);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
@@ -422,8 +422,8 @@ impl PostgresStore {
             return Err(StoreError::Conflict(UniqueAttribute::Id));
         }
         let facts = MembershipFacts {
-            members: Default::default(),
             users: id_set(row.try_get(1).map_err(db)?)?,
+            ..MembershipFacts::default()
         };
         let membership = plan::membership(&group.id, &edits, &facts, group.meta.last_modified)?;
         let mut planned = plan::insert_group(group, membership);
@@ -662,9 +662,11 @@ impl PostgresStore {
             .await
         }
         .map_err(db)?;
+        // No member groups on PostgreSQL yet: adding one is refused before this read.
         Ok(MembershipFacts {
             members: id_set(row.try_get(0).map_err(db)?)?,
             users: id_set(row.try_get(1).map_err(db)?)?,
+            ..MembershipFacts::default()
         })
     }
 

@@ -362,10 +362,17 @@ impl DirectoryStore for SledStore {
             .await
     }
 
-    async fn insert_group(&self, group: Group, members: &[UserId]) -> Result<Group, StoreError> {
-        let members = members.to_vec();
-        self.blocking(move |inner| inner.write(move |i| i.insert_group(group, &members)))
-            .await
+    async fn insert_group(
+        &self,
+        group: Group,
+        members: &[UserId],
+        member_groups: &[GroupId],
+    ) -> Result<Group, StoreError> {
+        let (members, member_groups) = (members.to_vec(), member_groups.to_vec());
+        self.blocking(move |inner| {
+            inner.write(move |i| i.insert_group(group, &members, &member_groups))
+        })
+        .await
     }
 
     async fn update_group(

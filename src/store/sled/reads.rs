@@ -230,6 +230,9 @@ impl View {
         filter: &GroupFilter,
         page: &Keyset<GroupId>,
     ) -> Result<Vec<Group>, StoreError> {
+        if filter.member_group.is_some() || filter.parent.is_some() {
+            return Ok(Vec::new());
+        }
         let (tree, prefix, check) = self.group_source(dir, filter);
         let after = page.after.as_ref().map(GroupId::as_str);
         if tree == GROUPS {
@@ -261,6 +264,9 @@ impl View {
         dir: &DirectoryId,
         filter: &GroupFilter,
     ) -> Result<u64, StoreError> {
+        if filter.member_group.is_some() || filter.parent.is_some() {
+            return Ok(0);
+        }
         if filter.key.is_none() && filter.member.is_none() {
             let mut total = 0u64;
             for name in group_counters(filter.states) {
@@ -392,6 +398,7 @@ impl View {
                         display_name,
                         external_id,
                         group_deleted,
+                        direct: true,
                     });
                 }
             }

@@ -99,11 +99,12 @@ async fn populated(path: &std::path::Path) -> SledStore {
         .insert_group(
             group(&dir, 100, false),
             &[uid(1), uid(2), uid(3), uid(4), uid(7)],
+            &[],
         )
         .await
         .expect("group");
     store
-        .insert_group(group(&dir, 101, true), &[])
+        .insert_group(group(&dir, 101, true), &[], &[])
         .await
         .expect("group");
     store
@@ -209,7 +210,7 @@ async fn counts_follow_every_state_change_without_reading_documents() {
     let by_name = GroupFilter {
         key: Some(GroupKey::DisplayName("g101".into())),
         states: States::Visible,
-        member: None,
+        ..GroupFilter::default()
     };
     assert_eq!(
         store.count_groups(&dir, &by_name).await.expect("count"),
@@ -767,6 +768,7 @@ async fn change_log_size_per_change_for_an_entra_user() {
                 ..group(&dir, 20, false)
             },
             &[],
+            &[],
         )
         .await
         .expect("group");
@@ -919,7 +921,7 @@ async fn a_batch_plans_each_write_against_the_ones_before_it() {
             // Version 1 is the one the first write staged.
             planned(move |v| v.update_user(renamed, 1).map(|(s, _)| (s, ()))),
             planned(move |v| {
-                v.insert_group(group(&d2, 100, false), &[uid(1)])
+                v.insert_group(group(&d2, 100, false), &[uid(1)], &[])
                     .map(|(s, _)| (s, ()))
             }),
             // The renamed user no longer holds the old name, so this one may take it.

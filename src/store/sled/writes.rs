@@ -227,6 +227,11 @@ impl View {
         edits: &[MembershipEdit],
     ) -> Result<MembershipFacts, StoreError> {
         let reads = plan::membership_reads(edits);
+        if let Some(group) = reads.added_groups.first() {
+            return Err(StoreError::Nesting(plan::NestingRefusal::Unsupported(
+                group.clone(),
+            )));
+        }
         let mut facts = MembershipFacts::default();
         if reads.all_members {
             facts.members = self.all_members(dir, group)?.into_iter().collect();
@@ -367,13 +372,14 @@ impl View {
         &self,
         group: Group,
         members: &[UserId],
+        member_groups: &[GroupId],
     ) -> Result<(WriteSet, Group), StoreError> {
         let dir = group.directory_id.clone();
         self.require_directory(&dir)?;
         if self.exists(GROUPS, &entity(&dir, group.id.as_str()))? {
             return Err(StoreError::Conflict(UniqueAttribute::Id));
         }
-        let edits: Vec<MembershipEdit> = members.iter().cloned().map(MembershipEdit::Add).collect();
+        let edits = plan::insert_edits(members, member_groups);
         let facts = self.membership_facts(&dir, &group.id, &edits)?;
         let membership = plan::membership(&group.id, &edits, &facts, group.meta.last_modified)?;
         self.stage_group_plan(None, plan::insert_group(group, membership))

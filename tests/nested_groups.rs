@@ -1,0 +1,510 @@
+//! Nested groups through `ScimService::handle`, on the memory and sled stores: a group may
+//! be a member of another (RFC 7643 §4.2, `members.type` `Group`), roles resolve through
+//! every ancestor, and each write that changes a user's effective roles records exactly
+//! one `user.roles_changed` entry for that user. Replays an Okta Group Push that nests
+//! groups and an Entra nested-group assignment; refusals (itself, cycles, too deep,
+//! unknown groups) are 400 `invalidValue` and change nothing.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use scimkit::model::{ChangeKind, DirectoryId, GroupMatch, ResourceId, RoleMapping, SequentialIds};
+use scimkit::store::{DirectoryStore, MemoryStore, TokenStore};
+use scimkit::sync::{DirectorySelector, DirectorySync};
+use scimkit::{Admin, ScimService};
+use serde_json::{Value, json};
+
+const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+struct Setup {
+    sync: DirectorySync,
+    scim: ScimService,
+    directory: DirectoryId,
+    token: String,
+    /// Feed position already read.
+    cursor: std::sync::Mutex<u64>,
+}
+
+type RolesChange = (String, BTreeSet<String>, BTreeSet<String>);
+
+fn roles(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+fn change(user: &str, before: &[&str], after: &[&str]) -> RolesChange {
+    (user.to_owned(), roles(before), roles(after))
+}
+
+fn mapping() -> RoleMapping {
+    RoleMapping::new()
+        .map(GroupMatch::DisplayName("Engineering".into()), "developer")
+        .map(GroupMatch::DisplayName("Db".into()), "dba")
+        .with_default("viewer")
+}
+
+async fn setup(store: Arc<dyn DirectoryStore>, tokens: Arc<dyn TokenStore>) -> Setup {
+    let admin = Admin::with_stores(store.clone(), tokens.clone());
+    let org = admin.create_organization(None, vec![]).await.unwrap();
+    let directory = admin.create_directory(&org.id, true).await.unwrap();
+    admin
+        .set_role_mapping(&directory.id, mapping())
+        .await
+        .unwrap();
+    let token = admin.issue_scim_token(&directory.id).await.unwrap().secret;
+    // Sequential ids: users and groups sort in the order they are created, so the
+    // order of one write's `roles_changed` entries (by user id) is known.
+    let scim = ScimService::builder_with(store.clone(), tokens)
+        .ids(Arc::new(SequentialIds::default()))
+        .public_url("https://scim.example.com")
+        .build();
+    let sync = DirectorySync::new(store);
+    let s = Setup {
+        sync,
+        scim,
+        directory: directory.id,
+        token,
+        cursor: std::sync::Mutex::new(0),
+    };
+    s.changes().await;
+    s
+}
+
+impl Setup {
+    async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("/scim/v2/{}{path}", self.directory))
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("content-type", "application/scim+json")
+            .body(body.map(|b| Bytes::from(b.to_string())).unwrap_or_default())
+            .unwrap();
+        let response = self.scim.handle(request).await;
+        let status = response.status();
+        let body = response.into_body();
+        let body = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&body).unwrap()
+        };
+        (status, body)
+    }
+
+    async fn user(&self, user_name: &str) -> String {
+        let (status, body) = self
+            .send(
+                "POST",
+                "/Users",
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": user_name,
+                    "active": true,
+                })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn group(&self, name: &str, members: Value) -> String {
+        let (status, body) = self
+            .send(
+                "POST",
+                "/Groups",
+                Some(json!({"schemas": [GROUP], "displayName": name, "members": members})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn patch(&self, group: &str, operations: Value) -> (StatusCode, Value) {
+        self.send(
+            "PATCH",
+            &format!("/Groups/{group}"),
+            Some(json!({"schemas": [PATCH], "Operations": operations})),
+        )
+        .await
+    }
+
+    async fn patch_ok(&self, group: &str, operations: Value) {
+        let (status, body) = self.patch(group, operations).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// Every change since the last call.
+    async fn changes(&self) -> Vec<scimkit::model::Change> {
+        let after = *self.cursor.lock().unwrap();
+        let page = self
+            .sync
+            .changes(
+                &DirectorySelector::Directory(self.directory.clone()),
+                after,
+                1000,
+            )
+            .await
+            .unwrap();
+        *self.cursor.lock().unwrap() = page.next_cursor;
+        page.changes
+    }
+
+    /// The `user.roles_changed` entries since the last call: (user, before, after).
+    async fn roles_changes(&self) -> Vec<RolesChange> {
+        roles_changes(self.changes().await)
+    }
+
+    async fn roles_of(&self, user: &str) -> BTreeSet<String> {
+        self.sync
+            .roles_of(
+                &DirectorySelector::Directory(self.directory.clone()),
+                &user.parse().unwrap(),
+            )
+            .await
+            .unwrap()
+    }
+}
+
+fn roles_changes(changes: Vec<scimkit::model::Change>) -> Vec<RolesChange> {
+    changes
+        .into_iter()
+        .filter(|c| c.kind == ChangeKind::RolesChanged)
+        .map(|c| {
+            let (before, after) = (c.roles_before().cloned(), c.roles_after().cloned());
+            let user = match c.resource_id {
+                ResourceId::User(user) => user.to_string(),
+                other => panic!("a roles change names a user, not {other}"),
+            };
+            (user, before.unwrap(), after.unwrap())
+        })
+        .collect()
+}
+
+/// Okta pushes Engineering ∋ Backend ∋ Db (Group Push sends member groups by id, without
+/// a `type`); ann is in Backend, bob in Db.
+async fn okta_group_push_with_nested_groups(s: Setup) {
+    let ann = s.user("ann@acme.com").await;
+    let bob = s.user("bob@acme.com").await;
+    s.changes().await;
+    let db = s
+        .group("Db", json!([{"value": bob, "display": "bob@acme.com"}]))
+        .await;
+    let backend = s.group("Backend", json!([{"value": ann}])).await;
+    assert_eq!(
+        s.roles_changes().await,
+        [change(&bob, &["viewer"], &["dba"])]
+    );
+
+    // Engineering arrives with Backend as a member: ann gets developer.
+    let engineering = s
+        .group(
+            "Engineering",
+            json!([{"value": backend, "display": "Backend"}]),
+        )
+        .await;
+    let created = s.changes().await;
+    let group_member = created
+        .iter()
+        .find(|c| c.kind == ChangeKind::GroupMemberAdded)
+        .expect("a member_added entry for the member group");
+    assert_eq!(
+        group_member
+            .member_group_id
+            .as_ref()
+            .map(ToString::to_string),
+        Some(backend.clone())
+    );
+    assert_eq!(group_member.member_id, None, "no user joined");
+    assert_eq!(
+        roles_changes(created),
+        [change(&ann, &["viewer"], &["developer"])]
+    );
+
+    // Db is pushed under Backend: bob reaches Engineering two levels up.
+    s.patch_ok(
+        &backend,
+        json!([{"op": "add", "path": "members", "value": [{"value": db, "display": "Db"}]}]),
+    )
+    .await;
+    assert_eq!(
+        s.roles_changes().await,
+        [change(&bob, &["dba"], &["dba", "developer"])]
+    );
+    assert_eq!(s.roles_of(&bob).await, roles(&["dba", "developer"]));
+
+    // Backend is taken out of Engineering: everyone below it loses developer, in one step.
+    s.patch_ok(
+        &engineering,
+        json!([{"op": "remove", "path": format!("members[value eq \"{backend}\"]")}]),
+    )
+    .await;
+    assert_eq!(
+        s.roles_changes().await,
+        [
+            change(&ann, &["developer"], &["viewer"]),
+            change(&bob, &["dba", "developer"], &["dba"]),
+        ]
+    );
+
+    // And put back with a replace, typed this time.
+    let (status, body) = s
+        .send(
+            "PUT",
+            &format!("/Groups/{engineering}"),
+            Some(json!({"schemas": [GROUP], "displayName": "Engineering",
+                "members": [{"value": backend, "type": "Group"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        s.roles_changes().await,
+        [
+            change(&ann, &["viewer"], &["developer"]),
+            change(&bob, &["dba"], &["dba", "developer"]),
+        ]
+    );
+
+    // A rename of the top group reaches every user below it; renaming back restores.
+    s.patch_ok(
+        &engineering,
+        json!([{"op": "replace", "path": "displayName", "value": "Platform"}]),
+    )
+    .await;
+    assert_eq!(
+        s.roles_changes().await,
+        [
+            change(&ann, &["developer"], &["viewer"]),
+            change(&bob, &["dba", "developer"], &["dba"]),
+        ]
+    );
+    s.patch_ok(
+        &engineering,
+        json!([{"op": "replace", "path": "displayName", "value": "Engineering"}]),
+    )
+    .await;
+    assert_eq!(s.roles_changes().await.len(), 2);
+
+    // An unmapped group's member change below a mapped one changes only that user.
+    let carol = s.user("carol@acme.com").await;
+    s.changes().await;
+    s.patch_ok(
+        &db,
+        json!([{"op": "add", "path": "members", "value": [{"value": carol}]}]),
+    )
+    .await;
+    assert_eq!(
+        s.roles_changes().await,
+        [change(&carol, &["viewer"], &["dba", "developer"])]
+    );
+
+    // Deleting the middle group: its own member and everyone below lose what it passed up.
+    let (status, _) = s.send("DELETE", &format!("/Groups/{backend}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        s.roles_changes().await,
+        [
+            change(&ann, &["developer"], &["viewer"]),
+            change(&bob, &["dba", "developer"], &["dba"]),
+            change(&carol, &["dba", "developer"], &["dba"]),
+        ]
+    );
+    let (_, engineering_doc) = s.send("GET", &format!("/Groups/{engineering}"), None).await;
+    assert_eq!(
+        engineering_doc["members"],
+        json!([]),
+        "a deleted member group is gone from members"
+    );
+}
+
+/// Entra assigns a group to the app and then nests an assigned group in it with its
+/// `Add` PATCH (capitalised op, `value` array); it removes one with `Remove` and a value.
+async fn entra_nested_group_assignment(s: Setup) {
+    let ann = s.user("ann@acme.com").await;
+    s.changes().await;
+    let engineering = s.group("Engineering", json!([])).await;
+    let contractors = s.group("Contractors", json!([])).await;
+    s.patch_ok(
+        &contractors,
+        json!([{"op": "Add", "path": "members", "value": [{"value": ann}]}]),
+    )
+    .await;
+    assert_eq!(s.roles_changes().await, [], "Contractors gives no role");
+    s.patch_ok(
+        &engineering,
+        json!([{"op": "Add", "path": "members", "value": [{"value": contractors}]}]),
+    )
+    .await;
+    assert_eq!(
+        s.roles_changes().await,
+        [change(&ann, &["viewer"], &["developer"])]
+    );
+
+    // The user's `groups` list the nested-in group as indirect (RFC 7643 §4.1.2).
+    let (_, user) = s.send("GET", &format!("/Users/{ann}"), None).await;
+    let groups: Vec<(String, String)> = user["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["value"].as_str().unwrap().to_owned(),
+                g["type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            (engineering.clone(), "indirect".to_owned()),
+            (contractors.clone(), "direct".to_owned()),
+        ]
+    );
+    // The group renders its member group with its type and location.
+    let (_, group) = s.send("GET", &format!("/Groups/{engineering}"), None).await;
+    assert_eq!(
+        group["members"],
+        json!([{
+            "value": contractors,
+            "display": "Contractors",
+            "$ref": format!("https://scim.example.com/scim/v2/{}/Groups/{contractors}", s.directory),
+            "type": "Group",
+        }])
+    );
+
+    // Deactivating ann takes her nested roles, reactivating gives them back.
+    let (status, body) = s
+        .send(
+            "PATCH",
+            &format!("/Users/{ann}"),
+            Some(json!({"schemas": [PATCH],
+                "Operations": [{"op": "Replace", "path": "active", "value": "False"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(s.roles_changes().await, [change(&ann, &["developer"], &[])]);
+    s.send(
+        "PATCH",
+        &format!("/Users/{ann}"),
+        Some(json!({"schemas": [PATCH],
+            "Operations": [{"op": "Replace", "path": "active", "value": "True"}]})),
+    )
+    .await;
+    assert_eq!(s.roles_changes().await, [change(&ann, &[], &["developer"])]);
+
+    s.patch_ok(
+        &engineering,
+        json!([{"op": "Remove", "path": "members", "value": [{"value": contractors}]}]),
+    )
+    .await;
+    let removed = s.changes().await;
+    assert!(
+        removed
+            .iter()
+            .any(|c| c.kind == ChangeKind::GroupMemberRemoved
+                && c.member_group_id.as_ref().map(ToString::to_string)
+                    == Some(contractors.clone())),
+        "{removed:?}"
+    );
+    assert_eq!(
+        roles_changes(removed),
+        [change(&ann, &["developer"], &["viewer"])]
+    );
+}
+
+/// Each refused nesting is a 400 `invalidValue` that names the problem, and changes
+/// nothing: no entry in the feed, the members as they were.
+async fn refusals_change_nothing(s: Setup, limit: usize) {
+    let ann = s.user("ann@acme.com").await;
+    s.changes().await;
+    let top = s.group("Engineering", json!([])).await;
+    let mut chain = vec![top.clone()];
+    for level in 0..limit {
+        let name = format!("Level {level}");
+        let child = s.group(&name, json!([])).await;
+        let parent = chain.last().unwrap().clone();
+        s.patch_ok(
+            &parent,
+            json!([{"op": "add", "path": "members", "value": [{"value": child, "type": "Group"}]}]),
+        )
+        .await;
+        chain.push(child);
+    }
+    let bottom = chain.last().unwrap().clone();
+    s.patch_ok(
+        &bottom,
+        json!([{"op": "add", "path": "members", "value": [{"value": ann}]}]),
+    )
+    .await;
+    assert_eq!(
+        s.roles_changes().await,
+        [change(&ann, &["viewer"], &["developer"])],
+        "{limit} levels down still reach the top"
+    );
+    let extra = s.group("One too many", json!([])).await;
+    s.changes().await;
+
+    let deleted = s.group("Gone", json!([])).await;
+    s.send("DELETE", &format!("/Groups/{deleted}"), None).await;
+    s.changes().await;
+    let unknown = "scim_group_0000000000000000000000000000";
+    let cases = [
+        (top.clone(), top.clone(), "itself"),
+        (bottom.clone(), top.clone(), "cycle"),
+        (bottom.clone(), extra.clone(), "levels deep"),
+        (
+            top.clone(),
+            deleted.clone(),
+            "not a group of this directory",
+        ),
+        (top.clone(), unknown.to_owned(), "not a group"),
+    ];
+    for (parent, child, says) in cases {
+        let (_, before) = s.send("GET", &format!("/Groups/{parent}"), None).await;
+        let (status, body) = s
+            .patch(
+                &parent,
+                json!([{"op": "add", "path": "members", "value": [{"value": child, "type": "Group"}]}]),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{says}: {body}");
+        assert_eq!(body["scimType"], "invalidValue", "{says}: {body}");
+        let detail = body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(says), "{says}: {detail}");
+        let (_, after) = s.send("GET", &format!("/Groups/{parent}"), None).await;
+        assert_eq!(before, after, "{says}: the group is unchanged");
+        assert_eq!(s.changes().await, [], "{says}: nothing recorded");
+    }
+    // The same refusal on create stores no group.
+    let (status, body) = s
+        .send(
+            "POST",
+            "/Groups",
+            Some(json!({"schemas": [GROUP], "displayName": "Wrapper",
+                "members": [{"value": deleted, "type": "Group"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(s.changes().await, []);
+}
+
+async fn memory() -> Setup {
+    let store = Arc::new(MemoryStore::new());
+    setup(store.clone(), store).await
+}
+
+#[tokio::test]
+async fn memory_okta_group_push_with_nested_groups() {
+    okta_group_push_with_nested_groups(memory().await).await;
+}
+
+#[tokio::test]
+async fn memory_entra_nested_group_assignment() {
+    entra_nested_group_assignment(memory().await).await;
+}
+
+#[tokio::test]
+async fn memory_refusals_change_nothing() {
+    let store = Arc::new(MemoryStore::new().with_max_group_depth(3));
+    refusals_change_nothing(setup(store.clone(), store).await, 3).await;
+}
