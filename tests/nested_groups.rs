@@ -508,3 +508,59 @@ async fn memory_refusals_change_nothing() {
     let store = Arc::new(MemoryStore::new().with_max_group_depth(3));
     refusals_change_nothing(setup(store.clone(), store).await, 3).await;
 }
+
+#[cfg(feature = "sled")]
+mod sled {
+    use super::*;
+
+    async fn sled(dir: &tempfile::TempDir) -> Setup {
+        let store = Arc::new(scimkit::store::SledStore::open(dir.path()).unwrap());
+        setup(store.clone(), store).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sled_okta_group_push_with_nested_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        okta_group_push_with_nested_groups(sled(&dir).await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sled_entra_nested_group_assignment() {
+        let dir = tempfile::tempdir().unwrap();
+        entra_nested_group_assignment(sled(&dir).await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sled_refusals_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        refusals_change_nothing(
+            sled(&dir).await,
+            scimkit::store::plan::DEFAULT_MAX_GROUP_DEPTH,
+        )
+        .await;
+    }
+
+    /// Edges are stored: a reopened database still resolves roles through them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sled_nesting_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ann, directory) = {
+            let s = sled(&dir).await;
+            let ann = s.user("ann@acme.com").await;
+            let backend = s.group("Backend", json!([{"value": ann}])).await;
+            s.group("Engineering", json!([{"value": backend, "type": "Group"}]))
+                .await;
+            assert_eq!(s.roles_of(&ann).await, roles(&["developer"]));
+            (ann, s.directory.clone())
+        };
+        let store = Arc::new(scimkit::store::SledStore::open(dir.path()).unwrap());
+        let roles_after = DirectorySync::new(store)
+            .roles_of(
+                &DirectorySelector::Directory(directory),
+                &ann.parse().unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(roles_after, roles(&["developer"]));
+    }
+}

@@ -15,7 +15,7 @@ use crate::model::{DirectoryId, UserState};
 use crate::store::plan;
 
 /// Trees, in the order transactions list them. Indexes into this are the constants below.
-pub(super) const TREES: [&str; 21] = [
+pub(super) const TREES: [&str; 23] = [
     "orgs",
     "org_by_external_id",
     "directories",
@@ -38,6 +38,9 @@ pub(super) const TREES: [&str; 21] = [
     "group_live",
     "dir_meta",
     "purging",
+    // Nested groups (new trees only: format 2 still, an older database has no edges).
+    "group_children",
+    "group_parents",
 ];
 /// `org_id` → Organization.
 pub(super) const ORGS: usize = 0;
@@ -82,9 +85,13 @@ pub(super) const GROUP_LIVE: usize = 18;
 pub(super) const DIR_META: usize = 19;
 /// `dir` → () while a purge of that directory is under way (resumed on open).
 pub(super) const PURGING: usize = 20;
+/// `dir \0 parent_id \0 child_id` → (): the groups nested in a group.
+pub(super) const GROUP_CHILDREN: usize = 21;
+/// `dir \0 child_id \0 parent_id` → (): the groups a group is nested in.
+pub(super) const GROUP_PARENTS: usize = 22;
 
 /// Every tree whose keys start with `dir \0`: what a purge empties.
-pub(super) const DIRECTORY_TREES: [usize; 14] = [
+pub(super) const DIRECTORY_TREES: [usize; 16] = [
     USERS,
     USER_NAME,
     USER_EXT,
@@ -99,6 +106,8 @@ pub(super) const DIRECTORY_TREES: [usize; 14] = [
     USER_VISIBLE,
     GROUP_LIVE,
     DIR_META,
+    GROUP_CHILDREN,
+    GROUP_PARENTS,
 ];
 
 /// Names of the per-directory counters and marks in [`DIR_META`].
