@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use scimkit::model::{ChangeKind, DirectoryId, GroupMatch, ResourceId, RoleMapping, SequentialIds};
 use scimkit::store::{DirectoryStore, MemoryStore, TokenStore};
-use scimkit::sync::{DirectorySelector, DirectorySync};
+use scimkit::sync::{DirectorySelector, DirectorySync, ListGroups};
 use scimkit::{Admin, ScimService};
 use serde_json::{Value, json};
 
@@ -563,4 +563,48 @@ mod sled {
             .unwrap();
         assert_eq!(roles_after, roles(&["developer"]));
     }
+}
+
+/// The Sync API lists a group's member groups, page by page.
+#[tokio::test]
+async fn sync_lists_member_groups() {
+    let s = memory().await;
+    let engineering = s.group("Engineering", json!([])).await;
+    let mut nested = Vec::new();
+    for name in ["Backend", "Frontend", "Data"] {
+        let child = s.group(name, json!([])).await;
+        s.patch_ok(
+            &engineering,
+            json!([{"op": "add", "path": "members", "value": [{"value": child}]}]),
+        )
+        .await;
+        nested.push(child);
+    }
+    let selector = DirectorySelector::Directory(s.directory.clone());
+    let mut listed = Vec::new();
+    let mut token = None;
+    loop {
+        let page = s
+            .sync
+            .list_groups(
+                ListGroups::new(selector.clone())
+                    .member_groups_of(engineering.parse().unwrap())
+                    .with_page_size(2)
+                    .with_page_token(token),
+            )
+            .await
+            .unwrap();
+        listed.extend(page.items.into_iter().map(|g| g.id.to_string()));
+        token = page.next_page_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(listed, nested);
+    let top_level = s
+        .sync
+        .list_groups(ListGroups::new(selector).member_groups_of(nested[0].parse().unwrap()))
+        .await
+        .unwrap();
+    assert!(top_level.items.is_empty());
 }
