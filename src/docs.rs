@@ -793,8 +793,10 @@ pub mod directory_lifecycle {}
 /// it belongs to through nesting with `type: "indirect"` (RFC 7643 §4.1.2). The feed
 /// records a member group joining or leaving as `group.member_added` / `_removed` with
 /// [`Change::member_group_id`](crate::model::Change::member_group_id) (`memberGroupId`
-/// over HTTP). The memory store nests; `SledStore` and `PostgresStore` refuse member
-/// groups for now (400, naming the store).
+/// over HTTP). [`ListGroups::member_groups_of`](crate::sync::ListGroups::member_groups_of)
+/// lists a group's member groups (`GET .../scim/groups?scimGroupId=` over HTTP), and
+/// `roles_of` / `with_roles` count nested groups. The memory and sled stores nest; `PostgresStore` refuses member groups
+/// for now (400, naming the store).
 ///
 /// Over HTTP, [`ManagementService`](crate::ManagementService) sets the mapping in a
 /// directory PATCH (`"roleMapping": {"rules": [{"groupDisplayName": "Engineering",

@@ -508,3 +508,62 @@ async fn a_directory_is_read_configured_disabled_and_deleted_over_the_api() {
     let (status, _) = api.send("POST", &path, &api.key, json!({})).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 }
+
+/// A group's member groups at `.../scim/groups?scimGroupId=`, and a member group joining
+/// as `memberGroupId` in the feed.
+#[tokio::test]
+async fn lists_member_groups_and_names_them_in_changes() {
+    let fx = Fixture::new(&[]).await;
+    let ann = fx.create_user("ann@acme.com").await;
+    let backend = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({"displayName": "Backend", "members": [{"value": ann}]})),
+        )
+        .await
+        .id();
+    let engineering = fx
+        .request(
+            "POST",
+            "/Groups",
+            Some(json!({"displayName": "Engineering",
+                "members": [{"value": backend, "type": "Group"}]})),
+        )
+        .await
+        .id();
+    let api = api(&fx).await;
+
+    let (status, nested) = api
+        .get(&format!(
+            "/scim/groups?organizationExternalId=acme&scimGroupId={engineering}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{nested}");
+    let ids: Vec<&str> = nested["scimGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [backend.as_str()]);
+    let (_, leaves) = api
+        .get(&format!(
+            "/scim/groups?organizationExternalId=acme&scimGroupId={backend}"
+        ))
+        .await;
+    assert_eq!(leaves["scimGroups"], json!([]), "Backend nests no group");
+
+    let (_, feed) = api
+        .get("/scim/changes?organizationExternalId=acme&after=0&limit=100")
+        .await;
+    let joined: Vec<&Value> = feed["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "group.member_added" && c["resourceId"] == engineering.as_str())
+        .collect();
+    assert_eq!(joined.len(), 1, "{feed}");
+    assert_eq!(joined[0]["memberGroupId"], backend.as_str());
+    assert!(joined[0].get("memberId").is_none(), "no user joined");
+}

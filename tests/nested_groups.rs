@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use scimkit::model::{ChangeKind, DirectoryId, GroupMatch, ResourceId, RoleMapping, SequentialIds};
 use scimkit::store::{DirectoryStore, MemoryStore, TokenStore};
-use scimkit::sync::{DirectorySelector, DirectorySync};
+use scimkit::sync::{DirectorySelector, DirectorySync, ListGroups};
 use scimkit::{Admin, ScimService};
 use serde_json::{Value, json};
 
@@ -507,4 +507,104 @@ async fn memory_entra_nested_group_assignment() {
 async fn memory_refusals_change_nothing() {
     let store = Arc::new(MemoryStore::new().with_max_group_depth(3));
     refusals_change_nothing(setup(store.clone(), store).await, 3).await;
+}
+
+#[cfg(feature = "sled")]
+mod sled {
+    use super::*;
+
+    async fn sled(dir: &tempfile::TempDir) -> Setup {
+        let store = Arc::new(scimkit::store::SledStore::open(dir.path()).unwrap());
+        setup(store.clone(), store).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sled_okta_group_push_with_nested_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        okta_group_push_with_nested_groups(sled(&dir).await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sled_entra_nested_group_assignment() {
+        let dir = tempfile::tempdir().unwrap();
+        entra_nested_group_assignment(sled(&dir).await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sled_refusals_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        refusals_change_nothing(
+            sled(&dir).await,
+            scimkit::store::plan::DEFAULT_MAX_GROUP_DEPTH,
+        )
+        .await;
+    }
+
+    /// Edges are stored: a reopened database still resolves roles through them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sled_nesting_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ann, directory) = {
+            let s = sled(&dir).await;
+            let ann = s.user("ann@acme.com").await;
+            let backend = s.group("Backend", json!([{"value": ann}])).await;
+            s.group("Engineering", json!([{"value": backend, "type": "Group"}]))
+                .await;
+            assert_eq!(s.roles_of(&ann).await, roles(&["developer"]));
+            (ann, s.directory.clone())
+        };
+        let store = Arc::new(scimkit::store::SledStore::open(dir.path()).unwrap());
+        let roles_after = DirectorySync::new(store)
+            .roles_of(
+                &DirectorySelector::Directory(directory),
+                &ann.parse().unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(roles_after, roles(&["developer"]));
+    }
+}
+
+/// The Sync API lists a group's member groups, page by page.
+#[tokio::test]
+async fn sync_lists_member_groups() {
+    let s = memory().await;
+    let engineering = s.group("Engineering", json!([])).await;
+    let mut nested = Vec::new();
+    for name in ["Backend", "Frontend", "Data"] {
+        let child = s.group(name, json!([])).await;
+        s.patch_ok(
+            &engineering,
+            json!([{"op": "add", "path": "members", "value": [{"value": child}]}]),
+        )
+        .await;
+        nested.push(child);
+    }
+    let selector = DirectorySelector::Directory(s.directory.clone());
+    let mut listed = Vec::new();
+    let mut token = None;
+    loop {
+        let page = s
+            .sync
+            .list_groups(
+                ListGroups::new(selector.clone())
+                    .member_groups_of(engineering.parse().unwrap())
+                    .with_page_size(2)
+                    .with_page_token(token),
+            )
+            .await
+            .unwrap();
+        listed.extend(page.items.into_iter().map(|g| g.id.to_string()));
+        token = page.next_page_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(listed, nested);
+    let top_level = s
+        .sync
+        .list_groups(ListGroups::new(selector).member_groups_of(nested[0].parse().unwrap()))
+        .await
+        .unwrap();
+    assert!(top_level.items.is_empty());
 }

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `GET {prefix}/scim/users?<selector>&scimGroupId=&pageToken=&pageSize=` | `{"scimUsers": [...], "nextPageToken": ""}` |
 //! | `GET {prefix}/scim/users/{id}` | `{"scimUser": {...}}` |
-//! | `GET {prefix}/scim/groups?<selector>&pageToken=&pageSize=` | `{"scimGroups": [...], "nextPageToken": ""}` |
+//! | `GET {prefix}/scim/groups?<selector>&scimGroupId=&pageToken=&pageSize=` | `{"scimGroups": [...], "nextPageToken": ""}`; with `scimGroupId`, that group's member groups |
 //! | `GET {prefix}/scim/groups/{id}` | `{"scimGroup": {...}}` |
 //! | `GET {prefix}/scim/changes?<selector>&after=&limit=` | `{"changes": [...], "nextCursor": "..."}` |
 //! | `GET {prefix}/scim/directories/{id}` | `{"scimDirectory": {...}}` |
@@ -752,10 +752,20 @@ impl ManagementService {
 
     async fn list_groups(&self, scope: &TokenScope, params: &Params) -> Result<Value, ApiError> {
         let directory = DirectorySelector::Directory(self.selected(scope, params).await?);
+        // `scimGroupId` lists a group's member groups, as it lists a group's users at
+        // `.../scim/users`.
+        let parent = match params.get("scimGroupId").filter(|g| !g.is_empty()) {
+            Some(id) => Some(
+                id.parse::<GroupId>()
+                    .map_err(|_| ApiError::not_found(format!("no SCIM group `{id}`")))?,
+            ),
+            None => None,
+        };
         let page = self
             .sync
             .list_groups(ListGroups {
                 directory,
+                parent,
                 page_size: Some(params.size("pageSize")?),
                 page_token: params
                     .get("pageToken")

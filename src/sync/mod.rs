@@ -353,6 +353,9 @@ pub struct ListUsers {
 pub struct ListGroups {
     /// Whose groups.
     pub directory: DirectorySelector,
+    /// Only the groups nested directly in this group (its member groups); `None`: every
+    /// group.
+    pub parent: Option<GroupId>,
     /// 1 to 1000; `None` means 100.
     pub page_size: Option<usize>,
     /// `None` for the first page.
@@ -412,9 +415,19 @@ impl ListGroups {
     pub fn new(directory: DirectorySelector) -> Self {
         Self {
             directory,
+            parent: None,
             page_size: None,
             page_token: None,
         }
+    }
+
+    /// Only the member groups of `group`: the groups nested directly in it (their users
+    /// get its roles). A group deleted since it was nested is listed with
+    /// `deleted: true`, as in every listing. [`SyncError::NotFound`] for an unknown
+    /// group.
+    pub fn member_groups_of(mut self, group: GroupId) -> Self {
+        self.parent = Some(group);
+        self
     }
 
     /// Pages of `size` (1 to 1000; checked when the request is run).
@@ -627,7 +640,8 @@ impl DirectorySync {
 
     /// A user's effective roles under the directory's
     /// [`RoleMapping`](crate::model::RoleMapping): the role of every rule naming a group
-    /// the user is a member of, else the default role; none for a deprovisioned user.
+    /// the user is a member of, directly or through groups nested in it, else the
+    /// default role; none for a deprovisioned user.
     /// `NotFound` for an unknown user.
     ///
     /// ```
@@ -680,21 +694,30 @@ impl DirectorySync {
     pub async fn list_groups(&self, request: ListGroups) -> Result<Page<SyncGroup>, SyncError> {
         let directory = self.directory(&request.directory).await?;
         let limit = page_size(request.page_size)?;
+        if let Some(parent) = &request.parent
+            && self.store.get_group(&directory.id, parent).await?.is_none()
+        {
+            return Err(SyncError::NotFound);
+        }
+        let listing = match &request.parent {
+            Some(parent) => format!("groups_in:{parent}"),
+            None => "groups".to_owned(),
+        };
         let after: Option<GroupId> = match &request.page_token {
             None => None,
             Some(token) => Some(
-                page_token::decode(&self.sealer, token.as_str(), "groups", &directory.id)?
+                page_token::decode(&self.sealer, token.as_str(), &listing, &directory.id)?
                     .parse()
                     .map_err(|_| SyncError::InvalidPageToken)?,
             ),
         };
+        let filter = crate::store::GroupFilter {
+            parent: request.parent.clone(),
+            ..crate::store::GroupFilter::default()
+        };
         let mut groups = self
             .store
-            .list_groups(
-                &directory.id,
-                &crate::store::GroupFilter::default(),
-                Keyset::after(after, limit + 1),
-            )
+            .list_groups(&directory.id, &filter, Keyset::after(after, limit + 1))
             .await?;
         let more = groups.len() > limit;
         groups.truncate(limit);
@@ -702,7 +725,7 @@ impl DirectorySync {
             (true, Some(last)) => Some(PageToken(page_token::encode(
                 &self.sealer,
                 &page_token::Position {
-                    listing: "groups".into(),
+                    listing,
                     directory: directory.id.clone(),
                     after: last.id.to_string(),
                 },

@@ -388,6 +388,31 @@ impl NestedRoleFacts {
     }
 }
 
+/// Effective roles already worked out, by a user's active-ness and direct groups.
+#[derive(Default)]
+struct RolesByGroups(BTreeMap<(bool, BTreeSet<GroupId>), BTreeSet<String>>);
+
+impl RolesByGroups {
+    fn of(
+        &mut self,
+        facts: &NestedRoleFacts,
+        mapping: &RoleMapping,
+        user: &UserId,
+        max_depth: usize,
+    ) -> BTreeSet<String> {
+        let Some(known) = facts.users.get(user) else {
+            return BTreeSet::new();
+        };
+        let key = (known.active, known.groups.clone());
+        if let Some(roles) = self.0.get(&key) {
+            return roles.clone();
+        }
+        let roles = facts.roles_of(mapping, user, max_depth);
+        self.0.insert(key, roles.clone());
+        roles
+    }
+}
+
 /// The `user.roles_changed` entries between `before` and `after` (the same facts with
 /// a write applied): one per user, in id order, whose effective roles differ.
 pub fn nested_role_changes(
@@ -401,11 +426,14 @@ pub fn nested_role_changes(
         return Vec::new();
     }
     let users: BTreeSet<&UserId> = before.users.keys().chain(after.users.keys()).collect();
+    // Users below one group share their direct groups: their roles are worked out once
+    // per distinct (active, direct groups), not once per user.
+    let (mut old_roles, mut new_roles) = (RolesByGroups::default(), RolesByGroups::default());
     users
         .into_iter()
         .filter_map(|user| {
-            let old = before.roles_of(mapping, user, max_depth);
-            let new = after.roles_of(mapping, user, max_depth);
+            let old = old_roles.of(before, mapping, user, max_depth);
+            let new = new_roles.of(after, mapping, user, max_depth);
             (old != new).then(|| ChangeDraft {
                 roles: Some(RolesDelta::new(old, new)),
                 ..ChangeDraft::new(ChangeKind::RolesChanged, user.clone(), at)

@@ -281,7 +281,7 @@ impl Inner {
             set.put(DIR_META, key, next.to_be_bytes().to_vec());
         }
         // Only the trees this write touches take part: sled's transaction does work per
-        // tree, and a user write touches 9 of the 21.
+        // tree, and a user write touches 9 of the 23.
         let mut touched: Vec<usize> = set
             .deletes
             .iter()

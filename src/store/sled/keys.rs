@@ -15,7 +15,7 @@ use crate::model::{DirectoryId, UserState};
 use crate::store::plan;
 
 /// Trees, in the order transactions list them. Indexes into this are the constants below.
-pub(super) const TREES: [&str; 23] = [
+pub(super) const TREES: [&str; 25] = [
     "orgs",
     "org_by_external_id",
     "directories",
@@ -42,6 +42,9 @@ pub(super) const TREES: [&str; 23] = [
     // users claim no declared unique values, as if stored before the extension).
     "user_unique",
     "user_unique_of",
+    // Nested groups (new trees only: format 2 still, an older database has no edges).
+    "group_children",
+    "group_parents",
 ];
 /// `org_id` → Organization.
 pub(super) const ORGS: usize = 0;
@@ -91,9 +94,13 @@ pub(super) const PURGING: usize = 20;
 pub(super) const USER_UNIQUE: usize = 21;
 /// `dir \0 user_id` → the JSON list of the keys that user holds, to release them.
 pub(super) const USER_UNIQUE_OF: usize = 22;
+/// `dir \0 parent_id \0 child_id` → (): the groups nested in a group.
+pub(super) const GROUP_CHILDREN: usize = 23;
+/// `dir \0 child_id \0 parent_id` → (): the groups a group is nested in.
+pub(super) const GROUP_PARENTS: usize = 24;
 
 /// Every tree whose keys start with `dir \0`: what a purge empties.
-pub(super) const DIRECTORY_TREES: [usize; 16] = [
+pub(super) const DIRECTORY_TREES: [usize; 18] = [
     USERS,
     USER_NAME,
     USER_EXT,
@@ -110,6 +117,8 @@ pub(super) const DIRECTORY_TREES: [usize; 16] = [
     DIR_META,
     USER_UNIQUE,
     USER_UNIQUE_OF,
+    GROUP_CHILDREN,
+    GROUP_PARENTS,
 ];
 
 /// Names of the per-directory counters and marks in [`DIR_META`].

@@ -31,6 +31,7 @@ mod codec;
 mod commit;
 mod keys;
 mod migrate;
+mod nesting;
 mod reads;
 #[cfg(test)]
 mod tests;
@@ -129,7 +130,11 @@ impl std::ops::Deref for Inner {
 ///   group (one state lookup each unless `States::All`).
 /// - `list_members`: the membership keys, plus one state lookup each unless
 ///   `States::All`. `groups_of_users`: the memberships of the users, one read per
-///   distinct group.
+///   distinct group, plus the nesting edges above their groups (ancestors, up to
+///   [`DEFAULT_MAX_GROUP_DEPTH`](crate::store::plan::DEFAULT_MAX_GROUP_DEPTH) levels).
+/// - Group writes that add a member group walk the edges above the parent and below the
+///   child (bounded by the depth limit); with a role mapping, a write that can change
+///   roles reads the users below the edited group (see the trait's "Nested groups").
 /// - `latest_change_seq`: one read. `trim_changes`: the trimmed entries.
 ///   `purge_directory`: every key of the directory, deleted in batches.
 /// - Writes: the planner's reads (the entity, holders of the `userName`, the memberships

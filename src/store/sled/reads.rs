@@ -11,7 +11,7 @@
 //! Reads never check that the directory exists: an unknown directory simply has no keys,
 //! which answers "lists nothing" and `None` without an extra read.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::de::DeserializeOwned;
 
@@ -197,19 +197,29 @@ impl View {
 
     fn group_source(&self, dir: &DirectoryId, filter: &GroupFilter) -> (usize, Vec<u8>, bool) {
         let d = dir.as_str().as_bytes();
-        match (&filter.key, &filter.member) {
-            (Some(wanted), _) => {
+        let related = |tree, id: &str| (tree, prefix(&[d, id.as_bytes()]), true);
+        match (
+            &filter.key,
+            &filter.member,
+            &filter.member_group,
+            &filter.parent,
+        ) {
+            (Some(wanted), ..) => {
                 let (tree, prefix) = group_key_prefix(dir, wanted);
                 (tree, prefix, true)
             }
-            (None, Some(user)) => (MEMBER_OF, prefix(&[d, user.as_str().as_bytes()]), true),
-            (None, None) => match group_state_index(filter.states) {
+            (None, Some(user), ..) => related(MEMBER_OF, user.as_str()),
+            (None, None, Some(child), _) => related(GROUP_PARENTS, child.as_str()),
+            (None, None, None, Some(parent)) => related(GROUP_CHILDREN, parent.as_str()),
+            (None, None, None, None) => match group_state_index(filter.states) {
                 Some(tree) => (tree, prefix(&[d]), false),
                 None => (GROUPS, prefix(&[d]), false),
             },
         }
     }
 
+    /// Whether a group id from the source passes the rest of the filter (the part the
+    /// source answered passes again, at one key lookup).
     fn group_passes(
         &self,
         dir: &DirectoryId,
@@ -218,6 +228,17 @@ impl View {
     ) -> Result<bool, StoreError> {
         if let (Some(_), Some(user)) = (&filter.key, &filter.member)
             && !self.is_member(dir, id, user.as_str())?
+        {
+            return Ok(false);
+        }
+        let group: GroupId = parse_id(id)?;
+        if let Some(child) = &filter.member_group
+            && !self.is_member_group(dir, &group, child)?
+        {
+            return Ok(false);
+        }
+        if let Some(parent) = &filter.parent
+            && !self.is_member_group(dir, parent, &group)?
         {
             return Ok(false);
         }
@@ -230,9 +251,6 @@ impl View {
         filter: &GroupFilter,
         page: &Keyset<GroupId>,
     ) -> Result<Vec<Group>, StoreError> {
-        if filter.member_group.is_some() || filter.parent.is_some() {
-            return Ok(Vec::new());
-        }
         let (tree, prefix, check) = self.group_source(dir, filter);
         let after = page.after.as_ref().map(GroupId::as_str);
         if tree == GROUPS {
@@ -264,10 +282,11 @@ impl View {
         dir: &DirectoryId,
         filter: &GroupFilter,
     ) -> Result<u64, StoreError> {
-        if filter.member_group.is_some() || filter.parent.is_some() {
-            return Ok(0);
-        }
-        if filter.key.is_none() && filter.member.is_none() {
+        if filter.key.is_none()
+            && filter.member.is_none()
+            && filter.member_group.is_none()
+            && filter.parent.is_none()
+        {
             let mut total = 0u64;
             for name in group_counters(filter.states) {
                 total = total.saturating_add(self.counter(dir, name)?);
@@ -362,8 +381,9 @@ impl View {
         Ok(out)
     }
 
-    /// The groups of each of `users` (each once, in id order), then group id order. Each
-    /// group is decoded once per call however many of the users share it.
+    /// The groups of each of `users` (each once, in id order), then group id order: the
+    /// direct ones, and their ancestors through groups not deleted (`direct: false`).
+    /// Each group is decoded once per call however many of the users share it.
     pub(super) fn groups_of_users(
         &self,
         dir: &DirectoryId,
@@ -373,34 +393,48 @@ impl View {
         users.dedup();
         type Facts = Option<(String, bool, Option<String>)>;
         let mut seen: HashMap<String, Facts> = HashMap::new();
+        let mut facts_of = |group_id: &str| -> Result<Facts, StoreError> {
+            if let Some(known) = seen.get(group_id) {
+                return Ok(known.clone());
+            }
+            let read: Option<Group> = self.get_listed(GROUPS, &entity(dir, group_id))?;
+            let found = read.map(|g| {
+                let external_id = g.external_id().map(str::to_owned);
+                (g.display_name, g.deleted, external_id)
+            });
+            seen.insert(group_id.to_owned(), found.clone());
+            Ok(found)
+        };
+        let graph = super::nesting::DirectoryGraph { view: self, dir };
         let mut rows = Vec::new();
         for user in users {
             let prefix = prefix(&[dir.as_str().as_bytes(), user.as_str().as_bytes()]);
+            let mut of_user = BTreeMap::new();
+            let mut live = BTreeSet::new();
             for group_id in ids_after(self.source(MEMBER_OF)?, prefix, None) {
-                let group_id = group_id?;
-                let group = match seen.get(&group_id) {
-                    Some(known) => known.clone(),
-                    None => {
-                        let read: Option<Group> =
-                            self.get_listed(GROUPS, &entity(dir, &group_id))?;
-                        let found = read.map(|g| {
-                            let external_id = g.external_id().map(str::to_owned);
-                            (g.display_name, g.deleted, external_id)
-                        });
-                        seen.insert(group_id.clone(), found.clone());
-                        found
+                let group_id: GroupId = parse_id(&group_id?)?;
+                if let Some(facts) = facts_of(group_id.as_str())? {
+                    if !facts.1 {
+                        live.insert(group_id.clone());
                     }
-                };
-                if let Some((display_name, group_deleted, external_id)) = group {
-                    rows.push(UserGroup {
-                        user_id: user.clone(),
-                        group_id: parse_id(&group_id)?,
-                        display_name,
-                        external_id,
-                        group_deleted,
-                        direct: true,
-                    });
+                    of_user.insert(group_id, (facts, true));
                 }
+            }
+            let depth = crate::store::plan::DEFAULT_MAX_GROUP_DEPTH;
+            for ancestor in crate::store::plan::ancestor_groups(&graph, &live, depth)? {
+                if let Some(facts) = facts_of(ancestor.as_str())? {
+                    of_user.insert(ancestor, (facts, false));
+                }
+            }
+            for (group_id, ((display_name, group_deleted, external_id), direct)) in of_user {
+                rows.push(UserGroup {
+                    user_id: user.clone(),
+                    group_id,
+                    display_name,
+                    external_id,
+                    group_deleted,
+                    direct,
+                });
             }
         }
         Ok(rows)

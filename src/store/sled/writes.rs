@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use super::codec::{encode, encode_document};
 use super::keys::*;
+use super::nesting::{DirectoryGraph, stage_edges};
 use super::view::View;
 use crate::model::{
     Directory, DirectoryId, Group, GroupId, Organization, RoleMapping, TokenRecord, UniqueKey,
@@ -227,11 +228,6 @@ impl View {
         edits: &[MembershipEdit],
     ) -> Result<MembershipFacts, StoreError> {
         let reads = plan::membership_reads(edits);
-        if let Some(group) = reads.added_groups.first() {
-            return Err(StoreError::Nesting(plan::NestingRefusal::Unsupported(
-                group.clone(),
-            )));
-        }
         let mut facts = MembershipFacts::default();
         if reads.all_members {
             facts.members = self.all_members(dir, group)?.into_iter().collect();
@@ -247,6 +243,20 @@ impl View {
                 facts.users.insert(user);
             }
         }
+        if reads.all_members {
+            facts.member_groups = self.all_member_groups(dir, group)?;
+        } else {
+            for child in reads.named_groups {
+                if self.is_member_group(dir, group, &child)? {
+                    facts.member_groups.insert(child);
+                }
+            }
+        }
+        for child in reads.added_groups {
+            if self.exists(GROUP_LIVE, &entity(dir, child.as_str()))? {
+                facts.groups.insert(child);
+            }
+        }
         Ok(facts)
     }
 
@@ -254,38 +264,6 @@ impl View {
     fn role_mapping(&self, dir: &DirectoryId) -> Result<RoleMapping, StoreError> {
         let directory: Option<Directory> = self.get(DIRS, dir.as_str().as_bytes())?;
         Ok(directory.map(|d| d.roles).unwrap_or_default())
-    }
-
-    /// What the roles planner needs of each of `ids` that exists.
-    fn role_users(
-        &self,
-        dir: &DirectoryId,
-        ids: &[UserId],
-    ) -> Result<BTreeMap<UserId, plan::RoleUser>, StoreError> {
-        let mut users = Vec::new();
-        for id in ids {
-            if let Some(user) = self.user(dir, id)? {
-                users.push(user);
-            }
-        }
-        let rows = self.groups_of_users(dir, users.iter().map(|u| &u.id).collect())?;
-        Ok(users
-            .iter()
-            .map(|user| (user.id.clone(), plan::RoleUser::of(user, &rows)))
-            .collect())
-    }
-
-    /// The direct groups (not deleted) of `user`, as roles see them.
-    fn role_groups(
-        &self,
-        dir: &DirectoryId,
-        user: &UserId,
-    ) -> Result<Vec<plan::RoleGroup>, StoreError> {
-        Ok(self
-            .groups_of_users(dir, vec![user])?
-            .iter()
-            .filter_map(plan::RoleGroup::of_row)
-            .collect())
     }
 
     pub(super) fn insert_user(&self, user: User) -> Result<(WriteSet, User), StoreError> {
@@ -322,9 +300,17 @@ impl View {
         self.check_unique_keys(&dir, &planned)?;
         if !planned.is_noop() {
             let mapping = self.role_mapping(&dir)?;
-            let roles = plan::user_write_roles(&mapping, stored.as_ref(), &planned, || {
-                self.role_groups(&dir, &planned.user.id)
-            })?;
+            let graph = DirectoryGraph {
+                view: self,
+                dir: &dir,
+            };
+            let roles = plan::nested_user_write_roles(
+                &mapping,
+                plan::DEFAULT_MAX_GROUP_DEPTH,
+                &graph,
+                stored.as_ref(),
+                &planned,
+            )?;
             planned.changes.extend(roles);
         }
         let mut set = WriteSet::default();
@@ -353,16 +339,17 @@ impl View {
             }
             planned = planned.with_member_snapshots(members);
             let mapping = self.role_mapping(&dir)?;
-            let roles = plan::group_write_roles(
-                &mapping,
-                stored,
-                &planned,
-                || self.all_members(&dir, &planned.group.id),
-                |ids| self.role_users(&dir, ids),
-            )?;
+            let graph = DirectoryGraph {
+                view: self,
+                dir: &dir,
+            };
+            let depth = plan::DEFAULT_MAX_GROUP_DEPTH;
+            plan::check_member_groups(&graph, &planned.group.id, &planned.membership, depth)?;
+            let roles = plan::nested_group_write_roles(&mapping, depth, &graph, stored, &planned)?;
             planned.changes.extend(roles);
             stage_group(&mut set, stored, &planned.group)?;
             stage_membership(&mut set, &dir, &planned.group.id, &planned.membership);
+            stage_edges(&mut set, &dir, &planned.group.id, &planned.membership);
             self.stage_changes(&mut set, &dir, planned.changes)?;
         }
         Ok((set, planned.group))
