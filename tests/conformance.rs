@@ -66,7 +66,9 @@ async fn memory_store_as_concrete_and_boxed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sled_store() {
     let dirs = std::sync::Mutex::new(Vec::new());
-    conformance::run_all(|| {
+    // SledStore refuses member groups on this branch; its nesting lands with branch
+    // `nested`, which runs `run_all` here.
+    conformance::run_all_with(conformance::Nesting::Refused, || {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(scimkit::store::SledStore::open(dir.path()).expect("open"));
         dirs.lock().expect("lock").push(dir);

@@ -745,6 +745,12 @@ fn store_error(error: StoreError) -> ScimError {
             StatusCode::PRECONDITION_FAILED,
             format!("the resource has changed: its version is now W/\"{actual}\""),
         ),
+        StoreError::Nesting(refusal @ crate::store::plan::NestingRefusal::Unsupported(_)) => {
+            ScimError::bad_request(
+                ScimType::InvalidValue,
+                format!("{refusal}; list the group's users as members instead"),
+            )
+        }
         StoreError::Nesting(refusal) => ScimError::bad_request(
             ScimType::InvalidValue,
             format!("{refusal}; remove the group from the members or nest it elsewhere"),

@@ -40,7 +40,7 @@ use uuid::Uuid;
 
 use super::{DeadLetter, WebhookStore};
 use super::{
-    DirectoryEdit, DirectoryStore, DirectoryStoreExt, GroupFilter, GroupKey, Keyset,
+    DirectoryEdit, DirectoryStore, DirectoryStoreExt, EntityKind, GroupFilter, GroupKey, Keyset,
     MembershipEdit, States, StoreError, TokenStore, UniqueAttribute, UserFilter, UserKey,
 };
 use crate::model::{
@@ -108,12 +108,37 @@ async fn setup(stores: &Stores, n: u128) -> DirectoryId {
     directory.id
 }
 
-/// Runs every check, each on a fresh pair of stores from `new_stores`.
+/// Which nested-group promise a backend keeps (see the store trait's "Nested groups").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Nesting {
+    /// It stores member groups: [`nested_groups`] runs.
+    Stored,
+    /// It refuses them with `NestingRefusal::Unsupported`: [`nested_groups_refused`]
+    /// runs instead.
+    Refused,
+}
+
+/// Runs every check, each on a fresh pair of stores from `new_stores`, for a backend
+/// that stores nested groups.
 pub async fn run_all<F, Fut>(new_stores: F)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Stores>,
 {
+    run_all_with(Nesting::Stored, new_stores).await;
+}
+
+/// [`run_all`], with the nested-group check `nesting` names.
+pub async fn run_all_with<F, Fut>(nesting: Nesting, new_stores: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Stores>,
+{
+    match nesting {
+        Nesting::Stored => nested_groups(new_stores().await).await,
+        Nesting::Refused => nested_groups_refused(new_stores().await).await,
+    }
     organizations(new_stores().await).await;
     directories(new_stores().await).await;
     user_versions(new_stores().await).await;
@@ -142,6 +167,441 @@ where
     concurrent_directory_writes(new_stores().await).await;
     role_changes(new_stores().await).await;
     concurrent_role_changes(new_stores().await).await;
+}
+
+/// The kinds of the entries recorded after `seq`, with the member group of each
+/// membership entry and the roles of each roles entry; and the latest seq.
+async fn entries_after(
+    store: &dyn DirectoryStore,
+    dir: &DirectoryId,
+    seq: u64,
+) -> (
+    Vec<(
+        ChangeKind,
+        Option<GroupId>,
+        Option<crate::model::RolesDelta>,
+    )>,
+    u64,
+) {
+    let changes = store
+        .list_changes(dir, seq, 1000)
+        .await
+        .expect("list_changes");
+    let latest = changes.last().map_or(seq, |c| c.seq);
+    let entries = changes
+        .into_iter()
+        .map(|c| (c.kind, c.member_group_id, c.roles))
+        .collect();
+    (entries, latest)
+}
+
+fn delta(before: &[&str], after: &[&str]) -> Option<crate::model::RolesDelta> {
+    let set = |r: &[&str]| r.iter().map(|s| s.to_string()).collect();
+    Some(crate::model::RolesDelta::new(set(before), set(after)))
+}
+
+/// Nested groups: member groups are stored and listed both ways, nesting rules refuse
+/// self-memberships, cycles, chains past [`DEFAULT_MAX_GROUP_DEPTH`] and unknown or
+/// deleted groups without changing anything, `groups_of_users` lists ancestors, and
+/// every write records exactly one `user.roles_changed` per user whose effective roles
+/// (through ancestors) change. Assumes the backend's default depth limit.
+///
+/// [`DEFAULT_MAX_GROUP_DEPTH`]: super::plan::DEFAULT_MAX_GROUP_DEPTH
+pub async fn nested_groups(stores: Stores) {
+    use super::plan::{DEFAULT_MAX_GROUP_DEPTH, NestingRefusal};
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let mapping = RoleMapping::new()
+        .map(GroupMatch::DisplayName("Eng".into()), "developer")
+        .with_default("viewer");
+    store
+        .edit_directory(&dir, &[DirectoryEdit::Roles(mapping)], AT)
+        .await
+        .expect("set the mapping");
+    let ann = store.insert_user(user(&dir, 10, "ann")).await.expect("ann");
+    let bob = store.insert_user(user(&dir, 11, "bob")).await.expect("bob");
+    let backend = store
+        .insert_group(
+            group(&dir, 21, "Backend"),
+            std::slice::from_ref(&ann.id),
+            &[],
+        )
+        .await
+        .expect("Backend");
+    let db = store
+        .insert_group(group(&dir, 22, "Db"), std::slice::from_ref(&bob.id), &[])
+        .await
+        .expect("Db");
+    let seq = store.latest_change_seq(&dir).await.expect("seq");
+
+    // Eng arrives with Backend as a member group: ann gets developer, in the same step.
+    let eng = store
+        .insert_group(
+            group(&dir, 20, "Eng"),
+            &[],
+            std::slice::from_ref(&backend.id),
+        )
+        .await
+        .expect("a group inserted with a member group");
+    let (entries, seq) = entries_after(store.as_ref(), &dir, seq).await;
+    assert_eq!(
+        entries,
+        [
+            (ChangeKind::GroupCreated, None, None),
+            (ChangeKind::GroupMemberAdded, Some(backend.id.clone()), None),
+            (
+                ChangeKind::RolesChanged,
+                None,
+                delta(&["viewer"], &["developer"])
+            ),
+        ],
+        "group.created, the member group's member_added, and ann's roles change"
+    );
+
+    // Db nested in Backend: bob, two levels below Eng, gets developer.
+    store
+        .edit_members(
+            &dir,
+            &backend.id,
+            &[MembershipEdit::AddGroup(db.id.clone())],
+            AT,
+        )
+        .await
+        .expect("nest Db in Backend");
+    let (entries, _) = entries_after(store.as_ref(), &dir, seq).await;
+    assert_eq!(
+        entries,
+        [
+            (ChangeKind::GroupMemberAdded, Some(db.id.clone()), None),
+            (
+                ChangeKind::RolesChanged,
+                None,
+                delta(&["viewer"], &["developer"])
+            ),
+        ]
+    );
+
+    let dir_ref = &dir;
+    let only = |f: GroupFilter| async move {
+        let dir = dir_ref;
+        let listed = store
+            .list_groups(dir, &f, Keyset::all())
+            .await
+            .expect("list_groups");
+        let counted = store.count_groups(dir, &f).await.expect("count_groups");
+        assert_eq!(listed.len() as u64, counted, "count matches the listing");
+        listed.into_iter().map(|g| g.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        only(GroupFilter {
+            parent: Some(eng.id.clone()),
+            ..GroupFilter::default()
+        })
+        .await,
+        std::slice::from_ref(&backend.id),
+        "GroupFilter::parent lists the member groups"
+    );
+    assert_eq!(
+        only(GroupFilter {
+            member_group: Some(db.id.clone()),
+            ..GroupFilter::default()
+        })
+        .await,
+        std::slice::from_ref(&backend.id),
+        "GroupFilter::member_group lists the parents"
+    );
+    assert_eq!(
+        only(GroupFilter {
+            parent: Some(db.id.clone()),
+            ..GroupFilter::default()
+        })
+        .await,
+        Vec::<GroupId>::new(),
+        "a leaf nests nothing"
+    );
+
+    let rows = store
+        .groups_of_users(&dir, std::slice::from_ref(&bob.id))
+        .await
+        .expect("groups_of_users");
+    let rows: Vec<(GroupId, bool)> = rows.into_iter().map(|r| (r.group_id, r.direct)).collect();
+    assert_eq!(
+        rows,
+        [
+            (eng.id.clone(), false),
+            (backend.id.clone(), false),
+            (db.id.clone(), true)
+        ],
+        "groups_of_users: direct groups and ancestors, in group id order"
+    );
+
+    // Refusals change nothing.
+    let gone = store
+        .insert_group(group(&dir, 23, "Gone"), &[], &[])
+        .await
+        .expect("Gone");
+    store
+        .update_group(
+            Group {
+                deleted: true,
+                ..gone.clone()
+            },
+            gone.meta.version,
+            &[],
+        )
+        .await
+        .expect("delete Gone");
+    let seq = store.latest_change_seq(&dir).await.expect("seq");
+    let refused = [
+        (db.id.clone(), db.id.clone()),
+        (db.id.clone(), eng.id.clone()),
+        (eng.id.clone(), gone.id.clone()),
+        (eng.id.clone(), GroupId::from_uuid(uuid(99))),
+    ];
+    for (parent, child) in refused {
+        let result = store
+            .edit_members(
+                &dir,
+                &parent,
+                &[MembershipEdit::AddGroup(child.clone())],
+                AT,
+            )
+            .await;
+        match (&result, parent == child) {
+            (Err(StoreError::Nesting(NestingRefusal::Itself(g))), true) => {
+                assert_eq!(*g, child);
+            }
+            (Err(StoreError::Nesting(NestingRefusal::Cycle(path))), false) => {
+                assert_eq!(path.first(), Some(&child), "the cycle starts at the child");
+                assert_eq!(path.last(), Some(&child), "and ends there");
+            }
+            (
+                Err(StoreError::NotFound {
+                    kind: EntityKind::Group,
+                    ..
+                }),
+                false,
+            ) => {}
+            (other, _) => panic!("{parent} ∋ {child} must be refused, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        store.latest_change_seq(&dir).await.expect("seq"),
+        seq,
+        "a refused nesting records nothing"
+    );
+
+    // A chain of exactly the limit is accepted; one more level is refused.
+    let mut bottom = db.clone();
+    let mut chain = 3; // Eng ∋ Backend ∋ Db: two levels
+    for n in 0..DEFAULT_MAX_GROUP_DEPTH {
+        let next = store
+            .insert_group(group(&dir, 30 + n as u128, &format!("L{n}")), &[], &[])
+            .await
+            .expect("a level");
+        let nested = store
+            .edit_members(
+                &dir,
+                &bottom.id,
+                &[MembershipEdit::AddGroup(next.id.clone())],
+                AT,
+            )
+            .await;
+        chain += 1;
+        if chain - 1 <= DEFAULT_MAX_GROUP_DEPTH {
+            nested.expect("within the limit");
+            bottom = next;
+        } else {
+            assert!(
+                matches!(
+                    nested,
+                    Err(StoreError::Nesting(NestingRefusal::TooDeep { .. }))
+                ),
+                "one level past the limit is refused: {nested:?}"
+            );
+            break;
+        }
+    }
+    let seq = store.latest_change_seq(&dir).await.expect("seq");
+
+    // Backend leaves Eng: both users below it lose developer, each once, in one step.
+    store
+        .edit_members(
+            &dir,
+            &eng.id,
+            &[MembershipEdit::RemoveGroup(backend.id.clone())],
+            AT,
+        )
+        .await
+        .expect("remove Backend from Eng");
+    let (entries, seq) = entries_after(store.as_ref(), &dir, seq).await;
+    assert_eq!(
+        entries,
+        [
+            (
+                ChangeKind::GroupMemberRemoved,
+                Some(backend.id.clone()),
+                None
+            ),
+            (
+                ChangeKind::RolesChanged,
+                None,
+                delta(&["developer"], &["viewer"])
+            ),
+            (
+                ChangeKind::RolesChanged,
+                None,
+                delta(&["developer"], &["viewer"])
+            ),
+        ]
+    );
+
+    // Put back, then Backend is deleted: a deleted group passes nothing up.
+    let eng = store
+        .edit_members(
+            &dir,
+            &eng.id,
+            &[MembershipEdit::AddGroup(backend.id.clone())],
+            AT,
+        )
+        .await
+        .expect("put Backend back");
+    let (entries, seq) = entries_after(store.as_ref(), &dir, seq).await;
+    assert_eq!(entries.len(), 3, "member_added and two roles changes");
+    let backend = store
+        .get_group(&dir, &backend.id)
+        .await
+        .expect("get")
+        .expect("Backend");
+    store
+        .update_group(
+            Group {
+                deleted: true,
+                ..backend.clone()
+            },
+            backend.meta.version,
+            &[],
+        )
+        .await
+        .expect("delete Backend");
+    let (entries, _) = entries_after(store.as_ref(), &dir, seq).await;
+    let kinds: Vec<ChangeKind> = entries.iter().map(|e| e.0).collect();
+    assert_eq!(
+        kinds,
+        [
+            ChangeKind::GroupDeleted,
+            ChangeKind::RolesChanged,
+            ChangeKind::RolesChanged
+        ],
+        "deleting the middle group cuts both users off"
+    );
+    assert_eq!(
+        only(GroupFilter {
+            parent: Some(eng.id.clone()),
+            states: States::Visible,
+            ..GroupFilter::default()
+        })
+        .await,
+        Vec::<GroupId>::new(),
+        "a deleted member group is not visible"
+    );
+}
+
+/// For a backend that does not store nested groups: adding a member group is refused
+/// with `NestingRefusal::Unsupported` and changes nothing, removing one is a no-op, no
+/// group has a parent or member group, and every `groups_of_users` row is direct.
+// PostgreSQL nesting: once PostgresStore stores edges, tests/postgres.rs runs
+// `run_all` (Nesting::Stored) and this check goes unused there.
+pub async fn nested_groups_refused(stores: Stores) {
+    use super::plan::NestingRefusal;
+    let (store, _) = &stores;
+    let dir = setup(&stores, 1).await;
+    let ann = store.insert_user(user(&dir, 10, "ann")).await.expect("ann");
+    let backend = store
+        .insert_group(
+            group(&dir, 21, "Backend"),
+            std::slice::from_ref(&ann.id),
+            &[],
+        )
+        .await
+        .expect("Backend");
+    let seq = store.latest_change_seq(&dir).await.expect("seq");
+    let refused = store
+        .insert_group(
+            group(&dir, 20, "Eng"),
+            &[],
+            std::slice::from_ref(&backend.id),
+        )
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Nesting(NestingRefusal::Unsupported(_)))
+        ),
+        "insert_group with a member group: {refused:?}"
+    );
+    assert_eq!(
+        store
+            .get_group(&dir, &GroupId::from_uuid(uuid(20)))
+            .await
+            .expect("get"),
+        None,
+        "the refused group is not stored"
+    );
+    let eng = store
+        .insert_group(group(&dir, 20, "Eng"), &[], &[])
+        .await
+        .expect("Eng");
+    let seq = seq + 1;
+    let refused = store
+        .edit_members(
+            &dir,
+            &eng.id,
+            &[MembershipEdit::AddGroup(backend.id.clone())],
+            AT,
+        )
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Nesting(NestingRefusal::Unsupported(_)))
+        ),
+        "edit_members adding a member group: {refused:?}"
+    );
+    let kept = store
+        .edit_members(
+            &dir,
+            &eng.id,
+            &[MembershipEdit::RemoveGroup(backend.id.clone())],
+            AT,
+        )
+        .await
+        .expect("removing a member group that is not one");
+    assert_eq!(
+        kept.meta.version, eng.meta.version,
+        "a no-op keeps the version"
+    );
+    assert_eq!(
+        store.latest_change_seq(&dir).await.expect("seq"),
+        seq,
+        "nothing recorded"
+    );
+    let filter = GroupFilter {
+        parent: Some(eng.id.clone()),
+        ..GroupFilter::default()
+    };
+    assert!(
+        store
+            .list_groups(&dir, &filter, Keyset::all())
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    let rows = store
+        .groups_of_users(&dir, std::slice::from_ref(&ann.id))
+        .await
+        .expect("groups_of_users");
+    assert!(rows.iter().all(|r| r.direct), "{rows:?}");
 }
 
 /// Organizations: external ids are unique and findable, updates move the index.
