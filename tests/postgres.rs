@@ -112,10 +112,7 @@ async fn postgres_store_keeps_the_store_contract() {
         return;
     };
     let schemas = std::sync::Mutex::new(Vec::new());
-    // PostgreSQL nesting: PostgresStore refuses member groups for now; flip this to
-    // `Nesting::Stored` (or `run_all`) once it stores them.
-    let nesting = scimkit::store::conformance::Nesting::Refused;
-    scimkit::store::conformance::run_all_with(nesting, || {
+    scimkit::store::conformance::run_all(|| {
         let schema = fresh_schema("conf");
         schemas
             .lock()
