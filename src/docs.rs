@@ -318,7 +318,9 @@ pub mod attributes {}
 /// **Pool and connections.** Each `PostgresStore` holds a pool (`max_connections`,
 /// default 16; `wait_timeout`, default 10 s, after which a request fails with a backend
 /// error rather than queueing forever). A write holds one connection for its transaction
-/// (3 to 5 statements, one more for a user that claims or held declared unique values);
+/// (3 to 5 statements, one more for a user that claims or held declared unique values,
+/// and for a group write that nests or plans roles through nesting, the lock, the
+/// directory's edges and a statement or two per batch of what the plan asked for);
 /// a read holds one for one statement. Size the pool so that replicas ×
 /// `max_connections` (+ 1 per `PostgresNotifier`) stays under the server's
 /// `max_connections`, or put PgBouncer in transaction mode in front (the store uses no
