@@ -373,3 +373,65 @@ impl PostgresStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{GroupMatch, Meta};
+    use crate::store::plan::MembershipPlan;
+
+    fn gid(n: u128) -> GroupId {
+        GroupId::from_uuid(uuid::Uuid::from_u128(n))
+    }
+
+    fn group(name: &str) -> Group {
+        let dir = DirectoryId::from_uuid(uuid::Uuid::from_u128(1));
+        let at = time::OffsetDateTime::UNIX_EPOCH;
+        Group::new(gid(2), dir, name, serde_json::json!({}), Meta::new(at))
+    }
+
+    fn write(stored: &Group, after: Group, membership: MembershipPlan) -> GroupPlan {
+        crate::store::plan::update_group(Some(stored), after, stored.meta.version, membership)
+            .unwrap_or_else(|e| panic!("plan: {e}"))
+    }
+
+    #[test]
+    fn edge_edits_and_renames_lock_exclusively_member_edits_share_and_no_rules_skip() {
+        let rules = RoleMapping::new().map(GroupMatch::DisplayName("Eng".into()), "developer");
+        let none = RoleMapping::new();
+        let eng = group("Eng");
+        let adds_child = MembershipPlan {
+            add_groups: vec![gid(3)],
+            ..MembershipPlan::default()
+        };
+        let removes_child = MembershipPlan {
+            remove_groups: vec![gid(3)],
+            ..MembershipPlan::default()
+        };
+        let adds_user = MembershipPlan {
+            add: vec![UserId::from_uuid(uuid::Uuid::from_u128(4))],
+            ..MembershipPlan::default()
+        };
+        let lock = |mapping: &RoleMapping, plan: &GroupPlan| {
+            NestingLock::for_write(mapping, Some(&eng), plan)
+        };
+        // An added edge is checked against the graph whatever the rules say.
+        let plan = write(&eng, eng.clone(), adds_child);
+        assert_eq!(lock(&none, &plan), Some(NestingLock::Exclusive));
+        assert_eq!(lock(&rules, &plan), Some(NestingLock::Exclusive));
+        let plan = write(&eng, eng.clone(), removes_child);
+        assert_eq!(lock(&rules, &plan), Some(NestingLock::Exclusive));
+        assert_eq!(lock(&none, &plan), None, "no rule: nothing to plan");
+        let renamed = write(&eng, group("Platform"), MembershipPlan::default());
+        assert_eq!(lock(&rules, &renamed), Some(NestingLock::Exclusive));
+        let deleted = write(
+            &eng,
+            eng.clone().with_deleted(true),
+            MembershipPlan::default(),
+        );
+        assert_eq!(lock(&rules, &deleted), Some(NestingLock::Exclusive));
+        let plan = write(&eng, eng.clone(), adds_user);
+        assert_eq!(lock(&rules, &plan), Some(NestingLock::Shared));
+        assert_eq!(lock(&none, &plan), None);
+    }
+}

@@ -1,7 +1,8 @@
 //! Writes: each is one transaction. The entity row is locked first, the planner decides on
 //! what was read under the lock, and the change-log append (which locks the directory's
-//! counter row) comes last, so the per-directory lock is held only for the final
-//! statements before commit.
+//! counter row) comes last, so the per-directory counter lock is held only for the final
+//! statements before commit. Group writes that nest, or plan roles through nesting, also
+//! hold the directory's nesting lock from their planning to commit (see `nesting`).
 
 use time::OffsetDateTime;
 use tokio_postgres::Transaction;
