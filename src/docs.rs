@@ -318,7 +318,9 @@ pub mod attributes {}
 /// **Pool and connections.** Each `PostgresStore` holds a pool (`max_connections`,
 /// default 16; `wait_timeout`, default 10 s, after which a request fails with a backend
 /// error rather than queueing forever). A write holds one connection for its transaction
-/// (3 to 5 statements, one more for a user that claims or held declared unique values);
+/// (3 to 5 statements, one more for a user that claims or held declared unique values,
+/// and for a group write that nests or plans roles through nesting, the lock, the
+/// directory's edges and a statement or two per batch of what the plan asked for);
 /// a read holds one for one statement. Size the pool so that replicas ×
 /// `max_connections` (+ 1 per `PostgresNotifier`) stays under the server's
 /// `max_connections`, or put PgBouncer in transaction mode in front (the store uses no
@@ -333,7 +335,9 @@ pub mod attributes {}
 /// (primary key `(directory_id, attribute, value)`: the declared unique values active
 /// users hold, claimed by an `INSERT ... ON CONFLICT` that only rewrites the user's own
 /// rows), `groups`, `memberships`
-/// (primary key `(group_id, user_id)` and an index `(user_id, group_id)`), `changes`
+/// (primary key `(group_id, user_id)` and an index `(user_id, group_id)`), `group_groups`
+/// (nested groups: primary key `(directory_id, parent_id, child_id)` and an index by
+/// child), `changes`
 /// (primary key `(directory_id, seq)`), `change_counters` (one row per directory: the
 /// last `seq` and the trim point) and `tokens` (SHA-256 hashes only). Ids are `text
 /// COLLATE "C"`, so keyset order is id order whatever the database's collation.
@@ -354,7 +358,12 @@ pub mod attributes {}
 /// directories do not wait for each other. So one directory's durable write rate is about
 /// one over the commit latency (a few hundred per second on an ordinary SSD, see
 /// PERFORMANCE.md), which is far above what an identity provider sends; reads never wait.
-/// Each write runs `pg_notify` in its own transaction, delivered at commit.
+/// Each write runs `pg_notify` in its own transaction, delivered at commit. A group write
+/// that adds or removes a member group, or renames or deletes a group a role rule
+/// names, holds its directory's nesting lock (a transaction-scoped advisory lock)
+/// exclusively, and other member edits under a role mapping share it, so nesting rules
+/// and transitive roles are decided on a graph no other write is changing; writes
+/// without member groups under an empty mapping take no such lock.
 ///
 /// **Migrations in a deploy.** Migrations are embedded and versioned
 /// (`store::POSTGRES_SCHEMA_VERSION`, recorded in `<schema>.scimkit_migrations`). By default
@@ -783,7 +792,8 @@ pub mod directory_lifecycle {}
 /// POST, PUT and PATCH (`add` / `remove` / `replace` of `members`, and
 /// `members[value eq "..."]`). A user of a nested group gets the roles of every group
 /// above it, up to [`DEFAULT_MAX_GROUP_DEPTH`](crate::store::plan::DEFAULT_MAX_GROUP_DEPTH)
-/// (8) levels (`MemoryStore::with_max_group_depth` sets another limit). A member group
+/// (8) levels (`MemoryStore::with_max_group_depth` and
+/// `PostgresStore::with_max_group_depth` set another limit). A member group
 /// that is the group itself, would close a cycle (the refusal names it,
 /// `A ∋ B ∋ A`), would nest deeper than the limit, or is not a group of the directory is
 /// refused with 400 `invalidValue`, and nothing changes. Moving a group in or out of
@@ -795,8 +805,7 @@ pub mod directory_lifecycle {}
 /// [`Change::member_group_id`](crate::model::Change::member_group_id) (`memberGroupId`
 /// over HTTP). [`ListGroups::member_groups_of`](crate::sync::ListGroups::member_groups_of)
 /// lists a group's member groups (`GET .../scim/groups?scimGroupId=` over HTTP), and
-/// `roles_of` / `with_roles` count nested groups. The memory and sled stores nest; `PostgresStore` refuses member groups
-/// for now (400, naming the store).
+/// `roles_of` / `with_roles` count nested groups. The memory, sled and PostgreSQL stores all nest.
 ///
 /// Over HTTP, [`ManagementService`](crate::ManagementService) sets the mapping in a
 /// directory PATCH (`"roleMapping": {"rules": [{"groupDisplayName": "Engineering",

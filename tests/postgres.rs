@@ -112,10 +112,7 @@ async fn postgres_store_keeps_the_store_contract() {
         return;
     };
     let schemas = std::sync::Mutex::new(Vec::new());
-    // PostgreSQL nesting: PostgresStore refuses member groups for now; flip this to
-    // `Nesting::Stored` (or `run_all`) once it stores them.
-    let nesting = scimkit::store::conformance::Nesting::Refused;
-    scimkit::store::conformance::run_all_with(nesting, || {
+    scimkit::store::conformance::run_all(|| {
         let schema = fresh_schema("conf");
         schemas
             .lock()
@@ -342,6 +339,172 @@ async fn a_write_through_one_pool_wakes_a_listener_of_another_within_a_second() 
         !listener.changed().await,
         "once the notifier is gone, a listener says no wake-up can come"
     );
+    drop_schemas(&url, &[schema]).await;
+}
+
+/// Groups `first..first + count`, each with `members`, named `g{n}`.
+async fn groups(
+    store: &PostgresStore,
+    dir: &DirectoryId,
+    first: u128,
+    count: u128,
+    members: &[UserId],
+) -> Vec<scimkit::model::GroupId> {
+    use scimkit::model::{Group, GroupId};
+    let mut ids = Vec::new();
+    for n in first..first + count {
+        let name = format!("g{n}");
+        let group = Group::new(
+            GroupId::from_uuid(uuid(n)),
+            dir.clone(),
+            name.clone(),
+            json!({ "displayName": name }),
+            Meta::new(AT),
+        );
+        ids.push(
+            store
+                .insert_group(group, members, &[])
+                .await
+                .expect("group")
+                .id,
+        );
+    }
+    ids
+}
+
+/// Two pools (standing in for two processes) race, pair after pair, to nest two groups
+/// in each other: each pair ends with exactly one edge, the other write refused as a
+/// cycle and recorded nowhere, so the stored graph stays acyclic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn opposite_member_groups_from_two_pools_never_both_commit() {
+    use scimkit::model::{GroupMatch, RoleMapping};
+    use scimkit::store::plan::NestingRefusal;
+    use scimkit::store::{DirectoryEdit, GroupFilter, MembershipEdit};
+    let Some(url) = database_url("opposite_member_groups") else {
+        return;
+    };
+    let schema = fresh_schema("nesting");
+    let a = store(&url, &schema).await;
+    let b = store(&url, &schema).await;
+    let dir = directory(&a, 1).await;
+    // A rule, so both writes also plan roles through the graph they race on.
+    let mapping = RoleMapping::new().map(GroupMatch::DisplayName("g100".into()), "admin");
+    a.edit_directory(&dir, &[DirectoryEdit::Roles(mapping)], AT)
+        .await
+        .expect("mapping");
+    let ann = a.insert_user(user(&dir, 10, "ann")).await.expect("ann");
+    const PAIRS: u128 = 16;
+    let ids = groups(&a, &dir, 100, 2 * PAIRS, std::slice::from_ref(&ann.id)).await;
+    let seq = a.latest_change_seq(&dir).await.expect("seq");
+    let nest = |store: &PostgresStore, parent: &scimkit::model::GroupId, child| {
+        let (store, dir, parent) = (store.clone(), dir.clone(), parent.clone());
+        tokio::spawn(async move {
+            store
+                .edit_members(&dir, &parent, &[MembershipEdit::AddGroup(child)], AT)
+                .await
+        })
+    };
+    let races: Vec<_> = ids
+        .chunks(2)
+        .map(|pair| {
+            (
+                nest(&a, &pair[0], pair[1].clone()),
+                nest(&b, &pair[1], pair[0].clone()),
+            )
+        })
+        .collect();
+    let children = |parent: &scimkit::model::GroupId| {
+        let filter = GroupFilter {
+            parent: Some(parent.clone()),
+            ..GroupFilter::default()
+        };
+        let (b, dir) = (b.clone(), dir.clone());
+        async move { b.count_groups(&dir, &filter).await.expect("count") }
+    };
+    for (pair, (one, two)) in ids.chunks(2).zip(races) {
+        let results = [one.await.expect("join"), two.await.expect("join")];
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "exactly one of the opposite edges commits: {results:?}"
+        );
+        assert!(
+            results
+                .iter()
+                .any(|r| matches!(r, Err(StoreError::Nesting(NestingRefusal::Cycle(_))))),
+            "the other is refused as a cycle: {results:?}"
+        );
+        assert_eq!(
+            children(&pair[0]).await + children(&pair[1]).await,
+            1,
+            "one edge stored between the pair"
+        );
+    }
+    let changes = b.list_changes(&dir, seq, 1000).await.expect("changes");
+    let added = changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::GroupMemberAdded)
+        .count();
+    assert_eq!(added as u128, PAIRS, "a refused write records nothing");
+    drop_schemas(&url, &[schema]).await;
+}
+
+/// A user joining a group from one pool while another pool nests that group under a
+/// group a rule names: whichever commits first, the user gains the rule's role exactly
+/// once in the feed (neither write plans on a graph the other is changing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_edit_racing_an_edge_edit_records_the_role_once() {
+    use scimkit::model::{GroupMatch, RoleMapping};
+    use scimkit::store::{DirectoryEdit, MembershipEdit};
+    let Some(url) = database_url("member_edit_racing_an_edge") else {
+        return;
+    };
+    let schema = fresh_schema("nestroles");
+    let a = store(&url, &schema).await;
+    let b = store(&url, &schema).await;
+    let dir = directory(&a, 1).await;
+    let mapping = RoleMapping::new().map(GroupMatch::DisplayName("g100".into()), "developer");
+    a.edit_directory(&dir, &[DirectoryEdit::Roles(mapping)], AT)
+        .await
+        .expect("mapping");
+    let top = groups(&a, &dir, 100, 1, &[]).await;
+    const RACES: u128 = 12;
+    let teams = groups(&a, &dir, 200, RACES, &[]).await;
+    let mut users = Vec::new();
+    for n in 0..RACES {
+        let u = a
+            .insert_user(user(&dir, 300 + n, &format!("u{n}")))
+            .await
+            .expect("user");
+        users.push(u.id);
+    }
+    let seq = a.latest_change_seq(&dir).await.expect("seq");
+    let edit = |store: &PostgresStore, group: &scimkit::model::GroupId, edit| {
+        let (store, dir, group) = (store.clone(), dir.clone(), group.clone());
+        tokio::spawn(async move { store.edit_members(&dir, &group, &[edit], AT).await })
+    };
+    let mut tasks = Vec::new();
+    for (team, u) in teams.iter().zip(&users) {
+        tasks.push(edit(&a, &top[0], MembershipEdit::AddGroup(team.clone())));
+        tasks.push(edit(&b, team, MembershipEdit::Add(u.clone())));
+    }
+    for task in tasks {
+        task.await.expect("join").expect("both writes commit");
+    }
+    let changes = b.list_changes(&dir, seq, 1000).await.expect("changes");
+    for u in &users {
+        let gained: Vec<_> = changes
+            .iter()
+            .filter(|c| c.kind == ChangeKind::RolesChanged && c.resource_id == *u)
+            .filter_map(|c| c.roles.as_ref())
+            .map(|r| r.after.iter().cloned().collect::<Vec<_>>())
+            .collect();
+        assert_eq!(
+            gained,
+            [vec!["developer".to_owned()]],
+            "{u} gains developer once, whichever write came first"
+        );
+    }
     drop_schemas(&url, &[schema]).await;
 }
 

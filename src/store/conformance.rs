@@ -510,8 +510,6 @@ pub async fn nested_groups(stores: Stores) {
 /// For a backend that does not store nested groups: adding a member group is refused
 /// with `NestingRefusal::Unsupported` and changes nothing, removing one is a no-op, no
 /// group has a parent or member group, and every `groups_of_users` row is direct.
-// PostgreSQL nesting: once PostgresStore stores edges, tests/postgres.rs runs
-// `run_all` (Nesting::Stored) and this check goes unused there.
 pub async fn nested_groups_refused(stores: Stores) {
     use super::plan::NestingRefusal;
     let (store, _) = &stores;

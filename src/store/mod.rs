@@ -315,8 +315,9 @@ impl<K> Default for Keyset<K> {
 ///
 /// # Nested groups
 /// A group's members are users and *member groups* (groups of the same directory). The
-/// contract every backend that nests keeps (`MemoryStore` and `SledStore` do; one that
-/// does not must refuse [`MembershipEdit::AddGroup`] and `insert_group`'s `member_groups` with
+/// contract every backend that nests keeps (`MemoryStore`, `SledStore` and `PostgresStore` do; one
+/// that does not must refuse [`MembershipEdit::AddGroup`] and `insert_group`'s
+/// `member_groups` with
 /// [`StoreError::Nesting`]`(`[`NestingRefusal::Unsupported`](plan::NestingRefusal::Unsupported)`)`,
 /// treat `RemoveGroup` as a no-op, and select no group by [`GroupFilter::member_group`] /
 /// [`GroupFilter::parent`]):

@@ -9,9 +9,11 @@
 //! order; and `pg_notify` in the same transaction wakes [`PostgresNotifier`]s in other
 //! processes once the write is visible.
 //!
-//! Modules by concern: `schema` (migrations), `reads`, `writes`, `tokens`, `notify`, and
-//! `sql` (row decoding, query building, error mapping).
+//! Modules by concern: `schema` (migrations), `reads`, `writes`, `nesting` (the nesting
+//! lock and the planner's nesting reads inside a write), `tokens`, `notify`, and `sql`
+//! (row decoding, query building, error mapping).
 
+mod nesting;
 mod notify;
 mod reads;
 mod schema;
@@ -23,7 +25,6 @@ mod writes;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::plan::NestingRefusal;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use time::OffsetDateTime;
@@ -137,6 +138,11 @@ pub enum PostgresOpenError {
 /// A [`DirectoryStore`] and [`TokenStore`] in PostgreSQL, shared safely by any number of
 /// processes. Cheap to clone (clones share the pool).
 ///
+/// Groups nest (a group may be a member group of another) up to
+/// [`DEFAULT_MAX_GROUP_DEPTH`](super::plan::DEFAULT_MAX_GROUP_DEPTH) levels, or the limit
+/// [`PostgresStore::with_max_group_depth`] sets. Every process sharing a schema should
+/// use the same limit: it is checked by the process that writes an edge.
+///
 /// ```no_run
 /// # async fn run() -> Result<(), scimkit::store::PostgresOpenError> {
 /// use scimkit::store::{PostgresOptions, PostgresStore};
@@ -151,12 +157,14 @@ pub enum PostgresOpenError {
 pub struct PostgresStore {
     pool: Pool,
     schema: Arc<Schema>,
+    max_group_depth: usize,
 }
 
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresStore")
             .field("schema", &self.schema.name)
+            .field("max_group_depth", &self.max_group_depth)
             .field("pool", &self.pool.status())
             .finish()
     }
@@ -229,6 +237,7 @@ impl PostgresStore {
         let store = Self {
             pool,
             schema: Arc::new(Schema::new(&options.schema)?),
+            max_group_depth: super::plan::DEFAULT_MAX_GROUP_DEPTH,
         };
         if options.migrate {
             store.migrate().await?;
@@ -247,6 +256,17 @@ impl PostgresStore {
             }
         }
         Ok(store)
+    }
+
+    /// The store with at most `levels` levels of group-in-group nesting: a member group
+    /// that would make a longer chain is refused ([`NestingRefusal::TooDeep`]), and roles
+    /// resolve through at most that many levels.
+    ///
+    /// [`NestingRefusal::TooDeep`]: super::plan::NestingRefusal::TooDeep
+    #[must_use]
+    pub fn with_max_group_depth(mut self, levels: usize) -> Self {
+        self.max_group_depth = levels;
+        self
     }
 
     /// The schema name.
@@ -270,30 +290,6 @@ impl PostgresStore {
             .get()
             .await
             .map_err(|e| StoreError::Backend(Box::new(e)))
-    }
-}
-
-/// The member groups `edits` add.
-fn added_groups(edits: &[MembershipEdit]) -> Vec<GroupId> {
-    edits
-        .iter()
-        .filter_map(|edit| match edit {
-            MembershipEdit::AddGroup(group) => Some(group.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Nested groups are not stored on PostgreSQL yet (see the trait's "Nested groups"): a
-/// write that adds a member group is refused before it reads anything. Removing one is a
-/// no-op, as there are none.
-// PostgreSQL nesting: replace this refusal with the contract's edges, rules and roles.
-fn refuse_member_groups(member_groups: &[GroupId]) -> Result<(), StoreError> {
-    match member_groups.first() {
-        Some(group) => Err(StoreError::Nesting(NestingRefusal::Unsupported(
-            group.clone(),
-        ))),
-        None => Ok(()),
     }
 }
 
@@ -404,8 +400,7 @@ impl DirectoryStore for PostgresStore {
         members: &[UserId],
         member_groups: &[GroupId],
     ) -> Result<Group, StoreError> {
-        refuse_member_groups(member_groups)?;
-        self.insert_group_impl(group, members).await
+        self.insert_group_impl(group, members, member_groups).await
     }
 
     async fn update_group(
@@ -414,7 +409,6 @@ impl DirectoryStore for PostgresStore {
         expected_version: u64,
         edits: &[MembershipEdit],
     ) -> Result<Group, StoreError> {
-        refuse_member_groups(&added_groups(edits))?;
         self.update_group_impl(group, expected_version, edits).await
     }
 
@@ -425,7 +419,6 @@ impl DirectoryStore for PostgresStore {
         edits: &[MembershipEdit],
         at: OffsetDateTime,
     ) -> Result<Group, StoreError> {
-        refuse_member_groups(&added_groups(edits))?;
         self.edit_members_impl(dir, group, edits, at).await
     }
 

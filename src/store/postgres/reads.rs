@@ -86,6 +86,20 @@ fn group_selection(query: &mut Query, dir: &DirectoryId, filter: &GroupFilter) {
             " JOIN {{s}}.memberships m ON m.group_id = g.id AND m.user_id = {p}"
         ));
     }
+    if let Some(child) = &filter.member_group {
+        let p = query.bind(child.to_string());
+        joins.push_str(&format!(
+            " JOIN {{s}}.group_groups up ON up.directory_id = g.directory_id \
+             AND up.parent_id = g.id AND up.child_id = {p}"
+        ));
+    }
+    if let Some(parent) = &filter.parent {
+        let p = query.bind(parent.to_string());
+        joins.push_str(&format!(
+            " JOIN {{s}}.group_groups down ON down.directory_id = g.directory_id \
+             AND down.child_id = g.id AND down.parent_id = {p}"
+        ));
+    }
     match &filter.key {
         Some(key @ GroupKey::DisplayName(_)) => {
             let p = query.bind(esc(&group_key_value(key)));
@@ -100,10 +114,7 @@ fn group_selection(query: &mut Query, dir: &DirectoryId, filter: &GroupFilter) {
     if filter.states != States::All {
         conditions.push_str(" AND NOT g.deleted");
     }
-    if filter.member_group.is_some() || filter.parent.is_some() {
-        // No nesting edges on PostgreSQL yet: no group has a parent or a member group.
-        conditions.push_str(" AND false");
-    }
+
     let d = query.bind(dir.to_string());
     query.push(&format!(
         " FROM {{s}}.groups g{joins} WHERE g.directory_id = {d}{conditions}"
@@ -366,8 +377,12 @@ impl PostgresStore {
         }
         let users: Vec<&str> = users.iter().map(UserId::as_str).collect();
         let client = self.client().await?;
+        let depth = i32::try_from(self.max_group_depth).unwrap_or(i32::MAX);
         let rows = client
-            .query(&self.schema.sql(GROUPS_OF_USERS), &[&dir.as_str(), &users])
+            .query(
+                &self.schema.sql(GROUPS_OF_USERS),
+                &[&dir.as_str(), &users, &depth],
+            )
             .await
             .map_err(db)?;
         user_groups(&rows)
@@ -526,11 +541,31 @@ fn keyset_page(
     query
 }
 
-/// `SELECT` of [`UserGroup`] rows for `$1` (directory) and `$2` (user ids).
-pub(super) const GROUPS_OF_USERS: &str = "SELECT m.user_id, g.id, g.display_name, g.deleted, g.external_id \
-     FROM {s}.memberships m JOIN {s}.groups g ON g.id = m.group_id \
-     WHERE m.user_id = ANY($2) AND m.directory_id = $1 \
-     ORDER BY m.user_id, g.id";
+/// `SELECT` of [`UserGroup`] rows for `$1` (directory), `$2` (user ids) and `$3` (the
+/// depth limit): each user's direct groups (deleted ones included), then the ancestors
+/// of those not deleted, through groups not deleted, at most `$3` levels up
+/// ([`plan::ancestor_groups`](crate::store::plan::ancestor_groups)). The graph is
+/// acyclic, and the depth bounds the walk even so.
+pub(super) const GROUPS_OF_USERS: &str = "WITH RECURSIVE direct AS ( \
+         SELECT m.user_id, m.group_id FROM {s}.memberships m \
+         WHERE m.user_id = ANY($2) AND m.directory_id = $1), \
+     up (user_id, group_id, depth) AS ( \
+         SELECT d.user_id, d.group_id, 0 FROM direct d \
+         JOIN {s}.groups g ON g.id = d.group_id WHERE NOT g.deleted \
+         UNION \
+         SELECT up.user_id, e.parent_id, up.depth + 1 FROM up \
+         JOIN {s}.group_groups e ON e.directory_id = $1 AND e.child_id = up.group_id \
+         JOIN {s}.groups p ON p.id = e.parent_id \
+         WHERE NOT p.deleted AND up.depth < $3::int), \
+     reached AS ( \
+         SELECT user_id, group_id, true AS direct FROM direct \
+         UNION ALL \
+         SELECT DISTINCT up.user_id, up.group_id, false FROM up \
+         WHERE NOT EXISTS (SELECT 1 FROM direct d \
+                           WHERE d.user_id = up.user_id AND d.group_id = up.group_id)) \
+     SELECT r.user_id, g.id, g.display_name, g.deleted, g.external_id, r.direct \
+     FROM reached r JOIN {s}.groups g ON g.id = r.group_id \
+     ORDER BY r.user_id, g.id";
 
 /// Rows of [`GROUPS_OF_USERS`].
 pub(super) fn user_groups(rows: &[tokio_postgres::Row]) -> Result<Vec<UserGroup>, StoreError> {
@@ -546,8 +581,7 @@ pub(super) fn user_groups(rows: &[tokio_postgres::Row]) -> Result<Vec<UserGroup>
                     .map_err(db)?
                     .map(unesc)
                     .transpose()?,
-                // No nesting on PostgreSQL yet: every membership is direct.
-                direct: true,
+                direct: r.try_get(5).map_err(db)?,
             })
         })
         .collect()

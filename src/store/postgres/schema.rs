@@ -52,10 +52,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "unique_attributes",
         sql: include_str!("migrations/0007_unique_attributes.sql"),
     },
+    Migration {
+        version: 8,
+        name: "group_groups",
+        sql: include_str!("migrations/0008_group_groups.sql"),
+    },
 ];
 
 /// The schema version this scimkit writes and reads: its highest migration.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 7;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 8;
 
 fn connect_error(e: impl std::error::Error + Send + Sync + 'static) -> PostgresOpenError {
     PostgresOpenError::Connect(Box::new(e))

@@ -24,7 +24,7 @@ pub(super) const GROUP_COLUMNS: &str = "g.id, g.directory_id, g.display_name, g.
      g.attributes, g.created, g.last_modified, g.version";
 /// Columns of `changes` in the order [`change_from_row`] reads them, starting at `offset`.
 pub(super) const CHANGE_COLUMNS: &str = "c.seq, c.directory_id, c.kind, c.resource_id, c.member_id, c.at, c.user_snapshot, \
-     c.group_snapshot, c.roles";
+     c.group_snapshot, c.roles, c.member_group_id";
 
 /// A database error as a [`StoreError`]: unique violations name the attribute (so a race
 /// the planner's read missed still reports `Conflict(UserName)`), foreign-key violations on
@@ -193,6 +193,9 @@ pub(super) fn change_from_row(row: &Row, offset: usize) -> Result<Change, StoreE
     }
     if let Some(roles) = snapshot::<RolesDelta>(row, offset + 8, "change roles")? {
         change = change.with_roles(roles);
+    }
+    if let Some(member) = row.try_get::<_, Option<&str>>(offset + 9).map_err(db)? {
+        change = change.with_member_group(parse_id(member)?);
     }
     Ok(change)
 }

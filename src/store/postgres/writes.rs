@@ -1,14 +1,14 @@
 //! Writes: each is one transaction. The entity row is locked first, the planner decides on
 //! what was read under the lock, and the change-log append (which locks the directory's
-//! counter row) comes last, so the per-directory lock is held only for the final
-//! statements before commit.
-
-use std::collections::BTreeMap;
+//! counter row) comes last, so the per-directory counter lock is held only for the final
+//! statements before commit. Group writes that nest, or plan roles through nesting, also
+//! hold the directory's nesting lock from their planning to commit (see `nesting`).
 
 use time::OffsetDateTime;
 use tokio_postgres::Transaction;
 
 use super::PostgresStore;
+use super::nesting::{Nesting, NestingLock};
 use super::sql::{
     GROUP_COLUMNS, GroupRow, USER_COLUMNS, USER_COLUMNS_LEN, UserRow, db, esc, esc_json,
     group_from_row, kind_name, parse_id, state_name, unesc, user_from_row, version_param,
@@ -17,7 +17,9 @@ use crate::model::{
     Directory, DirectoryId, Group, GroupId, Organization, RoleMapping, UniqueKey, User, UserId,
     UserState,
 };
-use crate::store::plan::{self, ChangeDraft, GroupPlan, MembershipFacts, MembershipPlan};
+use crate::store::plan::{
+    self, ChangeDraft, GroupPlan, MembershipFacts, MembershipPlan, NestingReads,
+};
 use crate::store::{EntityKind, MembershipEdit, StoreError, UniqueAttribute};
 
 /// A directory's document column (NUL-escaped like every stored document).
@@ -29,6 +31,10 @@ fn directory_doc(directory: &Directory) -> Result<serde_json::Value, StoreError>
 
 fn ids(users: &[UserId]) -> Vec<&str> {
     users.iter().map(UserId::as_str).collect()
+}
+
+fn group_ids(groups: &[GroupId]) -> Vec<&str> {
+    groups.iter().map(GroupId::as_str).collect()
 }
 
 impl PostgresStore {
@@ -208,16 +214,18 @@ impl PostgresStore {
     pub(super) async fn purge_directory_impl(&self, id: &DirectoryId) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
-        // Memberships and emails first, by their directory column, so the cascade from
-        // users and groups finds nothing left to look up row by row.
-        tx.execute(
-            &self
-                .schema
-                .sql("DELETE FROM {s}.memberships WHERE directory_id = $1"),
-            &[&id.as_str()],
-        )
-        .await
-        .map_err(db)?;
+        // Memberships, edges and emails first, by their directory column, so the cascade
+        // from users and groups finds nothing left to look up row by row.
+        for table in ["memberships", "group_groups"] {
+            tx.execute(
+                &self.schema.sql(&format!(
+                    "DELETE FROM {{s}}.{table} WHERE directory_id = $1"
+                )),
+                &[&id.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        }
         tx.execute(
             &self
                 .schema
@@ -397,9 +405,10 @@ impl PostgresStore {
         &self,
         group: Group,
         members: &[UserId],
+        member_groups: &[GroupId],
     ) -> Result<Group, StoreError> {
         let dir = group.directory_id.clone();
-        let edits = plan::insert_edits(members, &[]);
+        let edits = plan::insert_edits(members, member_groups);
         let reads = plan::membership_reads(&edits);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
@@ -408,9 +417,16 @@ impl PostgresStore {
                 &self.schema.sql(
                     "SELECT EXISTS (SELECT 1 FROM {s}.directories WHERE id = $1), \
                             ARRAY(SELECT id FROM {s}.users WHERE directory_id = $1 AND id = ANY($2)), \
-                            EXISTS (SELECT 1 FROM {s}.groups WHERE id = $3)",
+                            EXISTS (SELECT 1 FROM {s}.groups WHERE id = $3), \
+                            ARRAY(SELECT id FROM {s}.groups WHERE directory_id = $1 \
+                                  AND id = ANY($4) AND NOT deleted)",
                 ),
-                &[&dir.as_str(), &ids(&reads.added), &group.id.as_str()],
+                &[
+                    &dir.as_str(),
+                    &ids(&reads.added),
+                    &group.id.as_str(),
+                    &group_ids(&reads.added_groups),
+                ],
             )
             .await
             .map_err(db)?;
@@ -423,6 +439,7 @@ impl PostgresStore {
         }
         let facts = MembershipFacts {
             users: id_set(row.try_get(1).map_err(db)?)?,
+            groups: id_set(row.try_get(3).map_err(db)?)?,
             ..MembershipFacts::default()
         };
         let membership = plan::membership(&group.id, &edits, &facts, group.meta.last_modified)?;
@@ -629,8 +646,10 @@ impl PostgresStore {
         .transpose()
     }
 
-    /// What the planner needs for `edits`, in one statement: which named users are members
-    /// (every member only for `RemoveAll`) and which added users exist in the directory.
+    /// What the planner needs for `edits`, in one statement: which named users and
+    /// groups are members (every member for `RemoveAll`), which added users exist in the
+    /// directory and which added groups exist there, not deleted. The group row is locked:
+    /// its members and member groups change only under that lock.
     async fn membership_facts(
         &self,
         tx: &Transaction<'_>,
@@ -639,34 +658,35 @@ impl PostgresStore {
         edits: &[MembershipEdit],
     ) -> Result<MembershipFacts, StoreError> {
         let reads = plan::membership_reads(edits);
-        let (named, added) = (ids(&reads.named), ids(&reads.added));
-        let users_sql = "ARRAY(SELECT id FROM {s}.users WHERE directory_id = $2 AND id = ANY($3))";
-        let row = if reads.all_members {
-            let sql = format!(
-                "SELECT ARRAY(SELECT user_id FROM {{s}}.memberships WHERE group_id = $1), {users_sql}"
-            );
-            tx.query_one(
-                &self.schema.sql(&sql),
-                &[&group.as_str(), &dir.as_str(), &added],
+        let row = tx
+            .query_one(
+                &self.schema.sql(
+                    "SELECT ARRAY(SELECT user_id FROM {s}.memberships \
+                                  WHERE group_id = $1 AND ($7 OR user_id = ANY($4))), \
+                            ARRAY(SELECT id FROM {s}.users WHERE directory_id = $2 AND id = ANY($3)), \
+                            ARRAY(SELECT child_id FROM {s}.group_groups \
+                                  WHERE directory_id = $2 AND parent_id = $1 \
+                                    AND ($7 OR child_id = ANY($5))), \
+                            ARRAY(SELECT id FROM {s}.groups WHERE directory_id = $2 \
+                                  AND id = ANY($6) AND NOT deleted)",
+                ),
+                &[
+                    &group.as_str(),
+                    &dir.as_str(),
+                    &ids(&reads.added),
+                    &ids(&reads.named),
+                    &group_ids(&reads.named_groups),
+                    &group_ids(&reads.added_groups),
+                    &reads.all_members,
+                ],
             )
             .await
-        } else {
-            let sql = format!(
-                "SELECT ARRAY(SELECT user_id FROM {{s}}.memberships \
-                              WHERE group_id = $1 AND user_id = ANY($4)), {users_sql}"
-            );
-            tx.query_one(
-                &self.schema.sql(&sql),
-                &[&group.as_str(), &dir.as_str(), &added, &named],
-            )
-            .await
-        }
-        .map_err(db)?;
-        // No member groups on PostgreSQL yet: adding one is refused before this read.
+            .map_err(db)?;
         Ok(MembershipFacts {
             members: id_set(row.try_get(0).map_err(db)?)?,
             users: id_set(row.try_get(1).map_err(db)?)?,
-            ..MembershipFacts::default()
+            member_groups: id_set(row.try_get(2).map_err(db)?)?,
+            groups: id_set(row.try_get(3).map_err(db)?)?,
         })
     }
 
@@ -729,6 +749,36 @@ impl PostgresStore {
             .await
             .map_err(db)?;
         }
+        if !membership.remove_groups.is_empty() {
+            tx.execute(
+                &self.schema.sql(
+                    "DELETE FROM {s}.group_groups \
+                     WHERE directory_id = $1 AND parent_id = $2 AND child_id = ANY($3)",
+                ),
+                &[
+                    &dir.as_str(),
+                    &group.as_str(),
+                    &group_ids(&membership.remove_groups),
+                ],
+            )
+            .await
+            .map_err(db)?;
+        }
+        if !membership.add_groups.is_empty() {
+            tx.execute(
+                &self.schema.sql(
+                    "INSERT INTO {s}.group_groups (directory_id, parent_id, child_id) \
+                     SELECT $1, $2, c FROM unnest($3::text[]) AS c",
+                ),
+                &[
+                    &dir.as_str(),
+                    &group.as_str(),
+                    &group_ids(&membership.add_groups),
+                ],
+            )
+            .await
+            .map_err(db)?;
+        }
         Ok(())
     }
 
@@ -759,61 +809,15 @@ impl PostgresStore {
             .unwrap_or_default())
     }
 
-    /// What the roles planner needs of each of `ids` that exists. Their rows are locked
-    /// (in id order, `FOR NO KEY UPDATE`, as a user write locks its row) before their
-    /// groups are read, so concurrent writes touching one user's roles (two groups'
-    /// member edits, a deactivation) plan one after the other, each on what the previous
-    /// committed.
-    async fn role_users(
-        &self,
-        tx: &Transaction<'_>,
-        dir: &DirectoryId,
-        wanted: &[UserId],
-    ) -> Result<BTreeMap<UserId, plan::RoleUser>, StoreError> {
-        if wanted.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let rows = tx
-            .query(
-                &self.schema.sql(&format!(
-                    "SELECT {USER_COLUMNS} FROM {{s}}.users u \
-                     WHERE u.directory_id = $1 AND u.id = ANY($2) ORDER BY u.id \
-                     FOR NO KEY UPDATE"
-                )),
-                &[&dir.as_str(), &ids(wanted)],
-            )
-            .await
-            .map_err(db)?;
-        let users = rows
-            .iter()
-            .map(user_from_row)
-            .collect::<Result<Vec<User>, _>>()?;
-        let found: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
-        let groups = self.role_rows(tx, dir, &found).await?;
-        Ok(users
-            .iter()
-            .map(|user| (user.id.clone(), plan::RoleUser::of(user, &groups)))
-            .collect())
-    }
-
-    async fn role_rows(
-        &self,
-        tx: &Transaction<'_>,
-        dir: &DirectoryId,
-        users: &[UserId],
-    ) -> Result<Vec<crate::store::UserGroup>, StoreError> {
-        let rows = tx
-            .query(
-                &self.schema.sql(super::reads::GROUPS_OF_USERS),
-                &[&dir.as_str(), &ids(users)],
-            )
-            .await
-            .map_err(db)?;
-        super::reads::user_groups(&rows)
+    /// How many fetch rounds a nesting plan may take: a handful settle any plan (edges
+    /// come in one statement, ancestors with their group); the depth bounds the rest.
+    fn nesting_rounds(&self) -> usize {
+        self.max_group_depth.saturating_add(8)
     }
 
     /// The `user.roles_changed` entries of a planned user write, read in `tx` (whose
-    /// user row is locked already).
+    /// user row is locked already). Reads the user's groups and their ancestors only when
+    /// its active-ness changes under a mapping with rules.
     async fn user_roles(
         &self,
         tx: &Transaction<'_>,
@@ -822,20 +826,19 @@ impl PostgresStore {
         planned: &plan::UserPlan,
     ) -> Result<Vec<ChangeDraft>, StoreError> {
         let mapping = self.role_mapping(tx, dir).await?;
-        let groups =
-            if stored.is_some_and(|s| plan::user_role_reads(&mapping, Some(s), &planned.user)) {
-                let rows = self
-                    .role_rows(tx, dir, std::slice::from_ref(&planned.user.id))
-                    .await?;
-                rows.iter().filter_map(plan::RoleGroup::of_row).collect()
-            } else {
-                Vec::new()
-            };
-        plan::user_write_roles(&mapping, stored, planned, || Ok(groups))
+        let depth = self.max_group_depth;
+        Nesting::default()
+            .settle(self, tx, dir, self.nesting_rounds(), |reads| {
+                plan::nested_user_write_roles(&mapping, depth, reads, stored, planned)
+            })
+            .await
     }
 
     /// The `user.roles_changed` entries of a planned group write, read in `tx` before
-    /// the plan is applied.
+    /// the plan is applied, after refusing member groups that break the nesting rules
+    /// (or were deleted since the membership read). Holds the directory's nesting lock
+    /// ([`NestingLock`]) from here to commit; the users whose roles it reads are locked
+    /// as it reads them.
     async fn group_roles(
         &self,
         tx: &Transaction<'_>,
@@ -847,37 +850,24 @@ impl PostgresStore {
             return Ok(Vec::new());
         }
         let mapping = self.role_mapping(tx, dir).await?;
-        let (before, after) = (
-            stored.and_then(plan::RoleGroup::of),
-            plan::RoleGroup::of(&planned.group),
-        );
-        let reads = plan::group_role_reads(
-            &mapping,
-            before.as_ref(),
-            after.as_ref(),
-            &planned.membership,
-        );
-        if reads.is_empty() {
+        let Some(lock) = NestingLock::for_write(&mapping, stored, planned) else {
             return Ok(Vec::new());
-        }
-        let members = if reads.all_members {
-            let row = tx
-                .query_one(
-                    &self.schema.sql(
-                        "SELECT ARRAY(SELECT user_id FROM {s}.memberships \
-                         WHERE group_id = $1 ORDER BY user_id)",
-                    ),
-                    &[&planned.group.id.as_str()],
-                )
-                .await
-                .map_err(db)?;
-            id_set(row.try_get(0).map_err(db)?)?.into_iter().collect()
-        } else {
-            Vec::new()
         };
-        let ids = plan::role_read_ids(reads, || Ok(members))?;
-        let facts = self.role_users(tx, dir, &ids).await?;
-        plan::group_write_roles(&mapping, stored, planned, || Ok(Vec::new()), |_| Ok(facts))
+        self.lock_nesting(tx, dir, lock).await?;
+        let depth = self.max_group_depth;
+        let parent = &planned.group.id;
+        let membership = &planned.membership;
+        Nesting::default()
+            .settle(self, tx, dir, self.nesting_rounds(), |reads| {
+                for child in &membership.add_groups {
+                    if reads.role_group(child)?.is_none() {
+                        return Err(StoreError::not_found(EntityKind::Group, child));
+                    }
+                }
+                plan::check_member_groups(reads, parent, membership, depth)?;
+                plan::nested_group_write_roles(&mapping, depth, reads, stored, planned)
+            })
+            .await
     }
 
     /// Appends `drafts` to the directory's log and signals the change, as the last
@@ -900,6 +890,10 @@ impl PostgresStore {
         let members: Vec<Option<&str>> = drafts
             .iter()
             .map(|d| d.member_id.as_ref().map(UserId::as_str))
+            .collect();
+        let member_groups: Vec<Option<&str>> = drafts
+            .iter()
+            .map(|d| d.member_group_id.as_ref().map(GroupId::as_str))
             .collect();
         let ats: Vec<OffsetDateTime> = drafts.iter().map(|d| d.at).collect();
         let users = drafts
@@ -927,14 +921,16 @@ impl PostgresStore {
                                 WHERE directory_id = $1 RETURNING last_seq - $2 AS base), \
                           ins AS (INSERT INTO {s}.changes \
                                       (directory_id, seq, kind, resource_id, member_id, at, \
-                                       user_snapshot, group_snapshot, roles) \
+                                       user_snapshot, group_snapshot, roles, member_group_id) \
                                   SELECT $1, k.base + t.n, t.kind, t.resource_id, t.member_id, \
-                                         t.at, t.user_snapshot, t.group_snapshot, t.roles \
+                                         t.at, t.user_snapshot, t.group_snapshot, t.roles, \
+                                         t.member_group_id \
                                   FROM k, unnest($3::text[], $4::text[], $5::text[], \
                                                  $6::timestamptz[], $8::jsonb[], $9::jsonb[], \
-                                                 $10::jsonb[]) \
+                                                 $10::jsonb[], $11::text[]) \
                                        WITH ORDINALITY AS t(kind, resource_id, member_id, at, \
-                                                            user_snapshot, group_snapshot, roles, n)) \
+                                                            user_snapshot, group_snapshot, roles, \
+                                                            member_group_id, n)) \
                      SELECT k.base, pg_notify($7, $1) FROM k",
                 ),
                 &[
@@ -948,6 +944,7 @@ impl PostgresStore {
                     &users,
                     &groups,
                     &roles,
+                    &member_groups,
                 ],
             )
             .await
@@ -966,7 +963,9 @@ fn snapshot_json<T: serde::Serialize>(entity: &T) -> Result<serde_json::Value, S
         .map_err(|e| StoreError::Backend(Box::new(e)))
 }
 
-fn id_set(texts: Vec<String>) -> Result<std::collections::BTreeSet<UserId>, StoreError> {
+fn id_set<T: std::str::FromStr + Ord>(
+    texts: Vec<String>,
+) -> Result<std::collections::BTreeSet<T>, StoreError> {
     texts.iter().map(|t| parse_id(t)).collect()
 }
 

@@ -1,0 +1,437 @@
+//! Nested groups inside a write's transaction: the per-directory nesting lock, and a
+//! [`NestingReads`] over what the transaction read.
+//!
+//! The planner's reads are synchronous, so they cannot query. [`Nesting`] answers from
+//! what it holds and records what it lacked; the write runs the plan, fetches every miss
+//! in a few batched statements ([`PostgresStore::fetch_nesting`]), and runs it again, until a
+//! run misses nothing. Only that run's answer counts: an earlier one saw a smaller graph.
+//! Each round fetches whole levels at once (the directory's edges in one statement, a
+//! group's ancestors with the group), so a plan settles in a handful of rounds.
+//!
+//! Users are read under `FOR NO KEY UPDATE`, in id order, as a user write locks its row,
+//! so their state and groups cannot change before commit.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
+use tokio_postgres::Transaction;
+
+use super::PostgresStore;
+use super::sql::{db, parse_id, unesc};
+use crate::model::{DirectoryId, Group, GroupId, RoleMapping, UserId};
+use crate::store::StoreError;
+use crate::store::plan::{GroupPlan, NestingReads, RoleGroup};
+
+/// How a group write holds its directory's nesting lock (a transaction-scoped advisory
+/// lock per directory, taken after the group row and the role mapping, before any user
+/// row): writes that change the graph, or what a group passes down, hold it exclusively;
+/// other writes whose roles read the graph share it. Two exclusive holders cannot both
+/// add opposite edges (the second reads the first's edge and refuses the cycle), and a
+/// member edit cannot plan on a graph an edge edit is changing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NestingLock {
+    Shared,
+    Exclusive,
+}
+
+impl NestingLock {
+    /// The lock `planned` (over `stored`) needs under `mapping`; `None` when it reads
+    /// no nesting at all (no rule to plan roles for, no edge to check).
+    pub(super) fn for_write(
+        mapping: &RoleMapping,
+        stored: Option<&Group>,
+        planned: &GroupPlan,
+    ) -> Option<Self> {
+        let membership = &planned.membership;
+        if !membership.add_groups.is_empty() {
+            return Some(Self::Exclusive);
+        }
+        if mapping.is_empty() {
+            return None;
+        }
+        let replaced = stored.and_then(RoleGroup::of) != RoleGroup::of(&planned.group);
+        if replaced || !membership.remove_groups.is_empty() {
+            Some(Self::Exclusive)
+        } else {
+            Some(Self::Shared)
+        }
+    }
+}
+
+/// What a plan asked for and [`Nesting`] did not hold.
+#[derive(Debug, Default)]
+struct Misses {
+    edges: bool,
+    members: BTreeSet<GroupId>,
+    groups: BTreeSet<GroupId>,
+    users: BTreeSet<UserId>,
+}
+
+impl Misses {
+    fn is_empty(&self) -> bool {
+        !self.edges && self.members.is_empty() && self.groups.is_empty() && self.users.is_empty()
+    }
+}
+
+/// The nesting graph and memberships of one directory as one transaction read them.
+#[derive(Debug, Default)]
+pub(super) struct Nesting {
+    /// Edges between groups not deleted, child → parents and parent → children; `None`
+    /// until read.
+    edges: Option<Edges>,
+    /// Each read group as roles see it (`None`: absent or deleted).
+    groups: BTreeMap<GroupId, Option<RoleGroup>>,
+    members: BTreeMap<GroupId, Vec<UserId>>,
+    users: BTreeMap<UserId, Option<(bool, Vec<GroupId>)>>,
+    misses: RefCell<Misses>,
+}
+
+#[derive(Debug, Default)]
+struct Edges {
+    parents: BTreeMap<GroupId, Vec<GroupId>>,
+    children: BTreeMap<GroupId, Vec<GroupId>>,
+}
+
+impl Nesting {
+    /// Runs `plan` against what is held until it misses nothing, fetching the misses
+    /// between runs; at most `rounds` fetches.
+    pub(super) async fn settle<T>(
+        &mut self,
+        store: &PostgresStore,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+        rounds: usize,
+        plan: impl Fn(&Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        for _ in 0..=rounds {
+            let answer = plan(self);
+            let misses = self.misses.take();
+            if misses.is_empty() {
+                return answer;
+            }
+            store.fetch_nesting(tx, dir, self, misses).await?;
+        }
+        Err(StoreError::Backend(
+            "PostgresStore: nested-group reads did not settle within the depth limit".into(),
+        ))
+    }
+
+    fn edges(&self) -> Option<&Edges> {
+        if self.edges.is_none() {
+            self.misses.borrow_mut().edges = true;
+        }
+        self.edges.as_ref()
+    }
+
+    /// `groups` and every ancestor of them in the held edges.
+    fn with_ancestors(&self, groups: BTreeSet<GroupId>) -> BTreeSet<GroupId> {
+        let mut all = BTreeSet::new();
+        let mut pending: Vec<GroupId> = groups.into_iter().collect();
+        while let Some(group) = pending.pop() {
+            if let Some(parents) = self.edges.as_ref().and_then(|e| e.parents.get(&group)) {
+                pending.extend(parents.iter().filter(|p| !all.contains(*p)).cloned());
+            }
+            all.insert(group);
+        }
+        all
+    }
+}
+
+impl NestingReads for Nesting {
+    fn parents_of(&self, group: &GroupId) -> Result<Vec<GroupId>, StoreError> {
+        Ok(self
+            .edges()
+            .and_then(|e| e.parents.get(group))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn children_of(&self, group: &GroupId) -> Result<Vec<GroupId>, StoreError> {
+        Ok(self
+            .edges()
+            .and_then(|e| e.children.get(group))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn role_group(&self, group: &GroupId) -> Result<Option<RoleGroup>, StoreError> {
+        match self.groups.get(group) {
+            Some(held) => Ok(held.clone()),
+            None => {
+                self.misses.borrow_mut().groups.insert(group.clone());
+                Ok(None)
+            }
+        }
+    }
+
+    fn user_members(&self, group: &GroupId) -> Result<Vec<UserId>, StoreError> {
+        match self.members.get(group) {
+            Some(held) => Ok(held.clone()),
+            None => {
+                self.misses.borrow_mut().members.insert(group.clone());
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    fn user_groups(&self, user: &UserId) -> Result<Option<(bool, Vec<GroupId>)>, StoreError> {
+        match self.users.get(user) {
+            Some(held) => Ok(held.clone()),
+            None => {
+                self.misses.borrow_mut().users.insert(user.clone());
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn group_texts<'a>(ids: impl IntoIterator<Item = &'a GroupId>) -> Vec<&'a str> {
+    ids.into_iter().map(GroupId::as_str).collect()
+}
+
+impl PostgresStore {
+    /// Takes `dir`'s nesting lock in `mode` until the transaction ends.
+    pub(super) async fn lock_nesting(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+        mode: NestingLock,
+    ) -> Result<(), StoreError> {
+        let function = match mode {
+            NestingLock::Shared => "pg_advisory_xact_lock_shared",
+            NestingLock::Exclusive => "pg_advisory_xact_lock",
+        };
+        // The two-key form: a key space apart from the migrations' one-key lock.
+        tx.execute(
+            &format!("SELECT {function}(hashtext($1), hashtext($2))"),
+            &[&self.schema.channel, &dir.as_str()],
+        )
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    /// Reads what `misses` names into `held`: edges first (one statement for the
+    /// directory), then members, groups with their ancestors, and users (locked).
+    async fn fetch_nesting(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+        held: &mut Nesting,
+        misses: Misses,
+    ) -> Result<(), StoreError> {
+        if misses.edges && held.edges.is_none() {
+            held.edges = Some(self.read_edges(tx, dir).await?);
+        }
+        if !misses.members.is_empty() {
+            let rows = tx
+                .query(
+                    &self.schema.sql(
+                        "SELECT group_id, user_id FROM {s}.memberships \
+                         WHERE directory_id = $1 AND group_id = ANY($2) ORDER BY group_id, user_id",
+                    ),
+                    &[&dir.as_str(), &group_texts(&misses.members)],
+                )
+                .await
+                .map_err(db)?;
+            for group in &misses.members {
+                held.members.entry(group.clone()).or_default();
+            }
+            for row in &rows {
+                let group: GroupId = parse_id(row.try_get(0).map_err(db)?)?;
+                let user: UserId = parse_id(row.try_get(1).map_err(db)?)?;
+                held.members.entry(group).or_default().push(user);
+            }
+        }
+        if !misses.groups.is_empty() {
+            let wanted: Vec<GroupId> = held
+                .with_ancestors(misses.groups)
+                .into_iter()
+                .filter(|g| !held.groups.contains_key(g))
+                .collect();
+            self.read_role_groups(tx, dir, &wanted, held).await?;
+        }
+        if !misses.users.is_empty() {
+            self.read_users(tx, dir, &misses.users, held).await?;
+        }
+        Ok(())
+    }
+
+    async fn read_edges(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+    ) -> Result<Edges, StoreError> {
+        let rows = tx
+            .query(
+                &self.schema.sql(
+                    "SELECT e.parent_id, e.child_id FROM {s}.group_groups e \
+                     JOIN {s}.groups p ON p.id = e.parent_id \
+                     JOIN {s}.groups c ON c.id = e.child_id \
+                     WHERE e.directory_id = $1 AND NOT p.deleted AND NOT c.deleted \
+                     ORDER BY e.parent_id, e.child_id",
+                ),
+                &[&dir.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        let mut edges = Edges::default();
+        for row in &rows {
+            let parent: GroupId = parse_id(row.try_get(0).map_err(db)?)?;
+            let child: GroupId = parse_id(row.try_get(1).map_err(db)?)?;
+            edges
+                .parents
+                .entry(child.clone())
+                .or_default()
+                .push(parent.clone());
+            edges.children.entry(parent).or_default().push(child);
+        }
+        Ok(edges)
+    }
+
+    async fn read_role_groups(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+        wanted: &[GroupId],
+        held: &mut Nesting,
+    ) -> Result<(), StoreError> {
+        let rows = tx
+            .query(
+                &self.schema.sql(
+                    "SELECT id, display_name, external_id FROM {s}.groups \
+                     WHERE directory_id = $1 AND id = ANY($2) AND NOT deleted",
+                ),
+                &[&dir.as_str(), &group_texts(wanted)],
+            )
+            .await
+            .map_err(db)?;
+        for group in wanted {
+            held.groups.insert(group.clone(), None);
+        }
+        for row in &rows {
+            let group = RoleGroup {
+                id: parse_id(row.try_get(0).map_err(db)?)?,
+                display_name: unesc(row.try_get(1).map_err(db)?)?,
+                external_id: row
+                    .try_get::<_, Option<String>>(2)
+                    .map_err(db)?
+                    .map(unesc)
+                    .transpose()?,
+            };
+            held.groups.insert(group.id.clone(), Some(group));
+        }
+        Ok(())
+    }
+
+    /// The users' state and direct groups, their rows locked first (in id order) so
+    /// neither changes before this transaction commits.
+    async fn read_users(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+        wanted: &BTreeSet<UserId>,
+        held: &mut Nesting,
+    ) -> Result<(), StoreError> {
+        let ids: Vec<&str> = wanted.iter().map(UserId::as_str).collect();
+        let rows = tx
+            .query(
+                &self.schema.sql(
+                    "SELECT id, state = 'active' FROM {s}.users \
+                     WHERE directory_id = $1 AND id = ANY($2) ORDER BY id FOR NO KEY UPDATE",
+                ),
+                &[&dir.as_str(), &ids],
+            )
+            .await
+            .map_err(db)?;
+        for user in wanted {
+            held.users.insert(user.clone(), None);
+        }
+        for row in &rows {
+            let user: UserId = parse_id(row.try_get(0).map_err(db)?)?;
+            let active: bool = row.try_get(1).map_err(db)?;
+            held.users.insert(user, Some((active, Vec::new())));
+        }
+        // A new statement after the lock: it sees what the lock waited for.
+        let rows = tx
+            .query(
+                &self.schema.sql(
+                    "SELECT user_id, group_id FROM {s}.memberships \
+                     WHERE directory_id = $1 AND user_id = ANY($2) ORDER BY user_id, group_id",
+                ),
+                &[&dir.as_str(), &ids],
+            )
+            .await
+            .map_err(db)?;
+        for row in &rows {
+            let user: UserId = parse_id(row.try_get(0).map_err(db)?)?;
+            let group: GroupId = parse_id(row.try_get(1).map_err(db)?)?;
+            if let Some(Some((_, groups))) = held.users.get_mut(&user) {
+                groups.push(group);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{GroupMatch, Meta};
+    use crate::store::plan::MembershipPlan;
+
+    fn gid(n: u128) -> GroupId {
+        GroupId::from_uuid(uuid::Uuid::from_u128(n))
+    }
+
+    fn group(name: &str) -> Group {
+        let dir = DirectoryId::from_uuid(uuid::Uuid::from_u128(1));
+        let at = time::OffsetDateTime::UNIX_EPOCH;
+        Group::new(gid(2), dir, name, serde_json::json!({}), Meta::new(at))
+    }
+
+    fn write(stored: &Group, after: Group, membership: MembershipPlan) -> GroupPlan {
+        crate::store::plan::update_group(Some(stored), after, stored.meta.version, membership)
+            .unwrap_or_else(|e| panic!("plan: {e}"))
+    }
+
+    #[test]
+    fn edge_edits_and_renames_lock_exclusively_member_edits_share_and_no_rules_skip() {
+        let rules = RoleMapping::new().map(GroupMatch::DisplayName("Eng".into()), "developer");
+        let none = RoleMapping::new();
+        let eng = group("Eng");
+        let adds_child = MembershipPlan {
+            add_groups: vec![gid(3)],
+            ..MembershipPlan::default()
+        };
+        let removes_child = MembershipPlan {
+            remove_groups: vec![gid(3)],
+            ..MembershipPlan::default()
+        };
+        let adds_user = MembershipPlan {
+            add: vec![UserId::from_uuid(uuid::Uuid::from_u128(4))],
+            ..MembershipPlan::default()
+        };
+        let lock = |mapping: &RoleMapping, plan: &GroupPlan| {
+            NestingLock::for_write(mapping, Some(&eng), plan)
+        };
+        // An added edge is checked against the graph whatever the rules say.
+        let plan = write(&eng, eng.clone(), adds_child);
+        assert_eq!(lock(&none, &plan), Some(NestingLock::Exclusive));
+        assert_eq!(lock(&rules, &plan), Some(NestingLock::Exclusive));
+        let plan = write(&eng, eng.clone(), removes_child);
+        assert_eq!(lock(&rules, &plan), Some(NestingLock::Exclusive));
+        assert_eq!(lock(&none, &plan), None, "no rule: nothing to plan");
+        let renamed = write(&eng, group("Platform"), MembershipPlan::default());
+        assert_eq!(lock(&rules, &renamed), Some(NestingLock::Exclusive));
+        let deleted = write(
+            &eng,
+            eng.clone().with_deleted(true),
+            MembershipPlan::default(),
+        );
+        assert_eq!(lock(&rules, &deleted), Some(NestingLock::Exclusive));
+        let plan = write(&eng, eng.clone(), adds_user);
+        assert_eq!(lock(&rules, &plan), Some(NestingLock::Shared));
+        assert_eq!(lock(&none, &plan), None);
+    }
+}
