@@ -545,10 +545,10 @@ fn read_facts(
         if !seen.insert(group.clone()) {
             continue;
         }
-        let Some(role_group) = reads.role_group(&group)? else {
-            continue;
-        };
-        facts.add_group(role_group);
+        // A deleted group's edges are read too: a write that restores it needs them.
+        if let Some(role_group) = reads.role_group(&group)? {
+            facts.add_group(role_group);
+        }
         for parent in reads.parents_of(&group)? {
             facts.add_edge(parent.clone(), group.clone());
             pending.push(parent);
@@ -585,7 +585,7 @@ pub fn nested_group_write_roles(
     let membership = &planned.membership;
     let mut relevant =
         gives_roles(mapping, before.as_ref()) || gives_roles(mapping, after.as_ref());
-    if !relevant && before.is_some() {
+    if !relevant && stored.is_some() {
         for ancestor in ancestor_groups(reads, &BTreeSet::from([id.clone()]), max_depth)? {
             if gives_roles(mapping, reads.role_group(&ancestor)?.as_ref()) {
                 relevant = true;
@@ -597,8 +597,10 @@ pub fn nested_group_write_roles(
         return Ok(Vec::new());
     }
     let replaced = before != after;
-    let ancestry_changes = before.is_some()
-        && (after.is_none()
+    // A deletion or restoration changes whether the group passes its ancestors' roles
+    // down; a rename or new `externalId` changes what it gives itself.
+    let ancestry_changes = stored.is_some()
+        && (before.is_some() != after.is_some()
             || group_roles(mapping, before.as_ref()) != group_roles(mapping, after.as_ref()));
     let mut users: BTreeSet<UserId> = membership
         .add
@@ -619,7 +621,14 @@ pub fn nested_group_write_roles(
     let seeds = std::iter::once(id.clone())
         .chain(membership.add_groups.iter().cloned())
         .chain(membership.remove_groups.iter().cloned());
-    let facts = read_facts(reads, &users, seeds)?;
+    let mut facts = read_facts(reads, &users, seeds)?;
+    if ancestry_changes {
+        // `parents_of` leaves a deleted group out, so a group being restored is not yet
+        // among its children's parents: its edges down are read from its side.
+        for child in reads.children_of(id)? {
+            facts.add_edge(id.clone(), child);
+        }
+    }
     let mut next = facts.clone();
     if replaced {
         next.apply_in_place(&NestedEffect::Replace {
