@@ -702,6 +702,101 @@ fn step() -> impl proptest::strategy::Strategy<Value = Step> {
     ]
 }
 
+/// Replays `steps` through `s` against the model (see the properties below).
+async fn replay(s: Setup, steps: Vec<Step>) -> Result<(), proptest::test_runner::TestCaseError> {
+    let mut users = Vec::new();
+    for n in 0..3 {
+        users.push(s.user(&format!("u{n}@acme.com")).await);
+    }
+    let names = ["Engineering", "Db", "G2", "G3", "G4"];
+    let mut groups = Vec::new();
+    for name in names {
+        groups.push(s.group(name, json!([])).await);
+    }
+    s.changes().await;
+    let mut model = Model::default();
+    for step in steps {
+        let before = model.clone();
+        let (group, operation, next) = match &step {
+            Step::Join(g, u) => {
+                let mut next = model.clone();
+                next.members.insert((*g, *u));
+                (
+                    *g,
+                    json!([{"op": "add", "path": "members", "value": [{"value": users[*u]}]}]),
+                    next,
+                )
+            }
+            Step::Leave(g, u) => {
+                let mut next = model.clone();
+                next.members.remove(&(*g, *u));
+                (
+                    *g,
+                    json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", users[*u])}]),
+                    next,
+                )
+            }
+            Step::Nest(p, c) => {
+                let mut next = model.clone();
+                next.edges.insert((*p, *c));
+                (
+                    *p,
+                    json!([{"op": "add", "path": "members", "value": [{"value": groups[*c], "type": "Group"}]}]),
+                    next,
+                )
+            }
+            Step::Unnest(p, c) => {
+                let mut next = model.clone();
+                next.edges.remove(&(*p, *c));
+                (
+                    *p,
+                    json!([{"op": "remove", "path": "members", "value": [{"value": groups[*c]}]}]),
+                    next,
+                )
+            }
+            Step::Delete(g) => {
+                let mut next = model.clone();
+                next.deleted.insert(*g);
+                (*g, Value::Null, next)
+            }
+        };
+        if model.deleted.contains(&group) {
+            continue;
+        }
+        let status = if operation.is_null() {
+            s.send("DELETE", &format!("/Groups/{}", groups[group]), None)
+                .await
+                .0
+        } else {
+            s.patch(&groups[group], operation).await.0
+        };
+        let must_refuse = match step {
+            Step::Nest(p, c) => p == c || model.deleted.contains(&c) || model.contains(c, p),
+            _ => false,
+        };
+        proptest::prop_assert_eq!(
+            status.is_success(),
+            !must_refuse,
+            "{:?} answered {}",
+            step,
+            status
+        );
+        if must_refuse {
+            // A self-membership, a cycle, or a deleted member group.
+            proptest::prop_assert_eq!(status, StatusCode::BAD_REQUEST);
+            proptest::prop_assert!(s.changes().await.is_empty(), "a refusal records nothing");
+            continue;
+        }
+        model = next;
+        let expected: Vec<RolesChange> = (0..users.len())
+            .filter(|u| before.roles(*u) != model.roles(*u))
+            .map(|u| (users[u].clone(), before.roles(u), model.roles(u)))
+            .collect();
+        proptest::prop_assert_eq!(s.roles_changes().await, expected, "after {:?}", step);
+    }
+    Ok(())
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::test_runner::Config { cases: 128, ..Default::default() })]
     /// Whatever the IdP does to memberships and nesting, the feed's `roles_changed`
@@ -710,79 +805,21 @@ proptest::proptest! {
     #[test]
     fn roles_changes_match_a_brute_force_model(steps in proptest::collection::vec(step(), 1..25)) {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(async { replay(memory().await, steps).await })?;
+    }
+}
+
+#[cfg(feature = "sled")]
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 16, ..Default::default() })]
+    /// The same on sled (fewer cases: each opens a database).
+    #[test]
+    fn sled_roles_changes_match_a_brute_force_model(steps in proptest::collection::vec(step(), 1..25)) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let dir = tempfile::tempdir().unwrap();
         runtime.block_on(async {
-            let s = memory().await;
-            let mut users = Vec::new();
-            for n in 0..3 {
-                users.push(s.user(&format!("u{n}@acme.com")).await);
-            }
-            let names = ["Engineering", "Db", "G2", "G3", "G4"];
-            let mut groups = Vec::new();
-            for name in names {
-                groups.push(s.group(name, json!([])).await);
-            }
-            s.changes().await;
-            let mut model = Model::default();
-            for step in steps {
-                let before = model.clone();
-                let (group, operation, next) = match &step {
-                    Step::Join(g, u) => {
-                        let mut next = model.clone();
-                        next.members.insert((*g, *u));
-                        (*g, json!([{"op": "add", "path": "members", "value": [{"value": users[*u]}]}]), next)
-                    }
-                    Step::Leave(g, u) => {
-                        let mut next = model.clone();
-                        next.members.remove(&(*g, *u));
-                        (*g, json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", users[*u])}]), next)
-                    }
-                    Step::Nest(p, c) => {
-                        let mut next = model.clone();
-                        next.edges.insert((*p, *c));
-                        (*p, json!([{"op": "add", "path": "members", "value": [{"value": groups[*c], "type": "Group"}]}]), next)
-                    }
-                    Step::Unnest(p, c) => {
-                        let mut next = model.clone();
-                        next.edges.remove(&(*p, *c));
-                        (*p, json!([{"op": "remove", "path": "members", "value": [{"value": groups[*c]}]}]), next)
-                    }
-                    Step::Delete(g) => {
-                        let mut next = model.clone();
-                        next.deleted.insert(*g);
-                        (*g, Value::Null, next)
-                    }
-                };
-                if model.deleted.contains(&group) {
-                    continue;
-                }
-                let status = if operation.is_null() {
-                    s.send("DELETE", &format!("/Groups/{}", groups[group]), None).await.0
-                } else {
-                    s.patch(&groups[group], operation).await.0
-                };
-                let must_refuse = match step {
-                    Step::Nest(p, c) => p == c || model.deleted.contains(&c) || model.contains(c, p),
-                    _ => false,
-                };
-                proptest::prop_assert_eq!(
-                    status.is_success(),
-                    !must_refuse,
-                    "{:?} answered {}", step, status
-                );
-                if must_refuse {
-                    // A self-membership, a cycle, or a deleted member group.
-                    proptest::prop_assert_eq!(status, StatusCode::BAD_REQUEST);
-                    proptest::prop_assert!(s.changes().await.is_empty(), "a refusal records nothing");
-                    continue;
-                }
-                model = next;
-                let expected: Vec<RolesChange> = (0..users.len())
-                    .filter(|u| before.roles(*u) != model.roles(*u))
-                    .map(|u| (users[u].clone(), before.roles(u), model.roles(u)))
-                    .collect();
-                proptest::prop_assert_eq!(s.roles_changes().await, expected, "after {:?}", step);
-            }
-            Ok(())
+            let store = Arc::new(scimkit::store::SledStore::open(dir.path()).unwrap());
+            replay(setup(store.clone(), store).await, steps).await
         })?;
     }
 }
