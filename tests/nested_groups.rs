@@ -3,7 +3,8 @@
 //! every ancestor, and each write that changes a user's effective roles records exactly
 //! one `user.roles_changed` entry for that user. Replays an Okta Group Push that nests
 //! groups and an Entra nested-group assignment; refusals (itself, cycles, too deep,
-//! unknown groups) are 400 `invalidValue` and change nothing.
+//! unknown groups) are 400 `invalidValue` and change nothing; and a property holds the
+//! feed to a brute-force model over random membership and nesting edits.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -679,5 +680,219 @@ mod postgres {
         };
         refusals_change_nothing(setup(store.clone(), store).await, 3).await;
         drop_schema(&url, &schema).await;
+    }
+}
+
+/// A model of the directory the property below drives: who is in which group, which
+/// group is nested in which, which groups are deleted; roles worked out by brute force.
+#[derive(Default, Clone)]
+struct Model {
+    members: BTreeSet<(usize, usize)>,
+    edges: BTreeSet<(usize, usize)>,
+    deleted: BTreeSet<usize>,
+}
+
+impl Model {
+    /// The groups user `u` belongs to, directly or through live groups.
+    fn effective(&self, u: usize) -> BTreeSet<usize> {
+        let mut reached: BTreeSet<usize> = self
+            .members
+            .iter()
+            .filter(|(g, m)| *m == u && !self.deleted.contains(g))
+            .map(|(g, _)| *g)
+            .collect();
+        loop {
+            let above: Vec<usize> = self
+                .edges
+                .iter()
+                .filter(|(p, c)| reached.contains(c) && !self.deleted.contains(p))
+                .map(|(p, _)| *p)
+                .filter(|p| !reached.contains(p))
+                .collect();
+            if above.is_empty() {
+                return reached;
+            }
+            reached.extend(above);
+        }
+    }
+
+    /// Whether `from` contains `to`, through live groups (the edge `to ∋ from` would
+    /// then close a cycle).
+    fn contains(&self, from: usize, to: usize) -> bool {
+        let mut seen = BTreeSet::from([from]);
+        let mut pending = vec![from];
+        while let Some(g) = pending.pop() {
+            for (_, c) in self
+                .edges
+                .iter()
+                .filter(|(p, c)| *p == g && !self.deleted.contains(c))
+            {
+                if *c == to {
+                    return true;
+                }
+                if seen.insert(*c) {
+                    pending.push(*c);
+                }
+            }
+        }
+        false
+    }
+
+    fn roles(&self, u: usize) -> BTreeSet<String> {
+        // Group 0 is "Engineering" (developer), group 1 "Db" (dba); default viewer.
+        let groups = self.effective(u);
+        let mut roles = BTreeSet::new();
+        if groups.contains(&0) {
+            roles.insert("developer".to_owned());
+        }
+        if groups.contains(&1) {
+            roles.insert("dba".to_owned());
+        }
+        if roles.is_empty() {
+            roles.insert("viewer".to_owned());
+        }
+        roles
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Join(usize, usize),
+    Leave(usize, usize),
+    Nest(usize, usize),
+    Unnest(usize, usize),
+    Delete(usize),
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (0..5usize, 0..3usize).prop_map(|(g, u)| Step::Join(g, u)),
+        (0..5usize, 0..3usize).prop_map(|(g, u)| Step::Leave(g, u)),
+        (0..5usize, 0..5usize).prop_map(|(p, c)| Step::Nest(p, c)),
+        (0..5usize, 0..5usize).prop_map(|(p, c)| Step::Unnest(p, c)),
+        (1..5usize).prop_map(Step::Delete),
+    ]
+}
+
+/// Replays `steps` through `s` against the model (see the properties below).
+async fn replay(s: Setup, steps: Vec<Step>) -> Result<(), proptest::test_runner::TestCaseError> {
+    let mut users = Vec::new();
+    for n in 0..3 {
+        users.push(s.user(&format!("u{n}@acme.com")).await);
+    }
+    let names = ["Engineering", "Db", "G2", "G3", "G4"];
+    let mut groups = Vec::new();
+    for name in names {
+        groups.push(s.group(name, json!([])).await);
+    }
+    s.changes().await;
+    let mut model = Model::default();
+    for step in steps {
+        let before = model.clone();
+        let (group, operation, next) = match &step {
+            Step::Join(g, u) => {
+                let mut next = model.clone();
+                next.members.insert((*g, *u));
+                (
+                    *g,
+                    json!([{"op": "add", "path": "members", "value": [{"value": users[*u]}]}]),
+                    next,
+                )
+            }
+            Step::Leave(g, u) => {
+                let mut next = model.clone();
+                next.members.remove(&(*g, *u));
+                (
+                    *g,
+                    json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", users[*u])}]),
+                    next,
+                )
+            }
+            Step::Nest(p, c) => {
+                let mut next = model.clone();
+                next.edges.insert((*p, *c));
+                (
+                    *p,
+                    json!([{"op": "add", "path": "members", "value": [{"value": groups[*c], "type": "Group"}]}]),
+                    next,
+                )
+            }
+            Step::Unnest(p, c) => {
+                let mut next = model.clone();
+                next.edges.remove(&(*p, *c));
+                (
+                    *p,
+                    json!([{"op": "remove", "path": "members", "value": [{"value": groups[*c]}]}]),
+                    next,
+                )
+            }
+            Step::Delete(g) => {
+                let mut next = model.clone();
+                next.deleted.insert(*g);
+                (*g, Value::Null, next)
+            }
+        };
+        if model.deleted.contains(&group) {
+            continue;
+        }
+        let status = if operation.is_null() {
+            s.send("DELETE", &format!("/Groups/{}", groups[group]), None)
+                .await
+                .0
+        } else {
+            s.patch(&groups[group], operation).await.0
+        };
+        let must_refuse = match step {
+            Step::Nest(p, c) => p == c || model.deleted.contains(&c) || model.contains(c, p),
+            _ => false,
+        };
+        proptest::prop_assert_eq!(
+            status.is_success(),
+            !must_refuse,
+            "{:?} answered {}",
+            step,
+            status
+        );
+        if must_refuse {
+            // A self-membership, a cycle, or a deleted member group.
+            proptest::prop_assert_eq!(status, StatusCode::BAD_REQUEST);
+            proptest::prop_assert!(s.changes().await.is_empty(), "a refusal records nothing");
+            continue;
+        }
+        model = next;
+        let expected: Vec<RolesChange> = (0..users.len())
+            .filter(|u| before.roles(*u) != model.roles(*u))
+            .map(|u| (users[u].clone(), before.roles(u), model.roles(u)))
+            .collect();
+        proptest::prop_assert_eq!(s.roles_changes().await, expected, "after {:?}", step);
+    }
+    Ok(())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 128, ..Default::default() })]
+    /// Whatever the IdP does to memberships and nesting, the feed's `roles_changed`
+    /// entries of each write are exactly the users whose brute-force roles changed, with
+    /// those roles before and after; refused nestings (cycles) change nothing.
+    #[test]
+    fn roles_changes_match_a_brute_force_model(steps in proptest::collection::vec(step(), 1..25)) {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(async { replay(memory().await, steps).await })?;
+    }
+}
+
+#[cfg(feature = "sled")]
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 16, ..Default::default() })]
+    /// The same on sled (fewer cases: each opens a database).
+    #[test]
+    fn sled_roles_changes_match_a_brute_force_model(steps in proptest::collection::vec(step(), 1..25)) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        runtime.block_on(async {
+            let store = Arc::new(scimkit::store::SledStore::open(dir.path()).unwrap());
+            replay(setup(store.clone(), store).await, steps).await
+        })?;
     }
 }

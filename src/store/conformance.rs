@@ -505,6 +505,39 @@ pub async fn nested_groups(stores: Stores) {
         Vec::<GroupId>::new(),
         "a deleted member group is not visible"
     );
+
+    // Restored (through the store; SCIM cannot), it passes Eng's roles down again.
+    let seq = store.latest_change_seq(&dir).await.expect("seq");
+    let deleted = store
+        .get_group(&dir, &backend.id)
+        .await
+        .expect("get")
+        .expect("Backend");
+    store
+        .update_group(
+            Group {
+                deleted: false,
+                ..deleted.clone()
+            },
+            deleted.meta.version,
+            &[],
+        )
+        .await
+        .expect("restore Backend");
+    let (entries, _) = entries_after(store.as_ref(), &dir, seq).await;
+    let roles: Vec<_> = entries
+        .into_iter()
+        .filter(|e| e.0 == ChangeKind::RolesChanged)
+        .map(|e| e.2)
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            delta(&["viewer"], &["developer"]),
+            delta(&["viewer"], &["developer"])
+        ],
+        "restoring the middle group gives both users Eng's role back"
+    );
 }
 
 /// For a backend that does not store nested groups: adding a member group is refused

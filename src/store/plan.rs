@@ -36,12 +36,16 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+mod nested_writes;
 mod nesting;
 mod roles;
+pub use nested_writes::{
+    NestingReads, ancestor_groups, check_member_groups, nested_group_write_roles,
+    nested_user_write_roles,
+};
 pub use nesting::{
-    DEFAULT_MAX_GROUP_DEPTH, NestedEffect, NestedRoleFacts, NestedUser, NestingReads,
-    NestingRefusal, ancestor_groups, check_member_groups, check_nesting, effective_groups,
-    nested_group_write_roles, nested_role_changes, nested_user_write_roles,
+    DEFAULT_MAX_GROUP_DEPTH, NestedEffect, NestedRoleFacts, NestedUser, NestingRefusal,
+    check_nesting, effective_groups, nested_role_changes,
 };
 pub use roles::{
     GroupRoleReads, RoleEffect, RoleGroup, RoleUser, group_role_reads, group_write_roles,

@@ -832,7 +832,9 @@ impl DirectorySync {
             .ok_or(SyncError::NotFound)
     }
 
-    /// The groups a user belongs to (deleted groups included, marked).
+    /// The groups a user is a direct member of (deleted groups included, marked). The
+    /// groups it belongs to through nesting count for [`DirectorySync::roles_of`]; a
+    /// group's member groups are listed by [`ListGroups::member_groups_of`].
     pub async fn groups_of_user(
         &self,
         directory: &DirectorySelector,

@@ -76,7 +76,7 @@ impl Misses {
 /// The nesting graph and memberships of one directory as one transaction read them.
 #[derive(Debug, Default)]
 pub(super) struct Nesting {
-    /// Edges between groups not deleted, child → parents and parent → children; `None`
+    /// Edges, child → parents not deleted and parent → children not deleted; `None`
     /// until read.
     edges: Option<Edges>,
     /// Each read group as roles see it (`None`: absent or deleted).
@@ -265,10 +265,11 @@ impl PostgresStore {
         let rows = tx
             .query(
                 &self.schema.sql(
-                    "SELECT e.parent_id, e.child_id FROM {s}.group_groups e \
+                    "SELECT e.parent_id, e.child_id, p.deleted, c.deleted \
+                     FROM {s}.group_groups e \
                      JOIN {s}.groups p ON p.id = e.parent_id \
                      JOIN {s}.groups c ON c.id = e.child_id \
-                     WHERE e.directory_id = $1 AND NOT p.deleted AND NOT c.deleted \
+                     WHERE e.directory_id = $1 AND NOT (p.deleted AND c.deleted) \
                      ORDER BY e.parent_id, e.child_id",
                 ),
                 &[&dir.as_str()],
@@ -279,12 +280,20 @@ impl PostgresStore {
         for row in &rows {
             let parent: GroupId = parse_id(row.try_get(0).map_err(db)?)?;
             let child: GroupId = parse_id(row.try_get(1).map_err(db)?)?;
-            edges
-                .parents
-                .entry(child.clone())
-                .or_default()
-                .push(parent.clone());
-            edges.children.entry(parent).or_default().push(child);
+            let parent_deleted: bool = row.try_get(2).map_err(db)?;
+            let child_deleted: bool = row.try_get(3).map_err(db)?;
+            // Each side lists only groups not deleted, but a deleted group still sees
+            // its own edges: a write restoring it needs them (as `NestingReads` says).
+            if !parent_deleted {
+                edges
+                    .parents
+                    .entry(child.clone())
+                    .or_default()
+                    .push(parent.clone());
+            }
+            if !child_deleted {
+                edges.children.entry(parent).or_default().push(child);
+            }
         }
         Ok(edges)
     }
