@@ -541,6 +541,18 @@ mod sled {
         .await;
     }
 
+    /// `SledStore::with_max_group_depth` sets the limit the refusals hold to.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sled_refusals_follow_the_configured_depth() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            scimkit::store::SledStore::open(dir.path())
+                .unwrap()
+                .with_max_group_depth(3),
+        );
+        refusals_change_nothing(setup(store.clone(), store).await, 3).await;
+    }
+
     /// Edges are stored: a reopened database still resolves roles through them.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sled_nesting_survives_a_reopen() {

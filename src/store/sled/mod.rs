@@ -131,7 +131,7 @@ impl std::ops::Deref for Inner {
 /// - `list_members`: the membership keys, plus one state lookup each unless
 ///   `States::All`. `groups_of_users`: the memberships of the users, one read per
 ///   distinct group, plus the nesting edges above their groups (ancestors, up to
-///   [`DEFAULT_MAX_GROUP_DEPTH`](crate::store::plan::DEFAULT_MAX_GROUP_DEPTH) levels).
+///   [`SledStore::with_max_group_depth`] levels).
 /// - Group writes that add a member group walk the edges above the parent and below the
 ///   child (bounded by the depth limit); with a role mapping, a write that can change
 ///   roles reads the users below the edited group (see the trait's "Nested groups").
@@ -211,6 +211,20 @@ impl SledStore {
         Ok(Self {
             inner: Arc::new(inner),
         })
+    }
+
+    /// The store with at most `levels` levels of group-in-group nesting (default
+    /// [`DEFAULT_MAX_GROUP_DEPTH`]): a member group that would make a longer chain is
+    /// refused ([`NestingRefusal::TooDeep`]), and roles resolve through at most that many
+    /// levels. The setting is not stored in the database; clones share it, so set it
+    /// right after [`open`](Self::open), with the same value on every start.
+    ///
+    /// [`DEFAULT_MAX_GROUP_DEPTH`]: crate::store::plan::DEFAULT_MAX_GROUP_DEPTH
+    /// [`NestingRefusal::TooDeep`]: crate::store::plan::NestingRefusal::TooDeep
+    #[must_use]
+    pub fn with_max_group_depth(self, levels: usize) -> Self {
+        self.inner.set_max_group_depth(levels);
+        self
     }
 
     /// Runs blocking sled work on Tokio's blocking pool.

@@ -420,7 +420,7 @@ impl View {
                     of_user.insert(group_id, (facts, true));
                 }
             }
-            let depth = crate::store::plan::DEFAULT_MAX_GROUP_DEPTH;
+            let depth = self.max_group_depth();
             for ancestor in crate::store::plan::ancestor_groups(&graph, &live, depth)? {
                 if let Some(facts) = facts_of(ancestor.as_str())? {
                     of_user.insert(ancestor, (facts, false));

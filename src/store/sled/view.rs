@@ -13,12 +13,14 @@ use std::collections::BTreeMap;
 use std::collections::btree_map;
 use std::iter::Peekable;
 use std::ops::Bound;
+use std::sync::Arc;
+use std::sync::atomic::{self, AtomicUsize};
 
 use ::sled::{Db, IVec, Tree};
 
 use super::codec::backend;
 use super::writes::WriteSet;
-use crate::store::StoreError;
+use crate::store::{StoreError, plan};
 
 /// Keys staged in one tree by a batch's earlier writes; `None` is a delete.
 type Staged = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
@@ -35,6 +37,11 @@ pub(super) struct View {
     /// `DIR_META` counter deltas of the batch, summed; resolved at commit. Plans never
     /// read counters, so they are not merged into reads.
     counts: BTreeMap<Vec<u8>, i64>,
+    /// Group-in-group levels allowed ([`SledStore::with_max_group_depth`]); shared by
+    /// every view of one store, so a batch plans with the store's setting.
+    ///
+    /// [`SledStore::with_max_group_depth`]: super::SledStore::with_max_group_depth
+    max_group_depth: Arc<AtomicUsize>,
 }
 
 impl View {
@@ -44,7 +51,18 @@ impl View {
             trees,
             staged: Vec::new(),
             counts: BTreeMap::new(),
+            max_group_depth: Arc::new(AtomicUsize::new(plan::DEFAULT_MAX_GROUP_DEPTH)),
         }
+    }
+
+    /// How many group-in-group levels nesting allows.
+    pub(super) fn max_group_depth(&self) -> usize {
+        self.max_group_depth.load(atomic::Ordering::Relaxed)
+    }
+
+    pub(super) fn set_max_group_depth(&self, levels: usize) {
+        self.max_group_depth
+            .store(levels, atomic::Ordering::Relaxed);
     }
 
     /// A view for planning one batch: the same trees, nothing staged yet.
@@ -54,6 +72,7 @@ impl View {
             trees: self.trees.clone(),
             staged: vec![Staged::new(); self.trees.len()],
             counts: BTreeMap::new(),
+            max_group_depth: self.max_group_depth.clone(),
         }
     }
 

@@ -306,7 +306,7 @@ impl View {
             };
             let roles = plan::nested_user_write_roles(
                 &mapping,
-                plan::DEFAULT_MAX_GROUP_DEPTH,
+                self.max_group_depth(),
                 &graph,
                 stored.as_ref(),
                 &planned,
@@ -343,7 +343,7 @@ impl View {
                 view: self,
                 dir: &dir,
             };
-            let depth = plan::DEFAULT_MAX_GROUP_DEPTH;
+            let depth = self.max_group_depth();
             plan::check_member_groups(&graph, &planned.group.id, &planned.membership, depth)?;
             let roles = plan::nested_group_write_roles(&mapping, depth, &graph, stored, &planned)?;
             planned.changes.extend(roles);
