@@ -685,6 +685,34 @@ mod postgres {
         drop_schema(&url, &schema).await;
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 16, ..Default::default() })]
+        /// The brute-force model's property on PostgreSQL, each case in a schema of its
+        /// own: the transaction's nesting reads (fetched closure by closure) must plan
+        /// exactly what the model says.
+        #[test]
+        fn postgres_roles_changes_match_a_brute_force_model(
+            steps in proptest::collection::vec(step(), 1..25)
+        ) {
+            static CASE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let case = CASE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let depth = scimkit::store::plan::DEFAULT_MAX_GROUP_DEPTH;
+                let Some((store, url, schema)) = store(&format!("model{case}"), depth).await else {
+                    return Ok(());
+                };
+                let result = replay(setup(store.clone(), store).await, steps).await;
+                drop_schema(&url, &schema).await;
+                result
+            })?;
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_refusals_change_nothing() {
         let Some((store, url, schema)) = store("refusals", 3).await else {

@@ -5,8 +5,10 @@
 //! what it holds and records what it lacked; the write runs the plan, fetches every miss
 //! in a few batched statements ([`PostgresStore::fetch_nesting`]), and runs it again, until a
 //! run misses nothing. Only that run's answer counts: an earlier one saw a smaller graph.
-//! Each round fetches whole levels at once (the directory's edges in one statement, a
-//! group's ancestors with the group), so a plan settles in a handful of rounds.
+//! Each round fetches whole closures at once (a missed group's ancestors' parent edges
+//! or its descendants' child edges, up to the depth limit, in one recursive statement;
+//! a group's ancestors with the group), so a plan settles in a handful of rounds and
+//! reads the part of the graph it walks, never the directory's whole graph.
 //!
 //! Users are read under `FOR NO KEY UPDATE`, in id order, as a user write locks its row,
 //! so their state and groups cannot change before commit.
@@ -61,7 +63,10 @@ impl NestingLock {
 /// What a plan asked for and [`Nesting`] did not hold.
 #[derive(Debug, Default)]
 struct Misses {
-    edges: bool,
+    /// Groups whose parents were asked for and not held.
+    parents: BTreeSet<GroupId>,
+    /// Groups whose children were asked for and not held.
+    children: BTreeSet<GroupId>,
     members: BTreeSet<GroupId>,
     groups: BTreeSet<GroupId>,
     users: BTreeSet<UserId>,
@@ -69,27 +74,26 @@ struct Misses {
 
 impl Misses {
     fn is_empty(&self) -> bool {
-        !self.edges && self.members.is_empty() && self.groups.is_empty() && self.users.is_empty()
+        self.parents.is_empty()
+            && self.children.is_empty()
+            && self.members.is_empty()
+            && self.groups.is_empty()
+            && self.users.is_empty()
     }
 }
 
 /// The nesting graph and memberships of one directory as one transaction read them.
 #[derive(Debug, Default)]
 pub(super) struct Nesting {
-    /// Edges, child → parents not deleted and parent → children not deleted; `None`
-    /// until read.
-    edges: Option<Edges>,
+    /// Each read group's parents, not deleted (a deleted group still has its own).
+    parents: BTreeMap<GroupId, Vec<GroupId>>,
+    /// Each read group's member groups, not deleted.
+    children: BTreeMap<GroupId, Vec<GroupId>>,
     /// Each read group as roles see it (`None`: absent or deleted).
     groups: BTreeMap<GroupId, Option<RoleGroup>>,
     members: BTreeMap<GroupId, Vec<UserId>>,
     users: BTreeMap<UserId, Option<(bool, Vec<GroupId>)>>,
     misses: RefCell<Misses>,
-}
-
-#[derive(Debug, Default)]
-struct Edges {
-    parents: BTreeMap<GroupId, Vec<GroupId>>,
-    children: BTreeMap<GroupId, Vec<GroupId>>,
 }
 
 impl Nesting {
@@ -116,19 +120,12 @@ impl Nesting {
         ))
     }
 
-    fn edges(&self) -> Option<&Edges> {
-        if self.edges.is_none() {
-            self.misses.borrow_mut().edges = true;
-        }
-        self.edges.as_ref()
-    }
-
     /// `groups` and every ancestor of them in the held edges.
     fn with_ancestors(&self, groups: BTreeSet<GroupId>) -> BTreeSet<GroupId> {
         let mut all = BTreeSet::new();
         let mut pending: Vec<GroupId> = groups.into_iter().collect();
         while let Some(group) = pending.pop() {
-            if let Some(parents) = self.edges.as_ref().and_then(|e| e.parents.get(&group)) {
+            if let Some(parents) = self.parents.get(&group) {
                 pending.extend(parents.iter().filter(|p| !all.contains(*p)).cloned());
             }
             all.insert(group);
@@ -139,19 +136,23 @@ impl Nesting {
 
 impl NestingReads for Nesting {
     fn parents_of(&self, group: &GroupId) -> Result<Vec<GroupId>, StoreError> {
-        Ok(self
-            .edges()
-            .and_then(|e| e.parents.get(group))
-            .cloned()
-            .unwrap_or_default())
+        match self.parents.get(group) {
+            Some(held) => Ok(held.clone()),
+            None => {
+                self.misses.borrow_mut().parents.insert(group.clone());
+                Ok(Vec::new())
+            }
+        }
     }
 
     fn children_of(&self, group: &GroupId) -> Result<Vec<GroupId>, StoreError> {
-        Ok(self
-            .edges()
-            .and_then(|e| e.children.get(group))
-            .cloned()
-            .unwrap_or_default())
+        match self.children.get(group) {
+            Some(held) => Ok(held.clone()),
+            None => {
+                self.misses.borrow_mut().children.insert(group.clone());
+                Ok(Vec::new())
+            }
+        }
     }
 
     fn role_group(&self, group: &GroupId) -> Result<Option<RoleGroup>, StoreError> {
@@ -212,7 +213,8 @@ impl PostgresStore {
     }
 
     /// Reads what `misses` names into `held`: edges first (one statement for the
-    /// directory), then members, groups with their ancestors, and users (locked).
+    /// missed groups' closures), then members, groups with their ancestors, and users
+    /// (locked).
     async fn fetch_nesting(
         &self,
         tx: &Transaction<'_>,
@@ -220,8 +222,9 @@ impl PostgresStore {
         held: &mut Nesting,
         misses: Misses,
     ) -> Result<(), StoreError> {
-        if misses.edges && held.edges.is_none() {
-            held.edges = Some(self.read_edges(tx, dir).await?);
+        if !misses.parents.is_empty() || !misses.children.is_empty() {
+            self.read_edges(tx, dir, &misses.parents, &misses.children, held)
+                .await?;
         }
         if !misses.members.is_empty() {
             let rows = tx
@@ -257,45 +260,73 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// The parents of every group within the depth limit above `up`, and the member
+    /// groups of every group within it below `down`, in one statement: a row per group
+    /// of either closure (so one with no edges is held as having none) and edge. The
+    /// walks pass through deleted groups (they are cheap and keep the closure exact);
+    /// the lists held keep only groups not deleted.
     async fn read_edges(
         &self,
         tx: &Transaction<'_>,
         dir: &DirectoryId,
-    ) -> Result<Edges, StoreError> {
+        up: &BTreeSet<GroupId>,
+        down: &BTreeSet<GroupId>,
+        held: &mut Nesting,
+    ) -> Result<(), StoreError> {
+        let levels = i32::try_from(self.max_group_depth.saturating_add(1)).unwrap_or(i32::MAX);
         let rows = tx
             .query(
                 &self.schema.sql(
-                    "SELECT e.parent_id, e.child_id, p.deleted, c.deleted \
-                     FROM {s}.group_groups e \
-                     JOIN {s}.groups p ON p.id = e.parent_id \
-                     JOIN {s}.groups c ON c.id = e.child_id \
-                     WHERE e.directory_id = $1 AND NOT (p.deleted AND c.deleted) \
-                     ORDER BY e.parent_id, e.child_id",
+                    "WITH RECURSIVE up (g, d) AS ( \
+                         SELECT s COLLATE \"C\", 0 FROM unnest($2::text[]) AS s \
+                         UNION SELECT e.parent_id, up.d + 1 FROM up \
+                         JOIN {s}.group_groups e ON e.directory_id = $1 AND e.child_id = up.g \
+                         WHERE up.d < $4), \
+                     down (g, d) AS ( \
+                         SELECT s COLLATE \"C\", 0 FROM unnest($3::text[]) AS s \
+                         UNION SELECT e.child_id, down.d + 1 FROM down \
+                         JOIN {s}.group_groups e ON e.directory_id = $1 AND e.parent_id = down.g \
+                         WHERE down.d < $4) \
+                     SELECT true, x.g, e.parent_id, o.deleted \
+                     FROM (SELECT DISTINCT g FROM up) x \
+                     LEFT JOIN {s}.group_groups e ON e.directory_id = $1 AND e.child_id = x.g \
+                     LEFT JOIN {s}.groups o ON o.id = e.parent_id \
+                     UNION ALL \
+                     SELECT false, x.g, e.child_id, o.deleted \
+                     FROM (SELECT DISTINCT g FROM down) x \
+                     LEFT JOIN {s}.group_groups e ON e.directory_id = $1 AND e.parent_id = x.g \
+                     LEFT JOIN {s}.groups o ON o.id = e.child_id \
+                     ORDER BY 1, 2, 3",
                 ),
-                &[&dir.as_str()],
+                &[&dir.as_str(), &group_texts(up), &group_texts(down), &levels],
             )
             .await
             .map_err(db)?;
-        let mut edges = Edges::default();
+        // A closure can reach groups an earlier round already holds; their lists are
+        // complete, so only the new ones are filled.
+        let (had_parents, had_children): (BTreeSet<GroupId>, BTreeSet<GroupId>) = (
+            held.parents.keys().cloned().collect(),
+            held.children.keys().cloned().collect(),
+        );
         for row in &rows {
-            let parent: GroupId = parse_id(row.try_get(0).map_err(db)?)?;
-            let child: GroupId = parse_id(row.try_get(1).map_err(db)?)?;
-            let parent_deleted: bool = row.try_get(2).map_err(db)?;
-            let child_deleted: bool = row.try_get(3).map_err(db)?;
-            // Each side lists only groups not deleted, but a deleted group still sees
-            // its own edges: a write restoring it needs them (as `NestingReads` says).
-            if !parent_deleted {
-                edges
-                    .parents
-                    .entry(child.clone())
-                    .or_default()
-                    .push(parent.clone());
+            let upward: bool = row.try_get(0).map_err(db)?;
+            let group: GroupId = parse_id(row.try_get(1).map_err(db)?)?;
+            let other: Option<&str> = row.try_get(2).map_err(db)?;
+            let other_deleted: Option<bool> = row.try_get(3).map_err(db)?;
+            let (lists, had) = if upward {
+                (&mut held.parents, &had_parents)
+            } else {
+                (&mut held.children, &had_children)
+            };
+            if had.contains(&group) {
+                continue;
             }
-            if !child_deleted {
-                edges.children.entry(parent).or_default().push(child);
+            let list = lists.entry(group).or_default();
+            if let (Some(other), Some(false)) = (other, other_deleted) {
+                list.push(parse_id(other)?);
             }
         }
-        Ok(edges)
+        Ok(())
     }
 
     async fn read_role_groups(

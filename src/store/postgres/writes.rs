@@ -812,7 +812,9 @@ impl PostgresStore {
     /// How many fetch rounds a nesting plan may take: a handful settle any plan (edges
     /// come in one statement, ancestors with their group); the depth bounds the rest.
     fn nesting_rounds(&self) -> usize {
-        self.max_group_depth.saturating_add(8)
+        // Each round fetches at least one closure the plan walks into; a plan walks up
+        // and down at most the depth limit from each group it starts from.
+        self.max_group_depth.saturating_mul(2).saturating_add(8)
     }
 
     /// The `user.roles_changed` entries of a planned user write, read in `tx` (whose
