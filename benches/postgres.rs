@@ -1,5 +1,6 @@
 //! PostgresStore throughput at the store API: durable creates (1 and 16 writers), GET by
-//! id, `userName eq` at 100k users, and a member add/remove on a 20k-member group.
+//! id, `userName eq` at 100k users, and member adds/removes on a 19k-member group with no
+//! role mapping and under two kinds of role rule.
 //!
 //! ```text
 //! scripts/with-postgres.sh cargo bench --bench postgres --features postgres
@@ -12,8 +13,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use scimkit::model::{
-    Directory, DirectoryId, Group, GroupId, Meta, Organization, OrganizationId, User, UserId,
-    UserState,
+    Directory, DirectoryId, Group, GroupId, GroupMatch, Meta, Organization, OrganizationId,
+    RoleMapping, User, UserId, UserState,
 };
 use scimkit::store::{
     DirectoryStore, Keyset, MembershipEdit, PostgresOptions, PostgresStore, UserFilter, UserKey,
@@ -64,6 +65,38 @@ fn report(name: &str, ops: f64) {
         "{name:<48} {ops:>10.0} ops/s  ({:.2} ms/op per worker)",
         1000.0 / ops
     );
+}
+
+/// Adds each of `spare` to `group` one edit at a time, then removes them; reports both.
+async fn member_edits(
+    store: &Arc<PostgresStore>,
+    dir: &DirectoryId,
+    group: &GroupId,
+    spare: &Arc<Vec<UserId>>,
+    label: &str,
+) {
+    for (verb, edit) in [
+        ("add", MembershipEdit::Add as fn(UserId) -> MembershipEdit),
+        ("remove", MembershipEdit::Remove),
+    ] {
+        let (store, dir, gid, spare) = (store.clone(), dir.clone(), group.clone(), spare.clone());
+        let ops = throughput(1, spare.len() as u64, move |n| {
+            let (store, dir, gid, spare) = (store.clone(), dir.clone(), gid.clone(), spare.clone());
+            async move {
+                store
+                    .edit_members(
+                        &dir,
+                        &gid,
+                        &[edit(spare[n as usize].clone())],
+                        OffsetDateTime::now_utc(),
+                    )
+                    .await
+                    .expect("member edit");
+            }
+        })
+        .await;
+        report(&format!("member {verb}, {label}"), ops);
+    }
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -122,7 +155,8 @@ async fn main() {
         .await
         .expect("count");
     // Users 0..loaded, named `user{n}@bench.example`, are what the lookups below find.
-    let loaded = users.saturating_sub(have).max(1);
+    // A multiple of the 16 loaders, so every name the lookups pick was loaded.
+    let loaded = (users.saturating_sub(have) / 16 * 16).max(16);
     {
         let (store, dir) = (store.clone(), dir.clone());
         throughput(16, loaded, move |n| {
@@ -208,53 +242,63 @@ async fn main() {
         .await
         .expect("group");
     let spare: Arc<Vec<UserId>> = Arc::new(members[members.len().saturating_sub(1000)..].to_vec());
-    {
-        let (store, dir, gid, spare) =
-            (store.clone(), dir.clone(), group.id.clone(), spare.clone());
-        let ops = throughput(1, spare.len() as u64, move |n| {
-            let (store, dir, gid, spare) = (store.clone(), dir.clone(), gid.clone(), spare.clone());
-            async move {
-                let user = spare[n as usize].clone();
-                store
-                    .edit_members(
-                        &dir,
-                        &gid,
-                        &[MembershipEdit::Add(user)],
-                        OffsetDateTime::now_utc(),
-                    )
-                    .await
-                    .expect("add member");
-            }
-        })
+    let size = members.len() - 1000;
+    // The same adds and removes with no role mapping, with a rule naming another group
+    // (PostgreSQL then takes the nesting lock shared and plans roles, and no role
+    // changes), and with a rule naming this group (every edit also records
+    // `user.roles_changed`).
+    let mut directory = store
+        .get_directory(&dir)
+        .await
+        .expect("read directory")
+        .expect("directory");
+    let mappings = [
+        ("no role mapping", RoleMapping::new()),
+        (
+            "a role rule naming another group",
+            RoleMapping::new().map(GroupMatch::DisplayName("Admins".into()), "admin"),
+        ),
+        (
+            "a role rule naming this group",
+            RoleMapping::new().map(GroupMatch::DisplayName("Everyone".into()), "member"),
+        ),
+    ];
+    let empty = store
+        .insert_group(
+            Group::new(
+                GroupId::from_uuid(uuid::Uuid::now_v7()),
+                dir.clone(),
+                "Empty",
+                json!({"displayName": "Empty"}),
+                Meta::new(OffsetDateTime::now_utc()),
+            ),
+            &[],
+            &[],
+        )
+        .await
+        .expect("empty group");
+    member_edits(
+        &store,
+        &dir,
+        &empty.id,
+        &spare,
+        "an empty group, no role mapping",
+    )
+    .await;
+    for (label, mapping) in mappings {
+        directory = directory.with_roles(mapping);
+        store
+            .update_directory(directory.clone())
+            .await
+            .expect("set role mapping");
+        member_edits(
+            &store,
+            &dir,
+            &group.id,
+            &spare,
+            &format!("a {size}-member group, {label}"),
+        )
         .await;
-        report(
-            &format!("member add on a {}-member group", members.len() - 1000),
-            ops,
-        );
-    }
-    {
-        let (store, dir, gid, spare) =
-            (store.clone(), dir.clone(), group.id.clone(), spare.clone());
-        let ops = throughput(1, spare.len() as u64, move |n| {
-            let (store, dir, gid, spare) = (store.clone(), dir.clone(), gid.clone(), spare.clone());
-            async move {
-                let user = spare[n as usize].clone();
-                store
-                    .edit_members(
-                        &dir,
-                        &gid,
-                        &[MembershipEdit::Remove(user)],
-                        OffsetDateTime::now_utc(),
-                    )
-                    .await
-                    .expect("remove member");
-            }
-        })
-        .await;
-        report(
-            &format!("member remove on a {}-member group", members.len()),
-            ops,
-        );
     }
 
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
