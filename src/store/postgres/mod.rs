@@ -15,6 +15,7 @@
 
 mod nesting;
 mod notify;
+mod prepared;
 mod reads;
 mod schema;
 mod sql;
@@ -286,10 +287,13 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
-        self.pool
+        let client = self
+            .pool
             .get()
             .await
-            .map_err(|e| StoreError::Backend(Box::new(e)))
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        prepared::bound_statement_cache(&client);
+        Ok(client)
     }
 }
 

@@ -13,10 +13,11 @@
 //! Users are read under `FOR NO KEY UPDATE`, in id order, as a user write locks its row,
 //! so their state and groups cannot change before commit.
 
+use super::prepared::Prepared;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use tokio_postgres::Transaction;
+use deadpool_postgres::Transaction;
 
 use super::PostgresStore;
 use super::sql::{db, parse_id, unesc};
@@ -203,7 +204,7 @@ impl PostgresStore {
             NestingLock::Exclusive => "pg_advisory_xact_lock",
         };
         // The two-key form: a key space apart from the migrations' one-key lock.
-        tx.execute(
+        tx.execute_cached(
             &format!("SELECT {function}(hashtext($1), hashtext($2))"),
             &[&self.schema.channel, &dir.as_str()],
         )
@@ -228,7 +229,7 @@ impl PostgresStore {
         }
         if !misses.members.is_empty() {
             let rows = tx
-                .query(
+                .query_cached(
                     &self.schema.sql(
                         "SELECT group_id, user_id FROM {s}.memberships \
                          WHERE directory_id = $1 AND group_id = ANY($2) ORDER BY group_id, user_id",
@@ -275,7 +276,7 @@ impl PostgresStore {
     ) -> Result<(), StoreError> {
         let levels = i32::try_from(self.max_group_depth.saturating_add(1)).unwrap_or(i32::MAX);
         let rows = tx
-            .query(
+            .query_cached(
                 &self.schema.sql(
                     "WITH RECURSIVE up (g, d) AS ( \
                          SELECT s COLLATE \"C\", 0 FROM unnest($2::text[]) AS s \
@@ -337,7 +338,7 @@ impl PostgresStore {
         held: &mut Nesting,
     ) -> Result<(), StoreError> {
         let rows = tx
-            .query(
+            .query_cached(
                 &self.schema.sql(
                     "SELECT id, display_name, external_id FROM {s}.groups \
                      WHERE directory_id = $1 AND id = ANY($2) AND NOT deleted",
@@ -375,7 +376,7 @@ impl PostgresStore {
     ) -> Result<(), StoreError> {
         let ids: Vec<&str> = wanted.iter().map(UserId::as_str).collect();
         let rows = tx
-            .query(
+            .query_cached(
                 &self.schema.sql(
                     "SELECT id, state = 'active' FROM {s}.users \
                      WHERE directory_id = $1 AND id = ANY($2) ORDER BY id FOR NO KEY UPDATE",
@@ -394,7 +395,7 @@ impl PostgresStore {
         }
         // A new statement after the lock: it sees what the lock waited for.
         let rows = tx
-            .query(
+            .query_cached(
                 &self.schema.sql(
                     "SELECT user_id, group_id FROM {s}.memberships \
                      WHERE directory_id = $1 AND user_id = ANY($2) ORDER BY user_id, group_id",

@@ -1,6 +1,7 @@
 //! Reads: each answers with one statement over an index, reading only what it returns.
 
 use super::PostgresStore;
+use super::prepared::Prepared;
 use super::sql::{
     CHANGE_COLUMNS, GROUP_COLUMNS, Query, USER_COLUMNS, change_from_row, db, esc, group_from_row,
     parse_id, to_u64, unesc, unesc_json, user_from_row,
@@ -128,7 +129,7 @@ impl PostgresStore {
     ) -> Result<Option<Organization>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
+            .query_opt_cached(
                 &self
                     .schema
                     .sql("SELECT doc FROM {s}.organizations WHERE id = $1"),
@@ -146,7 +147,7 @@ impl PostgresStore {
     ) -> Result<Option<Organization>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
+            .query_opt_cached(
                 &self
                     .schema
                     .sql("SELECT doc FROM {s}.organizations WHERE external_id = $1"),
@@ -171,7 +172,7 @@ impl PostgresStore {
         query.page(page.skip, page.limit);
         let client = self.client().await?;
         let rows = client
-            .query(&self.schema.sql(&query.sql), &query.params())
+            .query_cached(&self.schema.sql(&query.sql), &query.params())
             .await
             .map_err(db)?;
         rows.iter()
@@ -185,7 +186,7 @@ impl PostgresStore {
     ) -> Result<Option<Directory>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
+            .query_opt_cached(
                 &self.schema.sql(
                     "SELECT id, organization_id, is_primary, doc FROM {s}.directories WHERE id = $1",
                 ),
@@ -202,7 +203,7 @@ impl PostgresStore {
     ) -> Result<Vec<Directory>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_cached(
                 &self.schema.sql(
                     "SELECT id, organization_id, is_primary, doc FROM {s}.directories \
                      WHERE organization_id = $1 ORDER BY id",
@@ -221,7 +222,7 @@ impl PostgresStore {
     ) -> Result<Option<User>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
+            .query_opt_cached(
                 &self.schema.sql(&format!(
                     "SELECT {USER_COLUMNS} FROM {{s}}.users u WHERE u.directory_id = $1 AND u.id = $2"
                 )),
@@ -243,7 +244,7 @@ impl PostgresStore {
         let ids: Vec<&str> = ids.iter().map(UserId::as_str).collect();
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_cached(
                 &self.schema.sql(&format!(
                     "SELECT {USER_COLUMNS} FROM {{s}}.users u \
                      WHERE u.directory_id = $1 AND u.id = ANY($2) ORDER BY u.id"
@@ -270,7 +271,7 @@ impl PostgresStore {
         );
         let client = self.client().await?;
         let rows = client
-            .query(&self.schema.sql(&query.sql), &query.params())
+            .query_cached(&self.schema.sql(&query.sql), &query.params())
             .await
             .map_err(db)?;
         rows.iter().map(user_from_row).collect()
@@ -289,7 +290,7 @@ impl PostgresStore {
     async fn count(&self, query: &Query) -> Result<u64, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_one(&self.schema.sql(&query.sql), &query.params())
+            .query_one_cached(&self.schema.sql(&query.sql), &query.params())
             .await
             .map_err(db)?;
         to_u64(row.try_get(0).map_err(db)?)
@@ -302,7 +303,7 @@ impl PostgresStore {
     ) -> Result<Option<Group>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
+            .query_opt_cached(
                 &self.schema.sql(&format!(
                     "SELECT {GROUP_COLUMNS} FROM {{s}}.groups g WHERE g.directory_id = $1 AND g.id = $2"
                 )),
@@ -324,7 +325,7 @@ impl PostgresStore {
         let ids: Vec<&str> = ids.iter().map(GroupId::as_str).collect();
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_cached(
                 &self.schema.sql(&format!(
                     "SELECT {GROUP_COLUMNS} FROM {{s}}.groups g \
                      WHERE g.directory_id = $1 AND g.id = ANY($2) ORDER BY g.id"
@@ -351,7 +352,7 @@ impl PostgresStore {
         );
         let client = self.client().await?;
         let rows = client
-            .query(&self.schema.sql(&query.sql), &query.params())
+            .query_cached(&self.schema.sql(&query.sql), &query.params())
             .await
             .map_err(db)?;
         rows.iter().map(group_from_row).collect()
@@ -379,7 +380,7 @@ impl PostgresStore {
         let client = self.client().await?;
         let depth = i32::try_from(self.max_group_depth).unwrap_or(i32::MAX);
         let rows = client
-            .query(
+            .query_cached(
                 &self.schema.sql(GROUPS_OF_USERS),
                 &[&dir.as_str(), &users, &depth],
             )
@@ -413,7 +414,7 @@ impl PostgresStore {
         query.page(page.skip, page.limit);
         let client = self.client().await?;
         let rows = client
-            .query(&self.schema.sql(&query.sql), &query.params())
+            .query_cached(&self.schema.sql(&query.sql), &query.params())
             .await
             .map_err(db)?;
         rows.iter()
@@ -433,7 +434,7 @@ impl PostgresStore {
         // page from the primary key.
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_cached(
                 &self.schema.sql(&format!(
                     "SELECT k.trimmed_through, {CHANGE_COLUMNS} FROM {{s}}.change_counters k \
                      LEFT JOIN LATERAL (SELECT * FROM {{s}}.changes \
@@ -469,7 +470,7 @@ impl PostgresStore {
     ) -> Result<u64, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
+            .query_opt_cached(
                 &self
                     .schema
                     .sql("SELECT last_seq FROM {s}.change_counters WHERE directory_id = $1"),

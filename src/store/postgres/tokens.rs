@@ -1,6 +1,7 @@
 //! The [`crate::store::TokenStore`] half: tokens by the SHA-256 of their secret.
 
 use super::PostgresStore;
+use super::prepared::Prepared;
 use super::sql::{db, parse_id, scope_from_key, scope_key};
 use crate::model::{TokenHash, TokenId, TokenRecord, TokenScope};
 use crate::store::{EntityKind, StoreError};
@@ -29,7 +30,7 @@ impl PostgresStore {
     pub(super) async fn insert_token_impl(&self, token: TokenRecord) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
-            .execute(
+            .execute_cached(
                 &self.schema.sql(
                     "INSERT INTO {s}.tokens (id, hash, scope, created, expires) \
                      VALUES ($1, $2, $3, $4, $5)",
@@ -53,7 +54,7 @@ impl PostgresStore {
     ) -> Result<Option<TokenRecord>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
+            .query_opt_cached(
                 &self.schema.sql(
                     "SELECT id, hash, scope, created, expires FROM {s}.tokens WHERE hash = $1",
                 ),
@@ -75,7 +76,7 @@ impl PostgresStore {
     ) -> Result<Vec<TokenRecord>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_cached(
                 &self.schema.sql(
                     "SELECT id, hash, scope, created, expires FROM {s}.tokens WHERE scope = $1 ORDER BY id",
                 ),
@@ -89,7 +90,7 @@ impl PostgresStore {
     pub(super) async fn revoke_token_impl(&self, id: &TokenId) -> Result<(), StoreError> {
         let client = self.client().await?;
         let deleted = client
-            .execute(
+            .execute_cached(
                 &self.schema.sql("DELETE FROM {s}.tokens WHERE id = $1"),
                 &[&id.as_str()],
             )
@@ -104,7 +105,7 @@ impl PostgresStore {
     pub(super) async fn delete_tokens_impl(&self, scope: &TokenScope) -> Result<u64, StoreError> {
         let client = self.client().await?;
         client
-            .execute(
+            .execute_cached(
                 &self.schema.sql("DELETE FROM {s}.tokens WHERE scope = $1"),
                 &[&scope_key(scope)],
             )

@@ -1,6 +1,7 @@
 //! The [`WebhookStore`] half: cursors and dead letters (migration 4). Each write is one
 //! statement or one transaction, durable at commit.
 
+use super::prepared::Prepared;
 use async_trait::async_trait;
 
 use super::PostgresStore;
@@ -33,7 +34,7 @@ impl WebhookStore for PostgresStore {
     async fn webhook_cursor(&self, endpoint: &str, dir: &DirectoryId) -> Result<u64, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
+            .query_opt_cached(
                 &self.schema.sql(
                     "SELECT seq FROM {s}.webhook_cursors WHERE endpoint = $1 AND directory_id = $2",
                 ),
@@ -55,7 +56,7 @@ impl WebhookStore for PostgresStore {
     ) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
-            .execute(
+            .execute_cached(
                 &self.schema.sql(
                     "INSERT INTO {s}.webhook_cursors (endpoint, directory_id, seq) \
                      VALUES ($1, $2, $3) \
@@ -74,7 +75,7 @@ impl WebhookStore for PostgresStore {
         let attempts = i32::try_from(letter.attempts).unwrap_or(i32::MAX);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
-        tx.execute(
+        tx.execute_cached(
             &self.schema.sql(
                 "INSERT INTO {s}.webhook_dead_letters \
                      (endpoint, directory_id, seq, body, attempts, last_error, failed_at) \
@@ -95,7 +96,7 @@ impl WebhookStore for PostgresStore {
         )
         .await
         .map_err(db)?;
-        tx.execute(
+        tx.execute_cached(
             &self.schema.sql(
                 "INSERT INTO {s}.webhook_cursors AS c (endpoint, directory_id, seq) \
                  VALUES ($1, $2, $3) \
@@ -117,7 +118,7 @@ impl WebhookStore for PostgresStore {
         let client = self.client().await?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = client
-            .query(
+            .query_cached(
                 &self.schema.sql(&format!(
                     "SELECT {LETTER_COLUMNS} FROM {{s}}.webhook_dead_letters \
                      WHERE endpoint = $1 ORDER BY directory_id, seq LIMIT $2"
@@ -137,7 +138,7 @@ impl WebhookStore for PostgresStore {
     ) -> Result<Option<DeadLetter>, StoreError> {
         let client = self.client().await?;
         client
-            .query_opt(
+            .query_opt_cached(
                 &self.schema.sql(&format!(
                     "SELECT {LETTER_COLUMNS} FROM {{s}}.webhook_dead_letters \
                      WHERE endpoint = $1 AND directory_id = $2 AND seq = $3"
@@ -159,7 +160,7 @@ impl WebhookStore for PostgresStore {
     ) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let removed = client
-            .execute(
+            .execute_cached(
                 &self.schema.sql(
                     "DELETE FROM {s}.webhook_dead_letters \
                      WHERE endpoint = $1 AND directory_id = $2 AND seq = $3",

@@ -4,8 +4,10 @@
 //! statements before commit. Group writes that nest, or plan roles through nesting, also
 //! hold the directory's nesting lock from their planning to commit (see `nesting`).
 
+use super::prepared::Prepared;
+use deadpool_postgres::Transaction;
 use time::OffsetDateTime;
-use tokio_postgres::Transaction;
+use tokio_postgres::types::ToSql;
 
 use super::PostgresStore;
 use super::nesting::{Nesting, NestingLock};
@@ -47,7 +49,7 @@ impl PostgresStore {
         let external_id = org.external_id.as_deref().map(esc);
         let client = self.client().await?;
         client
-            .execute(
+            .execute_cached(
                 &self.schema.sql(
                     "INSERT INTO {s}.organizations (id, external_id, doc) VALUES ($1, $2, $3)",
                 ),
@@ -67,7 +69,7 @@ impl PostgresStore {
         let external_id = org.external_id.as_deref().map(esc);
         let client = self.client().await?;
         let updated = client
-            .execute(
+            .execute_cached(
                 &self
                     .schema
                     .sql("UPDATE {s}.organizations SET external_id = $2, doc = $3 WHERE id = $1"),
@@ -92,7 +94,7 @@ impl PostgresStore {
         if directory.primary {
             clear_primary(&tx, self, &directory).await?;
         }
-        tx.execute(
+        tx.execute_cached(
             &self.schema.sql(
                 "INSERT INTO {s}.directories (id, organization_id, is_primary, doc) \
                  VALUES ($1, $2, $3, $4)",
@@ -106,7 +108,7 @@ impl PostgresStore {
         )
         .await
         .map_err(db)?;
-        tx.execute(
+        tx.execute_cached(
             &self
                 .schema
                 .sql("INSERT INTO {s}.change_counters (directory_id) VALUES ($1)"),
@@ -124,7 +126,7 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
         let stored = tx
-            .query_opt(
+            .query_opt_cached(
                 &self
                     .schema
                     .sql("SELECT organization_id FROM {s}.directories WHERE id = $1 FOR UPDATE"),
@@ -144,7 +146,7 @@ impl PostgresStore {
         if directory.primary {
             clear_primary(&tx, self, &directory).await?;
         }
-        tx.execute(
+        tx.execute_cached(
             &self
                 .schema
                 .sql("UPDATE {s}.directories SET is_primary = $2, doc = $3 WHERE id = $1"),
@@ -169,7 +171,7 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
         let row = tx
-            .query_opt(
+            .query_opt_cached(
                 &self.schema.sql(
                     "SELECT id, organization_id, is_primary, doc FROM {s}.directories \
                      WHERE id = $1 FOR UPDATE",
@@ -193,7 +195,7 @@ impl PostgresStore {
                 lock_organization(&tx, self, &planned.directory).await?;
                 clear_primary(&tx, self, &planned.directory).await?;
             }
-            tx.execute(
+            tx.execute_cached(
                 &self
                     .schema
                     .sql("UPDATE {s}.directories SET is_primary = $2, doc = $3 WHERE id = $1"),
@@ -217,7 +219,7 @@ impl PostgresStore {
         // Memberships, edges and emails first, by their directory column, so the cascade
         // from users and groups finds nothing left to look up row by row.
         for table in ["memberships", "group_groups"] {
-            tx.execute(
+            tx.execute_cached(
                 &self.schema.sql(&format!(
                     "DELETE FROM {{s}}.{table} WHERE directory_id = $1"
                 )),
@@ -226,7 +228,7 @@ impl PostgresStore {
             .await
             .map_err(db)?;
         }
-        tx.execute(
+        tx.execute_cached(
             &self
                 .schema
                 .sql("DELETE FROM {s}.user_emails WHERE directory_id = $1"),
@@ -234,7 +236,7 @@ impl PostgresStore {
         )
         .await
         .map_err(db)?;
-        tx.execute(
+        tx.execute_cached(
             &self
                 .schema
                 .sql("DELETE FROM {s}.user_unique_keys WHERE directory_id = $1"),
@@ -243,7 +245,7 @@ impl PostgresStore {
         .await
         .map_err(db)?;
         let deleted = tx
-            .execute(
+            .execute_cached(
                 &self.schema.sql("DELETE FROM {s}.directories WHERE id = $1"),
                 &[&id.as_str()],
             )
@@ -261,7 +263,7 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
         let row = tx
-            .query_one(
+            .query_one_cached(
                 &self.schema.sql(
                     "SELECT EXISTS (SELECT 1 FROM {s}.directories WHERE id = $1), \
                             EXISTS (SELECT 1 FROM {s}.users WHERE id = $3), \
@@ -286,7 +288,7 @@ impl PostgresStore {
         let roles = self.user_roles(&tx, &dir, None, &planned).await?;
         planned.changes.extend(roles);
         let user = planned.user;
-        tx.execute(
+        tx.execute_cached(
             &self.schema.sql(
                 "INSERT INTO {s}.users (id, directory_id, state, user_name_key, external_id, \
                      email, attributes, created, last_modified, version) \
@@ -331,7 +333,7 @@ impl PostgresStore {
         // Whether the user holds declared unique keys rides along, so a write that claims
         // none and has none to release costs no statement for them.
         let row = tx
-            .query_opt(
+            .query_opt_cached(
                 &self.schema.sql(&format!(
                     "SELECT {USER_COLUMNS}, EXISTS (SELECT 1 FROM {{s}}.user_unique_keys k \
                          WHERE k.user_id = u.id) \
@@ -349,7 +351,7 @@ impl PostgresStore {
         };
         let taken = if user.state == UserState::Active && stored.is_some() {
             let row = tx
-                .query_one(
+                .query_one_cached(
                     &self.schema.sql(
                         "SELECT EXISTS (SELECT 1 FROM {s}.users WHERE directory_id = $1 \
                              AND user_name_key = $2 AND state = 'active' AND id <> $3)",
@@ -371,7 +373,7 @@ impl PostgresStore {
             .await?;
         planned.changes.extend(roles);
         let user = planned.user;
-        tx.execute(
+        tx.execute_cached(
             &self.schema.sql(
                 "UPDATE {s}.users SET state = $3, user_name_key = $4, external_id = $5, \
                      email = $6, attributes = $7, created = $8, last_modified = $9, version = $10 \
@@ -413,7 +415,7 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
         let row = tx
-            .query_one(
+            .query_one_cached(
                 &self.schema.sql(
                     "SELECT EXISTS (SELECT 1 FROM {s}.directories WHERE id = $1), \
                             ARRAY(SELECT id FROM {s}.users WHERE directory_id = $1 AND id = ANY($2)), \
@@ -452,7 +454,7 @@ impl PostgresStore {
         let planned = self.with_member_snapshots(&tx, &dir, planned).await?;
         let group = planned.group;
         let keys = GroupRow::of(&group);
-        tx.execute(
+        tx.execute_cached(
             &self.schema.sql(
                 "INSERT INTO {s}.groups (id, directory_id, deleted, display_name, \
                      display_name_key, external_id, attributes, created, last_modified, version) \
@@ -508,7 +510,7 @@ impl PostgresStore {
         let planned = self.with_member_snapshots(&tx, &dir, planned).await?;
         let group = planned.group;
         let keys = GroupRow::of(&group);
-        tx.execute(
+        tx.execute_cached(
             &self.schema.sql(
                 "UPDATE {s}.groups SET deleted = $3, display_name = $4, display_name_key = $5, \
                      external_id = $6, attributes = $7, created = $8, last_modified = $9, \
@@ -568,7 +570,7 @@ impl PostgresStore {
         planned.changes.extend(roles);
         let planned = self.with_member_snapshots(&tx, dir, planned).await?;
         let group = planned.group;
-        tx.execute(
+        tx.execute_cached(
             &self.schema.sql(
                 "UPDATE {s}.groups SET last_modified = $3, version = $4 \
                  WHERE directory_id = $1 AND id = $2",
@@ -599,7 +601,7 @@ impl PostgresStore {
         let tx = client.transaction().await.map_err(db)?;
         // Never past the latest entry: a cursor at the head must keep reading.
         let row = tx
-            .query_opt(
+            .query_opt_cached(
                 &self.schema.sql(
                     "UPDATE {s}.change_counters \
                      SET trimmed_through = GREATEST(trimmed_through, LEAST($2, last_seq)) \
@@ -614,7 +616,7 @@ impl PostgresStore {
         };
         let trimmed: i64 = row.try_get(0).map_err(db)?;
         let removed = tx
-            .execute(
+            .execute_cached(
                 &self
                     .schema
                     .sql("DELETE FROM {s}.changes WHERE directory_id = $1 AND seq <= $2"),
@@ -632,7 +634,7 @@ impl PostgresStore {
         dir: &DirectoryId,
         group: &GroupId,
     ) -> Result<Option<Group>, StoreError> {
-        tx.query_opt(
+        tx.query_opt_cached(
             &self.schema.sql(&format!(
                 "SELECT {GROUP_COLUMNS} FROM {{s}}.groups g \
                  WHERE g.directory_id = $1 AND g.id = $2 FOR NO KEY UPDATE"
@@ -658,28 +660,31 @@ impl PostgresStore {
         edits: &[MembershipEdit],
     ) -> Result<MembershipFacts, StoreError> {
         let reads = plan::membership_reads(edits);
+        let (group_text, dir_text) = (group.as_str(), dir.as_str());
+        // Two statements rather than one with `$n OR ...`: a prepared statement's generic
+        // plan cannot tell "every member" from "these members", and would read the whole
+        // member list for an edit that names one.
+        let (added, added_groups) = (ids(&reads.added), group_ids(&reads.added_groups));
+        let (named, named_groups) = (ids(&reads.named), group_ids(&reads.named_groups));
+        let mut params: Vec<&(dyn ToSql + Sync)> =
+            vec![&group_text, &dir_text, &added, &added_groups];
+        let (member_condition, child_condition) = if reads.all_members {
+            ("", "")
+        } else {
+            params.extend([&named as &(dyn ToSql + Sync), &named_groups]);
+            (" AND user_id = ANY($5)", " AND child_id = ANY($6)")
+        };
+        let sql = format!(
+            "SELECT ARRAY(SELECT user_id FROM {{s}}.memberships \
+                          WHERE group_id = $1{member_condition}), \
+                    ARRAY(SELECT id FROM {{s}}.users WHERE directory_id = $2 AND id = ANY($3)), \
+                    ARRAY(SELECT child_id FROM {{s}}.group_groups \
+                          WHERE directory_id = $2 AND parent_id = $1{child_condition}), \
+                    ARRAY(SELECT id FROM {{s}}.groups WHERE directory_id = $2 \
+                          AND id = ANY($4) AND NOT deleted)"
+        );
         let row = tx
-            .query_one(
-                &self.schema.sql(
-                    "SELECT ARRAY(SELECT user_id FROM {s}.memberships \
-                                  WHERE group_id = $1 AND ($7 OR user_id = ANY($4))), \
-                            ARRAY(SELECT id FROM {s}.users WHERE directory_id = $2 AND id = ANY($3)), \
-                            ARRAY(SELECT child_id FROM {s}.group_groups \
-                                  WHERE directory_id = $2 AND parent_id = $1 \
-                                    AND ($7 OR child_id = ANY($5))), \
-                            ARRAY(SELECT id FROM {s}.groups WHERE directory_id = $2 \
-                                  AND id = ANY($6) AND NOT deleted)",
-                ),
-                &[
-                    &group.as_str(),
-                    &dir.as_str(),
-                    &ids(&reads.added),
-                    &ids(&reads.named),
-                    &group_ids(&reads.named_groups),
-                    &group_ids(&reads.added_groups),
-                    &reads.all_members,
-                ],
-            )
+            .query_one_cached(&self.schema.sql(&sql), &params)
             .await
             .map_err(db)?;
         Ok(MembershipFacts {
@@ -705,7 +710,7 @@ impl PostgresStore {
             return Ok(planned);
         }
         let rows = tx
-            .query(
+            .query_cached(
                 &self.schema.sql(&format!(
                     "SELECT {USER_COLUMNS} FROM {{s}}.users u \
                      WHERE u.directory_id = $1 AND u.id = ANY($2) ORDER BY u.id FOR SHARE"
@@ -729,7 +734,7 @@ impl PostgresStore {
         membership: &MembershipPlan,
     ) -> Result<(), StoreError> {
         if !membership.remove.is_empty() {
-            tx.execute(
+            tx.execute_cached(
                 &self
                     .schema
                     .sql("DELETE FROM {s}.memberships WHERE group_id = $1 AND user_id = ANY($2)"),
@@ -739,7 +744,7 @@ impl PostgresStore {
             .map_err(db)?;
         }
         if !membership.add.is_empty() {
-            tx.execute(
+            tx.execute_cached(
                 &self.schema.sql(
                     "INSERT INTO {s}.memberships (group_id, user_id, directory_id) \
                      SELECT $1, u, $3 FROM unnest($2::text[]) AS u",
@@ -750,7 +755,7 @@ impl PostgresStore {
             .map_err(db)?;
         }
         if !membership.remove_groups.is_empty() {
-            tx.execute(
+            tx.execute_cached(
                 &self.schema.sql(
                     "DELETE FROM {s}.group_groups \
                      WHERE directory_id = $1 AND parent_id = $2 AND child_id = ANY($3)",
@@ -765,7 +770,7 @@ impl PostgresStore {
             .map_err(db)?;
         }
         if !membership.add_groups.is_empty() {
-            tx.execute(
+            tx.execute_cached(
                 &self.schema.sql(
                     "INSERT INTO {s}.group_groups (directory_id, parent_id, child_id) \
                      SELECT $1, $2, c FROM unnest($3::text[]) AS c",
@@ -792,7 +797,7 @@ impl PostgresStore {
         dir: &DirectoryId,
     ) -> Result<RoleMapping, StoreError> {
         let row = tx
-            .query_opt(
+            .query_opt_cached(
                 &self.schema.sql(
                     "SELECT id, organization_id, is_primary, doc FROM {s}.directories \
                      WHERE id = $1 FOR KEY SHARE",
@@ -917,7 +922,7 @@ impl PostgresStore {
             })
             .collect::<Result<Vec<Option<serde_json::Value>>, _>>()?;
         let row = tx
-            .query_opt(
+            .query_opt_cached(
                 &self.schema.sql(
                     "WITH k AS (UPDATE {s}.change_counters SET last_seq = last_seq + $2 \
                                 WHERE directory_id = $1 RETURNING last_seq - $2 AS base), \
@@ -977,7 +982,7 @@ async fn lock_organization(
     directory: &Directory,
 ) -> Result<(), StoreError> {
     let found = tx
-        .query_opt(
+        .query_opt_cached(
             &store
                 .schema
                 .sql("SELECT 1 FROM {s}.organizations WHERE id = $1 FOR UPDATE"),
@@ -999,7 +1004,7 @@ async fn clear_primary(
     store: &PostgresStore,
     directory: &Directory,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.execute_cached(
         &store.schema.sql(
             "UPDATE {s}.directories SET is_primary = false \
              WHERE organization_id = $1 AND is_primary AND id <> $2",
@@ -1028,7 +1033,7 @@ async fn write_unique_keys(
 ) -> Result<(), StoreError> {
     let attributes: Vec<String> = keys.iter().map(|k| esc(&k.attribute)).collect();
     let values: Vec<String> = keys.iter().map(|k| esc(&k.value)).collect();
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [
+    let params: [&(dyn ToSql + Sync); 4] = [
         &user.directory_id.as_str(),
         &user.id.as_str(),
         &attributes,
@@ -1051,7 +1056,7 @@ async fn write_unique_keys(
         claim.to_owned()
     };
     let written = tx
-        .execute(&store.schema.sql(&sql), &params)
+        .execute_cached(&store.schema.sql(&sql), &params)
         .await
         .map_err(db)?;
     if usize::try_from(written).is_ok_and(|n| n == keys.len()) {
@@ -1059,7 +1064,7 @@ async fn write_unique_keys(
     }
     // A new statement, so a new snapshot: it sees the row the claim lost to.
     let lost = tx
-        .query_opt(
+        .query_opt_cached(
             &store.schema.sql(
                 "SELECT w.a FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS w(a, v, n) \
                  LEFT JOIN {s}.user_unique_keys k \
@@ -1088,7 +1093,7 @@ async fn write_emails(
     user: &User,
     emails: &[String],
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.execute_cached(
         &store.schema.sql(
             "WITH gone AS (DELETE FROM {s}.user_emails \
                            WHERE user_id = $1 AND NOT (email = ANY($3))) \
