@@ -181,6 +181,7 @@ pub(super) async fn create(
         directory_id: ctx.directory.id.clone(),
         display_name: resource::group_display_name(&doc)?,
         deleted: false,
+        unique_keys: ctx.extensions.unique_keys(ResourceKind::Group, &doc),
         attributes: doc,
         meta: Meta::new(svc.inner.clock.now()),
     };
@@ -389,6 +390,7 @@ pub(super) async fn replace(
         let written = old.id.clone();
         let group = Group {
             display_name: resource::group_display_name(&doc)?,
+            unique_keys: ctx.extensions.unique_keys(ResourceKind::Group, &doc),
             attributes: doc,
             meta: Meta {
                 last_modified: svc.inner.clock.now(),

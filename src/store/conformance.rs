@@ -30,6 +30,8 @@
 //!
 //! A backend that also keeps webhook delivery state runs [`webhook_store`] on it.
 
+mod group_unique;
+
 use std::future::Future;
 use std::sync::Arc;
 
@@ -47,6 +49,10 @@ use crate::model::{
     Change, ChangeKind, Directory, DirectoryId, DirectoryState, FieldMapping, Group, GroupId,
     GroupMatch, IdpKind, Meta, Organization, OrganizationId, ResourceId, RoleMapping, TokenHash,
     TokenId, TokenRecord, TokenScope, UniqueKey, User, UserId, UserState,
+};
+
+pub use group_unique::{
+    concurrent_unique_group_attribute_creates, declared_unique_group_attributes,
 };
 
 /// A directory store and a token store under test (often the same object twice).
@@ -89,6 +95,7 @@ fn group(directory: &DirectoryId, n: u128, name: &str) -> Group {
         deleted: false,
         attributes: json!({"displayName": name, "externalId": format!("gext-{n}")}),
         meta: Meta::new(AT),
+        unique_keys: Vec::new(),
     }
 }
 
@@ -148,6 +155,8 @@ where
     concurrent_creates(new_stores().await).await;
     declared_unique_attributes(new_stores().await).await;
     concurrent_unique_attribute_creates(new_stores().await).await;
+    declared_unique_group_attributes(new_stores().await).await;
+    concurrent_unique_group_attribute_creates(new_stores().await).await;
     memberships(new_stores().await).await;
     concurrent_member_edits(new_stores().await).await;
     group_updates(new_stores().await).await;
