@@ -178,7 +178,7 @@ fn urlencode(text: &str) -> String {
         .collect()
 }
 
-/// A 409 `uniqueness` whose detail names `attribute`.
+/// A 409 `uniqueness` whose detail names `attribute` and says a group holds it.
 fn assert_taken(reply: &(StatusCode, Value), attribute: &str, what: &str) {
     let (status, body) = reply;
     assert_eq!(*status, StatusCode::CONFLICT, "{what}: {body}");
@@ -187,6 +187,10 @@ fn assert_taken(reply: &(StatusCode, Value), attribute: &str, what: &str) {
     assert!(
         detail.contains(&format!("{ACME}:{attribute}")),
         "{what}: the detail names the attribute: {detail}"
+    );
+    assert!(
+        detail.contains("another group"),
+        "{what}: the detail says a group holds it: {detail}"
     );
 }
 

@@ -57,7 +57,8 @@ pub enum SchemaError {
 /// dropped. Its attributes filter and project like the enterprise extension's, with their
 /// declared `caseExact` and `returned`. A User extension's attributes declared
 /// [`Uniqueness::Server`] or [`Uniqueness::Global`] are unique among the directory's
-/// active users: a write claiming a value another holds is refused with 409 `uniqueness`.
+/// active users, a Group extension's among its groups that are not deleted: a write
+/// claiming a value another holds is refused with 409 `uniqueness`.
 ///
 /// ```
 /// use scimkit::schema::{AttributeDef, ResourceKind, SchemaExtension};

@@ -146,7 +146,8 @@ pub(super) fn unknown_member(member: &UserId) -> ScimError {
 
 /// A member that vanished between the check and the write, or a member group that is not
 /// a group of the directory, reads as a bad member; `written` (the group written, if it
-/// existed before) missing is the group itself gone.
+/// existed before) missing is the group itself gone. A taken declared unique value is
+/// another group's (groups hold them apart from users).
 pub(super) fn membership_error(written: Option<&GroupId>) -> impl FnOnce(StoreError) -> ScimError {
     move |error| match error {
         StoreError::NotFound {
@@ -163,6 +164,10 @@ pub(super) fn membership_error(written: Option<&GroupId>) -> impl FnOnce(StoreEr
             ScimType::InvalidValue,
             format!("group member `{id}` is not a group of this directory"),
         ),
+        StoreError::AttributeTaken { attribute } => ScimError::uniqueness(format!(
+            "another group of this directory has this value of `{attribute}`, which is \
+             declared unique; send another value, or delete that group first"
+        )),
         other => store_error(other),
     }
 }
