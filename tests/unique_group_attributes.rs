@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
+use scimkit::model::DirectoryId;
 use scimkit::schema::{AttributeDef, ResourceKind, SchemaExtension, Uniqueness};
 use scimkit::store::{DirectoryStore, MemoryStore, TokenStore};
 use scimkit::{Admin, ScimService};
@@ -46,9 +47,11 @@ enum Declared {
 
 struct Harness {
     scim: ScimService,
+    admin: Admin,
     declared: Declared,
     /// (base path, token) of each directory.
     dirs: Vec<(String, String)>,
+    ids: Vec<DirectoryId>,
 }
 
 impl Harness {
@@ -78,8 +81,10 @@ impl Harness {
         }
         Self {
             scim: builder.build(),
+            admin,
             declared,
             dirs,
+            ids,
         }
     }
 
@@ -314,6 +319,40 @@ async fn member_edits_keep_values_and_changing_or_deleting_releases_them(h: &Har
     assert_eq!(status, StatusCode::NO_CONTENT);
     h.created("Erin", json!({"code": "C-9", "aliases": ["A"]}))
         .await;
+}
+
+/// Groups stored before their directory declared the extension hold nothing; each claims
+/// at its next write that changes its document, and members-only writes claim nothing.
+#[tokio::test]
+async fn groups_stored_before_the_declaration_claim_at_their_next_document_change() {
+    let h = Harness::new(Arc::new(MemoryStore::new()), Declared::ByDirectory).await;
+    h.admin
+        .set_schema_extensions(&h.ids[0], Vec::new())
+        .await
+        .unwrap();
+    let eng = h.created("Eng", json!({"code": "C-1"})).await;
+    let ops = h.created("Ops", json!({"code": "C-1"})).await;
+    h.admin
+        .set_schema_extensions(&h.ids[0], vec![acme()])
+        .await
+        .unwrap();
+    let ann = h.member().await;
+    let (status, body) = h
+        .patch(
+            &ops,
+            json!([{"op": "add", "path": "members", "value": [{"value": ann}]}]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "a members-only PATCH: {body}");
+    let describe =
+        |text: &str| json!([{"op": "add", "path": format!("{ACME}:team"), "value": text}]);
+    let (status, body) = h.patch(&eng, describe("platform")).await;
+    assert_eq!(status, StatusCode::OK, "the first to change claims: {body}");
+    assert_taken(
+        &h.patch(&ops, describe("sre")).await,
+        "code",
+        "a later document change claims a value taken meanwhile",
+    );
 }
 
 macro_rules! suite {
