@@ -30,8 +30,6 @@
 //!
 //! A backend that also keeps webhook delivery state runs [`webhook_store`] on it.
 
-mod group_unique;
-
 use std::future::Future;
 use std::sync::Arc;
 
@@ -51,6 +49,7 @@ use crate::model::{
     TokenId, TokenRecord, TokenScope, UniqueKey, User, UserId, UserState,
 };
 
+mod group_unique;
 pub use group_unique::{
     concurrent_unique_group_attribute_creates, declared_unique_group_attributes,
 };

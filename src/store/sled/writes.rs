@@ -16,7 +16,8 @@ use super::keys::*;
 use super::nesting::{DirectoryGraph, stage_edges};
 use super::view::View;
 use crate::model::{
-    Directory, DirectoryId, Group, GroupId, Organization, RoleMapping, TokenRecord, User, UserId,
+    Directory, DirectoryId, Group, GroupId, Organization, RoleMapping, TokenRecord, UniqueKey,
+    User, UserId,
 };
 use crate::store::plan::{self, ChangeDraft, GroupPlan, MembershipFacts, MembershipPlan};
 use crate::store::{DirectoryEdit, EntityKind, MembershipEdit, StoreError, UniqueAttribute};
@@ -175,6 +176,49 @@ impl View {
         Ok(false)
     }
 
+    /// Refuses `planned` if another user holds a key it claims: one point read per key.
+    fn check_unique_keys(
+        &self,
+        dir: &DirectoryId,
+        planned: &plan::UserPlan,
+    ) -> Result<(), StoreError> {
+        let source = self.source(USER_UNIQUE)?;
+        let mut holders = Vec::new();
+        for key in &planned.unique_keys {
+            if let Some(holder) = source.get(&unique_key(dir, key))? {
+                let holder = std::str::from_utf8(&holder).map_err(super::codec::backend)?;
+                holders.push((key, parse_id::<UserId>(holder)?));
+            }
+        }
+        plan::check_unique_keys(planned, holders.iter().map(|(k, h)| (*k, h)))
+    }
+
+    /// Stages the keys `planned` claims in place of those the user held.
+    fn stage_unique_keys(
+        &self,
+        set: &mut WriteSet,
+        dir: &DirectoryId,
+        planned: &plan::UserPlan,
+    ) -> Result<(), StoreError> {
+        let id = planned.user.id.as_str();
+        let of = entity(dir, id);
+        let held: Vec<UniqueKey> = self.get(USER_UNIQUE_OF, &of)?.unwrap_or_default();
+        if held.is_empty() && planned.unique_keys.is_empty() {
+            return Ok(());
+        }
+        for key in &held {
+            set.delete(USER_UNIQUE, unique_key(dir, key));
+        }
+        set.delete(USER_UNIQUE_OF, of.clone());
+        if !planned.unique_keys.is_empty() {
+            for key in &planned.unique_keys {
+                set.put(USER_UNIQUE, unique_key(dir, key), id.as_bytes().to_vec());
+            }
+            set.put(USER_UNIQUE_OF, of, encode(&planned.unique_keys)?);
+        }
+        Ok(())
+    }
+
     /// Reads what `edits` need, as [`plan::membership_reads`] names: each named user's
     /// membership (every member only for `RemoveAll`) and whether added users exist.
     fn membership_facts(
@@ -305,7 +349,7 @@ impl View {
             let roles = plan::nested_group_write_roles(&mapping, depth, &graph, stored, &planned)?;
             planned.changes.extend(roles);
             stage_group(&mut set, stored, &planned.group)?;
-            self.stage_group_unique_keys(&mut set, &dir, &planned)?;
+            self.stage_group_unique_keys(&mut set, stored.is_some(), &planned)?;
             stage_membership(&mut set, &dir, &planned.group.id, &planned.membership);
             stage_edges(&mut set, &dir, &planned.group.id, &planned.membership);
             self.stage_changes(&mut set, &dir, planned.changes)?;
