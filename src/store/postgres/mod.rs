@@ -19,6 +19,7 @@ mod reads;
 mod schema;
 mod sql;
 mod tokens;
+mod unique;
 mod webhooks;
 mod writes;
 
