@@ -318,9 +318,9 @@ pub mod attributes {}
 /// **Pool and connections.** Each `PostgresStore` holds a pool (`max_connections`,
 /// default 16; `wait_timeout`, default 10 s, after which a request fails with a backend
 /// error rather than queueing forever). A write holds one connection for its transaction
-/// (3 to 5 statements, one more for a user that claims or held declared unique values,
-/// and for a group write that nests or plans roles through nesting, the lock, the
-/// directory's edges and a statement or two per batch of what the plan asked for);
+/// (3 to 5 statements, one more for a user or group that claims or held declared unique
+/// values, and for a group write that nests or plans roles through nesting, the lock,
+/// the directory's edges and a statement or two per batch of what the plan asked for);
 /// a read holds one for one statement. Size the pool so that replicas ×
 /// `max_connections` (+ 1 per `PostgresNotifier`) stays under the server's
 /// `max_connections`, or put PgBouncer in transaction mode in front (the store uses no
@@ -334,8 +334,8 @@ pub mod attributes {}
 /// external id), `user_emails` (one row per lower-cased address), `user_unique_keys`
 /// (primary key `(directory_id, attribute, value)`: the declared unique values active
 /// users hold, claimed by an `INSERT ... ON CONFLICT` that only rewrites the user's own
-/// rows), `groups`, `memberships`
-/// (primary key `(group_id, user_id)` and an index `(user_id, group_id)`), `group_groups`
+/// rows), `groups`, `group_unique_keys` (the same for groups that are not deleted),
+/// `memberships` (primary key `(group_id, user_id)` and an index `(user_id, group_id)`), `group_groups`
 /// (nested groups: primary key `(directory_id, parent_id, child_id)` and an index by
 /// child), `changes`
 /// (primary key `(directory_id, seq)`), `change_counters` (one row per directory: the
@@ -877,7 +877,15 @@ pub mod roles {}
 ///   refused if another user took it meanwhile. `global` is enforced per directory too:
 ///   directories are separate customers whose IdPs know nothing of each other. Users
 ///   stored before an attribute became unique are not re-checked; each claims its values
-///   at its next write that changes it. A Group extension's `uniqueness` is served only.
+///   at its next write that changes it.
+/// - **Uniqueness of group attributes**: the same declaration in a Group extension makes
+///   a value unique among the directory's groups that are not deleted, by the same rules:
+///   a POST, PUT or PATCH claiming a value another group holds is 409 `uniqueness`
+///   naming the attribute, and nothing changes; deleting a group or changing the value
+///   releases it, and restoring a deleted group (a store write, as SCIM has no restore
+///   of groups) claims it again or is refused. A PATCH or PUT that changes only
+///   `members` claims nothing new. Groups' and users' values are apart: a group may hold
+///   a value a user holds.
 ///
 /// `canonicalValues` are served to clients but not enforced (RFC 7643 §7 makes them a
 /// suggestion). The vendor reads the values where the IdP's other attributes are:

@@ -178,10 +178,12 @@ pub enum StoreError {
     /// A unique value is taken.
     #[error("{0:?} is already taken")]
     Conflict(UniqueAttribute),
-    /// Another active user of the directory holds a value of a declared unique
-    /// attribute (an extension attribute with `uniqueness: server` or `global`) that the
-    /// write claims ([`User::unique_keys`](crate::model::User::unique_keys)).
-    #[error("another active user holds this value of {attribute}")]
+    /// Another active user of the directory (for a group write: another group of it,
+    /// not deleted) holds a value of a declared unique attribute (an extension attribute
+    /// with `uniqueness: server` or `global`) that the write claims
+    /// ([`User::unique_keys`](crate::model::User::unique_keys),
+    /// [`Group::unique_keys`](crate::model::Group::unique_keys)).
+    #[error("another user or group of the directory holds this value of {attribute}")]
     AttributeTaken {
         /// The attribute's path, as its extension declares it.
         attribute: String,

@@ -137,7 +137,8 @@ pub struct User {
 /// One value of a declared unique attribute, as a store compares it: the attribute's
 /// path as declared (`urn:...:acme:2.0:User:badge`, or `...:User:badge.number` for a
 /// sub-attribute) and the value in its normal form (lower-cased unless the attribute is
-/// `caseExact`). Two users of a directory that are both active never hold the same key.
+/// `caseExact`). Two users of a directory that are both active never hold the same key,
+/// nor do two groups of a directory that are not deleted.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UniqueKey {
@@ -233,6 +234,17 @@ pub struct Group {
     pub attributes: Value,
     /// Version and timestamps.
     pub meta: Meta,
+    /// The values of declared `uniqueness: server` (or `global`) Group extension
+    /// attributes the write claims, as [`User::unique_keys`] are for users: computed by
+    /// the service ([`Group::with_unique_keys`]), an input to
+    /// [`insert_group`](crate::store::DirectoryStore::insert_group) and
+    /// [`update_group`](crate::store::DirectoryStore::update_group), taken off by the
+    /// planner ([`plan::GroupPlan::unique_keys`]), so a group a store returns has none.
+    /// Groups and users hold keys apart: a group may hold a value a user holds.
+    ///
+    /// [`plan::GroupPlan::unique_keys`]: crate::store::plan::GroupPlan::unique_keys
+    #[serde(skip)]
+    pub unique_keys: Vec<UniqueKey>,
 }
 
 impl Group {
@@ -251,7 +263,14 @@ impl Group {
             deleted: false,
             attributes,
             meta,
+            unique_keys: Vec::new(),
         }
+    }
+
+    /// With the declared unique keys the write claims (see [`Group::unique_keys`]).
+    pub fn with_unique_keys(mut self, unique_keys: Vec<UniqueKey>) -> Self {
+        self.unique_keys = unique_keys;
+        self
     }
 
     /// Deleted by the IdP, or not.

@@ -59,7 +59,7 @@ pub enum Uniqueness {
     /// None enforced.
     None,
     /// Unique within the service provider (for scimkit: among a directory's active
-    /// users).
+    /// users, or its groups that are not deleted).
     Server,
     /// Globally unique; scimkit enforces it per directory, like `Server`, because its
     /// directories are separate tenants.
@@ -218,15 +218,17 @@ impl AttributeDef {
         self
     }
 
-    /// The uniqueness served in `/Schemas`, and enforced for a User extension's
-    /// attributes (and sub-attributes): `Server` and `Global` make a value unique among
-    /// the directory's active users, on every backend and atomically; a write claiming
-    /// a held value is refused with 409 `uniqueness`. `Global` is enforced per directory
-    /// as well, since directories are separate tenants. Values are compared as filters
-    /// compare them (strings case-insensitively unless [`case_exact`](Self::case_exact)),
-    /// each element of a multi-valued attribute on its own. Users stored before the
-    /// declaration are not re-checked until a write changes them. Group extensions'
-    /// uniqueness is served only.
+    /// The uniqueness served in `/Schemas`, and enforced for an extension's attributes
+    /// (and sub-attributes): `Server` and `Global` make a value of a User extension
+    /// unique among the directory's active users, and a value of a Group extension
+    /// unique among its groups that are not deleted, on every backend and atomically; a
+    /// write claiming a held value is refused with 409 `uniqueness`. Users and groups
+    /// are held apart (a group may hold a value a user holds). `Global` is enforced per
+    /// directory as well, since directories are separate tenants. Values are compared as
+    /// filters compare them (strings case-insensitively unless
+    /// [`case_exact`](Self::case_exact)), each element of a multi-valued attribute on its
+    /// own. Users and groups stored before the declaration are not re-checked until a
+    /// write changes their document.
     pub fn uniqueness(mut self, uniqueness: Uniqueness) -> Self {
         self.uniqueness = uniqueness;
         self

@@ -57,7 +57,8 @@ pub enum SchemaError {
 /// dropped. Its attributes filter and project like the enterprise extension's, with their
 /// declared `caseExact` and `returned`. A User extension's attributes declared
 /// [`Uniqueness::Server`] or [`Uniqueness::Global`] are unique among the directory's
-/// active users: a write claiming a value another holds is refused with 409 `uniqueness`.
+/// active users, a Group extension's among its groups that are not deleted: a write
+/// claiming a value another holds is refused with 409 `uniqueness`.
 ///
 /// ```
 /// use scimkit::schema::{AttributeDef, ResourceKind, SchemaExtension};
@@ -494,21 +495,22 @@ impl Extensions {
             .find(|e| e.schema.id.eq_ignore_ascii_case(urn))
     }
 
-    /// The values of `user`'s declared unique attributes (`uniqueness` `server` or
-    /// `global` in a User extension), as the store compares them: one [`UniqueKey`] per
-    /// value, one per element of a multi-valued attribute, strings lower-cased unless
-    /// `caseExact`, sorted and each once. Null and empty-string values are unassigned
-    /// (RFC 7643 §2.5) and claim nothing. Core attributes are left out: the only core one
-    /// scimkit enforces, `userName`, has its own rule.
+    /// The values of a `kind` document's declared unique attributes (`uniqueness`
+    /// `server` or `global` in an extension of that resource type), as the store
+    /// compares them: one [`UniqueKey`] per value, one per element of a multi-valued
+    /// attribute, strings lower-cased unless `caseExact`, sorted and each once. Null and
+    /// empty-string values are unassigned (RFC 7643 §2.5) and claim nothing. Core
+    /// attributes are left out: the only core one scimkit enforces, `userName`, has its
+    /// own rule.
     ///
     /// `global` is enforced per directory, like `server`: directories are separate
     /// tenants whose IdPs know nothing of each other, so a value one customer's IdP
     /// assigns must not be refused because another customer's holds it.
-    pub(crate) fn unique_keys(&self, user: &Value) -> Vec<UniqueKey> {
+    pub(crate) fn unique_keys(&self, kind: ResourceKind, document: &Value) -> Vec<UniqueKey> {
         let mut keys = Vec::new();
-        for extension in self.of(ResourceKind::User) {
+        for extension in self.of(kind) {
             let id = &extension.schema.id;
-            let Some(inner) = member(user, id) else {
+            let Some(inner) = member(document, id) else {
                 continue;
             };
             for def in &extension.schema.attributes {
@@ -731,7 +733,7 @@ mod tests {
             },
         });
         let keys: Vec<(String, String)> = extensions
-            .unique_keys(&user)
+            .unique_keys(ResourceKind::User, &user)
             .into_iter()
             .map(|k| (k.attribute, k.value))
             .collect();
@@ -747,9 +749,32 @@ mod tests {
         );
         assert!(
             extensions
-                .unique_keys(&serde_json::json!({"userName": "bob"}))
+                .unique_keys(ResourceKind::User, &serde_json::json!({"userName": "bob"}))
                 .is_empty(),
             "a user without the extension claims nothing"
+        );
+    }
+
+    #[test]
+    fn unique_keys_are_computed_from_the_extensions_of_the_written_resource_type() {
+        const TEAM: &str = "urn:ietf:params:scim:schemas:extension:acme:2.0:Group";
+        let mut extensions = Extensions::default();
+        extensions.add(
+            SchemaExtension::builder(ResourceKind::Group, TEAM)
+                .attribute(AttributeDef::string("code").uniqueness(Uniqueness::Server))
+                .build()
+                .unwrap(),
+        );
+        let group = serde_json::json!({"displayName": "Eng", TEAM: {"code": "E-1"}});
+        assert_eq!(
+            extensions.unique_keys(ResourceKind::Group, &group),
+            vec![UniqueKey::new(format!("{TEAM}:code"), "e-1")]
+        );
+        assert!(
+            extensions
+                .unique_keys(ResourceKind::User, &group)
+                .is_empty(),
+            "a Group extension claims nothing on a user"
         );
     }
 

@@ -146,7 +146,8 @@ pub(super) fn unknown_member(member: &UserId) -> ScimError {
 
 /// A member that vanished between the check and the write, or a member group that is not
 /// a group of the directory, reads as a bad member; `written` (the group written, if it
-/// existed before) missing is the group itself gone.
+/// existed before) missing is the group itself gone. A taken declared unique value is
+/// another group's (groups hold them apart from users).
 pub(super) fn membership_error(written: Option<&GroupId>) -> impl FnOnce(StoreError) -> ScimError {
     move |error| match error {
         StoreError::NotFound {
@@ -163,6 +164,10 @@ pub(super) fn membership_error(written: Option<&GroupId>) -> impl FnOnce(StoreEr
             ScimType::InvalidValue,
             format!("group member `{id}` is not a group of this directory"),
         ),
+        StoreError::AttributeTaken { attribute } => ScimError::uniqueness(format!(
+            "another group of this directory has this value of `{attribute}`, which is \
+             declared unique; send another value, or delete that group first"
+        )),
         other => store_error(other),
     }
 }
@@ -181,6 +186,7 @@ pub(super) async fn create(
         directory_id: ctx.directory.id.clone(),
         display_name: resource::group_display_name(&doc)?,
         deleted: false,
+        unique_keys: ctx.extensions.unique_keys(ResourceKind::Group, &doc),
         attributes: doc,
         meta: Meta::new(svc.inner.clock.now()),
     };
@@ -389,6 +395,7 @@ pub(super) async fn replace(
         let written = old.id.clone();
         let group = Group {
             display_name: resource::group_display_name(&doc)?,
+            unique_keys: ctx.extensions.unique_keys(ResourceKind::Group, &doc),
             attributes: doc,
             meta: Meta {
                 last_modified: svc.inner.clock.now(),

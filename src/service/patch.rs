@@ -93,7 +93,7 @@ pub(super) async fn user(
         let user = User {
             email: resource::user_email(&doc, &ctx.organization, svc.inner.config.email_policy)?,
             state: resource::requested_state(&doc),
-            unique_keys: ctx.extensions.unique_keys(&doc),
+            unique_keys: ctx.extensions.unique_keys(ResourceKind::User, &doc),
             attributes: doc,
             meta: Meta {
                 last_modified: svc.inner.clock.now(),
@@ -334,6 +334,7 @@ pub(super) async fn group(
             let version = old.meta.version;
             let group = Group {
                 display_name: resource::group_display_name(&doc)?,
+                unique_keys: ctx.extensions.unique_keys(ResourceKind::Group, &doc),
                 attributes: doc,
                 meta: Meta {
                     last_modified: now,

@@ -151,7 +151,7 @@ pub(super) async fn create(
             let user = User {
                 email,
                 state,
-                unique_keys: ctx.extensions.unique_keys(&doc),
+                unique_keys: ctx.extensions.unique_keys(ResourceKind::User, &doc),
                 attributes: doc,
                 meta: Meta {
                     last_modified: now,
@@ -172,7 +172,7 @@ pub(super) async fn create(
         directory_id: ctx.directory.id.clone(),
         email,
         state,
-        unique_keys: ctx.extensions.unique_keys(&doc),
+        unique_keys: ctx.extensions.unique_keys(ResourceKind::User, &doc),
         attributes: doc,
         meta: Meta::new(now),
     };
@@ -371,7 +371,7 @@ pub(super) async fn replace(
         let user = User {
             email,
             state: resource::requested_state(&doc),
-            unique_keys: ctx.extensions.unique_keys(&doc),
+            unique_keys: ctx.extensions.unique_keys(ResourceKind::User, &doc),
             attributes: doc,
             meta: Meta {
                 last_modified: svc.inner.clock.now(),

@@ -49,6 +49,11 @@ use crate::model::{
     TokenId, TokenRecord, TokenScope, UniqueKey, User, UserId, UserState,
 };
 
+mod group_unique;
+pub use group_unique::{
+    concurrent_unique_group_attribute_creates, declared_unique_group_attributes,
+};
+
 /// A directory store and a token store under test (often the same object twice).
 pub type Stores = (Arc<dyn DirectoryStore>, Arc<dyn TokenStore>);
 
@@ -89,6 +94,7 @@ fn group(directory: &DirectoryId, n: u128, name: &str) -> Group {
         deleted: false,
         attributes: json!({"displayName": name, "externalId": format!("gext-{n}")}),
         meta: Meta::new(AT),
+        unique_keys: Vec::new(),
     }
 }
 
@@ -148,6 +154,8 @@ where
     concurrent_creates(new_stores().await).await;
     declared_unique_attributes(new_stores().await).await;
     concurrent_unique_attribute_creates(new_stores().await).await;
+    declared_unique_group_attributes(new_stores().await).await;
+    concurrent_unique_group_attribute_creates(new_stores().await).await;
     memberships(new_stores().await).await;
     concurrent_member_edits(new_stores().await).await;
     group_updates(new_stores().await).await;

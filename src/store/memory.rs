@@ -5,6 +5,7 @@
 
 mod compact;
 mod nesting;
+mod unique;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
@@ -20,10 +21,11 @@ use super::{
     States, StoreError, TokenStore, UniqueAttribute, UserFilter, UserGroup, UserKey,
 };
 use compact::{Ids, StoredChange, StoredUser};
+use unique::HeldKeys;
 
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, RoleMapping,
-    TokenHash, TokenId, TokenRecord, TokenScope, UniqueKey, User, UserId, UserState,
+    TokenHash, TokenId, TokenRecord, TokenScope, User, UserId, UserState,
 };
 
 /// A [`DirectoryStore`] and [`TokenStore`] in memory. Cheap to create; share it as
@@ -134,10 +136,10 @@ struct DirectoryContents {
     groups_by_external_id: Index<GroupId>,
     members: Relation<GroupId, UserId>,
     groups_of_user: Relation<UserId, GroupId>,
-    /// Declared unique keys and the active user holding each.
-    unique_holders: HashMap<UniqueKey, UserId>,
-    /// The keys each user holds, to release them when it changes.
-    unique_of_user: HashMap<UserId, Vec<UniqueKey>>,
+    /// Declared unique keys of active users.
+    unique_users: HeldKeys<UserId>,
+    /// Declared unique keys of groups that are not deleted.
+    unique_groups: HeldKeys<GroupId>,
     /// Nesting edges, parent → member groups.
     child_groups: Relation<GroupId, GroupId>,
     /// Nesting edges, member group → parents.
@@ -255,29 +257,17 @@ impl DirectoryContents {
             .any(|other| other.state == UserState::Active)
     }
 
-    /// The current holders of the keys `planned` claims.
-    fn unique_holders<'a>(
-        &'a self,
-        planned: &'a plan::UserPlan,
-    ) -> impl Iterator<Item = (&'a UniqueKey, &'a UserId)> {
-        planned
-            .unique_keys
-            .iter()
-            .filter_map(|key| self.unique_holders.get(key).map(|holder| (key, holder)))
+    /// Refuses a group write claiming a key another group holds.
+    fn check_group_unique_keys(&self, planned: &plan::GroupPlan) -> Result<(), StoreError> {
+        let claimed = planned.unique_keys.as_deref().unwrap_or_default();
+        plan::check_group_unique_keys(planned, self.unique_groups.holders(claimed))
     }
 
-    /// Makes `keys` the ones `user` holds, releasing those it held before.
-    fn hold_unique_keys(&mut self, user: &UserId, keys: Vec<UniqueKey>) {
-        for key in self.unique_of_user.remove(user).unwrap_or_default() {
-            self.unique_holders.remove(&key);
+    /// Stores a group write's keys in place of those the group held, if it claims any.
+    fn hold_group_unique_keys(&mut self, planned: &mut plan::GroupPlan) {
+        if let Some(keys) = planned.unique_keys.take() {
+            self.unique_groups.hold(&planned.group.id, keys);
         }
-        if keys.is_empty() {
-            return;
-        }
-        for key in &keys {
-            self.unique_holders.insert(key.clone(), user.clone());
-        }
-        self.unique_of_user.insert(user.clone(), keys);
     }
 
     /// The group write's plan with its members' snapshots attached, as stored now.
@@ -737,11 +727,16 @@ impl DirectoryStore for MemoryStore {
         }
         let taken = contents.user_name_taken(&user);
         let mut planned = plan::insert_user(user, taken)?;
-        plan::check_unique_keys(&planned, contents.unique_holders(&planned))?;
+        plan::check_unique_keys(
+            &planned,
+            contents.unique_users.holders(&planned.unique_keys),
+        )?;
         let roles = plan::user_write_roles(&mapping, None, &planned, || Ok(Vec::new()))?;
         planned.changes.extend(roles);
         contents.put_user(None, &planned.user);
-        contents.hold_unique_keys(&planned.user.id, planned.unique_keys);
+        contents
+            .unique_users
+            .hold(&planned.user.id, planned.unique_keys);
         contents.record(&dir, planned.changes);
         Ok(planned.user)
     }
@@ -758,7 +753,10 @@ impl DirectoryStore for MemoryStore {
             .transpose()?;
         let taken = contents.user_name_taken(&user);
         let mut planned = plan::update_user(stored.as_ref(), user, expected_version, taken)?;
-        plan::check_unique_keys(&planned, contents.unique_holders(&planned))?;
+        plan::check_unique_keys(
+            &planned,
+            contents.unique_users.holders(&planned.unique_keys),
+        )?;
         let roles = plan::nested_user_write_roles(
             &mapping,
             self.max_group_depth,
@@ -769,7 +767,9 @@ impl DirectoryStore for MemoryStore {
         planned.changes.extend(roles);
         if !planned.is_noop() {
             contents.put_user(stored.as_ref(), &planned.user);
-            contents.hold_unique_keys(&planned.user.id, planned.unique_keys);
+            contents
+                .unique_users
+                .hold(&planned.user.id, planned.unique_keys);
             contents.record(&dir, planned.changes);
         }
         Ok(planned.user)
@@ -850,9 +850,11 @@ impl DirectoryStore for MemoryStore {
         let facts = contents.membership_facts(&group.id, &edits);
         let membership = plan::membership(&group.id, &edits, &facts, group.meta.last_modified)?;
         let mut planned = contents.with_member_snapshots(plan::insert_group(group, membership))?;
+        contents.check_group_unique_keys(&planned)?;
         let roles = contents.group_roles(&mapping, self.max_group_depth, None, &planned)?;
         planned.changes.extend(roles);
         contents.put_group(None, &planned.group);
+        contents.hold_group_unique_keys(&mut planned);
         contents.apply_membership(&planned.group.id, &planned.membership);
         contents.record(&dir, planned.changes);
         Ok(planned.group)
@@ -872,12 +874,14 @@ impl DirectoryStore for MemoryStore {
         let facts = contents.membership_facts(&group.id, edits);
         let membership = plan::membership(&group.id, edits, &facts, group.meta.last_modified)?;
         let mut planned = plan::update_group(stored.as_ref(), group, expected_version, membership)?;
+        contents.check_group_unique_keys(&planned)?;
         let roles =
             contents.group_roles(&mapping, self.max_group_depth, stored.as_ref(), &planned)?;
         planned.changes.extend(roles);
         if !planned.is_noop() {
             planned = contents.with_member_snapshots(planned)?;
             contents.put_group(stored.as_ref(), &planned.group);
+            contents.hold_group_unique_keys(&mut planned);
             contents.apply_membership(&planned.group.id, &planned.membership);
             contents.record(&dir, planned.changes);
         }

@@ -283,7 +283,8 @@ impl<K> Default for Keyset<K> {
 /// Every user and group write records its [`Change`]s in the same atomic step, as planned by
 /// [`plan`] (which every backend uses, so all record the same thing): the version check,
 /// `userName` uniqueness among active users, the declared unique values
-/// ([`User::unique_keys`]) among active users, the membership diff and the change kinds.
+/// ([`User::unique_keys`]) among active users and ([`Group::unique_keys`]) among groups
+/// that are not deleted, apart, the membership diff and the change kinds.
 /// A write that changes nothing (same attributes, email and state; no membership change)
 /// stores nothing, keeps the version and records no change.
 ///
@@ -449,8 +450,10 @@ pub trait DirectoryStore: Send + Sync {
     /// recording `group.created` and one `group.member_added` per member (users, then
     /// groups). `NotFound` if the directory, a member (a user of the same directory) or a
     /// member group (a group of it, not deleted) is absent; `Conflict(Id)` if its id is
-    /// taken; `Nesting` if a member group breaks a nesting rule (see
-    /// [Nested groups](DirectoryStore#nested-groups)).
+    /// taken; `AttributeTaken` if another group of the directory, not deleted, holds one
+    /// of the keys the group claims ([`Group::unique_keys`], held from then on while it
+    /// is not deleted; see [`plan::check_group_unique_keys`]); `Nesting` if a member
+    /// group breaks a nesting rule (see [Nested groups](DirectoryStore#nested-groups)).
     async fn insert_group(
         &self,
         group: Group,
@@ -461,7 +464,11 @@ pub trait DirectoryStore: Send + Sync {
     /// all in one step (plan: [`plan::update_group`] and [`plan::membership`]); stores
     /// version `expected_version + 1` unless nothing changed. Errors as for users,
     /// `NotFound` for an added member that is not a user of the directory (or an added
-    /// member group that is not a group of it), and `Nesting` as for `insert_group`.
+    /// member group that is not a group of it), and `AttributeTaken` and `Nesting` as for
+    /// `insert_group`. When the document, name or deleted-ness changes, the keys the
+    /// group claims replace those it held (none when deleted, which releases them;
+    /// restoring claims again); otherwise it keeps what it held, as `edit_members`
+    /// always does.
     async fn update_group(
         &self,
         group: Group,

@@ -228,7 +228,20 @@ pub fn held_unique_keys(user: &User) -> Vec<UniqueKey> {
     if user.state != UserState::Active {
         return Vec::new();
     }
-    let mut keys = user.unique_keys.clone();
+    sorted_keys(&user.unique_keys)
+}
+
+/// The declared unique keys `group` holds once written: its [`Group::unique_keys`],
+/// sorted and each once, unless it is deleted (deleting a group releases them).
+pub fn held_group_unique_keys(group: &Group) -> Vec<UniqueKey> {
+    if group.deleted {
+        return Vec::new();
+    }
+    sorted_keys(&group.unique_keys)
+}
+
+fn sorted_keys(keys: &[UniqueKey]) -> Vec<UniqueKey> {
+    let mut keys = keys.to_vec();
     keys.sort();
     keys.dedup();
     keys
@@ -245,8 +258,32 @@ pub fn check_unique_keys<'a>(
     if planned.is_noop() {
         return Ok(());
     }
+    refuse_held_by_others(&planned.unique_keys, &planned.user.id, holders)
+}
+
+/// [`check_unique_keys`] for a group write: refuses `planned` if a group other than the
+/// written one holds one of the [`GroupPlan::unique_keys`] it claims. `holders` are the
+/// current group holders of those keys (users' keys are another namespace). A write that
+/// claims nothing (`None`) passes.
+pub fn check_group_unique_keys<'a>(
+    planned: &GroupPlan,
+    holders: impl IntoIterator<Item = (&'a UniqueKey, &'a GroupId)>,
+) -> Result<(), StoreError> {
+    match &planned.unique_keys {
+        Some(claimed) => refuse_held_by_others(claimed, &planned.group.id, holders),
+        None => Ok(()),
+    }
+}
+
+/// `AttributeTaken` for the first of `holders` that is not `writer` and holds a key of
+/// `claimed` (sorted).
+fn refuse_held_by_others<'a, I: PartialEq + 'a>(
+    claimed: &[UniqueKey],
+    writer: &I,
+    holders: impl IntoIterator<Item = (&'a UniqueKey, &'a I)>,
+) -> Result<(), StoreError> {
     for (key, holder) in holders {
-        if *holder != planned.user.id && planned.unique_keys.binary_search(key).is_ok() {
+        if holder != writer && claimed.binary_search(key).is_ok() {
             return Err(StoreError::AttributeTaken {
                 attribute: key.attribute.clone(),
             });
@@ -530,8 +567,16 @@ pub fn membership(
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GroupPlan {
-    /// The group as stored (the stored one, untouched, for a no-op).
+    /// The group as stored (the stored one, untouched, for a no-op), without
+    /// [`Group::unique_keys`].
     pub group: Group,
+    /// The declared unique keys the group holds once the write commits, sorted, each
+    /// once ([`held_group_unique_keys`] of the written group; none for a deleted one),
+    /// when the write stores the group's document: the backend replaces the keys the
+    /// group held with these, after [`check_group_unique_keys`]. `None` when the
+    /// document, name and deleted-ness stay (a no-op, a membership-only write,
+    /// [`edit_members`]), which keeps whatever the group held.
+    pub unique_keys: Option<Vec<UniqueKey>>,
     /// The membership to change.
     pub membership: MembershipPlan,
     /// Every change-log entry to record: the group's own, then the membership's.
@@ -585,6 +630,8 @@ pub fn insert_edits(members: &[UserId], member_groups: &[GroupId]) -> Vec<Member
 /// Plans a new group with `membership` (from [`membership`] over empty facts and
 /// the [`insert_edits`]).
 pub fn insert_group(mut group: Group, membership: MembershipPlan) -> GroupPlan {
+    let unique_keys = held_group_unique_keys(&group);
+    group.unique_keys = Vec::new();
     group.meta.version = 1;
     let mut changes = vec![ChangeDraft {
         kind: ChangeKind::GroupCreated,
@@ -600,6 +647,7 @@ pub fn insert_group(mut group: Group, membership: MembershipPlan) -> GroupPlan {
     with_group_snapshot(&group, &mut changes);
     GroupPlan {
         group,
+        unique_keys: Some(unique_keys),
         membership,
         changes,
     }
@@ -625,10 +673,15 @@ pub fn update_group(
     if same_document && membership.is_empty() {
         return Ok(GroupPlan {
             group: stored.clone(),
+            unique_keys: None,
             membership,
             changes: Vec::new(),
         });
     }
+    // Same document, same keys: a group stored before its directory's extensions
+    // declared an attribute unique keeps what it holds until the document changes.
+    let unique_keys = (!same_document).then(|| held_group_unique_keys(&group));
+    group.unique_keys = Vec::new();
     group.directory_id = stored.directory_id.clone();
     group.meta.created = stored.meta.created;
     group.meta.version = expected_version + 1;
@@ -649,6 +702,7 @@ pub fn update_group(
     with_group_snapshot(&group, &mut changes);
     Ok(GroupPlan {
         group,
+        unique_keys,
         membership,
         changes,
     })
@@ -675,6 +729,7 @@ pub fn edit_members(
     with_group_snapshot(&group, &mut changes);
     Ok(GroupPlan {
         group,
+        unique_keys: None,
         membership,
         changes,
     })
@@ -887,6 +942,52 @@ mod tests {
         let inactive = insert_user(claiming(UserState::Deactivated), false).unwrap();
         assert!(inactive.unique_keys.is_empty());
         assert!(check_unique_keys(&inactive, [(&badge, &other)]).is_ok());
+    }
+
+    #[test]
+    fn declared_group_unique_keys_are_held_while_not_deleted_and_kept_by_membership_writes() {
+        let code = UniqueKey::new("urn:example:2.0:Group:code", "c-1");
+        let (gid, other) = (
+            GroupId::from_uuid(uuid::Uuid::from_u128(5)),
+            GroupId::from_uuid(uuid::Uuid::from_u128(6)),
+        );
+        let dir = DirectoryId::from_uuid(uuid::Uuid::from_u128(9));
+        let eng = Group::new(gid.clone(), dir, "Eng", json!({}), Meta::new(at()));
+        let claiming = |group: Group| group.with_unique_keys(vec![code.clone(), code.clone()]);
+        let planned = insert_group(claiming(eng), MembershipPlan::default());
+        assert_eq!(planned.unique_keys, Some(vec![code.clone()]));
+        assert!(planned.group.unique_keys.is_empty());
+        assert!(matches!(
+            check_group_unique_keys(&planned, [(&code, &other)]),
+            Err(StoreError::AttributeTaken { attribute }) if attribute == code.attribute
+        ));
+        assert!(check_group_unique_keys(&planned, [(&code, &gid)]).is_ok());
+
+        let stored = planned.group;
+        let facts = MembershipFacts {
+            users: [uid(1)].into(),
+            ..MembershipFacts::default()
+        };
+        let members_only = membership(&gid, &[MembershipEdit::Add(uid(1))], &facts, at()).unwrap();
+        let kept = update_group(Some(&stored), claiming(stored.clone()), 1, members_only).unwrap();
+        assert!(!kept.is_noop());
+        assert_eq!(
+            kept.unique_keys, None,
+            "a membership-only write keeps its keys"
+        );
+        assert!(check_group_unique_keys(&kept, [(&code, &other)]).is_ok());
+
+        let deleted = claiming(stored.clone().with_deleted(true));
+        let deleted = update_group(Some(&stored), deleted, 1, MembershipPlan::default()).unwrap();
+        assert_eq!(deleted.unique_keys, Some(Vec::new()), "deleting releases");
+        let restored = claiming(deleted.group.clone().with_deleted(false));
+        let restored =
+            update_group(Some(&deleted.group), restored, 2, MembershipPlan::default()).unwrap();
+        assert_eq!(
+            restored.unique_keys,
+            Some(vec![code.clone()]),
+            "restoring claims"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod reads;
 mod schema;
 mod sql;
 mod tokens;
+mod unique;
 mod webhooks;
 mod writes;
 

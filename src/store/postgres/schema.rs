@@ -57,10 +57,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "group_groups",
         sql: include_str!("migrations/0008_group_groups.sql"),
     },
+    Migration {
+        version: 9,
+        name: "group_unique_keys",
+        sql: include_str!("migrations/0009_group_unique_keys.sql"),
+    },
 ];
 
 /// The schema version this scimkit writes and reads: its highest migration.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 8;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 9;
 
 fn connect_error(e: impl std::error::Error + Send + Sync + 'static) -> PostgresOpenError {
     PostgresOpenError::Connect(Box::new(e))

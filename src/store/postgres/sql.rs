@@ -22,6 +22,8 @@ pub(super) const USER_COLUMNS_LEN: usize = 8;
 /// Columns of `groups` in the order [`group_from_row`] reads them.
 pub(super) const GROUP_COLUMNS: &str = "g.id, g.directory_id, g.display_name, g.deleted, \
      g.attributes, g.created, g.last_modified, g.version";
+/// How many columns [`GROUP_COLUMNS`] names: the index of a column a query adds after them.
+pub(super) const GROUP_COLUMNS_LEN: usize = 8;
 /// Columns of `changes` in the order [`change_from_row`] reads them, starting at `offset`.
 pub(super) const CHANGE_COLUMNS: &str = "c.seq, c.directory_id, c.kind, c.resource_id, c.member_id, c.at, c.user_snapshot, \
      c.group_snapshot, c.roles, c.member_group_id";
@@ -165,6 +167,7 @@ pub(super) fn group_from_row(row: &Row) -> Result<Group, StoreError> {
             last_modified: row.try_get(6).map_err(db)?,
             version: version(row, 7)?,
         },
+        unique_keys: Vec::new(),
     })
 }
 

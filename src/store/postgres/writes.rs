@@ -12,12 +12,12 @@ use tokio_postgres::types::ToSql;
 use super::PostgresStore;
 use super::nesting::{Nesting, NestingLock};
 use super::sql::{
-    GROUP_COLUMNS, GroupRow, USER_COLUMNS, USER_COLUMNS_LEN, UserRow, db, esc, esc_json,
-    group_from_row, kind_name, parse_id, state_name, unesc, user_from_row, version_param,
+    GROUP_COLUMNS, GROUP_COLUMNS_LEN, GroupRow, USER_COLUMNS, USER_COLUMNS_LEN, UserRow, db, esc,
+    esc_json, group_from_row, kind_name, parse_id, state_name, user_from_row, version_param,
 };
+use super::unique::{KeyTable, write_unique_keys};
 use crate::model::{
-    Directory, DirectoryId, Group, GroupId, Organization, RoleMapping, UniqueKey, User, UserId,
-    UserState,
+    Directory, DirectoryId, Group, GroupId, Organization, RoleMapping, User, UserId, UserState,
 };
 use crate::store::plan::{
     self, ChangeDraft, GroupPlan, MembershipFacts, MembershipPlan, NestingReads,
@@ -236,14 +236,17 @@ impl PostgresStore {
         )
         .await
         .map_err(db)?;
-        tx.execute_cached(
-            &self
-                .schema
-                .sql("DELETE FROM {s}.user_unique_keys WHERE directory_id = $1"),
-            &[&id.as_str()],
-        )
-        .await
-        .map_err(db)?;
+        for table in [KeyTable::Users, KeyTable::Groups] {
+            tx.execute_cached(
+                &self.schema.sql(&format!(
+                    "DELETE FROM {{s}}.{} WHERE directory_id = $1",
+                    table.table()
+                )),
+                &[&id.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        }
         let deleted = tx
             .execute_cached(
                 &self.schema.sql("DELETE FROM {s}.directories WHERE id = $1"),
@@ -311,7 +314,16 @@ impl PostgresStore {
         .map_err(db)?;
         write_emails(&tx, self, &user, &keys.emails).await?;
         if !planned.unique_keys.is_empty() {
-            write_unique_keys(&tx, self, &user, &planned.unique_keys, false).await?;
+            let holder = (&dir, user.id.as_str());
+            write_unique_keys(
+                &tx,
+                self,
+                KeyTable::Users,
+                holder,
+                &planned.unique_keys,
+                false,
+            )
+            .await?;
         }
         self.append_changes(&tx, &dir, &planned.changes).await?;
         tx.commit().await.map_err(db)?;
@@ -396,7 +408,9 @@ impl PostgresStore {
         .map_err(db)?;
         write_emails(&tx, self, &user, &keys.emails).await?;
         if holds_keys || !planned.unique_keys.is_empty() {
-            write_unique_keys(&tx, self, &user, &planned.unique_keys, holds_keys).await?;
+            let holder = (&dir, user.id.as_str());
+            let keys = &planned.unique_keys;
+            write_unique_keys(&tx, self, KeyTable::Users, holder, keys, holds_keys).await?;
         }
         self.append_changes(&tx, &dir, &planned.changes).await?;
         tx.commit().await.map_err(db)?;
@@ -475,6 +489,10 @@ impl PostgresStore {
         )
         .await
         .map_err(db)?;
+        if let Some(keys) = planned.unique_keys.as_ref().filter(|k| !k.is_empty()) {
+            let holder = (&dir, group.id.as_str());
+            write_unique_keys(&tx, self, KeyTable::Groups, holder, keys, false).await?;
+        }
         self.apply_membership(&tx, &dir, &group.id, &planned.membership)
             .await?;
         self.append_changes(&tx, &dir, &planned.changes).await?;
@@ -492,7 +510,8 @@ impl PostgresStore {
         let group_id = group.id.clone();
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
-        let Some(stored) = self.lock_group(&tx, &dir, &group_id).await? else {
+        let Some((stored, holds_keys)) = self.lock_group_and_keys(&tx, &dir, &group_id).await?
+        else {
             return plan::update_group(None, group, expected_version, MembershipPlan::default())
                 .map(|p| p.group);
         };
@@ -532,6 +551,12 @@ impl PostgresStore {
         )
         .await
         .map_err(db)?;
+        if let Some(keys) = planned.unique_keys.as_ref()
+            && (holds_keys || !keys.is_empty())
+        {
+            let holder = (&dir, group.id.as_str());
+            write_unique_keys(&tx, self, KeyTable::Groups, holder, keys, holds_keys).await?;
+        }
         self.apply_membership(&tx, &dir, &group.id, &planned.membership)
             .await?;
         self.append_changes(&tx, &dir, &planned.changes).await?;
@@ -646,6 +671,33 @@ impl PostgresStore {
         .as_ref()
         .map(group_from_row)
         .transpose()
+    }
+
+    /// [`Self::lock_group`], and whether the group holds declared unique keys: a write
+    /// that claims none and has none to release then costs no statement for them.
+    async fn lock_group_and_keys(
+        &self,
+        tx: &Transaction<'_>,
+        dir: &DirectoryId,
+        group: &GroupId,
+    ) -> Result<Option<(Group, bool)>, StoreError> {
+        let row = tx
+            .query_opt_cached(
+                &self.schema.sql(&format!(
+                    "SELECT {GROUP_COLUMNS}, EXISTS (SELECT 1 FROM {{s}}.group_unique_keys k \
+                         WHERE k.group_id = g.id) \
+                     FROM {{s}}.groups g \
+                     WHERE g.directory_id = $1 AND g.id = $2 FOR NO KEY UPDATE"
+                )),
+                &[&dir.as_str(), &group.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let holds_keys = row.try_get(GROUP_COLUMNS_LEN).map_err(db)?;
+        Ok(Some((group_from_row(&row)?, holds_keys)))
     }
 
     /// What the planner needs for `edits`, in one statement: which named users and
@@ -1017,76 +1069,6 @@ async fn clear_primary(
 }
 
 /// Replaces the user's email index rows with `emails`, touching only the difference.
-/// Makes `keys` (sorted, as the planner gives them) the declared unique keys `user`
-/// holds, in one statement: those it held (`held`) and no longer claims are released,
-/// and the claimed ones inserted in key order, so two writers claiming overlapping keys
-/// wait on each other rather than deadlock. A claimed key the user already holds counts
-/// as written (the no-op update); one another user holds is not, and means that user's
-/// transaction committed first: `AttributeTaken`, and the caller's transaction rolls
-/// back.
-async fn write_unique_keys(
-    tx: &Transaction<'_>,
-    store: &PostgresStore,
-    user: &User,
-    keys: &[UniqueKey],
-    held: bool,
-) -> Result<(), StoreError> {
-    let attributes: Vec<String> = keys.iter().map(|k| esc(&k.attribute)).collect();
-    let values: Vec<String> = keys.iter().map(|k| esc(&k.value)).collect();
-    let params: [&(dyn ToSql + Sync); 4] = [
-        &user.directory_id.as_str(),
-        &user.id.as_str(),
-        &attributes,
-        &values,
-    ];
-    let claim = "INSERT INTO {s}.user_unique_keys AS k (directory_id, attribute, value, user_id) \
-         SELECT $1, w.a, w.v, $2 \
-         FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS w(a, v, n) ORDER BY w.n \
-         ON CONFLICT (directory_id, attribute, value) \
-         DO UPDATE SET user_id = EXCLUDED.user_id WHERE k.user_id = EXCLUDED.user_id";
-    let sql = if held {
-        // Released and claimed keys are disjoint, so one snapshot serves both.
-        format!(
-            "WITH released AS (DELETE FROM {{s}}.user_unique_keys r WHERE r.user_id = $2 \
-                 AND NOT EXISTS (SELECT 1 FROM unnest($3::text[], $4::text[]) AS w(a, v) \
-                                 WHERE w.a = r.attribute AND w.v = r.value)) \
-             {claim}"
-        )
-    } else {
-        claim.to_owned()
-    };
-    let written = tx
-        .execute_cached(&store.schema.sql(&sql), &params)
-        .await
-        .map_err(db)?;
-    if usize::try_from(written).is_ok_and(|n| n == keys.len()) {
-        return Ok(());
-    }
-    // A new statement, so a new snapshot: it sees the row the claim lost to.
-    let lost = tx
-        .query_opt_cached(
-            &store.schema.sql(
-                "SELECT w.a FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS w(a, v, n) \
-                 LEFT JOIN {s}.user_unique_keys k \
-                   ON k.directory_id = $1 AND k.attribute = w.a AND k.value = w.v \
-                 WHERE k.user_id IS DISTINCT FROM $2 ORDER BY w.n LIMIT 1",
-            ),
-            &params,
-        )
-        .await
-        .map_err(db)?;
-    // None: the holder released the key after this claim lost to it; it was taken when
-    // claimed, and the client's retry claims it.
-    let attribute = match lost {
-        Some(row) => unesc(row.try_get(0).map_err(db)?)?,
-        None => keys
-            .first()
-            .map(|k| k.attribute.clone())
-            .unwrap_or_default(),
-    };
-    Err(StoreError::AttributeTaken { attribute })
-}
-
 async fn write_emails(
     tx: &Transaction<'_>,
     store: &PostgresStore,

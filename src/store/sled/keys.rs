@@ -15,7 +15,7 @@ use crate::model::{DirectoryId, UserState};
 use crate::store::plan;
 
 /// Trees, in the order transactions list them. Indexes into this are the constants below.
-pub(super) const TREES: [&str; 25] = [
+pub(super) const TREES: [&str; 27] = [
     "orgs",
     "org_by_external_id",
     "directories",
@@ -45,6 +45,10 @@ pub(super) const TREES: [&str; 25] = [
     // Nested groups (new trees only: format 2 still, an older database has no edges).
     "group_children",
     "group_parents",
+    // Declared unique values of groups (new trees only: format 2 still, an older
+    // database's groups hold none, as if stored before the extension).
+    "group_unique",
+    "group_unique_of",
 ];
 /// `org_id` → Organization.
 pub(super) const ORGS: usize = 0;
@@ -98,9 +102,15 @@ pub(super) const USER_UNIQUE_OF: usize = 22;
 pub(super) const GROUP_CHILDREN: usize = 23;
 /// `dir \0 child_id \0 parent_id` → (): the groups a group is nested in.
 pub(super) const GROUP_PARENTS: usize = 24;
+/// `dir \0 attribute \0 value` → group_id: the group (not deleted) holding a declared
+/// unique value of a Group extension ([`unique_key`]); users' values are in
+/// [`USER_UNIQUE`], apart.
+pub(super) const GROUP_UNIQUE: usize = 25;
+/// `dir \0 group_id` → the JSON list of the keys that group holds, to release them.
+pub(super) const GROUP_UNIQUE_OF: usize = 26;
 
 /// Every tree whose keys start with `dir \0`: what a purge empties.
-pub(super) const DIRECTORY_TREES: [usize; 18] = [
+pub(super) const DIRECTORY_TREES: [usize; 20] = [
     USERS,
     USER_NAME,
     USER_EXT,
@@ -119,6 +129,8 @@ pub(super) const DIRECTORY_TREES: [usize; 18] = [
     USER_UNIQUE_OF,
     GROUP_CHILDREN,
     GROUP_PARENTS,
+    GROUP_UNIQUE,
+    GROUP_UNIQUE_OF,
 ];
 
 /// Names of the per-directory counters and marks in [`DIR_META`].
@@ -247,7 +259,8 @@ pub(super) fn value_part(value: &str) -> Vec<u8> {
     out
 }
 
-/// `dir \0 attribute \0 value` in [`USER_UNIQUE`], both parts escaped as values are.
+/// `dir \0 attribute \0 value` in [`USER_UNIQUE`] or [`GROUP_UNIQUE`], both parts
+/// escaped as values are.
 pub(super) fn unique_key(dir: &DirectoryId, key: &crate::model::UniqueKey) -> Vec<u8> {
     self::key(&[
         dir.as_str().as_bytes(),

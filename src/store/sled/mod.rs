@@ -35,6 +35,7 @@ mod nesting;
 mod reads;
 #[cfg(test)]
 mod tests;
+mod unique;
 mod view;
 mod webhooks;
 mod writes;

@@ -49,6 +49,7 @@ fn group(dir: &DirectoryId, n: u128, deleted: bool) -> Group {
         deleted,
         attributes: json!({"displayName": format!("G{n}")}),
         meta: Meta::new(at()),
+        unique_keys: Vec::new(),
     }
 }
 
@@ -442,9 +443,15 @@ async fn declared_unique_keys_survive_a_reopen_and_go_with_a_purge() {
     let tmp = tempfile::tempdir().expect("tmp");
     let badge = crate::model::UniqueKey::new("urn:example:2.0:User:badge", "b-1");
     let claiming = |n| user(&did(1), n, UserState::Active).with_unique_keys(vec![badge.clone()]);
+    let code = crate::model::UniqueKey::new("urn:example:2.0:Group:code", "c-1");
+    let group_claiming = |n| group(&did(1), n, false).with_unique_keys(vec![code.clone()]);
     {
         let store = store(tmp.path()).await;
         store.insert_user(claiming(1)).await.expect("insert");
+        store
+            .insert_group(group_claiming(1), &[], &[])
+            .await
+            .expect("insert group");
     }
     let store = SledStore::open(tmp.path()).expect("reopen");
     assert!(
@@ -453,6 +460,13 @@ async fn declared_unique_keys_survive_a_reopen_and_go_with_a_purge() {
             Err(StoreError::AttributeTaken { attribute }) if attribute == badge.attribute
         ),
         "a held value is held after a restart"
+    );
+    assert!(
+        matches!(
+            store.insert_group(group_claiming(2), &[], &[]).await,
+            Err(StoreError::AttributeTaken { attribute }) if attribute == code.attribute
+        ),
+        "a group's held value is held after a restart"
     );
     store.purge_directory(&did(1)).await.expect("purge");
     assert_purged(&store).await;

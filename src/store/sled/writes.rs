@@ -331,6 +331,7 @@ impl View {
         let mut set = WriteSet::default();
         if !planned.is_noop() {
             let dir = planned.group.directory_id.clone();
+            self.check_group_unique_keys(&dir, &planned)?;
             // The members whose membership changes, as stored: the writer lock is held
             // from these reads to the commit, so they are what the changes record.
             let mut members = Vec::new();
@@ -348,6 +349,7 @@ impl View {
             let roles = plan::nested_group_write_roles(&mapping, depth, &graph, stored, &planned)?;
             planned.changes.extend(roles);
             stage_group(&mut set, stored, &planned.group)?;
+            self.stage_group_unique_keys(&mut set, stored.is_some(), &planned)?;
             stage_membership(&mut set, &dir, &planned.group.id, &planned.membership);
             stage_edges(&mut set, &dir, &planned.group.id, &planned.membership);
             self.stage_changes(&mut set, &dir, planned.changes)?;
