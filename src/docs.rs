@@ -394,6 +394,17 @@ pub mod attributes {}
 /// directory. Wrap a store in [`store::Hooked`](crate::store::Hooked) with a
 /// [`CallCounter`](crate::store::CallCounter) to see how many round trips a request
 /// makes, or with [`Latency`](crate::store::Latency) to make an N+1 pattern show.
+///
+/// **Your own backend's batch reads.** A page of users renders its `groups` from one
+/// [`groups_of_users`](crate::store::DirectoryStore::groups_of_users) call, and a page of
+/// groups (and a single group) its `members` from one
+/// [`members_of_groups`](crate::store::DirectoryStore::members_of_groups) call. The
+/// latter is the traits' one default method: it loops `list_members` and a
+/// [`GroupFilter::parent`](crate::store::GroupFilter::parent) listing per group, so a
+/// backend written before it keeps working, at two round trips per group of the page
+/// (200 for `GET /Groups?count=100`). Override it with one query over the batch, as the
+/// shipped backends do; `store::conformance::members_of_groups` checks that the
+/// override answers what the two reads would.
 pub mod backends {}
 
 /// # The sync loop

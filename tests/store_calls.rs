@@ -153,7 +153,12 @@ async fn getting_a_group_lists_its_members_once() {
     let (_, groups) = populated(&fx, 120, 1).await;
     let path = format!("/Groups/{}", groups[0]);
     calls_of(&fx, "GET", &path, None).await;
-    assert_eq!(fx.calls.count(StoreCall::ListMembers), 1);
+    assert_eq!(fx.calls.count(StoreCall::MembersOfGroups), 1);
+    assert_eq!(
+        fx.calls.count(StoreCall::ListMembers),
+        0,
+        "no read per member"
+    );
     calls_of(
         &fx,
         "GET",
@@ -162,10 +167,93 @@ async fn getting_a_group_lists_its_members_once() {
     )
     .await;
     assert_eq!(
-        fx.calls.count(StoreCall::ListMembers),
+        fx.calls.count(StoreCall::MembersOfGroups) + fx.calls.count(StoreCall::ListMembers),
         0,
         "excludedAttributes=members reads no members"
     );
+}
+
+#[tokio::test]
+async fn a_page_of_groups_with_their_members_costs_the_same_at_any_page_size() {
+    let small = Fixture::new(&[]).await;
+    let (_, small_groups) = populated(&small, 3, 5).await;
+    let large = Fixture::new(&[]).await;
+    let (_, large_groups) = populated(&large, 3, 50).await;
+    for (fx, groups) in [(&small, small_groups), (&large, large_groups)] {
+        // A group nested in the first one, so pages carry member groups too.
+        let child = fx
+            .request("POST", "/Groups", Some(json!({"displayName": "child"})))
+            .await;
+        assert_eq!(child.status, StatusCode::CREATED, "{}", child.body);
+        let nest = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": child.id()}]}]});
+        let nested = fx
+            .request("PATCH", &format!("/Groups/{}", groups[0]), Some(nest))
+            .await;
+        assert!(nested.status.is_success(), "{}", nested.body);
+    }
+    let search = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "count": 50});
+    for (method, path, body) in [
+        ("GET", "/Groups?count=50", None),
+        ("GET", "/Groups?startIndex=2&count=50", None),
+        ("GET", "/Groups?cursor=&count=50", None),
+        ("POST", "/Groups/.search", Some(search.clone())),
+        ("POST", "/.search", Some(search.clone())),
+    ] {
+        let at_small = calls_of(&small, method, path, body.clone()).await;
+        let at_large = calls_of(&large, method, path, body).await;
+        assert_eq!(
+            at_small, at_large,
+            "{method} {path}: store calls independent of the page size"
+        );
+    }
+    large.calls.reset();
+    let page = large.request("GET", "/Groups?count=50", None).await;
+    let resources = page.body["Resources"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(resources.len(), 50);
+    assert!(
+        resources
+            .iter()
+            .all(|g| g["members"].as_array().is_some_and(|m| !m.is_empty())),
+        "each group renders its members"
+    );
+    assert!(
+        resources.iter().any(|g| g["members"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["type"] == "Group"))),
+        "member groups render too"
+    );
+    assert_eq!(
+        large.calls.count(StoreCall::MembersOfGroups),
+        1,
+        "one batch read for every group's members"
+    );
+    assert_eq!(
+        large.calls.count(StoreCall::ListMembers),
+        0,
+        "no read per group"
+    );
+    assert_eq!(
+        large.calls.count(StoreCall::ListGroups),
+        1,
+        "the page itself, no member-group read per group"
+    );
+    assert_eq!(
+        calls_of(
+            &large,
+            "GET",
+            "/Groups?count=50&excludedAttributes=members",
+            None
+        )
+        .await,
+        calls_of(&large, "GET", "/Groups?count=50", None).await - 1,
+        "excludedAttributes=members skips the one member read"
+    );
+    assert_eq!(large.calls.count(StoreCall::MembersOfGroups), 1);
 }
 
 #[tokio::test]

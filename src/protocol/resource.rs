@@ -258,6 +258,14 @@ pub(crate) struct Members<'a> {
     pub groups: &'a [GroupRef],
 }
 
+impl Members<'_> {
+    /// A group without members.
+    pub(crate) const NONE: Members<'static> = Members {
+        users: &[],
+        groups: &[],
+    };
+}
+
 /// A resource rendered for a response: the stored attributes borrowed, plus what
 /// scimkit adds (`schemas`, `id`, `active`, `groups` or `members`, `meta`), in the
 /// document's order. It serialises straight to JSON, so answering a request copies

@@ -1,7 +1,7 @@
 //! `/Groups`: create, read, list, replace and delete groups. Members are a relation kept
 //! by the store, never a list rewritten inside the group document.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -20,7 +20,7 @@ use crate::protocol::filter::{IndexedAttribute, IndexedEq, IndexedResource, inde
 use crate::protocol::projection::Projection;
 use crate::protocol::resource::{self, GroupRef, MemberRef};
 use crate::schema::ResourceKind;
-use crate::store::{DirectoryStoreExt, GroupFilter, GroupKey, Keyset, MembershipEdit, States};
+use crate::store::{GroupFilter, GroupKey, Keyset, Member, MembershipEdit, States};
 
 fn not_found(id: &str) -> ScimError {
     ScimError::not_found(format!("group `{id}` not found in this directory"))
@@ -37,58 +37,87 @@ pub(super) async fn load(svc: &ScimService, ctx: &Ctx, id: &str) -> Result<Group
         .ok_or_else(|| not_found(id))
 }
 
+/// The group as a SCIM resource, with its members (unless the projection leaves them out).
 pub(super) async fn render(
     svc: &ScimService,
     ctx: &Ctx,
     group: &Group,
     projection: &Projection,
 ) -> Result<Value, ScimError> {
-    let members = if projection.includes("members") {
-        // A DELETEd user is gone from SCIM, so it is gone from `members` too; a deactivated
-        // one stays, as it stays visible at /Users. Deleted member groups are gone too.
-        let users = svc
-            .inner
-            .store
-            .all_members(&ctx.directory.id, &group.id, States::Visible)
-            .await
-            .map_err(store_error)?;
-        Some((users, member_groups(svc, ctx, &group.id).await?))
-    } else {
-        None
-    };
-    let members = members
-        .as_ref()
-        .map(|(users, groups)| resource::Members { users, groups });
-    let doc = resource::render_group(group, members, &ctx.locations);
-    // `attributes` / `excludedAttributes` beyond `members`, with the `returned` of
-    // declared Group extensions.
-    Ok(projection.apply_declared(doc, ctx.extensions.rules(ResourceKind::Group)))
+    let members = PageMembers::read(svc, ctx, [group], projection).await?;
+    Ok(members.render(ctx, group, projection))
 }
 
-/// The groups nested in `group` (not deleted), in one store call.
-async fn member_groups(
-    svc: &ScimService,
-    ctx: &Ctx,
-    group: &GroupId,
-) -> Result<Vec<GroupRef>, ScimError> {
-    let filter = GroupFilter {
-        states: States::Visible,
-        parent: Some(group.clone()),
-        ..GroupFilter::default()
-    };
-    Ok(svc
-        .inner
-        .store
-        .list_groups(&ctx.directory.id, &filter, Keyset::all())
-        .await
-        .map_err(store_error)?
-        .into_iter()
-        .map(|g| GroupRef {
-            id: g.id,
-            display: g.display_name,
-            direct: true,
+/// The members of a page of groups as rendered, read in one store call for the whole
+/// page, or not at all when the projection leaves `members` out.
+pub(super) struct PageMembers {
+    /// `None`: not read.
+    of_group: Option<HashMap<GroupId, GroupMembers>>,
+}
+
+/// One group's members: its users, then the groups nested in it, each in id order.
+#[derive(Default)]
+struct GroupMembers {
+    users: Vec<UserId>,
+    groups: Vec<GroupRef>,
+}
+
+impl PageMembers {
+    pub(super) async fn read<'g>(
+        svc: &ScimService,
+        ctx: &Ctx,
+        groups: impl IntoIterator<Item = &'g Group>,
+        projection: &Projection,
+    ) -> Result<Self, ScimError> {
+        if !projection.includes("members") {
+            return Ok(Self { of_group: None });
+        }
+        let ids: Vec<GroupId> = groups.into_iter().map(|g| g.id.clone()).collect();
+        let mut of_group: HashMap<GroupId, GroupMembers> = HashMap::new();
+        if ids.is_empty() {
+            return Ok(Self {
+                of_group: Some(of_group),
+            });
+        }
+        // A DELETEd user is gone from SCIM, so it is gone from `members` too; a deactivated
+        // one stays, as it stays visible at /Users. Deleted member groups are gone too.
+        let rows = svc
+            .inner
+            .store
+            .members_of_groups(&ctx.directory.id, &ids, States::Visible)
+            .await
+            .map_err(store_error)?;
+        for row in rows {
+            let members = of_group.entry(row.group_id).or_default();
+            match row.member {
+                Member::User(user) => members.users.push(user),
+                Member::Group { id, display_name } => members.groups.push(GroupRef {
+                    id,
+                    display: display_name,
+                    direct: true,
+                }),
+            }
+        }
+        Ok(Self {
+            of_group: Some(of_group),
         })
-        .collect())
+    }
+
+    /// `group` (one of the page's) as a SCIM resource, projected.
+    pub(super) fn render(&self, ctx: &Ctx, group: &Group, projection: &Projection) -> Value {
+        let members = self.of_group.as_ref().map(|of_group| {
+            of_group
+                .get(&group.id)
+                .map_or(resource::Members::NONE, |m| resource::Members {
+                    users: &m.users,
+                    groups: &m.groups,
+                })
+        });
+        let doc = resource::render_group(group, members, &ctx.locations);
+        // `attributes` / `excludedAttributes` beyond `members`, with the `returned` of
+        // declared Group extensions.
+        projection.apply_declared(doc, ctx.extensions.rules(ResourceKind::Group))
+    }
 }
 
 /// The edits that add each member a document lists (users first, then groups), the users
@@ -331,11 +360,11 @@ impl Listable for GroupListing<'_> {
         } else {
             without_members()
         };
-        let mut views = Vec::with_capacity(items.len());
-        for group in items {
-            views.push(render(self.svc, self.ctx, group, &projection).await?);
-        }
-        Ok(views)
+        let members = PageMembers::read(self.svc, self.ctx, items, &projection).await?;
+        Ok(items
+            .iter()
+            .map(|group| members.render(self.ctx, group, &projection))
+            .collect())
     }
 }
 
@@ -365,10 +394,11 @@ pub(super) async fn search(
             svc.inner.config.max_filter_candidates,
         )
         .await?;
-    let mut rendered = Vec::with_capacity(page.len());
-    for group in &page {
-        rendered.push(render(svc, ctx, group, projection).await?);
-    }
+    let members = PageMembers::read(svc, ctx, &page, projection).await?;
+    let rendered = page
+        .iter()
+        .map(|group| members.render(ctx, group, projection))
+        .collect();
     Ok(json_response(StatusCode::OK, &envelope.respond(rendered)))
 }
 

@@ -43,11 +43,16 @@ pub(super) async fn search_all(
     } else {
         store_paged(svc, query, &users, &groups, &scope).await?
     };
+    let page_groups = page.iter().filter_map(|found| match found {
+        Found::Group(group) => Some(group),
+        Found::User(_) => None,
+    });
+    let members = groups::PageMembers::read(svc, ctx, page_groups, projection).await?;
     let mut rendered: Vec<Value> = Vec::with_capacity(page.len());
     for found in &page {
         rendered.push(match found {
             Found::User(user) => users::render(svc, ctx, user, projection).await?,
-            Found::Group(group) => groups::render(svc, ctx, group, projection).await?,
+            Found::Group(group) => members.render(ctx, group, projection),
         });
     }
     Ok(json_response(StatusCode::OK, &envelope.respond(rendered)))

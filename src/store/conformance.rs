@@ -30,6 +30,10 @@
 //!
 //! A backend that also keeps webhook delivery state runs [`webhook_store`] on it.
 
+mod members;
+
+pub use members::members_of_groups;
+
 use std::future::Future;
 use std::sync::Arc;
 
@@ -167,6 +171,7 @@ where
     isolation(new_stores().await).await;
     listing_filters_and_counts(new_stores().await).await;
     batch_reads(new_stores().await).await;
+    members_of_groups(new_stores().await).await;
     no_op_writes(new_stores().await).await;
     change_log_retention(new_stores().await).await;
     purge(new_stores().await).await;

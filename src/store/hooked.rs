@@ -26,8 +26,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{
-    DirectoryEdit, DirectoryStore, GroupFilter, Keyset, MembershipEdit, States, StoreError,
-    TokenStore, UserFilter, UserGroup,
+    DirectoryEdit, DirectoryStore, GroupFilter, GroupMember, Keyset, MembershipEdit, States,
+    StoreError, TokenStore, UserFilter, UserGroup,
 };
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenHash,
@@ -90,6 +90,8 @@ pub enum StoreCall {
     CountGroups,
     /// [`DirectoryStore::groups_of_users`]
     GroupsOfUsers,
+    /// [`DirectoryStore::members_of_groups`]
+    MembersOfGroups,
     /// [`DirectoryStore::list_members`]
     ListMembers,
     /// [`DirectoryStore::list_changes`]
@@ -140,6 +142,7 @@ impl StoreCall {
             StoreCall::ListGroups => "list_groups",
             StoreCall::CountGroups => "count_groups",
             StoreCall::GroupsOfUsers => "groups_of_users",
+            StoreCall::MembersOfGroups => "members_of_groups",
             StoreCall::ListMembers => "list_members",
             StoreCall::ListChanges => "list_changes",
             StoreCall::LatestChangeSeq => "latest_change_seq",
@@ -429,6 +432,16 @@ impl<S: DirectoryStore + ?Sized> DirectoryStore for Hooked<S> {
     ) -> Result<Vec<UserGroup>, StoreError> {
         self.hook.before(StoreCall::GroupsOfUsers).await;
         self.inner.groups_of_users(dir, users).await
+    }
+
+    async fn members_of_groups(
+        &self,
+        dir: &DirectoryId,
+        groups: &[GroupId],
+        states: States,
+    ) -> Result<Vec<GroupMember>, StoreError> {
+        self.hook.before(StoreCall::MembersOfGroups).await;
+        self.inner.members_of_groups(dir, groups, states).await
     }
 
     async fn list_members(

@@ -17,8 +17,9 @@ use time::OffsetDateTime;
 use super::plan::{self, ChangeDraft, MembershipFacts, MembershipPlan};
 use super::webhooks::{DeadLetter, WebhookStore};
 use super::{
-    DirectoryEdit, DirectoryStore, EntityKind, GroupFilter, GroupKey, Keyset, MembershipEdit,
-    States, StoreError, TokenStore, UniqueAttribute, UserFilter, UserGroup, UserKey,
+    DirectoryEdit, DirectoryStore, EntityKind, GroupFilter, GroupKey, GroupMember, Keyset, Member,
+    MembershipEdit, States, StoreError, TokenStore, UniqueAttribute, UserFilter, UserGroup,
+    UserKey,
 };
 use compact::{Ids, StoredChange, StoredUser};
 use unique::HeldKeys;
@@ -471,6 +472,36 @@ impl DirectoryContents {
                     .as_ref()
                     .is_none_or(|p| self.child_groups.contains(p, &g.id))
         }))
+    }
+}
+
+impl DirectoryContents {
+    /// The `members_of_groups` rows of one group: users `states` includes, then member
+    /// groups not deleted, each in id order.
+    fn member_rows(&self, group: &GroupId, states: States, rows: &mut Vec<GroupMember>) {
+        let row = |member| GroupMember {
+            group_id: group.clone(),
+            member,
+        };
+        let users = self.members.page(group, None).filter(|id| {
+            states == States::All
+                || self
+                    .users
+                    .get(*id)
+                    .is_some_and(|u| states.includes_user(u.state))
+        });
+        rows.extend(users.map(|id| row(Member::User(id.clone()))));
+        let children = self
+            .child_groups
+            .page(group, None)
+            .filter_map(|id| self.groups.get(id))
+            .filter(|child| !child.deleted);
+        rows.extend(children.map(|child| {
+            row(Member::Group {
+                id: child.id.clone(),
+                display_name: child.display_name.clone(),
+            })
+        }));
     }
 }
 
@@ -1002,6 +1033,24 @@ impl DirectoryStore for MemoryStore {
                     .user_group_rows(user, self.max_group_depth)?
                     .into_values(),
             );
+        }
+        Ok(rows)
+    }
+
+    async fn members_of_groups(
+        &self,
+        dir: &DirectoryId,
+        groups: &[GroupId],
+        states: States,
+    ) -> Result<Vec<GroupMember>, StoreError> {
+        let state = self.read();
+        let Some(contents) = state.contents.get(dir) else {
+            return Ok(Vec::new());
+        };
+        let groups: BTreeSet<&GroupId> = groups.iter().collect();
+        let mut rows = Vec::new();
+        for group in groups {
+            contents.member_rows(group, states, &mut rows);
         }
         Ok(rows)
     }

@@ -36,8 +36,8 @@ pub use notify::PostgresNotifier;
 pub use schema::POSTGRES_SCHEMA_VERSION;
 
 use super::{
-    DirectoryEdit, DirectoryStore, GroupFilter, Keyset, MembershipEdit, States, StoreError,
-    TokenStore, UserFilter, UserGroup,
+    DirectoryEdit, DirectoryStore, GroupFilter, GroupMember, Keyset, MembershipEdit, States,
+    StoreError, TokenStore, UserFilter, UserGroup,
 };
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenHash,
@@ -466,6 +466,15 @@ impl DirectoryStore for PostgresStore {
         users: &[UserId],
     ) -> Result<Vec<UserGroup>, StoreError> {
         self.groups_of_users_impl(dir, users).await
+    }
+
+    async fn members_of_groups(
+        &self,
+        dir: &DirectoryId,
+        groups: &[GroupId],
+        states: States,
+    ) -> Result<Vec<GroupMember>, StoreError> {
+        self.members_of_groups_impl(dir, groups, states).await
     }
 
     async fn list_members(

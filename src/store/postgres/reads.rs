@@ -12,7 +12,8 @@ use crate::model::{
 };
 use crate::store::plan::{group_key_value, user_key_value};
 use crate::store::{
-    GroupFilter, GroupKey, Keyset, States, StoreError, UserFilter, UserGroup, UserKey,
+    GroupFilter, GroupKey, GroupMember, Keyset, Member, States, StoreError, UserFilter, UserGroup,
+    UserKey,
 };
 
 fn organization_from_doc(doc: serde_json::Value) -> Result<Organization, StoreError> {
@@ -389,6 +390,44 @@ impl PostgresStore {
         user_groups(&rows)
     }
 
+    /// One statement for the whole batch: the groups' user members and member groups,
+    /// from the memberships primary key and the edges' primary key.
+    pub(super) async fn members_of_groups_impl(
+        &self,
+        dir: &DirectoryId,
+        groups: &[GroupId],
+        states: States,
+    ) -> Result<Vec<GroupMember>, StoreError> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let groups: Vec<&str> = groups.iter().map(GroupId::as_str).collect();
+        let users_join = if states == States::All {
+            ""
+        } else {
+            " JOIN {s}.users u ON u.id = m.user_id"
+        };
+        let sql = format!(
+            "SELECT r.group_id, r.member_id, r.is_group, r.display_name FROM ( \
+                 SELECT m.group_id, m.user_id AS member_id, false AS is_group, \
+                     NULL::text AS display_name \
+                 FROM {{s}}.memberships m{users_join} \
+                 WHERE m.directory_id = $1 AND m.group_id = ANY($2){} \
+                 UNION ALL \
+                 SELECT e.parent_id, e.child_id, true, c.display_name \
+                 FROM {{s}}.group_groups e JOIN {{s}}.groups c ON c.id = e.child_id \
+                 WHERE e.directory_id = $1 AND e.parent_id = ANY($2) AND NOT c.deleted) r \
+             ORDER BY r.group_id COLLATE \"C\", r.is_group, r.member_id COLLATE \"C\"",
+            user_states(states)
+        );
+        let client = self.client().await?;
+        let rows = client
+            .query(&self.schema.sql(&sql), &[&dir.as_str(), &groups])
+            .await
+            .map_err(db)?;
+        rows.iter().map(group_member_from_row).collect()
+    }
+
     pub(super) async fn list_members_impl(
         &self,
         dir: &DirectoryId,
@@ -586,4 +625,23 @@ pub(super) fn user_groups(rows: &[tokio_postgres::Row]) -> Result<Vec<UserGroup>
             })
         })
         .collect()
+}
+
+/// A row of [`PostgresStore::members_of_groups_impl`].
+fn group_member_from_row(row: &tokio_postgres::Row) -> Result<GroupMember, StoreError> {
+    let member: &str = row.try_get(1).map_err(db)?;
+    let member = if row.try_get(2).map_err(db)? {
+        let display_name: Option<String> = row.try_get(3).map_err(db)?;
+        let display_name = display_name.ok_or_else(|| super::sql::corrupt("member group"))?;
+        Member::Group {
+            id: parse_id(member)?,
+            display_name: unesc(display_name)?,
+        }
+    } else {
+        Member::User(parse_id(member)?)
+    };
+    Ok(GroupMember {
+        group_id: parse_id(row.try_get::<_, &str>(0).map_err(db)?)?,
+        member,
+    })
 }

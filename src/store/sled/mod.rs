@@ -51,8 +51,8 @@ use self::commit::Committer;
 use self::keys::*;
 use self::view::View;
 use super::{
-    DirectoryEdit, DirectoryStore, EntityKind, GroupFilter, Keyset, MembershipEdit, States,
-    StoreError, TokenStore, UserFilter, UserGroup,
+    DirectoryEdit, DirectoryStore, EntityKind, GroupFilter, GroupMember, Keyset, MembershipEdit,
+    States, StoreError, TokenStore, UserFilter, UserGroup,
 };
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenHash,
@@ -130,7 +130,8 @@ impl std::ops::Deref for Inner {
 ///   `group` or `member`; otherwise one pass over that index's entries for the value or
 ///   group (one state lookup each unless `States::All`).
 /// - `list_members`: the membership keys, plus one state lookup each unless
-///   `States::All`. `groups_of_users`: the memberships of the users, one read per
+///   `States::All`. `members_of_groups`: the same per group, plus its member-group keys
+///   and one document read per member group. `groups_of_users`: the memberships of the users, one read per
 ///   distinct group, plus the nesting edges above their groups (ancestors, up to
 ///   [`SledStore::with_max_group_depth`] levels).
 /// - Group writes that add a member group walk the edges above the parent and below the
@@ -469,6 +470,17 @@ impl DirectoryStore for SledStore {
     ) -> Result<Vec<UserGroup>, StoreError> {
         let (dir, users) = (dir.clone(), users.to_vec());
         self.blocking(move |inner| inner.groups_of_users(&dir, users.iter().collect()))
+            .await
+    }
+
+    async fn members_of_groups(
+        &self,
+        dir: &DirectoryId,
+        groups: &[GroupId],
+        states: States,
+    ) -> Result<Vec<GroupMember>, StoreError> {
+        let (dir, groups) = (dir.clone(), groups.to_vec());
+        self.blocking(move |inner| inner.members_of_groups(&dir, groups.iter().collect(), states))
             .await
     }
 

@@ -22,7 +22,9 @@ use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenRecord,
     TokenScope, User, UserId,
 };
-use crate::store::{GroupFilter, Keyset, States, StoreError, UserFilter, UserGroup};
+use crate::store::{
+    GroupFilter, GroupMember, Keyset, Member, States, StoreError, UserFilter, UserGroup,
+};
 
 impl View {
     pub(super) fn tree_name(index: usize) -> &'static str {
@@ -379,6 +381,46 @@ impl View {
             out.push(parse_id(&id)?);
         }
         Ok(out)
+    }
+
+    /// The members of each of `groups` (each once, in id order): per group, one pass over
+    /// its membership keys (a state lookup each unless `States::All`), then one over its
+    /// member-group keys (each member group decoded for its `displayName`).
+    pub(super) fn members_of_groups(
+        &self,
+        dir: &DirectoryId,
+        mut groups: Vec<&GroupId>,
+        states: States,
+    ) -> Result<Vec<GroupMember>, StoreError> {
+        groups.sort_unstable();
+        groups.dedup();
+        let d = dir.as_str().as_bytes();
+        let mut rows = Vec::new();
+        for group in groups {
+            let of_group = || prefix(&[d, group.as_str().as_bytes()]);
+            for id in ids_after(self.source(MEMBERS)?, of_group(), None) {
+                let id = id?;
+                if self.user_in(dir, &id, states)? {
+                    rows.push(GroupMember {
+                        group_id: group.clone(),
+                        member: Member::User(parse_id(&id)?),
+                    });
+                }
+            }
+            for id in ids_after(self.source(GROUP_CHILDREN)?, of_group(), None) {
+                let child: Option<Group> = self.get_listed(GROUPS, &entity(dir, &id?))?;
+                if let Some(child) = child.filter(|c| !c.deleted) {
+                    rows.push(GroupMember {
+                        group_id: group.clone(),
+                        member: Member::Group {
+                            id: child.id,
+                            display_name: child.display_name,
+                        },
+                    });
+                }
+            }
+        }
+        Ok(rows)
     }
 
     /// The groups of each of `users` (each once, in id order), then group id order: the
