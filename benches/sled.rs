@@ -92,6 +92,13 @@ fn sled_backend(c: &mut Criterion) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
+    // Creates per writer per round: fewer make a run short enough for valgrind, whose
+    // instruction counts load cannot change. At most 500, which the id ranges allow.
+    let each: u128 = std::env::var("SCIMKIT_BENCH_ROUND")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(500)
+        .min(500);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let dir_path = tempfile::tempdir().expect("temp dir");
     let (store, dir) = runtime.block_on(async {
@@ -103,8 +110,8 @@ fn sled_backend(c: &mut Criterion) {
         // each can land in a busy moment for one and a quiet one for the other.
         let (mut ones, mut sixteens) = (Vec::new(), Vec::new());
         for round in 0..3u128 {
-            ones.push(creates(&store, &dir.id, 1, 500, round * 10_000).await);
-            sixteens.push(creates(&store, &dir.id, 16, 500, round * 10_000 + 1_000).await);
+            ones.push(creates(&store, &dir.id, 1, each, round * 10_000).await);
+            sixteens.push(creates(&store, &dir.id, 16, each, round * 10_000 + 1_000).await);
         }
         let rates = |rounds: &[Round]| rounds.iter().map(|r| r.rate).collect::<Vec<_>>();
         let (mut one_rates, mut sixteen_rates) = (rates(&ones), rates(&sixteens));
@@ -126,14 +133,14 @@ fn sled_backend(c: &mut Criterion) {
         }
         // Fill up to `size` with many writers sharing flushes.
         let loaded = Instant::now();
-        let have = 3 * (500 + 16 * 500);
+        let have = 3 * (each + 16 * each);
         if size > have {
             creates(&store, &dir.id, 64, (size - have) / 64, 100_000_000).await;
         }
         eprintln!("loaded {size} users in {:.1?}", loaded.elapsed());
         (store, dir.id)
     });
-    let probe = UserId::from_uuid(uuid::Uuid::from_u128(1_000 + 7 * 500 + 1));
+    let probe = UserId::from_uuid(uuid::Uuid::from_u128(1_000 + 7 * each + 1));
     c.bench_function("sled: get user by id", |b| {
         b.to_async(&runtime).iter(|| async {
             store
@@ -143,7 +150,7 @@ fn sled_backend(c: &mut Criterion) {
                 .expect("present")
         })
     });
-    let name = format!("user{}@example.com", 1_000 + 7 * 500);
+    let name = format!("user{}@example.com", 1_000 + 7 * each);
     c.bench_function("sled: list_users by userName", |b| {
         b.to_async(&runtime).iter(|| async {
             let filter = UserFilter {
