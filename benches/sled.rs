@@ -3,7 +3,7 @@
 //! `SCIMKIT_BENCH_USERS` users (default 100k).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use scimkit::model::{DirectoryId, Meta, UserId, UserState};
@@ -24,14 +24,35 @@ fn user(dir: &DirectoryId, n: u128) -> User {
     .with_state(UserState::Active)
 }
 
-/// Durable creates by `writers` concurrent tasks; returns creates per second.
+/// The process's CPU time so far (user + system, every thread, exited ones included),
+/// from `/proc/self/stat`; `None` off Linux. Unlike a rate, load from other processes
+/// cannot inflate it much: it counts only this process's time on a CPU.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are plain.
+    let after_name = stat.rsplit_once(')')?.1;
+    let mut fields = after_name.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    // Clock ticks; USER_HZ is 100 on every Linux this runs on.
+    Some(Duration::from_millis((user + system) * 10))
+}
+
+/// One round of creates: the rate, and CPU time per create when it can be read.
+struct Round {
+    rate: f64,
+    cpu_per_create: Option<Duration>,
+}
+
+/// Durable creates by `writers` concurrent tasks.
 async fn creates(
     store: &Arc<SledStore>,
     dir: &DirectoryId,
     writers: u128,
     each: u128,
     first: u128,
-) -> f64 {
+) -> Round {
+    let cpu_before = cpu_time();
     let started = Instant::now();
     let tasks: Vec<_> = (0..writers)
         .map(|w| {
@@ -49,7 +70,21 @@ async fn creates(
     for task in tasks {
         task.await.expect("task");
     }
-    (writers * each) as f64 / started.elapsed().as_secs_f64()
+    let elapsed = started.elapsed();
+    let total = writers * each;
+    let cpu_per_create = cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before) / u32::try_from(total).expect("fits"));
+    Round {
+        rate: total as f64 / elapsed.as_secs_f64(),
+        cpu_per_create,
+    }
+}
+
+/// The median of `values` (sorted in place); `values` is not empty.
+fn median<T: Copy>(values: &mut [T], order: impl Fn(&T, &T) -> std::cmp::Ordering) -> T {
+    values.sort_by(order);
+    values[values.len() / 2]
 }
 
 fn sled_backend(c: &mut Criterion) {
@@ -57,6 +92,13 @@ fn sled_backend(c: &mut Criterion) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
+    // Creates per writer per round: fewer make a run short enough for valgrind, whose
+    // instruction counts load cannot change. At most 500, which the id ranges allow.
+    let each: u128 = std::env::var("SCIMKIT_BENCH_ROUND")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(500)
+        .min(500);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let dir_path = tempfile::tempdir().expect("temp dir");
     let (store, dir) = runtime.block_on(async {
@@ -68,28 +110,37 @@ fn sled_backend(c: &mut Criterion) {
         // each can land in a busy moment for one and a quiet one for the other.
         let (mut ones, mut sixteens) = (Vec::new(), Vec::new());
         for round in 0..3u128 {
-            ones.push(creates(&store, &dir.id, 1, 500, round * 10_000).await);
-            sixteens.push(creates(&store, &dir.id, 16, 500, round * 10_000 + 1_000).await);
+            ones.push(creates(&store, &dir.id, 1, each, round * 10_000).await);
+            sixteens.push(creates(&store, &dir.id, 16, each, round * 10_000 + 1_000).await);
         }
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let (one, sixteen) = (median(&mut ones), median(&mut sixteens));
+        let rates = |rounds: &[Round]| rounds.iter().map(|r| r.rate).collect::<Vec<_>>();
+        let (mut one_rates, mut sixteen_rates) = (rates(&ones), rates(&sixteens));
+        let rounds = format!("{one_rates:.0?} / {sixteen_rates:.0?}");
+        let one = median(&mut one_rates, f64::total_cmp);
+        let sixteen = median(&mut sixteen_rates, f64::total_cmp);
         eprintln!(
-            "durable creates/s (median of 3): 1 writer {one:.0}, 16 writers {sixteen:.0} ({:.1}x); rounds {ones:.0?} / {sixteens:.0?}",
+            "durable creates/s (median of 3): 1 writer {one:.0}, 16 writers {sixteen:.0} ({:.1}x); rounds {rounds}",
             sixteen / one
         );
+        let cpu = |rounds: &[Round]| {
+            let mut each: Vec<Duration> = rounds.iter().filter_map(|r| r.cpu_per_create).collect();
+            (!each.is_empty()).then(|| median(&mut each, Ord::cmp))
+        };
+        if let (Some(one), Some(sixteen)) = (cpu(&ones), cpu(&sixteens)) {
+            eprintln!(
+                "CPU per durable create (user + system, median of 3): 1 writer {one:.1?}, 16 writers {sixteen:.1?}"
+            );
+        }
         // Fill up to `size` with many writers sharing flushes.
         let loaded = Instant::now();
-        let have = 3 * (500 + 16 * 500);
+        let have = 3 * (each + 16 * each);
         if size > have {
             creates(&store, &dir.id, 64, (size - have) / 64, 100_000_000).await;
         }
         eprintln!("loaded {size} users in {:.1?}", loaded.elapsed());
         (store, dir.id)
     });
-    let probe = UserId::from_uuid(uuid::Uuid::from_u128(1_000 + 7 * 500 + 1));
+    let probe = UserId::from_uuid(uuid::Uuid::from_u128(1_000 + 7 * each + 1));
     c.bench_function("sled: get user by id", |b| {
         b.to_async(&runtime).iter(|| async {
             store
@@ -99,7 +150,7 @@ fn sled_backend(c: &mut Criterion) {
                 .expect("present")
         })
     });
-    let name = format!("user{}@example.com", 1_000 + 7 * 500);
+    let name = format!("user{}@example.com", 1_000 + 7 * each);
     c.bench_function("sled: list_users by userName", |b| {
         b.to_async(&runtime).iter(|| async {
             let filter = UserFilter {

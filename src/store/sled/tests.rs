@@ -1090,3 +1090,88 @@ async fn concurrent_writers_racing_for_one_user_name_get_one_winner_and_a_gaples
         20
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_sees_the_directory_as_its_earlier_writes_left_it() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = store(tmp.path()).await;
+    let (dir, new_dir) = (did(1), did(3));
+    let org = OrganizationId::from_uuid(uuid::Uuid::from_u128(1));
+    let mapping =
+        crate::model::RoleMapping::new().map(crate::model::GroupMatch::Id(gid(100)), "admin");
+    store
+        .insert_user(user(&dir, 1, UserState::Active))
+        .await
+        .expect("user");
+    let (d1, d2, d3, d4) = (dir.clone(), dir.clone(), new_dir.clone(), new_dir.clone());
+    let outcomes = commit::commit_together(
+        &store.inner,
+        vec![
+            // Reads directory 1 (no role mapping yet) and directory 3 (absent).
+            planned(move |v| {
+                v.insert_group(group(&d1, 99, false), &[uid(1)], &[])
+                    .map(|(s, _)| (s, ()))
+            }),
+            planned(move |v| {
+                v.insert_user(user(&d3, 5, UserState::Active))
+                    .map(|(s, _)| (s, ()))
+            }),
+            planned(move |v| {
+                v.edit_directory(&d2, &[DirectoryEdit::Roles(mapping)], at())
+                    .map(|(s, _)| (s, ()))
+            }),
+            planned(move |v| {
+                v.insert_directory(Directory::new(d4, org, false))
+                    .map(|(s, _)| (s, ()))
+            }),
+            // Both directories as the two writes above left them.
+            planned({
+                let dir = dir.clone();
+                move |v| {
+                    v.insert_group(group(&dir, 100, false), &[uid(1)], &[])
+                        .map(|(s, _)| (s, ()))
+                }
+            }),
+            planned({
+                let new_dir = new_dir.clone();
+                move |v| {
+                    v.insert_user(user(&new_dir, 6, UserState::Active))
+                        .map(|(s, _)| (s, ()))
+                }
+            }),
+        ],
+    );
+    assert!(
+        matches!(
+            outcomes.get(1),
+            Some(Err(StoreError::NotFound {
+                kind: EntityKind::Directory,
+                ..
+            }))
+        ),
+        "directory 3 did not exist yet: {outcomes:?}"
+    );
+    for (i, outcome) in outcomes.iter().enumerate().filter(|(i, _)| *i != 1) {
+        assert!(matches!(outcome, Ok(Some(_))), "write {i}: {outcome:?}");
+    }
+    let kinds: Vec<ChangeKind> = change_log(&store, &dir)
+        .await
+        .into_iter()
+        .map(|(_, kind)| kind)
+        .collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == ChangeKind::RolesChanged)
+            .count(),
+        1,
+        "only the group written after the mapping gives user 1 a role: {kinds:?}"
+    );
+    assert!(
+        store
+            .get_user(&new_dir, &uid(6))
+            .await
+            .expect("get")
+            .is_some()
+    );
+}

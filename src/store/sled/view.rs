@@ -9,17 +9,19 @@
 //! and reads go straight to sled.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::collections::btree_map;
+use std::collections::{BTreeMap, HashMap};
 use std::iter::Peekable;
 use std::ops::Bound;
-use std::sync::Arc;
 use std::sync::atomic::{self, AtomicUsize};
+use std::sync::{Arc, Mutex};
 
 use ::sled::{Db, IVec, Tree};
 
-use super::codec::backend;
+use super::codec::{backend, decode};
+use super::keys::DIRS;
 use super::writes::WriteSet;
+use crate::model::{Directory, DirectoryId};
 use crate::store::{StoreError, plan};
 
 /// Keys staged in one tree by a batch's earlier writes; `None` is a delete.
@@ -27,6 +29,11 @@ type Staged = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// A batch's staged keys of one tree, from some key on.
 type StagedRange<'a> = Peekable<btree_map::Range<'a, Vec<u8>, Option<Vec<u8>>>>;
+
+/// Directory records a batch's plans have read, decoded once per batch (most batches
+/// are many writes to one directory, each of which checks the directory and reads its
+/// role mapping).
+type Directories = Mutex<HashMap<DirectoryId, Option<Arc<Directory>>>>;
 
 /// The database as reads and write plans see it.
 pub(super) struct View {
@@ -37,6 +44,9 @@ pub(super) struct View {
     /// `DIR_META` counter deltas of the batch, summed; resolved at commit. Plans never
     /// read counters, so they are not merged into reads.
     counts: BTreeMap<Vec<u8>, i64>,
+    /// While a batch is planned; `None` for the committed view, which other writes
+    /// change under it.
+    directories: Option<Directories>,
     /// Group-in-group levels allowed ([`SledStore::with_max_group_depth`]); shared by
     /// every view of one store, so a batch plans with the store's setting.
     ///
@@ -51,6 +61,7 @@ impl View {
             trees,
             staged: Vec::new(),
             counts: BTreeMap::new(),
+            directories: None,
             max_group_depth: Arc::new(AtomicUsize::new(plan::DEFAULT_MAX_GROUP_DEPTH)),
         }
     }
@@ -72,6 +83,7 @@ impl View {
             trees: self.trees.clone(),
             staged: vec![Staged::new(); self.trees.len()],
             counts: BTreeMap::new(),
+            directories: Some(Directories::default()),
             max_group_depth: self.max_group_depth.clone(),
         }
     }
@@ -90,6 +102,29 @@ impl View {
         })
     }
 
+    /// The directory record `dir`, as this view sees it; a batch view decodes it once.
+    pub(super) fn directory(
+        &self,
+        dir: &DirectoryId,
+    ) -> Result<Option<Arc<Directory>>, StoreError> {
+        let read = || -> Result<Option<Arc<Directory>>, StoreError> {
+            match self.source(DIRS)?.get(dir.as_str().as_bytes())? {
+                Some(bytes) => Ok(Some(Arc::new(decode("directories", &bytes)?))),
+                None => Ok(None),
+            }
+        };
+        let Some(directories) = &self.directories else {
+            return read();
+        };
+        let mut directories = directories.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = directories.get(dir) {
+            return Ok(known.clone());
+        }
+        let record = read()?;
+        directories.insert(dir.clone(), record.clone());
+        Ok(record)
+    }
+
     /// Adds a planned write to the batch, so later plans see it. Deletes before puts, as
     /// the transaction applies them.
     pub(super) fn stage(&mut self, set: WriteSet) -> Result<(), StoreError> {
@@ -98,6 +133,14 @@ impl View {
             deletes,
             counts,
         } = set;
+        let directory_written = deletes.iter().any(|(tree, _)| *tree == DIRS)
+            || puts.iter().any(|(tree, _, _)| *tree == DIRS);
+        if directory_written && let Some(directories) = &mut self.directories {
+            directories
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+        }
         for (tree, key) in deletes {
             self.staged_mut(tree)?.insert(key, None);
         }

@@ -126,7 +126,7 @@ fn stage_membership(
 
 impl View {
     pub(super) fn require_directory(&self, dir: &DirectoryId) -> Result<(), StoreError> {
-        if self.exists(DIRS, dir.as_str().as_bytes())? {
+        if self.directory(dir)?.is_some() {
             Ok(())
         } else {
             Err(StoreError::not_found(EntityKind::Directory, dir))
@@ -193,20 +193,31 @@ impl View {
         plan::check_unique_keys(planned, holders.iter().map(|(k, h)| (*k, h)))
     }
 
-    /// Stages the keys `planned` claims in place of those the user held.
+    /// The declared unique keys the stored user `id` holds.
+    fn held_unique_keys(
+        &self,
+        dir: &DirectoryId,
+        id: &UserId,
+    ) -> Result<Vec<UniqueKey>, StoreError> {
+        Ok(self
+            .get(USER_UNIQUE_OF, &entity(dir, id.as_str()))?
+            .unwrap_or_default())
+    }
+
+    /// Stages the keys `planned` claims in place of `held`, those the user held.
     fn stage_unique_keys(
         &self,
         set: &mut WriteSet,
         dir: &DirectoryId,
+        held: &[UniqueKey],
         planned: &plan::UserPlan,
     ) -> Result<(), StoreError> {
         let id = planned.user.id.as_str();
         let of = entity(dir, id);
-        let held: Vec<UniqueKey> = self.get(USER_UNIQUE_OF, &of)?.unwrap_or_default();
         if held.is_empty() && planned.unique_keys.is_empty() {
             return Ok(());
         }
-        for key in &held {
+        for key in held {
             set.delete(USER_UNIQUE, unique_key(dir, key));
         }
         set.delete(USER_UNIQUE_OF, of.clone());
@@ -262,8 +273,8 @@ impl View {
 
     /// The directory's role mapping, read under the writer lock.
     fn role_mapping(&self, dir: &DirectoryId) -> Result<RoleMapping, StoreError> {
-        let directory: Option<Directory> = self.get(DIRS, dir.as_str().as_bytes())?;
-        Ok(directory.map(|d| d.roles).unwrap_or_default())
+        let directory = self.directory(dir)?;
+        Ok(directory.map(|d| d.roles.clone()).unwrap_or_default())
     }
 
     pub(super) fn insert_user(&self, user: User) -> Result<(WriteSet, User), StoreError> {
@@ -281,7 +292,8 @@ impl View {
         planned.changes.extend(roles);
         let mut set = WriteSet::default();
         stage_user(&mut set, None, &planned.user)?;
-        self.stage_unique_keys(&mut set, &dir, &planned)?;
+        // A new user holds no keys yet (its id is not stored, checked above).
+        self.stage_unique_keys(&mut set, &dir, &[], &planned)?;
         self.stage_changes(&mut set, &dir, planned.changes)?;
         Ok((set, planned.user))
     }
@@ -316,7 +328,8 @@ impl View {
         let mut set = WriteSet::default();
         if !planned.is_noop() {
             stage_user(&mut set, stored.as_ref(), &planned.user)?;
-            self.stage_unique_keys(&mut set, &dir, &planned)?;
+            let held = self.held_unique_keys(&dir, &planned.user.id)?;
+            self.stage_unique_keys(&mut set, &dir, &held, &planned)?;
             self.stage_changes(&mut set, &dir, planned.changes)?;
         }
         Ok((set, planned.user))
