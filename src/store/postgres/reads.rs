@@ -422,7 +422,7 @@ impl PostgresStore {
         );
         let client = self.client().await?;
         let rows = client
-            .query(&self.schema.sql(&sql), &[&dir.as_str(), &groups])
+            .query_cached(&self.schema.sql(&sql), &[&dir.as_str(), &groups])
             .await
             .map_err(db)?;
         rows.iter().map(group_member_from_row).collect()
