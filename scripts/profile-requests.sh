@@ -29,10 +29,10 @@ wait_for() { # file pattern
   echo "server did not start: $(cat "$1")"; exit 1
 }
 # Zeroes the counters, sends COUNT requests to URL, dumps as NAME; prints Ir per request.
-phase() { # pid name url [token]
+phase() { # pid name url [token [method body-template]]
   local pid=$1 name=$2 url=$3
   callgrind_control -z "$pid" >/dev/null 2>&1
-  python3 scripts/requests.py "$url" "$COUNT" "$CONNECTIONS" "${4:-}"
+  python3 scripts/requests.py "$url" "$COUNT" "$CONNECTIONS" "${4:-}" "${@:5}"
   callgrind_control -d "$name" "$pid" >/dev/null 2>&1
   local file
   file=$(grep -l "^desc: Trigger: dump $name\$" "$OUT"/callgrind.out.* | head -1)
@@ -65,6 +65,8 @@ PY
 user=$(cat "$OUT/seed")
 phase "$pid" scimkit-get "$base/Users/$user" "$token"
 phase "$pid" scimkit-filter "$base/Users?filter=userName%20eq%20%22user$((USERS / 2))@example.com%22" "$token"
+phase "$pid" scimkit-post "$base/Users" "$token" POST \
+  '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"profile{n}@example.com"}'
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
 port=$(free_port)

@@ -87,6 +87,25 @@ async fn a_page_of_users_with_their_groups_costs_the_same_at_any_directory_size(
 }
 
 #[tokio::test]
+async fn a_create_answers_what_a_get_then_shows_without_reading_groups() {
+    let fx = Fixture::new(&[]).await;
+    fx.calls.reset();
+    let created = fx
+        .request("POST", "/Users", Some(json!({"userName": "new@acme.com"})))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(
+        fx.calls.count(StoreCall::GroupsOfUsers),
+        0,
+        "a user created just now is in no group"
+    );
+    let fetched = fx
+        .request("GET", &format!("/Users/{}", created.id()), None)
+        .await;
+    assert_eq!(created.body, fetched.body);
+}
+
+#[tokio::test]
 async fn member_edits_on_a_large_group_read_no_member_list() {
     let fx = Fixture::new(&[]).await;
     let (users, groups) = populated(&fx, 300, 1).await;

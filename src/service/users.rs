@@ -177,7 +177,18 @@ pub(super) async fn create(
         meta: Meta::new(now),
     };
     let stored = store.insert_user(user).await.map_err(store_error)?;
-    respond(svc, ctx, &stored, &projection, StatusCode::CREATED).await
+    // A user created just now is in no group (members name existing users), so its
+    // `groups` need no store read.
+    let rendered = documents(
+        ctx,
+        std::slice::from_ref(&stored),
+        &HashMap::new(),
+        &projection,
+    );
+    Ok(match rendered.first() {
+        Some(doc) => rendered_response(StatusCode::CREATED, doc),
+        None => json_response(StatusCode::CREATED, &Value::Null),
+    })
 }
 
 pub(super) async fn get(
