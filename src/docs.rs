@@ -626,7 +626,7 @@ pub mod simulating_idps {}
 /// | request timeout (around the service call, body reading included) | 60 s, answered with a SCIM 408 | a body that never finishes holds the request open |
 /// | connection cap (a semaphore around `accept`) | 1024 | one client can use every file descriptor |
 /// | backoff on `accept` errors | 10 ms doubling to 1 s, logged once per run | out of file descriptors, the accept loop spins and floods the log |
-/// | header limits (`max_buf_size`, `max_headers`) | 64 KiB, 256 fields | set *above* the service's 16 KiB URI / 32 KiB header / 100 field limits, so clients get a SCIM 414 or 431 rather than hyper's empty one |
+/// | header limits (`max_buf_size`; hyper's default field cap of 100 kept) | 64 KiB, 100 fields | *above* the service's 16 KiB URI / 32 KiB header / 64 field limits, so clients get a SCIM 414 or 431 rather than hyper's empty one; an explicit `max_headers` makes hyper build a header array of that size for every request, so leave it unset |
 /// | lingering close (`serve_connection(..).without_shutdown()`, then shut down writing and discard input) | 10 s or 64 MiB | a 413 sent before the body is read is lost: closing a socket with unread input resets it, and the client sees a broken pipe instead of the answer |
 ///
 /// With the `tower` feature, a declared `Content-Length` past

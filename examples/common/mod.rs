@@ -322,8 +322,6 @@ pub struct ServerLimits {
     /// (16 KiB URI, 32 KiB headers) so clients get its SCIM 414/431 first; past this,
     /// hyper answers an empty 431.
     pub max_header_bytes: usize,
-    /// hyper's own cap on header fields, above `ScimService`'s 100.
-    pub max_headers: usize,
     /// After a response that ends the connection with request bytes still unread (a
     /// 413), how long and how much more to read and discard, so the client finishes
     /// sending and reads the answer instead of a reset.
@@ -339,7 +337,6 @@ impl Default for ServerLimits {
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             max_header_bytes: 64 * 1024,
-            max_headers: 256,
             linger: Duration::from_secs(10),
             linger_bytes: 64 * 1024 * 1024,
         }
@@ -458,7 +455,9 @@ where
     builder
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_headers(limits.max_headers)
+        // No `max_headers`: hyper's default cap (100 fields) sits above ScimService's 64,
+        // so 65-100 fields get the SCIM 431; any explicit cap, even 100, makes hyper fill
+        // a header array of that size on every request (~4k instructions at 256).
         .max_buf_size(limits.max_header_bytes.max(8192));
     // `without_shutdown` hands the socket back when hyper is done with it, so a request
     // it answered without reading (413) can be drained before the socket closes.

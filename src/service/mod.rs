@@ -218,7 +218,7 @@ impl ScimServiceBuilder {
     }
 
     /// Largest header block (default [`DEFAULT_MAX_HEADER_BYTES`], 32 KiB) and most
-    /// header fields (default [`DEFAULT_MAX_HEADERS`], 100); past either, 431.
+    /// header fields (default [`DEFAULT_MAX_HEADERS`], 64); past either, 431.
     pub fn max_headers(mut self, bytes: usize, fields: usize) -> Self {
         self.config.limits.max_header_bytes = bytes;
         self.config.limits.max_headers = fields;

@@ -114,7 +114,16 @@ impl RequestLog for RecentRequests {
         recent.tick += 1;
         let tick = recent.tick;
         let by_directory = &mut recent.by_directory;
-        if !by_directory.contains_key(&directory) && by_directory.len() >= MAX_DIRECTORIES {
+        // One hash for the usual case, a directory already tracked.
+        if let Some((last, requests)) = by_directory.get_mut(&directory) {
+            *last = tick;
+            if requests.len() >= self.per_directory {
+                requests.pop_front();
+            }
+            requests.push_back(entry);
+            return;
+        }
+        if by_directory.len() >= MAX_DIRECTORIES {
             // Only a flood of distinct directory ids gets here, so the scan is rare.
             let oldest = by_directory
                 .iter()
@@ -124,12 +133,7 @@ impl RequestLog for RecentRequests {
                 by_directory.remove(&oldest);
             }
         }
-        let (last, requests) = by_directory.entry(directory).or_default();
-        *last = tick;
-        if requests.len() >= self.per_directory {
-            requests.pop_front();
-        }
-        requests.push_back(entry);
+        by_directory.insert(directory, (tick, VecDeque::from([entry])));
     }
 }
 
