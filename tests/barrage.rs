@@ -639,32 +639,19 @@ fn method_and_header_cases(base: &str, user: &str) -> Vec<Case> {
             b"",
         ),
     ));
-    // Past the service's 64 fields and within hyper's 100: scimkit's own SCIM 431.
-    let names: Vec<String> = (0..80).map(|i| format!("X-H{i}")).collect();
-    let mut headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
-    headers.push(("Authorization", &auth));
-    cases.push(case(
-        "80 headers",
-        request("GET", &format!("{base}/Users"), &headers, b""),
-    ));
-    let names: Vec<String> = (0..150).map(|i| format!("X-H{i}")).collect();
-    let mut headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
-    headers.push(("Authorization", &auth));
-    let mut c = case(
-        "150 headers",
-        request("GET", &format!("{base}/Users"), &headers, b""),
-    );
-    c.http_level = true;
-    cases.push(c);
-    let names: Vec<String> = (0..400).map(|i| format!("X-H{i}")).collect();
-    let mut headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
-    headers.push(("Authorization", &auth));
-    let mut c = case(
-        "400 headers",
-        request("GET", &format!("{base}/Users"), &headers, b""),
-    );
-    c.http_level = true;
-    cases.push(c);
+    // Past the service's 64 fields and within hyper's 100: scimkit's own SCIM 431;
+    // past hyper's 100, hyper may refuse it itself.
+    for (fields, http_level) in [(80, false), (150, true), (400, true)] {
+        let names: Vec<String> = (0..fields).map(|i| format!("X-H{i}")).collect();
+        let mut headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
+        headers.push(("Authorization", &auth));
+        let mut c = case(
+            format!("{fields} headers"),
+            request("GET", &format!("{base}/Users"), &headers, b""),
+        );
+        c.http_level = http_level;
+        cases.push(c);
+    }
     let huge = "h".repeat(200 * 1024);
     let mut c = case(
         "a 200 KB header",
