@@ -372,3 +372,46 @@ async fn sorting_on_an_attribute_of_mixed_types_answers_instead_of_panicking() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_indexed_equality_alone_answers_as_the_full_evaluation_does() {
+    let fx = Fixture::new(&[]).await;
+    let ids_of_people = people(&fx).await;
+    let deactivated = fx
+        .request(
+            "PATCH",
+            &format!("/Users/{}", ids_of_people[1]),
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "active", "value": false}]}),
+            ),
+        )
+        .await;
+    assert_eq!(deactivated.status, StatusCode::OK, "{}", deactivated.body);
+    for (filter, expected) in [
+        // userName compares case-insensitively, externalId exactly.
+        (
+            r#"userName eq "ANN@acme.com""#,
+            vec![ids_of_people[0].clone()],
+        ),
+        (
+            r#"externalId eq "ext-cat@acme.com""#,
+            vec![ids_of_people[2].clone()],
+        ),
+        (r#"externalId eq "EXT-cat@acme.com""#, vec![]),
+        // A deactivated user is still listed.
+        (
+            r#"userName eq "bob@acme.com""#,
+            vec![ids_of_people[1].clone()],
+        ),
+        (r#"userName eq "nobody@acme.com""#, vec![]),
+        // With another condition the evaluator still decides.
+        (r#"userName eq "bob@acme.com" and active eq true"#, vec![]),
+    ] {
+        let path = format!("/Users?filter={}", encoded(filter));
+        let reply = fx.request("GET", &path, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{filter}: {}", reply.body);
+        assert_eq!(ids(&reply.body), expected, "{filter}");
+        assert_eq!(reply.body["totalResults"], expected.len(), "{filter}");
+    }
+}

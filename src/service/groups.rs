@@ -16,7 +16,9 @@ use super::{Ctx, ScimService, cas, store_error, users};
 use crate::error::{EntityKind, ScimError, ScimType, StoreError};
 use crate::model::{Group, GroupId, Meta, UserId, UserState};
 use crate::protocol::document::{self, WriteKind};
-use crate::protocol::filter::{IndexedAttribute, IndexedEq, IndexedResource, indexed_equality};
+use crate::protocol::filter::{
+    IndexedAttribute, IndexedEq, IndexedResource, indexed_equality, is_whole_filter,
+};
 use crate::protocol::projection::Projection;
 use crate::protocol::resource::{self, GroupRef, MemberRef};
 use crate::schema::ResourceKind;
@@ -254,6 +256,8 @@ pub(super) struct GroupListing<'a> {
     only: Option<Option<GroupId>>,
     /// Whether the filter reads `members`, so the views must carry them.
     views_need_members: bool,
+    /// The filter is the indexed equality alone ([`is_whole_filter`]).
+    whole_filter: bool,
 }
 
 impl<'a> GroupListing<'a> {
@@ -267,6 +271,10 @@ impl<'a> GroupListing<'a> {
             .filter
             .as_ref()
             .and_then(|f| indexed_equality(f, IndexedResource::Group));
+        let whole_filter = match (&query.filter, &indexed) {
+            (Some(filter), Some(pushed)) => is_whole_filter(filter, pushed),
+            _ => false,
+        };
         if let Some(IndexedEq { attribute, value }) = indexed {
             match attribute {
                 IndexedAttribute::Id => only = Some(value.parse::<GroupId>().ok()),
@@ -281,6 +289,7 @@ impl<'a> GroupListing<'a> {
             filter,
             only,
             views_need_members: query.filter.as_ref().is_some_and(|f| f.mentions("members")),
+            whole_filter,
         }
     }
 
@@ -351,6 +360,10 @@ impl Listable for GroupListing<'_> {
             )
             .await
             .map_err(store_error)
+    }
+
+    fn selects_by_whole_filter(&self) -> bool {
+        self.whole_filter
     }
 
     async fn views(&self, items: &[Group]) -> Result<Vec<Value>, ScimError> {

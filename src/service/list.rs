@@ -292,6 +292,11 @@ pub(super) trait Listable: Send + Sync {
     ) -> Result<Vec<Self::Item>, ScimError>;
     /// The SCIM views the filter and sort read, one per item, in order.
     async fn views(&self, items: &[Self::Item]) -> Result<Vec<Value>, ScimError>;
+    /// Whether the store-side selection is exactly what the query's filter selects
+    /// (the filter is one indexed equality), so no view needs reading.
+    fn selects_by_whole_filter(&self) -> bool {
+        false
+    }
 }
 
 fn too_many(ceiling: usize) -> ScimError {
@@ -321,6 +326,16 @@ impl ListQuery {
             let items = source.list(None, 0, ceiling.saturating_add(1)).await?;
             if items.len() > ceiling {
                 return Err(too_many(ceiling));
+            }
+            if self.sort.is_none() && source.selects_by_whole_filter() {
+                // `userName eq "..."` and the like, as IdPs send before every write: the
+                // store has selected by the whole filter, so skip rendering each
+                // candidate's view and evaluating the filter on it again.
+                let candidates = items
+                    .into_iter()
+                    .map(|item| (L::id(&item), None, item))
+                    .collect();
+                return self.without_filter().run(candidates, kind, scope, cursors);
             }
             let views = source.views(&items).await?;
             let candidates = items

@@ -15,7 +15,9 @@ use super::{Ctx, ScimService, cas, store_error};
 use crate::error::ScimError;
 use crate::model::{Meta, User, UserId, UserState};
 use crate::protocol::document::{self, WriteKind};
-use crate::protocol::filter::{IndexedAttribute, IndexedEq, IndexedResource, indexed_equality};
+use crate::protocol::filter::{
+    IndexedAttribute, IndexedEq, IndexedResource, indexed_equality, is_whole_filter,
+};
 use crate::protocol::projection::Projection;
 use crate::protocol::resource::{self, GroupRef, Rendered};
 use crate::schema::ResourceKind;
@@ -214,6 +216,8 @@ pub(super) struct UserListing<'a> {
     filter: UserFilter,
     /// `id eq "..."`: at most this one user (`None`: an id that cannot exist).
     only: Option<Option<UserId>>,
+    /// The filter is the indexed equality alone ([`is_whole_filter`]).
+    whole_filter: bool,
 }
 
 impl<'a> UserListing<'a> {
@@ -227,6 +231,10 @@ impl<'a> UserListing<'a> {
             .filter
             .as_ref()
             .and_then(|f| indexed_equality(f, IndexedResource::User));
+        let whole_filter = match (&query.filter, &indexed) {
+            (Some(filter), Some(pushed)) => is_whole_filter(filter, pushed),
+            _ => false,
+        };
         if let Some(IndexedEq { attribute, value }) = indexed {
             match attribute {
                 IndexedAttribute::Id => only = Some(value.parse::<UserId>().ok()),
@@ -242,6 +250,7 @@ impl<'a> UserListing<'a> {
             query,
             filter,
             only,
+            whole_filter,
         }
     }
 
@@ -312,6 +321,10 @@ impl Listable for UserListing<'_> {
             )
             .await
             .map_err(store_error)
+    }
+
+    fn selects_by_whole_filter(&self) -> bool {
+        self.whole_filter
     }
 
     async fn views(&self, items: &[User]) -> Result<Vec<Value>, ScimError> {

@@ -26,7 +26,9 @@ pub(crate) use eval::DefaultCaseRules;
 pub(crate) use parser::parse_filter;
 #[cfg(test)]
 pub(crate) use parser::{MAX_DEPTH, MAX_FILTER_LEN};
-pub(crate) use pushdown::{IndexedAttribute, IndexedEq, IndexedResource, indexed_equality};
+pub(crate) use pushdown::{
+    IndexedAttribute, IndexedEq, IndexedResource, indexed_equality, is_whole_filter,
+};
 #[cfg(test)]
 pub(crate) use sort::sort_resources;
 pub(crate) use sort::{SortOrder, compare_resources};

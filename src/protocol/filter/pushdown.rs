@@ -98,6 +98,22 @@ pub(crate) fn indexed_equality(filter: &Filter, resource: IndexedResource) -> Op
     }
 }
 
+/// Whether the filter is nothing but the equality [`indexed_equality`] pushes down, on an
+/// attribute whose index selects exactly what the evaluator would: then the store's
+/// selection is the answer, and evaluating the filter again on each candidate (after
+/// rendering its SCIM view) changes nothing. `emails.value` is left out: its index keys
+/// are normalised addresses, which the evaluator does not compare by.
+pub(crate) fn is_whole_filter(filter: &Filter, pushed: &IndexedEq) -> bool {
+    matches!(filter, Filter::Compare { .. })
+        && matches!(
+            pushed.attribute,
+            IndexedAttribute::Id
+                | IndexedAttribute::UserName
+                | IndexedAttribute::ExternalId
+                | IndexedAttribute::DisplayName
+        )
+}
+
 /// The evaluator lets two RFC 3339 timestamps that name the same instant be equal
 /// (`"2011-05-13T04:42:34Z"` and `"2011-05-13T06:42:34+02:00"`), which an index of the
 /// text cannot find; such values are left to the full scan.

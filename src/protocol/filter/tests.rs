@@ -167,6 +167,29 @@ fn nesting_and_length_are_bounded() {
 }
 
 #[test]
+fn only_a_lone_indexed_equality_is_the_whole_filter() {
+    let whole = |f: &str, r| {
+        let filter = parse_filter(f).unwrap();
+        indexed_equality(&filter, r).is_some_and(|pushed| is_whole_filter(&filter, &pushed))
+    };
+    let (user, group) = (IndexedResource::User, IndexedResource::Group);
+    assert!(whole(r#"userName eq "Ann""#, user));
+    assert!(whole(
+        r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "Ann""#,
+        user
+    ));
+    assert!(whole(r#"externalId eq "e1""#, user));
+    assert!(whole(r#"id eq "scim_user_x""#, user));
+    assert!(whole(r#"displayName eq "Sales""#, group));
+    // Another condition, or an index that normalises differently, still needs the
+    // evaluator.
+    assert!(!whole(r#"userName eq "Ann" and active eq true"#, user));
+    assert!(!whole(r#"emails.value eq "a@x.com""#, user));
+    assert!(!whole(r#"emails[value eq "a@x.com"]"#, user));
+    assert!(!whole(r#"userName co "Ann""#, user));
+}
+
+#[test]
 fn pushdown_finds_indexed_equality_only_where_it_is_sound() {
     let user = IndexedResource::User;
     let find = |f: &str, r| indexed_equality(&parse_filter(f).unwrap(), r);
