@@ -67,6 +67,8 @@ phase "$pid" scimkit-get "$base/Users/$user" "$token"
 phase "$pid" scimkit-filter "$base/Users?filter=userName%20eq%20%22user$((USERS / 2))@example.com%22" "$token"
 phase "$pid" scimkit-post "$base/Users" "$token" POST \
   '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"profile{n}@example.com"}'
+phase "$pid" scimkit-patch "$base/Users/$user" "$token" PATCH \
+  '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"Name {n}"}]}'
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
 port=$(free_port)

@@ -154,7 +154,7 @@ impl Query {
     /// Parses a URI's query string.
     pub(super) fn parse(query: Option<&str>) -> Self {
         Self(
-            form_urlencoded::parse(query.unwrap_or("").as_bytes())
+            super::form::pairs(query.unwrap_or(""))
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
         )

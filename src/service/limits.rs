@@ -58,16 +58,6 @@ impl Default for Limits {
     }
 }
 
-/// A query value decoded as `form_urlencoded` decodes it (`+` is a space, `%XX` a byte,
-/// invalid UTF-8 replaced); a value holds no `&` but may hold `=`, which a key cannot.
-fn decoded_value(value: &str) -> String {
-    let pair = format!("v={value}");
-    form_urlencoded::parse(pair.as_bytes())
-        .next()
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
-}
-
 fn invalid(detail: String) -> ScimError {
     ScimError::bad_request(ScimType::InvalidValue, detail)
 }
@@ -132,17 +122,15 @@ impl Limits {
         let Some(query) = query else {
             return Ok(());
         };
-        // Split as `form_urlencoded::parse` splits, but only the keys are decoded up front:
-        // decoding every value (a filter, on most list requests) costs an allocation each.
+        // Split as `form::pairs` splits, but only the keys are decoded up front: a value
+        // (a filter, on most list requests) is decoded only when it is an attribute list.
         for pair in query.split('&') {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let Some((key, _)) = form_urlencoded::parse(key.as_bytes()).next() else {
-                continue;
-            };
+            let key = super::form::decode(key);
             if key.eq_ignore_ascii_case("attributes")
                 || key.eq_ignore_ascii_case("excludedAttributes")
             {
-                let value = decoded_value(value);
+                let value = super::form::decode(value);
                 self.check_names(
                     &key,
                     value.split(',').filter(|s| !s.trim().is_empty()).count(),

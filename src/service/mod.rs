@@ -10,6 +10,7 @@ mod auth;
 pub(crate) use auth::bearer_secret;
 mod cas;
 mod discovery;
+mod form;
 mod groups;
 mod http;
 mod limits;
