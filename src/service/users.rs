@@ -63,11 +63,18 @@ pub(super) async fn respond(
 ) -> Result<Response<Bytes>, ScimError> {
     let users = std::slice::from_ref(user);
     let groups = groups_of(svc, ctx, users, projection).await?;
-    let rendered = documents(ctx, users, &groups, projection);
-    Ok(match rendered.first() {
+    Ok(single_response(
+        status,
+        &documents(ctx, users, &groups, projection),
+    ))
+}
+
+/// The response for one rendered resource.
+fn single_response(status: StatusCode, rendered: &[Rendered<'_>]) -> Response<Bytes> {
+    match rendered.first() {
         Some(doc) => rendered_response(status, doc),
         None => json_response(status, &Value::Null),
-    })
+    }
 }
 
 /// The groups of each user, read in one store call for the whole page (none when the
@@ -181,16 +188,11 @@ pub(super) async fn create(
     let stored = store.insert_user(user).await.map_err(store_error)?;
     // A user created just now is in no group (members name existing users), so its
     // `groups` need no store read.
-    let rendered = documents(
-        ctx,
-        std::slice::from_ref(&stored),
-        &HashMap::new(),
-        &projection,
-    );
-    Ok(match rendered.first() {
-        Some(doc) => rendered_response(StatusCode::CREATED, doc),
-        None => json_response(StatusCode::CREATED, &Value::Null),
-    })
+    let users = std::slice::from_ref(&stored);
+    Ok(single_response(
+        StatusCode::CREATED,
+        &documents(ctx, users, &HashMap::new(), &projection),
+    ))
 }
 
 pub(super) async fn get(

@@ -170,7 +170,9 @@ impl States {
 pub struct UserFilter {
     /// Lifecycle states to include.
     pub states: States,
-    /// Only users whose indexed attribute equals this.
+    /// Only users whose indexed attribute equals this, exactly as the key compares (no
+    /// extra candidates): a SCIM filter that is only `userName`, `externalId` or `id eq`
+    /// is answered with what the store returns, without evaluating it again.
     pub key: Option<UserKey>,
     /// Only members of this group.
     pub group: Option<GroupId>,
@@ -185,7 +187,9 @@ pub struct UserFilter {
 pub struct GroupFilter {
     /// Lifecycle states to include.
     pub states: States,
-    /// Only groups whose indexed attribute equals this.
+    /// Only groups whose indexed attribute equals this, exactly as the key compares: a
+    /// filter that is only `displayName`, `externalId` or `id eq` is answered with what
+    /// the store returns.
     pub key: Option<GroupKey>,
     /// Only groups this user is a direct member of.
     pub member: Option<UserId>,
