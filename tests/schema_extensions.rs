@@ -335,10 +335,66 @@ async fn declared_attributes_nest_filter_and_project(h: &Harness) {
     assert_eq!(ann.attributes[ACME]["level"], 4);
 }
 
+/// GET of one user renders its stored text without parsing most of it; a listing
+/// renders parsed documents. Both must answer the same for every projection.
+async fn a_get_answers_as_a_listing_of_the_same_user(h: &Harness) {
+    let created = h
+        .create(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", ACME],
+            "userName": "dee@acme.com",
+            "name": {"givenName": "Dee", "familyName": "O\u{2019}Neil \"Q\""},
+            "emails": [{"value": "dee@acme.com", "primary": true, "type": "work"}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":
+                {"department": "R&D", "manager": {"value": "x"}},
+            ACME: {"costCenter": "R&D", "level": 3, "secretCode": "s3cret",
+                "desk": {"building": "B1", "floor": 2}},
+            "urn:example:custom:Ext": {"note": "kept"},
+            "title": "Engineer, \"senior\""
+        }))
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    for projection in [
+        "",
+        "attributes=userName",
+        "attributes=name.givenName,emails.value",
+        &format!("attributes={ACME}:level"),
+        &format!("attributes={ACME}"),
+        &format!("attributes={ACME}:secretCode"),
+        &format!("excludedAttributes={ACME}:costCenter"),
+        "excludedAttributes=name,emails,groups",
+        "excludedAttributes=urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+        "attributes=urn:example:custom:Ext",
+        "attributes=meta.version,title",
+    ] {
+        let projection = projection.replace(' ', "%20");
+        let (status, got) = h
+            .request("GET", &format!("/Users/{id}?{projection}"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{projection}: {got}");
+        let filter = format!("filter=id%20eq%20%22{id}%22");
+        let (status, listed) = h
+            .request("GET", &format!("/Users?{filter}&{projection}"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{projection}: {listed}");
+        assert_eq!(got, listed["Resources"][0], "{projection}");
+        let got_order: Vec<&String> = got.as_object().unwrap().keys().collect();
+        let listed_order: Vec<&String> =
+            listed["Resources"][0].as_object().unwrap().keys().collect();
+        assert_eq!(got_order, listed_order, "{projection}: member order");
+    }
+    let (_, whole) = h.request("GET", &format!("/Users/{id}"), None).await;
+    assert_eq!(whole["title"], "Engineer, \"senior\"");
+    assert_eq!(whole["name"]["familyName"], "O\u{2019}Neil \"Q\"");
+    assert!(whole[ACME].get("secretCode").is_none(), "{whole}");
+    assert_eq!(whole["urn:example:custom:Ext"]["note"], "kept");
+}
+
 async fn run_all(h: Harness) {
     discovery_serves_declared_extensions(&h).await;
     writes_are_checked_against_declared_types(&h).await;
     declared_attributes_nest_filter_and_project(&h).await;
+    a_get_answers_as_a_listing_of_the_same_user(&h).await;
 }
 
 #[tokio::test]

@@ -134,6 +134,49 @@ pub struct User {
     pub unique_keys: Vec<UniqueKey>,
 }
 
+/// A user as a read that only renders it needs it: [`User`] with its attributes as JSON
+/// text, so a backend that keeps the text (the memory backend) hands it over without
+/// parsing it, and the service copies most of it into the response as it is
+/// ([`DirectoryStore::get_user_document`]). `#[non_exhaustive]`: build one with
+/// [`UserDocument::new`] (or from a [`User`]).
+///
+/// [`DirectoryStore::get_user_document`]: crate::store::DirectoryStore::get_user_document
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct UserDocument {
+    /// `scim_user_...`.
+    pub id: UserId,
+    /// Lifecycle state.
+    pub state: UserState,
+    /// Version and timestamps.
+    pub meta: Meta,
+    /// [`User::attributes`] as JSON text: one object.
+    pub attributes: String,
+}
+
+impl UserDocument {
+    /// A user read as text; `attributes` must be the JSON text of one object.
+    pub fn new(id: UserId, state: UserState, meta: Meta, attributes: String) -> Self {
+        Self {
+            id,
+            state,
+            meta,
+            attributes,
+        }
+    }
+}
+
+impl From<User> for UserDocument {
+    fn from(user: User) -> Self {
+        Self {
+            attributes: user.attributes.to_string(),
+            id: user.id,
+            state: user.state,
+            meta: user.meta,
+        }
+    }
+}
+
 /// One value of a declared unique attribute, as a store compares it: the attribute's
 /// path as declared (`urn:...:acme:2.0:User:badge`, or `...:User:badge.number` for a
 /// sub-attribute) and the value in its normal form (lower-cased unless the attribute is

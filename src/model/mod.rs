@@ -15,7 +15,7 @@ pub use clock::{Clock, IdGenerator, ManualClock, RandomIds, SequentialIds, Syste
 pub use directory::{
     Directory, DirectoryState, FieldMapping, GroupFacts, GroupMatch, RoleMapping, RoleRule,
 };
-pub use entity::{Group, Meta, Organization, UniqueKey, User, UserState};
+pub use entity::{Group, Meta, Organization, UniqueKey, User, UserDocument, UserState};
 pub use id::{DirectoryId, GroupId, IdParseError, OrganizationId, ResourceId, TokenId, UserId};
 pub use idp::{IdpKind, UnknownIdp};
 pub use token::{

@@ -7,6 +7,7 @@ pub(crate) mod path;
 pub(crate) mod projection;
 pub(crate) mod quirks;
 pub(crate) mod resource;
+pub(crate) mod stored_text;
 
 use crate::error::ScimType;
 

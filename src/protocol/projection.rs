@@ -152,6 +152,15 @@ impl Compiled {
         self.0.select(rules, key, value)
     }
 
+    /// [`Compiled::select_plain`] for a stored attribute whose value has not been parsed:
+    /// also `None` for a name that may be an extension's URN.
+    pub(crate) fn select_unparsed(&self, rules: &SchemaRules<'_>, key: &str) -> Option<Selection> {
+        if may_be_urn(key) {
+            return None;
+        }
+        self.select_plain(rules, key)
+    }
+
     /// The same for an attribute that is never an extension object (`meta`, `groups`,
     /// ...), decided without its value; `None` when it is kept in part, which only
     /// [`Compiled::select`] with the value can tell.

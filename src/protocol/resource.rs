@@ -5,9 +5,12 @@ use serde_json::{Map, Value, json};
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::ScimType;
-use crate::model::{Group, GroupId, Meta, Organization, User, UserId, UserState};
+use serde_json::value::RawValue;
+
+use crate::model::{Group, GroupId, Meta, Organization, User, UserDocument, UserId, UserState};
 use crate::protocol::ProtocolError;
 use crate::protocol::projection::{Projection, Selection};
+use crate::protocol::stored_text::TopLevel;
 use crate::schema::{ResourceKind, SchemaRules};
 
 pub(crate) use crate::urn::{GROUP as GROUP_SCHEMA, USER as USER_SCHEMA};
@@ -288,6 +291,8 @@ pub(crate) struct Rendered<'a> {
 enum Field<'a> {
     /// As stored.
     Stored(&'a Value),
+    /// As stored, still the JSON text it was stored as ([`TopLevel`]).
+    Raw(&'a RawValue),
     /// Made for this response (or reduced by a projection).
     Owned(Value),
     /// A string of the entity (`id`, a group's `displayName`).
@@ -328,6 +333,7 @@ impl Field<'_> {
     fn to_value(&self) -> Value {
         match self {
             Field::Stored(value) => (*value).clone(),
+            Field::Raw(raw) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
             Field::Owned(value) => value.clone(),
             Field::Str(text) => Value::from(*text),
             Field::Schemas { core, sent } => Value::Array(schemas(core, sent).cloned().collect()),
@@ -357,6 +363,7 @@ impl serde::Serialize for Field<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Field::Stored(value) => value.serialize(serializer),
+            Field::Raw(raw) => raw.serialize(serializer),
             Field::Owned(value) => value.serialize(serializer),
             Field::Str(text) => serializer.serialize_str(text),
             Field::Schemas { core, sent } => serializer.collect_seq(schemas(core, sent)),
@@ -399,6 +406,28 @@ impl<'a> Rendered<'a> {
         rendered
     }
 
+    /// [`Rendered::identity`] for attributes read as text.
+    fn identity_text(kind: ResourceKind, top: &'a TopLevel<'_>, id: &'a str) -> Self {
+        let mut fields = Vec::with_capacity(top.members.len() + 4);
+        for (key, value) in &top.members {
+            fields.push((key.as_ref(), Field::Raw(value)));
+        }
+        let mut rendered = Self { fields };
+        let core = match kind {
+            ResourceKind::User => USER_SCHEMA,
+            ResourceKind::Group => GROUP_SCHEMA,
+        };
+        rendered.set(
+            "schemas",
+            Field::Schemas {
+                core,
+                sent: &top.schemas,
+            },
+        );
+        rendered.set("id", Field::Str(id));
+        rendered
+    }
+
     fn set(&mut self, key: &'a str, field: Field<'a>) {
         match self.fields.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = field,
@@ -418,6 +447,14 @@ impl<'a> Rendered<'a> {
         self.fields.retain_mut(|(key, field)| {
             let selection = match field {
                 Field::Stored(value) => compiled.select(rules, key, value),
+                // Parsed only when the projection keeps part of it (or it may be an
+                // extension object, whose members have rules of their own).
+                Field::Raw(raw) => compiled.select_unparsed(rules, key).unwrap_or_else(|| {
+                    match serde_json::from_str::<Value>(raw.get()) {
+                        Ok(value) => compiled.select(rules, key, &value),
+                        Err(_) => Selection::Keep,
+                    }
+                }),
                 Field::Owned(value) => compiled.select(rules, key, value),
                 Field::Str(_) | Field::Schemas { .. } | Field::Meta(_) => compiled
                     .select_plain(rules, key)
@@ -488,10 +525,35 @@ pub(crate) fn user_document<'a>(
     groups: &[GroupRef],
     at: &Locations,
 ) -> Rendered<'a> {
-    let mut doc = Rendered::identity(ResourceKind::User, &user.attributes, user.id.as_str());
+    let doc = Rendered::identity(ResourceKind::User, &user.attributes, user.id.as_str());
+    with_user_fields(doc, user.state, &user.id, &user.meta, groups, at)
+}
+
+/// [`user_document`] from a user read as text: its attributes are copied into the
+/// response as stored, parsed only where a projection keeps part of one.
+pub(crate) fn user_document_text<'a>(
+    user: &'a UserDocument,
+    attributes: &'a TopLevel<'_>,
+    groups: &[GroupRef],
+    at: &Locations,
+) -> Rendered<'a> {
+    let doc = Rendered::identity_text(ResourceKind::User, attributes, user.id.as_str());
+    with_user_fields(doc, user.state, &user.id, &user.meta, groups, at)
+}
+
+/// What scimkit adds to a user's stored attributes: `active` for a deprovisioned user,
+/// `groups`, `meta`.
+fn with_user_fields<'a>(
+    mut doc: Rendered<'a>,
+    state: UserState,
+    id: &UserId,
+    meta: &Meta,
+    groups: &[GroupRef],
+    at: &Locations,
+) -> Rendered<'a> {
     // `active` is shown as the IdP left it (a removed `active` stays absent), except that a
     // deprovisioned user always reads `active: false`.
-    if user.state != UserState::Active {
+    if state != UserState::Active {
         doc.set("active", Field::Owned(Value::Bool(false)));
     }
     if !groups.is_empty() {
@@ -506,11 +568,7 @@ pub(crate) fn user_document<'a>(
     }
     doc.set(
         "meta",
-        Field::Meta(Box::new(MetaFields::new(
-            &user.meta,
-            "User",
-            at.user(&user.id),
-        ))),
+        Field::Meta(Box::new(MetaFields::new(meta, "User", at.user(id)))),
     );
     doc
 }

@@ -20,8 +20,9 @@ use crate::protocol::filter::{
 };
 use crate::protocol::projection::Projection;
 use crate::protocol::resource::{self, GroupRef, Rendered};
+use crate::protocol::stored_text::TopLevel;
 use crate::schema::ResourceKind;
-use crate::store::{DirectoryStoreExt, Keyset, States, UserFilter, UserKey};
+use crate::store::{DirectoryStoreExt, Keyset, States, StoreError, UserFilter, UserKey};
 
 fn not_found(id: &str) -> ScimError {
     ScimError::not_found(format!("user `{id}` not found in this directory"))
@@ -202,11 +203,53 @@ pub(super) async fn get(
     id: &str,
 ) -> Result<Response<Bytes>, ScimError> {
     let projection = projection_of(request)?;
-    let user = load(svc, ctx, id).await?;
+    // Read as text: the stored attributes go into the response unparsed.
+    let user_id: UserId = id.parse().map_err(|_| not_found(id))?;
+    let user = svc
+        .inner
+        .store
+        .get_user_document(&ctx.directory.id, &user_id)
+        .await
+        .map_err(store_error)?
+        .filter(|u| u.state != UserState::Deleted)
+        .ok_or_else(|| not_found(id))?;
     if Preconditions::from_headers(request.headers()).not_modified(|| user.meta.etag()) {
         return Ok(empty_response(StatusCode::NOT_MODIFIED));
     }
-    respond(svc, ctx, &user, &projection, StatusCode::OK).await
+    let attributes = TopLevel::parse(&user.attributes)
+        .map_err(|e| store_error(StoreError::Backend(Box::new(e))))?;
+    let groups = groups_of_one(svc, ctx, &user.id, &projection).await?;
+    let rules = ctx.extensions.rules(ResourceKind::User);
+    let doc = resource::user_document_text(&user, &attributes, &groups, &ctx.locations)
+        .project_declared(&projection, &rules);
+    Ok(rendered_response(StatusCode::OK, &doc))
+}
+
+/// The groups of one user (none when the projection leaves `groups` out).
+async fn groups_of_one(
+    svc: &ScimService,
+    ctx: &Ctx,
+    user: &UserId,
+    projection: &Projection,
+) -> Result<Vec<GroupRef>, ScimError> {
+    if !projection.includes("groups") {
+        return Ok(Vec::new());
+    }
+    let rows = svc
+        .inner
+        .store
+        .groups_of_users(&ctx.directory.id, std::slice::from_ref(user))
+        .await
+        .map_err(store_error)?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| !row.group_deleted && row.user_id == *user)
+        .map(|row| GroupRef {
+            id: row.group_id,
+            display: row.display_name,
+            direct: row.direct,
+        })
+        .collect())
 }
 
 /// The users a list query reads from the store: those its indexed equality selects (all

@@ -871,6 +871,36 @@ pub async fn user_versions(stores: Stores) {
         (Some("new@example.com"), 2),
         "a refused write changes nothing"
     );
+    let document = store
+        .get_user_document(&dir, &ann.id)
+        .await
+        .expect("get as text")
+        .expect("present as text");
+    let attributes: serde_json::Value =
+        serde_json::from_str(&document.attributes).expect("the text is JSON");
+    assert_eq!(
+        (&document.id, document.state, &document.meta, &attributes),
+        (&got.id, got.state, &got.meta, &got.attributes),
+        "a user read as text is the user get_user reads"
+    );
+    let order = |v: &serde_json::Value| -> Vec<String> {
+        v.as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        order(&attributes),
+        order(&got.attributes),
+        "read as text, attributes keep their order"
+    );
+    assert!(
+        store
+            .get_user_document(&DirectoryId::from_uuid(uuid(77)), &ann.id)
+            .await
+            .expect("get as text")
+            .is_none(),
+        "another directory's user is not read as text"
+    );
     assert!(
         matches!(
             store.update_user(user(&dir, 11, "x"), 1).await,

@@ -31,7 +31,7 @@ use super::{
 };
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, TokenHash,
-    TokenId, TokenRecord, TokenScope, User, UserId,
+    TokenId, TokenRecord, TokenScope, User, UserDocument, UserId,
 };
 
 /// Which store method was called.
@@ -333,6 +333,16 @@ impl<S: DirectoryStore + ?Sized> DirectoryStore for Hooked<S> {
     async fn get_user(&self, dir: &DirectoryId, id: &UserId) -> Result<Option<User>, StoreError> {
         self.hook.before(StoreCall::GetUser).await;
         self.inner.get_user(dir, id).await
+    }
+
+    async fn get_user_document(
+        &self,
+        dir: &DirectoryId,
+        id: &UserId,
+    ) -> Result<Option<UserDocument>, StoreError> {
+        // The same read of one user as `get_user`, counted as one.
+        self.hook.before(StoreCall::GetUser).await;
+        self.inner.get_user_document(dir, id).await
     }
 
     async fn get_users(&self, dir: &DirectoryId, ids: &[UserId]) -> Result<Vec<User>, StoreError> {

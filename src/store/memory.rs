@@ -26,7 +26,7 @@ use unique::HeldKeys;
 
 use crate::model::{
     Change, Directory, DirectoryId, Group, GroupId, Organization, OrganizationId, RoleMapping,
-    TokenHash, TokenId, TokenRecord, TokenScope, User, UserId, UserState,
+    TokenHash, TokenId, TokenRecord, TokenScope, User, UserDocument, UserId, UserState,
 };
 
 /// A [`DirectoryStore`] and [`TokenStore`] in memory. Cheap to create; share it as
@@ -813,6 +813,19 @@ impl DirectoryStore for MemoryStore {
             .and_then(|c| c.users.get(id))
             .map(|user| user.to_user(dir))
             .transpose()
+    }
+
+    async fn get_user_document(
+        &self,
+        dir: &DirectoryId,
+        id: &UserId,
+    ) -> Result<Option<UserDocument>, StoreError> {
+        Ok(self
+            .read()
+            .contents
+            .get(dir)
+            .and_then(|c| c.users.get(id))
+            .map(|user| user.to_document()))
     }
 
     async fn get_users(&self, dir: &DirectoryId, ids: &[UserId]) -> Result<Vec<User>, StoreError> {

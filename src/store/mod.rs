@@ -44,8 +44,8 @@ use time::OffsetDateTime;
 pub use crate::error::{EntityKind, StoreError, UniqueAttribute};
 use crate::model::{
     Change, Directory, DirectoryId, FieldMapping, Group, GroupId, IdpKind, Organization,
-    OrganizationId, RoleMapping, TokenHash, TokenId, TokenRecord, TokenScope, User, UserId,
-    UserState,
+    OrganizationId, RoleMapping, TokenHash, TokenId, TokenRecord, TokenScope, User, UserDocument,
+    UserId, UserState,
 };
 
 /// One step of [`DirectoryStore::edit_directory`], applied in order, atomically with the
@@ -468,6 +468,16 @@ pub trait DirectoryStore: Send + Sync {
     async fn update_user(&self, user: User, expected_version: u64) -> Result<User, StoreError>;
     /// A user of the directory by id, whatever its state.
     async fn get_user(&self, dir: &DirectoryId, id: &UserId) -> Result<Option<User>, StoreError>;
+    /// [`get_user`](Self::get_user) for a read that only renders the user (GET of one
+    /// user), its attributes as JSON text. The default serialises what `get_user`
+    /// returns; a backend that stores the text returns it as it is, unparsed.
+    async fn get_user_document(
+        &self,
+        dir: &DirectoryId,
+        id: &UserId,
+    ) -> Result<Option<UserDocument>, StoreError> {
+        Ok(self.get_user(dir, id).await?.map(UserDocument::from))
+    }
     /// The users of the directory among `ids`, whatever their state, in id order, each
     /// once; ids not found are left out. One round trip for the whole batch.
     async fn get_users(&self, dir: &DirectoryId, ids: &[UserId]) -> Result<Vec<User>, StoreError>;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::model::{Change, DirectoryId, Meta, User, UserId, UserState};
+use crate::model::{Change, DirectoryId, Meta, User, UserDocument, UserId, UserState};
 use crate::store::StoreError;
 
 /// Documents nested this deep stay parsed: text this deep would exceed the JSON
@@ -64,6 +64,19 @@ impl StoredUser {
         )
         .with_email(self.email.as_deref().map(str::to_owned))
         .with_state(self.state))
+    }
+
+    /// The user with its document as text, copied rather than parsed.
+    pub(super) fn to_document(&self) -> UserDocument {
+        UserDocument {
+            id: self.id.clone(),
+            state: self.state,
+            meta: self.meta.clone(),
+            attributes: match &self.document {
+                Document::Text(text) => String::from(&**text),
+                Document::Tree(tree) => tree.to_string(),
+            },
+        }
     }
 
     /// Whether `user` is this very record (same user, version and state), so a change
