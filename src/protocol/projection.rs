@@ -342,9 +342,11 @@ impl Lists {
         // list lookups below (allocations, per attribute of every resource) are skipped;
         // what they would decide is the same.
         if self.unlisted && !has_attributes && is_attr_name(qualified) {
-            return match rules.top_level(qualified).map(|d| d.returned) {
-                Some(Returned::Never | Returned::Request) => Decision::Drop,
-                _ => Decision::Keep,
+            let withheld = rules.kind().withheld_top_level();
+            return if withheld.iter().any(|w| w.eq_ignore_ascii_case(qualified)) {
+                Decision::Drop
+            } else {
+                Decision::Keep
             };
         }
         let Ok(path) = AttrPath::parse(qualified) else {

@@ -599,15 +599,6 @@ impl SchemaRules<'_> {
         self.kind
     }
 
-    /// The definition of the top-level attribute `name`, a plain attribute name (no URN,
-    /// no sub-attribute), as [`SchemaRules::attribute`] finds it for that name's path:
-    /// declared extensions are reached only through a URN, so only core and common
-    /// attributes can match. Looked up without parsing a path, for renderers that ask
-    /// once per attribute of every resource.
-    pub(crate) fn top_level(&self, name: &str) -> Option<&AttributeDef> {
-        self.kind.find_core(name)
-    }
-
     /// The definition of the attribute a path names, as [`ResourceKind::attribute`], and
     /// also in a declared extension.
     pub(crate) fn attribute(&self, path: &AttrPath) -> Option<&AttributeDef> {

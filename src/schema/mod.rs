@@ -15,6 +15,8 @@ pub use definition::{AttributeDef, AttributeType, Mutability, Returned, Schema, 
 pub(crate) use extension::{Extensions, SchemaRules};
 pub use extension::{SchemaError, SchemaExtension, SchemaExtensionBuilder};
 
+use std::sync::LazyLock;
+
 use self::path::{AttrPath, CaseExactness};
 
 /// A resource type scimkit serves.
@@ -123,6 +125,34 @@ impl ResourceKind {
         }
     }
 
+    /// The top-level core and common attributes a response leaves out unless a request
+    /// names them (`returned: never` or `request`). A plain name (no URN, no
+    /// sub-attribute) can only match these, since declared extensions are reached through
+    /// a URN; kept as a list (one entry for User: `password`) so a renderer checks each
+    /// attribute of each resource against it without a schema lookup.
+    pub(crate) fn withheld_top_level(self) -> &'static [&'static str] {
+        static WITHHELD: LazyLock<[Vec<&'static str>; 2]> = LazyLock::new(|| {
+            [ResourceKind::User, ResourceKind::Group].map(|kind| {
+                kind.schema()
+                    .attributes
+                    .iter()
+                    .chain(core::common_attributes())
+                    .map(|def| def.name.as_str())
+                    .filter(|name| {
+                        kind.find_core(name).is_some_and(|def| {
+                            matches!(def.returned, Returned::Never | Returned::Request)
+                        })
+                    })
+                    .collect()
+            })
+        });
+        let [user, group] = &*WITHHELD;
+        match self {
+            ResourceKind::User => user,
+            ResourceKind::Group => group,
+        }
+    }
+
     fn find_core(self, name: &str) -> Option<&'static AttributeDef> {
         self.schema().attribute(name).or_else(|| {
             common_attributes()
@@ -180,6 +210,31 @@ pub fn list_response(
 mod tests {
     use super::*;
     use serde_json::Value;
+
+    #[test]
+    fn the_withheld_list_answers_as_a_schema_lookup_does() {
+        assert_eq!(ResourceKind::User.withheld_top_level(), ["password"]);
+        for kind in [ResourceKind::User, ResourceKind::Group] {
+            let names = kind
+                .schema()
+                .attributes
+                .iter()
+                .chain(common_attributes())
+                .map(|def| def.name.clone());
+            for name in names.chain(["nosuch".to_owned()]) {
+                for spelled in [name.clone(), name.to_uppercase()] {
+                    let looked_up = kind.find_core(&spelled).is_some_and(|def| {
+                        matches!(def.returned, Returned::Never | Returned::Request)
+                    });
+                    let listed = kind
+                        .withheld_top_level()
+                        .iter()
+                        .any(|w| w.eq_ignore_ascii_case(&spelled));
+                    assert_eq!(listed, looked_up, "{kind:?} {spelled}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn user_name_is_required_unique_and_not_case_exact() {

@@ -63,6 +63,10 @@ pub fn ancestor_groups(
     direct: &BTreeSet<GroupId>,
     max_depth: usize,
 ) -> Result<BTreeSet<GroupId>, StoreError> {
+    // Most users are in no group: nothing to walk.
+    if direct.is_empty() {
+        return Ok(BTreeSet::new());
+    }
     let mut reached = effective_groups(direct.iter().cloned(), max_depth, |g| reads.parents_of(g))?;
     reached.retain(|g| !direct.contains(g));
     Ok(reached)
