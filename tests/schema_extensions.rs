@@ -335,24 +335,24 @@ async fn declared_attributes_nest_filter_and_project(h: &Harness) {
     assert_eq!(ann.attributes[ACME]["level"], 4);
 }
 
-/// GET of one user renders its stored text without parsing most of it; a listing
-/// renders parsed documents. Both must answer the same for every projection.
-async fn a_get_answers_as_a_listing_of_the_same_user(h: &Harness) {
-    let created = h
-        .create(json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
-                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", ACME],
-            "userName": "dee@acme.com",
-            "name": {"givenName": "Dee", "familyName": "O\u{2019}Neil \"Q\""},
-            "emails": [{"value": "dee@acme.com", "primary": true, "type": "work"}],
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":
-                {"department": "R&D", "manager": {"value": "x"}},
-            ACME: {"costCenter": "R&D", "level": 3, "secretCode": "s3cret",
-                "desk": {"building": "B1", "floor": 2}},
-            "urn:example:custom:Ext": {"note": "kept"},
-            "title": "Engineer, \"senior\""
-        }))
-        .await;
+/// GET of one user and a listing render its stored text without parsing most of it; a
+/// write's answer renders the parsed document. All must answer the same for every
+/// projection.
+async fn a_get_answers_as_a_listing_and_a_write_of_the_same_user(h: &Harness) {
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", ACME],
+        "userName": "dee@acme.com",
+        "name": {"givenName": "Dee", "familyName": "O\u{2019}Neil \"Q\""},
+        "emails": [{"value": "dee@acme.com", "primary": true, "type": "work"}],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":
+            {"department": "R&D", "manager": {"value": "x"}},
+        ACME: {"costCenter": "R&D", "level": 3, "secretCode": "s3cret",
+            "desk": {"building": "B1", "floor": 2}},
+        "urn:example:custom:Ext": {"note": "kept"},
+        "title": "Engineer, \"senior\""
+    });
+    let created = h.create(body.clone()).await;
     let id = created["id"].as_str().unwrap().to_owned();
     for projection in [
         "",
@@ -378,10 +378,24 @@ async fn a_get_answers_as_a_listing_of_the_same_user(h: &Harness) {
             .await;
         assert_eq!(status, StatusCode::OK, "{projection}: {listed}");
         assert_eq!(got, listed["Resources"][0], "{projection}");
-        let got_order: Vec<&String> = got.as_object().unwrap().keys().collect();
-        let listed_order: Vec<&String> =
-            listed["Resources"][0].as_object().unwrap().keys().collect();
-        assert_eq!(got_order, listed_order, "{projection}: member order");
+        // Replacing the user with what it holds changes nothing (no new version) and
+        // answers with the parsed rendering.
+        let (status, written) = h
+            .request(
+                "PUT",
+                &format!("/Users/{id}?{projection}"),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{projection}: {written}");
+        assert_eq!(got, written, "{projection}");
+        let order = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+        assert_eq!(
+            order(&got),
+            order(&listed["Resources"][0]),
+            "{projection}: member order"
+        );
+        assert_eq!(order(&got), order(&written), "{projection}: member order");
     }
     let (_, whole) = h.request("GET", &format!("/Users/{id}"), None).await;
     assert_eq!(whole["title"], "Engineer, \"senior\"");
@@ -394,7 +408,7 @@ async fn run_all(h: Harness) {
     discovery_serves_declared_extensions(&h).await;
     writes_are_checked_against_declared_types(&h).await;
     declared_attributes_nest_filter_and_project(&h).await;
-    a_get_answers_as_a_listing_of_the_same_user(&h).await;
+    a_get_answers_as_a_listing_and_a_write_of_the_same_user(&h).await;
 }
 
 #[tokio::test]

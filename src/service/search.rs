@@ -10,13 +10,13 @@ use super::list::{ListQuery, Listable, Page, Paging};
 use super::users::UserListing;
 use super::{Ctx, ScimService, groups, users};
 use crate::error::{ScimError, ScimType};
-use crate::model::{Group, GroupId, User};
+use crate::model::{Group, GroupId, UserDocument};
 use crate::protocol::cursor::CursorPosition;
 use crate::protocol::projection::Projection;
 use crate::schema::ResourceKind;
 
 enum Found {
-    User(User),
+    User(UserDocument),
     Group(Group),
 }
 

@@ -13,7 +13,7 @@ use super::http::{
 use super::list::{ListQuery, Listable};
 use super::{Ctx, ScimService, cas, store_error};
 use crate::error::ScimError;
-use crate::model::{Meta, User, UserId, UserState};
+use crate::model::{Meta, User, UserDocument, UserId, UserState};
 use crate::protocol::document::{self, WriteKind};
 use crate::protocol::filter::{
     IndexedAttribute, IndexedEq, IndexedResource, indexed_equality, is_whole_filter,
@@ -44,13 +44,17 @@ pub(super) async fn load(svc: &ScimService, ctx: &Ctx, id: &str) -> Result<User,
 pub(super) async fn render(
     svc: &ScimService,
     ctx: &Ctx,
-    user: &User,
+    user: &UserDocument,
     projection: &Projection,
 ) -> Result<Value, ScimError> {
-    let users = std::slice::from_ref(user);
-    let groups = groups_of(svc, ctx, users, projection).await?;
-    let mut rendered = documents(ctx, users, &groups, projection);
-    Ok(rendered.pop().map_or(Value::Null, Rendered::into_value))
+    let groups = groups_of_one(svc, ctx, &user.id, projection).await?;
+    let attributes = stored_text(user)?;
+    let rules = ctx.extensions.rules(ResourceKind::User);
+    Ok(
+        resource::user_document_text(user, &attributes, &groups, &ctx.locations)
+            .project_declared(projection, &rules)
+            .into_value(),
+    )
 }
 
 /// The response carrying one user (`ETag`, and `Location` on 201), serialised from the
@@ -62,20 +66,28 @@ pub(super) async fn respond(
     projection: &Projection,
     status: StatusCode,
 ) -> Result<Response<Bytes>, ScimError> {
-    let users = std::slice::from_ref(user);
-    let groups = groups_of(svc, ctx, users, projection).await?;
-    Ok(single_response(
-        status,
-        &documents(ctx, users, &groups, projection),
-    ))
+    let groups = groups_of_one(svc, ctx, &user.id, projection).await?;
+    Ok(single_response(status, user, &groups, ctx, projection))
 }
 
-/// The response for one rendered resource.
-fn single_response(status: StatusCode, rendered: &[Rendered<'_>]) -> Response<Bytes> {
-    match rendered.first() {
-        Some(doc) => rendered_response(status, doc),
-        None => json_response(status, &Value::Null),
-    }
+/// The response for one user with `groups`.
+fn single_response(
+    status: StatusCode,
+    user: &User,
+    groups: &[GroupRef],
+    ctx: &Ctx,
+    projection: &Projection,
+) -> Response<Bytes> {
+    let rules = ctx.extensions.rules(ResourceKind::User);
+    let doc =
+        resource::user_document(user, groups, &ctx.locations).project_declared(projection, &rules);
+    rendered_response(status, &doc)
+}
+
+/// A stored document's top level; text a backend hands over is JSON, so failing to split
+/// it is the backend's error.
+fn stored_text(user: &UserDocument) -> Result<TopLevel<'_>, ScimError> {
+    TopLevel::parse(&user.attributes).map_err(|e| store_error(StoreError::Backend(Box::new(e))))
 }
 
 /// The groups of each user, read in one store call for the whole page (none when the
@@ -83,14 +95,13 @@ fn single_response(status: StatusCode, rendered: &[Rendered<'_>]) -> Response<By
 async fn groups_of(
     svc: &ScimService,
     ctx: &Ctx,
-    users: &[User],
+    ids: Vec<UserId>,
     projection: &Projection,
 ) -> Result<HashMap<UserId, Vec<GroupRef>>, ScimError> {
     let mut groups: HashMap<UserId, Vec<GroupRef>> = HashMap::new();
-    if !projection.includes("groups") || users.is_empty() {
+    if !projection.includes("groups") || ids.is_empty() {
         return Ok(groups);
     }
-    let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
     let rows = svc
         .inner
         .store
@@ -108,24 +119,6 @@ async fn groups_of(
         }
     }
     Ok(groups)
-}
-
-/// Users as SCIM resources, projected, borrowing their stored attributes.
-fn documents<'a>(
-    ctx: &Ctx,
-    users: &'a [User],
-    groups: &HashMap<UserId, Vec<GroupRef>>,
-    projection: &Projection,
-) -> Vec<Rendered<'a>> {
-    let rules = ctx.extensions.rules(ResourceKind::User);
-    users
-        .iter()
-        .map(|user| {
-            let of_user = groups.get(&user.id).map(Vec::as_slice).unwrap_or(&[]);
-            resource::user_document(user, of_user, &ctx.locations)
-                .project_declared(projection, &rules)
-        })
-        .collect()
 }
 
 pub(super) async fn create(
@@ -189,10 +182,12 @@ pub(super) async fn create(
     let stored = store.insert_user(user).await.map_err(store_error)?;
     // A user created just now is in no group (members name existing users), so its
     // `groups` need no store read.
-    let users = std::slice::from_ref(&stored);
     Ok(single_response(
         StatusCode::CREATED,
-        &documents(ctx, users, &HashMap::new(), &projection),
+        &stored,
+        &[],
+        ctx,
+        &projection,
     ))
 }
 
@@ -216,8 +211,7 @@ pub(super) async fn get(
     if Preconditions::from_headers(request.headers()).not_modified(|| user.meta.etag()) {
         return Ok(empty_response(StatusCode::NOT_MODIFIED));
     }
-    let attributes = TopLevel::parse(&user.attributes)
-        .map_err(|e| store_error(StoreError::Backend(Box::new(e))))?;
+    let attributes = stored_text(&user)?;
     let groups = groups_of_one(svc, ctx, &user.id, &projection).await?;
     let rules = ctx.extensions.rules(ResourceKind::User);
     let doc = resource::user_document_text(&user, &attributes, &groups, &ctx.locations)
@@ -299,7 +293,7 @@ impl<'a> UserListing<'a> {
         }
     }
 
-    async fn the_one(&self, id: &Option<UserId>) -> Result<Vec<User>, ScimError> {
+    async fn the_one(&self, id: &Option<UserId>) -> Result<Vec<UserDocument>, ScimError> {
         let Some(id) = id else {
             return Ok(Vec::new());
         };
@@ -307,7 +301,7 @@ impl<'a> UserListing<'a> {
             .svc
             .inner
             .store
-            .get_user(&self.ctx.directory.id, id)
+            .get_user_document(&self.ctx.directory.id, id)
             .await
             .map_err(store_error)?
             .filter(|u| self.filter.states.includes_user(u.state))
@@ -318,9 +312,9 @@ impl<'a> UserListing<'a> {
 
 #[async_trait]
 impl Listable for UserListing<'_> {
-    type Item = User;
+    type Item = UserDocument;
 
-    fn id(item: &User) -> String {
+    fn id(item: &UserDocument) -> String {
         item.id.to_string()
     }
 
@@ -342,7 +336,7 @@ impl Listable for UserListing<'_> {
         after: Option<&str>,
         skip: usize,
         limit: usize,
-    ) -> Result<Vec<User>, ScimError> {
+    ) -> Result<Vec<UserDocument>, ScimError> {
         if let Some(id) = &self.only {
             let one = self.the_one(id).await?;
             return Ok(one
@@ -359,7 +353,7 @@ impl Listable for UserListing<'_> {
         self.svc
             .inner
             .store
-            .list_users(
+            .list_user_documents(
                 &self.ctx.directory.id,
                 &self.filter,
                 Keyset { after, skip, limit },
@@ -372,15 +366,19 @@ impl Listable for UserListing<'_> {
         self.whole_filter
     }
 
-    async fn views(&self, items: &[User]) -> Result<Vec<Value>, ScimError> {
-        // Only what the filter and sort read is copied into each view (a user's whole
+    async fn views(&self, items: &[UserDocument]) -> Result<Vec<Value>, ScimError> {
+        // Only what the filter and sort read is parsed into each view (a user's whole
         // document and its `meta` otherwise, for every candidate).
         Ok(items
             .iter()
-            .map(|u| {
-                resource::user_document(u, &[], &self.ctx.locations)
-                    .only(|key| self.query.reads(key))
-                    .into_value()
+            .map(|user| match TopLevel::parse(&user.attributes) {
+                Ok(attributes) => {
+                    resource::user_document_text(user, &attributes, &[], &self.ctx.locations)
+                        .only(|key| self.query.reads(key))
+                        .into_value()
+                }
+                // Matches no filter, and is left out when the page is rendered.
+                Err(_) => Value::Null,
             })
             .collect())
     }
@@ -412,8 +410,28 @@ pub(super) async fn search(
             svc.inner.config.max_filter_candidates,
         )
         .await?;
-    let groups = groups_of(svc, ctx, &page, projection).await?;
-    let rendered = documents(ctx, &page, &groups, projection);
+    let ids = page.iter().map(|user| user.id.clone()).collect();
+    let groups = groups_of(svc, ctx, ids, projection).await?;
+    let texts: Vec<(&UserDocument, TopLevel<'_>)> = page
+        .iter()
+        .filter_map(|user| match stored_text(user) {
+            Ok(text) => Some((user, text)),
+            Err(_) => {
+                // One bad record must not take every page that holds it down.
+                tracing::warn!(user = %user.id, "skipped a user whose stored text is not a JSON object");
+                None
+            }
+        })
+        .collect();
+    let rules = ctx.extensions.rules(ResourceKind::User);
+    let rendered: Vec<Rendered<'_>> = texts
+        .iter()
+        .map(|(user, text)| {
+            let of_user = groups.get(&user.id).map(Vec::as_slice).unwrap_or(&[]);
+            resource::user_document_text(user, text, of_user, &ctx.locations)
+                .project_declared(projection, &rules)
+        })
+        .collect();
     Ok(json_response(
         StatusCode::OK,
         &envelope.list_body(&rendered),

@@ -893,6 +893,33 @@ pub async fn user_versions(stores: Stores) {
         order(&got.attributes),
         "read as text, attributes keep their order"
     );
+    let everyone = UserFilter {
+        states: States::All,
+        ..UserFilter::default()
+    };
+    let listed = store
+        .list_users(&dir, &everyone, Keyset::all())
+        .await
+        .expect("list");
+    let listed_as_text = store
+        .list_user_documents(&dir, &everyone, Keyset::all())
+        .await
+        .expect("list as text");
+    assert_eq!(
+        listed_as_text
+            .iter()
+            .map(|d| {
+                let attributes: serde_json::Value =
+                    serde_json::from_str(&d.attributes).expect("the text is JSON");
+                (d.id.clone(), d.state, d.meta.clone(), attributes)
+            })
+            .collect::<Vec<_>>(),
+        listed
+            .iter()
+            .map(|u| (u.id.clone(), u.state, u.meta.clone(), u.attributes.clone()))
+            .collect::<Vec<_>>(),
+        "a listing as text lists what list_users lists"
+    );
     assert!(
         store
             .get_user_document(&DirectoryId::from_uuid(uuid(77)), &ann.id)

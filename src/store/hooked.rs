@@ -360,6 +360,17 @@ impl<S: DirectoryStore + ?Sized> DirectoryStore for Hooked<S> {
         self.inner.list_users(dir, filter, page).await
     }
 
+    async fn list_user_documents(
+        &self,
+        dir: &DirectoryId,
+        filter: &UserFilter,
+        page: Keyset<UserId>,
+    ) -> Result<Vec<UserDocument>, StoreError> {
+        // The same listing as `list_users`, counted as one.
+        self.hook.before(StoreCall::ListUsers).await;
+        self.inner.list_user_documents(dir, filter, page).await
+    }
+
     async fn count_users(&self, dir: &DirectoryId, filter: &UserFilter) -> Result<u64, StoreError> {
         self.hook.before(StoreCall::CountUsers).await;
         self.inner.count_users(dir, filter).await

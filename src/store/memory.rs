@@ -187,16 +187,46 @@ fn paged<'a, T: Clone + 'a>(
 }
 
 /// [`paged`] for stored users: only the page's documents are parsed.
-fn paged_users<'a>(
+fn paged_users<'a, T>(
     users: impl Iterator<Item = &'a Arc<StoredUser>>,
     page: &Keyset<impl Sized>,
-    directory: &DirectoryId,
-) -> Result<Vec<User>, StoreError> {
+    read: impl Fn(&StoredUser) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
     users
         .skip(page.skip)
         .take(page.limit)
-        .map(|user| user.to_user(directory))
+        .map(|user| read(user))
         .collect()
+}
+
+impl MemoryStore {
+    /// A page of the users `filter` selects, each read by `read`.
+    fn page_of_users<T>(
+        &self,
+        dir: &DirectoryId,
+        filter: &UserFilter,
+        page: &Keyset<UserId>,
+        read: impl Fn(&StoredUser) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let state = self.read();
+        let Some(contents) = state.contents.get(dir) else {
+            return Ok(Vec::new());
+        };
+        if filter.key.is_none() && filter.group.is_none() {
+            // The plain listing (every SCIM page without a filter): a tight loop over the
+            // id-ordered map, so `startIndex` deep in a large directory passes over the
+            // skipped users by reference at a few nanoseconds each.
+            let states = filter.states;
+            let users = contents
+                .users
+                .range(after_bound(page.after.as_ref()))
+                .map(|(_, u)| u)
+                .filter(|u| states.includes_user(u.state));
+            return paged_users(users, page, read);
+        }
+        let selected = contents.select_users(filter, page.after.as_ref());
+        paged_users(selected, page, read)
+    }
 }
 
 impl DirectoryContents {
@@ -846,24 +876,16 @@ impl DirectoryStore for MemoryStore {
         filter: &UserFilter,
         page: Keyset<UserId>,
     ) -> Result<Vec<User>, StoreError> {
-        let state = self.read();
-        let Some(contents) = state.contents.get(dir) else {
-            return Ok(Vec::new());
-        };
-        if filter.key.is_none() && filter.group.is_none() {
-            // The plain listing (every SCIM page without a filter): a tight loop over the
-            // id-ordered map, so `startIndex` deep in a large directory passes over the
-            // skipped users by reference at a few nanoseconds each.
-            let states = filter.states;
-            let users = contents
-                .users
-                .range(after_bound(page.after.as_ref()))
-                .map(|(_, u)| u)
-                .filter(|u| states.includes_user(u.state));
-            return paged_users(users, &page, dir);
-        }
-        let selected = contents.select_users(filter, page.after.as_ref());
-        paged_users(selected, &page, dir)
+        self.page_of_users(dir, filter, &page, |user| user.to_user(dir))
+    }
+
+    async fn list_user_documents(
+        &self,
+        dir: &DirectoryId,
+        filter: &UserFilter,
+        page: Keyset<UserId>,
+    ) -> Result<Vec<UserDocument>, StoreError> {
+        self.page_of_users(dir, filter, &page, |user| Ok(user.to_document()))
     }
 
     async fn count_users(&self, dir: &DirectoryId, filter: &UserFilter) -> Result<u64, StoreError> {

@@ -489,6 +489,22 @@ pub trait DirectoryStore: Send + Sync {
         filter: &UserFilter,
         page: Keyset<UserId>,
     ) -> Result<Vec<User>, StoreError>;
+    /// [`list_users`](Self::list_users) for a listing that only renders the users (a
+    /// SCIM page), their attributes as JSON text. The default serialises what
+    /// `list_users` returns; a backend that stores the text returns it unparsed.
+    async fn list_user_documents(
+        &self,
+        dir: &DirectoryId,
+        filter: &UserFilter,
+        page: Keyset<UserId>,
+    ) -> Result<Vec<UserDocument>, StoreError> {
+        Ok(self
+            .list_users(dir, filter, page)
+            .await?
+            .into_iter()
+            .map(UserDocument::from)
+            .collect())
+    }
     /// How many users `filter` selects (what `list_users` would return unpaged).
     async fn count_users(&self, dir: &DirectoryId, filter: &UserFilter) -> Result<u64, StoreError>;
 
