@@ -10,6 +10,14 @@
 # SERVER=path runs another build of the example server in scimkit's place (an older
 # commit's, to compare builds under the same load); the default is this tree's.
 #
+# PAIRS=N instead keeps scimkit and bare hyper (and BASELINE=path, another build of the
+# example server, if given) running side by side and alternates wrk between them N times
+# for GET by id and the userName filter: one row per round with the ratios of that
+# round, then the medians. Whole runs one after another swing more than a build's effect
+# or the ratio on a shared machine; alternated rounds under the same load do not.
+#
+#   PAIRS=5 DURATION=4 BASELINE=/tmp/old/release/examples/server scripts/bench-load.sh
+#
 # Needs wrk (apt-get install wrk) and python3 with venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -125,6 +133,56 @@ measure() { # name base user group member
   echo "  $name: PATCH member" >&2
   rps[$name,patch]=$(run "$name patch" "$base/Groups/$group" "$work/patch.lua")
 }
+
+# Starts an example server build seeded with USERS users; prints "base user".
+start_scimkit() { # binary log
+  local port
+  port=$(free_port)
+  "$1" --listen "127.0.0.1:$port" --bearer-token "$token" >"$2" 2>&1 &
+  pids+=("$!")
+  wait_for "$2" "SCIM base URL"
+  local base user group member
+  base=$(sed -n 's/^SCIM base URL: //p' "$2")
+  read -r user group member < <(seed "$base" "$token")
+  echo "$base $user"
+}
+
+median() { python3 -c "import statistics, sys; print(f'{statistics.median(float(a) for a in sys.argv[1:]):.2f}')" "$@"; }
+
+if [ -n "${PAIRS:-}" ]; then
+  read -r new_base new_user < <(start_scimkit "$SERVER" "$work/scimkit.log")
+  if [ -n "${BASELINE:-}" ]; then
+    read -r old_base old_user < <(start_scimkit "$BASELINE" "$work/baseline.log")
+  fi
+  port=$(free_port)
+  target/release/examples/bare_hyper --listen "127.0.0.1:$port" >"$work/bare.log" 2>&1 &
+  pids+=("$!")
+  wait_for "$work/bare.log" "listening"
+  bare="http://127.0.0.1:$port/v2"
+  filter="filter=userName%20eq%20%22user$((USERS / 2))@example.com%22"
+  echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s per run, alternated; $SERVER${BASELINE:+ against baseline $BASELINE}"
+  echo
+  echo "| round | GET: scimkit | GET: bare hyper | GET ratio | filter: scimkit | filter: bare hyper | filter ratio |${BASELINE:+ GET: baseline | filter: baseline |}"
+  echo "|---|---|---|---|---|---|---|${BASELINE:+---|---|}"
+  declare -a get_ratios filter_ratios
+  for round in $(seq 1 "$PAIRS"); do
+    g_new=$(run "get" "$new_base/Users/$new_user"); g_bare=$(run "bare get" "$bare/Users/x")
+    f_new=$(run "filter" "$new_base/Users?$filter"); f_bare=$(run "bare filter" "$bare/Users?$filter")
+    extra=""
+    if [ -n "${BASELINE:-}" ]; then
+      g_old=$(run "baseline get" "$old_base/Users/$old_user")
+      f_old=$(run "baseline filter" "$old_base/Users?$filter")
+      extra=" $g_old | $f_old |"
+    fi
+    g_ratio=$(python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$g_new" "$g_bare")
+    f_ratio=$(python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$f_new" "$f_bare")
+    get_ratios+=("$g_ratio"); filter_ratios+=("$f_ratio")
+    echo "| $round | $g_new | $g_bare | ${g_ratio}x | $f_new | $f_bare | ${f_ratio}x |$extra"
+  done
+  echo
+  echo "median ratio to bare hyper: GET $(median "${get_ratios[@]}")x, filter $(median "${filter_ratios[@]}")x"
+  exit 0
+fi
 
 echo "scimkit ($SERVER, release, memory store), $USERS users" >&2
 port=$(free_port)
